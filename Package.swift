@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "attnbench",
+    products: [
+        .executable(name: "attnbench", targets: ["attnbench"]),
+        .library(name: "AttentionKernels", targets: ["AttentionKernels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C libraries (one module each, imported by exactly one Swift file)
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
+
+        // MARK: - Public API
+        // Kernels, cost model and the Float64 reference: no timing, no files.
+        .target(
+            name: "AttentionKernels", dependencies: ["CBLAS"],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // jemalloc probe; linking it makes jemalloc the process's malloc.
+        .target(name: "Profiling", dependencies: ["CJemalloc"]),
+        // NumPy .npy reader/writer.
+        .target(name: "TensorIO"),
+
+        // MARK: - Executable
+        .executableTarget(
+            name: "attnbench",
+            dependencies: [
+                "AttentionKernels", "Profiling", "TensorIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: - Implementation details
+        .target(
+            name: "_TestSupport", dependencies: ["AttentionKernels"], path: "Tests/_TestSupport"),
+
+        // MARK: - Unit test bundles
+        .testTarget(
+            name: "AttentionKernelsTests",
+            dependencies: ["AttentionKernels", "Profiling", "_TestSupport"]),
+        .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
+        .testTarget(name: "CLITests", dependencies: ["attnbench", "TensorIO", "_TestSupport"]),
+    ]
+)

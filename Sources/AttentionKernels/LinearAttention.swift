@@ -1,0 +1,165 @@
+/// Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs") with φ(x) = elu(x) + 1:
+///
+///     out_i = φ(q_i)ᵀ (Σ_j φ(k_j) v_jᵀ) / (φ(q_i)ᵀ Σ_j φ(k_j) + ε)
+///
+/// where the sums run over all j (non-causal) or j ≤ i (causal, the running sums S_i and Z_i).
+///
+/// Cost per call: `b·h·(4·n·d² + 3·n·d)` FLOPs, O(n d²) time. Extra memory: non-causal holds
+/// φ(Q), φ(K) (`[b, h, n, d]` each), the state `Σ φ(k_j) v_jᵀ` (`[b, h, d, d]`) and `Σ φ(k_j)`
+/// (`[b, h, d]`); causal holds only the running S_i (`[b, h, d, d]`), Z_i (`[b, h, d]`) and φ of
+/// one query and key row per slice (`[b, h, 2, d]`): never n×d×d.
+/// Numerics: φ > 0 everywhere, so the denominator is a sum of positive terms (no cancellation)
+/// and ε = 1e-6 (fast-transformers' value) only guards an underflowed φ.
+public struct LinearAttention: AttentionKernel {
+    public let isCausal: Bool
+    public let epsilon: Float
+    public var mechanism: Mechanism { .linear }
+
+    public init(causal: Bool = false, epsilon: Float = 1e-6) {
+        isCausal = causal
+        self.epsilon = epsilon
+    }
+
+    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+        let shape = checkedShape(q: q, k: k, v: v)
+        precondition(shape.headDim >= 1, "\(name): head dimension must be at least 1")
+        return isCausal ? causal(q: q, k: k, v: v, shape: shape) : nonCausal(q: q, k: k, v: v, shape: shape)
+    }
+
+    private func nonCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> Tensor {
+        let (n, d) = (shape.length, shape.headDim)
+        let phiQ = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let phiK = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let state = Tensor(uninitialized: [shape.batch, shape.heads, d, d])  // [b, h, d, d]
+        let keySum = Tensor(uninitialized: [shape.batch, shape.heads, 1, d])  // [b, h, 1, d]
+        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+
+        // pass 1: feature maps, element-wise, split across threads.
+        ComputeThreads.parallelFor(shape.slices) { slices in
+            for s in slices {
+                FeatureMap.apply(q.matrix(s), into: phiQ.matrix(s))
+                FeatureMap.apply(k.matrix(s), into: phiK.matrix(s))
+                FeatureMap.columnSums(phiK.matrix(s), into: keySum.matrix(s).row(0))
+            }
+        }
+        // pass 2: the shared state, then every query against it.
+        for s in 0..<shape.slices {
+            // [d, n]·[n, d] → [d, d]
+            BLAS.gemm(phiK.matrix(s), transposeA: true, v.matrix(s), into: state.matrix(s))
+            // [n, d]·[d, d] → [n, d]
+            BLAS.gemm(phiQ.matrix(s), state.matrix(s), into: out.matrix(s))
+        }
+        // pass 3: normalise each row by φ(q_i)·Σφ(k_j) + ε.
+        let eps = epsilon
+        ComputeThreads.parallelFor(shape.slices * n) { rows in
+            for r in rows {
+                let s = r / n
+                let phiRow = phiQ.matrix(s).row(r % n)
+                let z = keySum.matrix(s).row(0)
+                var denominator: Float = 0
+                for c in 0..<d { denominator += phiRow[c] * z[c] }
+                let inverse = 1 / (denominator + eps)
+                let o = out.matrix(s).row(r % n)
+                for c in 0..<d { o[c] *= inverse }
+            }
+        }
+        return out
+    }
+
+    private func causal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> Tensor {
+        let (n, d) = (shape.length, shape.headDim)
+        let state = Tensor(zeros: [shape.batch, shape.heads, d, d])  // S_i: [b, h, d, d]
+        let keySum = Tensor(zeros: [shape.batch, shape.heads, 1, d])  // Z_i: [b, h, 1, d]
+        let phiRows = Tensor(uninitialized: [shape.batch, shape.heads, 2, d])  // φ(q_i), φ(k_i)
+        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let eps = epsilon
+
+        // One recurrence per (batch, head), split across threads; each step is
+        // S_i = S_{i-1} + φ(k_i) v_iᵀ, Z_i = Z_{i-1} + φ(k_i), out_i = φ(q_i)ᵀ S_i / (φ(q_i)·Z_i + ε).
+        ComputeThreads.parallelFor(shape.slices) { slices in
+            for s in slices {
+                let (qs, ks, vs, os) = (q.matrix(s), k.matrix(s), v.matrix(s), out.matrix(s))
+                let S = state.matrix(s)
+                let z = keySum.matrix(s).row(0)
+                let phiQ = phiRows.matrix(s).row(0)
+                let phiK = phiRows.matrix(s).row(1)
+                for i in 0..<n {
+                    FeatureMap.apply(ks.row(i), into: phiK, count: d)
+                    FeatureMap.apply(qs.row(i), into: phiQ, count: d)
+                    let vi = vs.row(i)
+                    let oi = os.row(i)
+                    for c in 0..<d { oi[c] = 0 }
+                    var denominator: Float = 0
+                    for l in 0..<d {
+                        // [d]⊗[d] → row l of [d, d], fused with out_i += φ(q_i)_l · S_i[l, :]
+                        let srow = S.row(l)
+                        let (a, p) = (phiK[l], phiQ[l])
+                        for c in 0..<d {
+                            srow[c] += a * vi[c]
+                            oi[c] += p * srow[c]
+                        }
+                        z[l] += a
+                        denominator += p * z[l]
+                    }
+                    let inverse = 1 / (denominator + eps)
+                    for c in 0..<d { oi[c] *= inverse }
+                }
+            }
+        }
+        return out
+    }
+
+    public func cost(for shape: AttentionShape) -> AttentionCost {
+        let (n, d, slices) = (shape.length, shape.headDim, shape.slices)
+        let intermediates = isCausal
+            ? slices * (d * d + d + 2 * d)
+            : slices * (2 * n * d + d * d + d)
+        return AttentionCost(
+            flops: Double(slices) * (4 * Double(n) * Double(d * d) + 3 * Double(n * d)),
+            intermediateBytes: AttentionCost.floats(intermediates),
+            outputBytes: AttentionCost.floats(slices * n * d))
+    }
+}
+
+/// φ(x) = elu(x) + 1 = x + 1 for x > 0, eˣ for x ≤ 0: positive, smooth, and cheap.
+public enum FeatureMap {
+    /// φ of a scalar (used by the reference and by tests).
+    @inline(__always)
+    public static func phi(_ x: Float) -> Float { x > 0 ? x + 1 : Softmax.exp(Softmax.Vector(repeating: x))[0] }
+
+    /// `dst[c] = φ(src[c])` for `c < count`, 16 lanes at a time.
+    @inline(__always)
+    public static func apply(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        typealias V = Softmax.Vector
+        var c = 0
+        while c + V.scalarCount <= count {
+            let x = Softmax.load(src + c)
+            Softmax.store(phi(x), dst + c)
+            c += V.scalarCount
+        }
+        if c < count {
+            let y = phi(Softmax.loadPartial(src + c, count - c, padding: 0))
+            for t in 0..<(count - c) { dst[c + t] = y[t] }
+        }
+    }
+
+    /// φ of every element of `src` into `dst` (same shape).
+    public static func apply(_ src: MatrixView, into dst: MatrixView) {
+        precondition(src.rows == dst.rows && src.cols == dst.cols, "feature map: shapes differ")
+        for i in 0..<src.rows { apply(src.row(i), into: dst.row(i), count: src.cols) }
+    }
+
+    /// `sums[c] = Σ_i m[i, c]`: the column sums of an `[n, d]` matrix.
+    public static func columnSums(_ m: MatrixView, into sums: UnsafeMutablePointer<Float>) {
+        for c in 0..<m.cols { sums[c] = 0 }
+        for i in 0..<m.rows {
+            let row = m.row(i)
+            for c in 0..<m.cols { sums[c] += row[c] }
+        }
+    }
+
+    @inline(__always)
+    static func phi(_ x: Softmax.Vector) -> Softmax.Vector {
+        Softmax.exp(x).replacing(with: x + 1, where: x .> 0)
+    }
+}

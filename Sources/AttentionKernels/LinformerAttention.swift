@@ -1,0 +1,78 @@
+/// Linformer (Wang et al. 2020, Eq. 7): keys and values are projected along the sequence axis,
+/// `K' = E K`, `V' = F V` with E, F of shape `[k, n]`, then `out = softmax(Q K'ᵀ / √d) V'`.
+/// Queries are not projected, so the output keeps all n rows.
+///
+/// Cost per call: `8·b·h·n·k·d` FLOPs (four products of `2·n·k·d` per slice) and
+/// `b·h·(2·k·d + n·k)·4` bytes of intermediates (K', V' and the `[n, k]` scores): O(nkd) time and
+/// O(nk) extra memory. Numerics: as ``SoftmaxAttention``, over k columns instead of n.
+/// The paper gives Linformer no causal form, so there is none here (see ``init(projections:causal:)``).
+public struct LinformerAttention: AttentionKernel {
+    public let projections: LinformerProjections
+    public var mechanism: Mechanism { .linformer }
+    public var isCausal: Bool { false }
+    public var projectedLength: Int { projections.projectedLength }
+    public var name: String { "linformer k=\(projectedLength) \(projections.sharing.rawValue)" }
+
+    /// - Throws: ``KernelConfigurationError`` when `causal` is asked for: projecting along the
+    ///   sequence mixes future positions into every K' row, and the paper defines no causal variant.
+    public init(projections: LinformerProjections, causal: Bool = false) throws(KernelConfigurationError) {
+        guard !causal else {
+            throw KernelConfigurationError(
+                "Linformer has no causal form: E and F mix all n positions into every projected row, and the paper defines no mask; use standard or linear attention for causal runs")
+        }
+        self.projections = projections
+    }
+
+    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+        let shape = checkedShape(q: q, k: k, v: v)
+        let (n, d, kp) = (shape.length, shape.headDim, projectedLength)
+        precondition(d >= 1, "\(name): head dimension must be at least 1")
+        precondition(n == projections.length,
+            "linformer: the projections are [\(kp), \(projections.length)] but the sequence has n=\(n)")
+        precondition(projections.heads == shape.heads || projections.sharing != .none,
+            "linformer: per-head projections for \(projections.heads) heads, input has \(shape.heads)")
+        let kProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
+        let vProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
+        let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, kp])  // [b, h, n, k]
+        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let scale = 1 / Float(d).squareRoot()
+
+        // pass 1: project keys and values along the sequence, then score against the queries.
+        for s in 0..<shape.slices {
+            let head = s % shape.heads
+            // [k, n]·[n, d] → [k, d]
+            BLAS.gemm(projections.e(head: head), k.matrix(s), into: kProjected.matrix(s))
+            // [k, n]·[n, d] → [k, d]
+            BLAS.gemm(projections.f(head: head), v.matrix(s), into: vProjected.matrix(s))
+            // [n, d]·[d, k] → [n, k]
+            BLAS.gemm(q.matrix(s), kProjected.matrix(s), transposeB: true, into: scores.matrix(s), alpha: scale)
+        }
+        // pass 2: row softmax over all b·h·n rows of k scores.
+        let rows = scores.flatMatrix
+        ComputeThreads.parallelFor(rows.rows) { range in
+            for r in range { Softmax.normalize(rows.row(r), valid: kp, count: kp) }
+        }
+        // pass 3: weighted sum of projected values.
+        for s in 0..<shape.slices {
+            // [n, k]·[k, d] → [n, d]
+            BLAS.gemm(scores.matrix(s), vProjected.matrix(s), into: out.matrix(s))
+        }
+        return out
+    }
+
+    public func cost(for shape: AttentionShape) -> AttentionCost {
+        Self.cost(for: shape, projectedLength: projectedLength, sharing: projections.sharing)
+    }
+
+    /// The cost for a configuration, without building its projections (for sweep planning).
+    public static func cost(
+        for shape: AttentionShape, projectedLength kp: Int, sharing: ProjectionSharing
+    ) -> AttentionCost {
+        let (n, d, k, slices) = (shape.length, shape.headDim, kp, shape.slices)
+        return AttentionCost(
+            flops: Double(slices) * 8 * Double(n) * Double(k) * Double(d),
+            intermediateBytes: AttentionCost.floats(slices * (2 * k * d + n * k)),
+            outputBytes: AttentionCost.floats(slices * n * d),
+            parameterBytes: LinformerProjections.byteCount(k: k, length: n, heads: shape.heads, sharing: sharing))
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A dense float32 tensor in row-major order, 64-byte aligned.
+///
+/// Attention tensors are `[B, H, n, d]` (batch, heads, length, head dim); projections are `[k, n]`
+/// or `[H, k, n]`. The storage comes from `posix_memalign`, so when jemalloc is linked it is
+/// allocated by jemalloc on the calling thread and shows in that thread's `thread.peak`.
+/// Offsets are computed only here and in ``MatrixView``.
+public final class Tensor: @unchecked Sendable {
+    /// Alignment of ``data`` in bytes: one cache line, and a whole AVX-512 register.
+    public static let alignment = 64
+
+    public let shape: [Int]
+    public let count: Int
+    public let data: UnsafeMutablePointer<Float>
+
+    /// Allocates `shape` without initialising it (the pages are not touched).
+    public init(uninitialized shape: [Int]) {
+        precondition(!shape.isEmpty, "a tensor needs at least one dimension")
+        precondition(shape.allSatisfy { $0 >= 0 }, "tensor dimensions must be non-negative, got \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        var raw: UnsafeMutableRawPointer?
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let status = posix_memalign(&raw, Tensor.alignment, bytes)
+        precondition(status == 0 && raw != nil, "posix_memalign of \(bytes) bytes failed (\(status))")
+        data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    /// Allocates `shape` filled with zeros.
+    public convenience init(zeros shape: [Int]) {
+        self.init(uninitialized: shape)
+        data.initialize(repeating: 0, count: count)
+    }
+
+    /// Copies `scalars` (row-major) into a new tensor of `shape`.
+    public convenience init(shape: [Int], scalars: [Float]) {
+        self.init(uninitialized: shape)
+        precondition(scalars.count == count, "\(scalars.count) scalars do not fill shape \(shape)")
+        scalars.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    deinit { free(data) }
+
+    /// Bytes of storage (`count × 4`).
+    public var byteCount: Int { count * MemoryLayout<Float>.stride }
+
+    /// All elements in row-major order (a copy; for tests and file output).
+    public var scalars: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// Element at a multi-index (slow; for tests and references).
+    public subscript(_ index: Int...) -> Float {
+        get { data[offset(index)] }
+        set { data[offset(index)] = newValue }
+    }
+
+    private func offset(_ index: [Int]) -> Int {
+        precondition(index.count == shape.count, "index \(index) does not match shape \(shape)")
+        var offset = 0
+        for (i, n) in zip(index, shape) {
+            precondition(i >= 0 && i < n, "index \(index) out of bounds for shape \(shape)")
+            offset = offset * n + i
+        }
+        return offset
+    }
+}
+
+// MARK: - Attention layout
+
+extension Tensor {
+    /// The `[n, d]` matrix of batch `b`, head `h` in a `[B, H, n, d]` tensor.
+    public func matrix(batch b: Int, head h: Int) -> MatrixView {
+        precondition(shape.count == 4, "matrix(batch:head:) needs a [B, H, n, d] tensor, got \(shape)")
+        let (heads, rows, cols) = (shape[1], shape[2], shape[3])
+        return MatrixView(base: data + ((b * heads + h) * rows * cols), rows: rows, cols: cols)
+    }
+
+    /// The whole tensor viewed as a matrix of its last dimension: `[count / last, last]`.
+    public var flatMatrix: MatrixView {
+        let cols = shape.last!
+        return MatrixView(base: data, rows: cols == 0 ? 0 : count / cols, cols: cols)
+    }
+
+    /// The `i`-th `[rows, cols]` matrix of a tensor `[..., rows, cols]` (its last two dimensions).
+    public func matrix(_ i: Int) -> MatrixView {
+        precondition(shape.count >= 2, "matrix(_:) needs at least two dimensions, got \(shape)")
+        let (rows, cols) = (shape[shape.count - 2], shape[shape.count - 1])
+        precondition(i >= 0 && i * rows * cols < max(count, 1), "matrix \(i) is outside shape \(shape)")
+        return MatrixView(base: data + i * rows * cols, rows: rows, cols: cols)
+    }
+}

@@ -1,0 +1,60 @@
+/// Compares kernels with ``ReferenceAttention`` on seeded inputs: what `attnbench verify` runs
+/// before anything is timed, and what the tests assert.
+public enum Verification {
+    /// The outcome of one kernel on one shape.
+    public struct Result: Sendable {
+        public var kernel: String
+        public var shape: AttentionShape
+        /// max |kernel − reference| over all elements.
+        public var maxAbsoluteError: Double
+        /// max |kernel − reference| / bound: ≤ 1 passes. Shows how much of the bound is used.
+        public var worstBoundFraction: Double
+        /// Elements that are NaN or ±inf.
+        public var nonFinite: Int
+        public var passed: Bool { nonFinite == 0 && worstBoundFraction <= 1 }
+    }
+
+    /// Runs `kernel` on `q, k, v` and compares it element by element with the Float64 reference.
+    public static func check(_ kernel: any AttentionKernel, q: Tensor, k: Tensor, v: Tensor) -> Result {
+        let out = kernel(q: q, k: k, v: v)
+        let reference = ReferenceAttention.output(of: kernel, q: q, k: k, v: v)
+        return compare(out, reference, kernel: kernel.name, shape: AttentionShape(of: q))
+    }
+
+    /// Compares a float32 output with a reference output.
+    public static func compare(
+        _ out: Tensor, _ reference: ReferenceAttention.Output, kernel: String, shape: AttentionShape
+    ) -> Result {
+        precondition(out.count == reference.values.count, "output and reference sizes differ")
+        var result = Result(kernel: kernel, shape: shape, maxAbsoluteError: 0, worstBoundFraction: 0, nonFinite: 0)
+        for i in 0..<out.count {
+            let x = Double(out.data[i])
+            guard x.isFinite else { result.nonFinite += 1; continue }
+            let error = abs(x - reference.values[i])
+            result.maxAbsoluteError = max(result.maxAbsoluteError, error)
+            // A zero bound (an all-zero value row) must be met exactly.
+            let fraction = reference.bounds[i] > 0 ? error / reference.bounds[i] : (error == 0 ? 0 : .infinity)
+            result.worstBoundFraction = max(result.worstBoundFraction, fraction)
+        }
+        return result
+    }
+
+    /// Every mechanism and causal variant, as `verify` runs them on a shape: standard,
+    /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal).
+    public static func kernels(for shape: AttentionShape, projectedLength: Int, seed: UInt64) -> [any AttentionKernel] {
+        var kernels: [any AttentionKernel] = [SoftmaxAttention(), SoftmaxAttention(causal: true)]
+        for sharing in ProjectionSharing.allCases {
+            let projections = LinformerProjections.seeded(
+                k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
+            kernels.append(try! LinformerAttention(projections: projections))
+        }
+        kernels += [LinearAttention(), LinearAttention(causal: true)]
+        return kernels
+    }
+
+    /// The seeded inputs for a shape: Q, K, V with N(0, 1) entries from `seed`, `seed+1`, `seed+2`.
+    public static func inputs(_ shape: AttentionShape, seed: UInt64) -> (q: Tensor, k: Tensor, v: Tensor) {
+        (Tensor.normal(shape.dims, seed: seed), Tensor.normal(shape.dims, seed: seed &+ 1),
+         Tensor.normal(shape.dims, seed: seed &+ 2))
+    }
+}

@@ -1,0 +1,87 @@
+import CJemalloc
+
+/// Reads jemalloc's statistics through `mallctl`. The only file that imports jemalloc.
+///
+/// jemalloc 5.3 is built unprefixed, so linking this module makes it the whole process's malloc:
+/// Swift's runtime, Foundation and the kernels' `posix_memalign` all go through it.
+///
+/// What ``threadPeakBytes()`` covers: bytes allocated minus bytes freed **by the calling thread**
+/// since the last ``resetThreadPeak()``, at its highest point, to within about 100 KB (jemalloc
+/// samples it on its slow paths). It does not see allocations made on other threads, nor OpenBLAS's
+/// work buffers (mmap'd directly, outside malloc). The attention kernels allocate all their
+/// intermediates on the calling thread, so for one call it is exactly "what the call needs on top
+/// of its inputs".
+public enum AllocatorProbe {
+    /// The linked jemalloc's version string (`version`).
+    public static var version: String? {
+        var pointer: UnsafePointer<CChar>?
+        var size = MemoryLayout<UnsafePointer<CChar>?>.size
+        guard mallctl("version", &pointer, &size, nil, 0) == 0, let pointer else { return nil }
+        return String(cString: pointer)
+    }
+
+    /// Whether jemalloc was built with statistics (`config.stats`); the peak counters need it.
+    public static var statisticsEnabled: Bool {
+        var enabled = false
+        var size = MemoryLayout<Bool>.size
+        return mallctl("config.stats", &enabled, &size, nil, 0) == 0 && enabled
+    }
+
+    /// Restarts the calling thread's high-water mark at its current allocation (`thread.peak.reset`).
+    public static func resetThreadPeak() throws(JemallocError) {
+        try check(mallctl("thread.peak.reset", nil, nil, nil, 0), "thread.peak.reset")
+    }
+
+    /// The calling thread's high-water mark in bytes since the last reset (`thread.peak.read`).
+    public static func threadPeakBytes() throws(JemallocError) -> Int {
+        var peak: UInt64 = 0
+        var size = MemoryLayout<UInt64>.size
+        try check(mallctl("thread.peak.read", &peak, &size, nil, 0), "thread.peak.read")
+        return Int(peak)
+    }
+
+    /// Bytes currently allocated by the application in the whole process (`stats.allocated`,
+    /// refreshed through `epoch`; the calling thread's cache is flushed first so it is counted).
+    public static func allocatedBytes() throws(JemallocError) -> Int {
+        try check(mallctl("thread.tcache.flush", nil, nil, nil, 0), "thread.tcache.flush")
+        var epoch: UInt64 = 1, newEpoch: UInt64 = 1
+        var size = MemoryLayout<UInt64>.size
+        try check(mallctl("epoch", &epoch, &size, &newEpoch, size), "epoch")
+        var allocated = 0
+        size = MemoryLayout<Int>.size
+        try check(mallctl("stats.allocated", &allocated, &size, nil, 0), "stats.allocated")
+        return allocated
+    }
+
+    /// The peak of the calling thread's allocations while `body` runs, above what it held before.
+    public static func measurePeak<T>(_ body: () throws -> T) throws -> (value: T, peakBytes: Int) {
+        try resetThreadPeak()
+        let value = try body()
+        return (value, try threadPeakBytes())
+    }
+
+    private static func check(_ status: Int32, _ name: String) throws(JemallocError) {
+        guard status == 0 else { throw JemallocError(rawValue: status, name: name) }
+    }
+}
+
+/// A failed `mallctl`: its errno-style return code and the name that was asked for.
+public struct JemallocError: Error, CustomStringConvertible, Equatable {
+    public let rawValue: Int32
+    public let name: String
+
+    public init(rawValue: Int32, name: String) {
+        self.rawValue = rawValue
+        self.name = name
+    }
+
+    public var description: String {
+        let reason = switch rawValue {
+        case 2: "not found: this jemalloc lacks the statistic (built without --enable-stats, or older than 5.3)"
+        case 22: "invalid argument"
+        case 1: "not permitted"
+        default: "error \(rawValue)"
+        }
+        return "mallctl(\"\(name)\") failed: \(reason)"
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import AttentionKernels
+import Foundation
+import TensorIO
+
+/// `attnbench eval`: one mechanism on user tensors, for cross-checking with NumPy or PyTorch.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one mechanism on .npy inputs and write the output as .npy.",
+        discussion: """
+            Q, K and V are float32 arrays of shape [B, H, n, d] or [n, d]; the output has the same \
+            shape. Linformer takes E and F as [k, n] (shared by all heads) or [H, k, n] (one per head); \
+            --e alone means E = F (key-value sharing). Without --e, seeded projections are made from \
+            --projected-length, --sharing and --seed.
+            """)
+
+    @Option(help: "standard, linformer or linear.")
+    var mechanism: Mechanism
+
+    @Flag(help: "Causal masking (standard and linear only).")
+    var causal = false
+
+    @Option(name: .customLong("q"), help: "Queries (.npy).") var qPath: String
+    @Option(name: .customLong("k"), help: "Keys (.npy).") var kPath: String
+    @Option(name: .customLong("v"), help: "Values (.npy).") var vPath: String
+    @Option(name: .customLong("e"), help: "Linformer key projection E (.npy).") var ePath: String?
+    @Option(name: .customLong("f"), help: "Linformer value projection F (.npy).") var fPath: String?
+    @Option(help: "Linformer k for seeded projections (when --e is not given).") var projectedLength: Int?
+    @Option(help: "Linformer sharing for seeded projections: none, headwise, key-value.")
+    var sharing: ProjectionSharing = .headwise
+    @Option(help: "Seed for Linformer's projections.") var seed: UInt64 = 42
+    @Option(name: .customLong("out"), help: "Output file (.npy).") var outPath: String
+    @Option(help: "Threads for OpenBLAS and the kernels' parallel loops.") var threads: Int = 1
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if mechanism != .linformer && (ePath != nil || fPath != nil || projectedLength != nil) {
+            throw ValidationError("--e, --f and --projected-length are for --mechanism linformer only")
+        }
+        if fPath != nil && ePath == nil { throw ValidationError("--f needs --e") }
+        if mechanism == .linformer && ePath == nil && projectedLength == nil {
+            throw ValidationError("linformer needs --e (and optionally --f) or --projected-length K")
+        }
+        if let k = projectedLength, k < 1 { throw ValidationError("--projected-length must be at least 1") }
+        if mechanism == .linformer && causal {
+            throw ValidationError("Linformer has no causal form (the paper defines none); drop --causal or use standard/linear")
+        }
+    }
+
+    func run() throws {
+        try reportingUsageErrors {
+            ComputeThreads.set(threads)
+            let q = try loadAttentionInput(qPath, "q")
+            let k = try loadAttentionInput(kPath, "k")
+            let v = try loadAttentionInput(vPath, "v")
+            guard k.shape == q.shape, v.shape == q.shape else {
+                throw UsageError("q, k and v must have one shape: q \(q.shape), k \(k.shape), v \(v.shape)")
+            }
+            let shape = AttentionShape(of: q.tensor)
+            guard shape.headDim >= 1, shape.length >= 1 else {
+                throw UsageError("q has shape \(q.shape): n and d must be at least 1")
+            }
+            let kernel = try makeKernel(shape: shape)
+            let out = kernel(q: q.tensor, k: k.tensor, v: v.tensor)
+            try NPY.write(NPYArray(shape: q.shape, scalars: out.scalars), to: URL(fileURLWithPath: outPath))
+        }
+    }
+
+    private func makeKernel(shape: AttentionShape) throws -> any AttentionKernel {
+        switch mechanism {
+        case .standard: return SoftmaxAttention(causal: causal)
+        case .linear: return LinearAttention(causal: causal)
+        case .linformer:
+            let projections: LinformerProjections
+            if let ePath {
+                let e = try NPY.read(contentsOf: URL(fileURLWithPath: ePath))
+                let f = try fPath.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) }
+                for (label, array) in [("E", e), ("F", f ?? e)] {
+                    guard array.shape.last == shape.length else {
+                        throw UsageError("\(label) has shape \(array.shape) but the sequence has n=\(shape.length): its last dimension must be n")
+                    }
+                }
+                let eTensor = Tensor(shape: e.shape, scalars: e.scalars)
+                let fTensor = f.map { Tensor(shape: $0.shape, scalars: $0.scalars) } ?? eTensor
+                projections = try LinformerProjections(e: eTensor, f: fTensor, heads: shape.heads)
+            } else {
+                projections = LinformerProjections.seeded(
+                    k: projectedLength!, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
+            }
+            return try LinformerAttention(projections: projections)
+        }
+    }
+
+    /// Reads an attention input, `[B, H, n, d]` or `[n, d]` (taken as B = H = 1).
+    private func loadAttentionInput(_ path: String, _ label: String) throws -> (tensor: Tensor, shape: [Int]) {
+        let array = try NPY.read(contentsOf: URL(fileURLWithPath: path))
+        let dims: [Int]
+        switch array.shape.count {
+        case 4: dims = array.shape
+        case 2: dims = [1, 1] + array.shape
+        default: throw UsageError("\(label) (\(path)) has shape \(array.shape); expected [B, H, n, d] or [n, d]")
+        }
+        return (Tensor(shape: dims, scalars: array.scalars), array.shape)
+    }
+}
+
+extension Mechanism: ExpressibleByArgument {}
+extension ProjectionSharing: ExpressibleByArgument {}

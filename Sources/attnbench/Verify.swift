@@ -1,0 +1,54 @@
+import ArgumentParser
+import AttentionKernels
+import Foundation
+
+/// `attnbench verify`: every mechanism and causal variant against the Float64 reference.
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every kernel against the naive Float64 reference on small seeded shapes.",
+        discussion: """
+            Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
+            derived error bound it uses (≤ 1 passes). Exits 1 if any kernel fails.
+            """)
+
+    @Option(help: "Threads for OpenBLAS and the kernels' parallel loops.")
+    var threads: Int = 1
+
+    @Option(help: "Seed for the inputs and Linformer's projections.")
+    var seed: UInt64 = 42
+
+    /// Small shapes with odd sizes, B and H > 1, and the projected length used for Linformer.
+    static let cases: [(shape: AttentionShape, k: Int)] = [
+        (AttentionShape(batch: 2, heads: 3, length: 1, headDim: 1), 1),
+        (AttentionShape(batch: 2, heads: 3, length: 37, headDim: 16), 8),
+        (AttentionShape(batch: 2, heads: 2, length: 130, headDim: 64), 32),
+    ]
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        ComputeThreads.set(threads)
+        print("verify: \(buildConfiguration) build, \(threads) thread(s), seed \(seed)")
+        print("kernel                      shape                   max |err|   bound used  result")
+        var failures = 0
+        for (shape, k) in Self.cases {
+            let (q, kk, v) = Verification.inputs(shape, seed: seed)
+            for kernel in Verification.kernels(for: shape, projectedLength: k, seed: seed) {
+                let r = Verification.check(kernel, q: q, k: kk, v: v)
+                if !r.passed { failures += 1 }
+                print(
+                    kernel.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                        + shape.description.padding(toLength: 24, withPad: " ", startingAt: 0)
+                        + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
+                        + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
+            }
+        }
+        if failures > 0 {
+            print("verify: \(failures) kernel check(s) FAILED")
+            throw ExitCode.failure
+        }
+        print("verify: all kernels match the Float64 reference")
+    }
+}
