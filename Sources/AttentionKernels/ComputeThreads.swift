@@ -6,7 +6,9 @@ import Synchronization
 /// Parallel loops only write into buffers that were allocated before they start, so every
 /// allocation a kernel makes happens on the calling thread (and shows in its jemalloc peak).
 public enum ComputeThreads {
-    private static let storage = Atomic<Int>(1)
+    /// Starts at OpenBLAS's own default (nproc, or `OPENBLAS_NUM_THREADS`), so the two agree
+    /// before the first ``set(_:)``.
+    private static let storage = Atomic<Int>(max(BLAS.threads, 1))
 
     /// The current setting (at least 1).
     public static var current: Int { storage.load(ordering: .relaxed) }

@@ -1,0 +1,37 @@
+# attnbench: `make bench` measures, `make test` checks. Knobs can be overridden: make verify THREADS=2
+SWIFT    ?= swift
+THREADS  ?= 1
+SEED     ?= 42
+PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
+RELEASE  := .build/release/attnbench
+
+.PHONY: deps build test verify crosscheck clean
+
+## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
+deps:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: all system packages present"; fi
+
+## build: the release binary that every measurement uses.
+build: deps
+	$(SWIFT) build -c release
+
+## test: the whole test suite, then the NumPy cross-check of `attnbench eval`.
+test: deps
+	$(SWIFT) test
+	$(MAKE) crosscheck
+
+## verify: every kernel against the Float64 reference (what `make bench` runs before timing).
+verify: build
+	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
+
+## crosscheck: `attnbench eval` against NumPy on the same .npy files (skipped without NumPy).
+crosscheck: build
+	@if python3 -c "import numpy" 2>/dev/null; then python3 Tests/numpy_crosscheck.py $(RELEASE); \
+	else echo "crosscheck: skipped (python3 with numpy not found; pip install numpy to run it)"; fi
+
+clean:
+	rm -rf .build

@@ -1,0 +1,96 @@
+import Foundation
+import TensorIO
+import Testing
+
+/// Runs the built `attnbench` binary (it sits next to the test bundle) and captures its output.
+func attnbench(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let process = Process()
+    process.executableURL = testBinary.deletingLastPathComponent().appendingPathComponent("attnbench")
+    process.arguments = arguments
+    let (out, err) = (Pipe(), Pipe())
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+/// A scratch folder with .npy inputs, removed by the caller.
+func scratch(_ arrays: [String: NPYArray]) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for (name, array) in arrays { try NPY.write(array, to: dir.appendingPathComponent(name)) }
+    return dir
+}
+
+func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
+    let count = shape.reduce(1, *)
+    return NPYArray(shape: shape, scalars: (0..<count).map { sin(Float($0) * scale) })
+}
+
+@Suite struct CLITests {
+    @Test func verifyPassesEveryKernel() throws {
+        let result = try attnbench(["verify"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("all kernels match the Float64 reference"))
+        #expect(!result.stdout.contains("FAIL"))
+    }
+
+    @Test func evalWritesAnOutputOfTheInputShape() throws {
+        let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for mechanism in [["standard"], ["standard", "--causal"], ["linear"], ["linear", "--causal"],
+                          ["linformer", "--projected-length", "3"]] {
+            let out = dir.appendingPathComponent("out.npy").path
+            let result = try attnbench(["eval", "--mechanism"] + mechanism + [
+                "--q", dir.appendingPathComponent("q.npy").path, "--k", dir.appendingPathComponent("k.npy").path,
+                "--v", dir.appendingPathComponent("v.npy").path, "--out", out])
+            #expect(result.status == 0, "\(mechanism): \(result.stderr)")
+            let array = try NPY.read(contentsOf: URL(fileURLWithPath: out))
+            #expect(array.shape == [6, 4])
+        }
+    }
+
+    /// Each bad input: exit 64 and exactly one line on stderr that names the problem.
+    @Test(arguments: [
+        ("mismatched", "must have one shape"),
+        ("rank", "expected [B, H, n, d] or [n, d]"),
+        ("truncated", "truncated data"),
+        ("dtype", "float32"),
+        ("causal-linformer", "no causal form"),
+        ("projection", "last dimension must be n"),
+    ])
+    func badInputIsOneLineAndExit64(_ kind: String, _ message: String) throws {
+        let dir = try scratch([
+            "q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1),
+            "k5.npy": ramp([5, 4], 0.7), "rank3.npy": ramp([2, 6, 4], 0.1), "e.npy": ramp([3, 7], 0.2),
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = { (name: String) in dir.appendingPathComponent(name).path }
+        let full = NPY.encode(ramp([6, 4], 0.3))
+        try full.prefix(full.count - 7).write(to: dir.appendingPathComponent("truncated.npy"))
+        var int32 = full
+        let at = full.firstRange(of: Data("<f4".utf8))!
+        int32.replaceSubrange(at, with: Data("<i4".utf8))
+        try int32.write(to: dir.appendingPathComponent("int.npy"))
+        var args = ["eval", "--mechanism", "standard", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"), "--out", path("o.npy")]
+        switch kind {
+        case "mismatched": args[6] = path("k5.npy")
+        case "rank": args[4] = path("rank3.npy")
+        case "truncated": args[8] = path("truncated.npy")
+        case "dtype": args[4] = path("int.npy")
+        case "causal-linformer": args[2] = "linformer"; args += ["--causal", "--projected-length", "2"]
+        default: args[2] = "linformer"; args += ["--e", path("e.npy")]
+        }
+        let result = try attnbench(args)
+        #expect(result.status == 64, "\(kind): status \(result.status), \(result.stderr)")
+        #expect(result.stderr.contains(message), "\(kind): \(result.stderr)")
+        if kind != "causal-linformer" {  // argument-parser's own validation adds a usage line
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(kind): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path("o.npy")))
+    }
+}

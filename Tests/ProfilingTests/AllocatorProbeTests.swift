@@ -1,0 +1,55 @@
+import Foundation
+import Profiling
+import Testing
+
+/// `malloc` as resolved by the dynamic linker.
+let mallocFunction = unsafeBitCast(
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc")!, to: (@convention(c) (Int) -> UnsafeMutableRawPointer?).self)
+
+@Suite struct AllocatorProbeTests {
+    /// jemalloc is the process's malloc and has statistics.
+    @Test func jemallocIsLinkedWithStatistics() {
+        #expect(AllocatorProbe.version?.hasPrefix("5.") == true)
+        #expect(AllocatorProbe.statisticsEnabled)
+    }
+
+    /// A known 64 MiB malloc on this thread moves thread.peak by at least 64 MiB, and freeing it
+    /// does not lower the high-water mark.
+    @Test func aKnownAllocationMovesTheThreadPeak() throws {
+        let bytes = 64 << 20
+        try AllocatorProbe.resetThreadPeak()
+        let before = try AllocatorProbe.threadPeakBytes()
+        // Through a pointer looked up at run time, so the optimiser cannot elide the pair; the
+        // symbol it finds is jemalloc's, which is the point of linking it unprefixed.
+        let block = mallocFunction(bytes)!
+        memset(block, 1, bytes)
+        free(block)
+        let after = try AllocatorProbe.threadPeakBytes()
+        #expect(before < 1 << 20)
+        // thread.peak is accurate to about 100 KB (jemalloc docs); seen here: 64 bytes under.
+        #expect(after >= bytes - 100 * 1024 && after < bytes + (1 << 20), "before \(before), after \(after)")
+        // A fresh reset forgets it.
+        try AllocatorProbe.resetThreadPeak()
+        let afterReset = try AllocatorProbe.threadPeakBytes()
+        #expect(afterReset < 1 << 20)
+    }
+
+    @Test func measurePeakSeesSwiftArrays() throws {
+        let (count, peak) = try AllocatorProbe.measurePeak { [Float](repeating: 1, count: 4 << 20).count }
+        #expect(count == 4 << 20)
+        #expect(peak >= 16 << 20)
+    }
+
+    @Test func allocatedBytesGrowsWithALiveAllocation() throws {
+        let before = try AllocatorProbe.allocatedBytes()
+        let block = malloc(32 << 20)!
+        let during = try AllocatorProbe.allocatedBytes()
+        free(block)
+        #expect(during - before >= 32 << 20)
+    }
+
+    @Test func unknownNamesAreClearErrors() {
+        let error = JemallocError(rawValue: 2, name: "thread.peak.read")
+        #expect(error.description.contains("not found"))
+    }
+}
