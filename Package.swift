@@ -21,17 +21,21 @@ let package = Package(
         // Kernels, cost model and the Float64 reference: no timing, no files.
         .target(
             name: "AttentionKernels", dependencies: ["CBLAS"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", "haswell"])]),
         // jemalloc probe; linking it makes jemalloc the process's malloc.
         .target(name: "Profiling", dependencies: ["CJemalloc"]),
         // NumPy .npy reader/writer.
         .target(name: "TensorIO"),
+        // CSV writer and reader; knows nothing about attention or C.
+        .target(name: "Reporting"),
+        // Sweeps: grids, presets, the per-point measurement, CSV rows, run metadata.
+        .target(name: "Harness", dependencies: ["AttentionKernels", "Profiling", "Reporting"]),
 
         // MARK: - Executable
         .executableTarget(
             name: "attnbench",
             dependencies: [
-                "AttentionKernels", "Profiling", "TensorIO",
+                "AttentionKernels", "Profiling", "TensorIO", "Reporting", "Harness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -44,7 +48,9 @@ let package = Package(
             name: "AttentionKernelsTests",
             dependencies: ["AttentionKernels", "Profiling", "_TestSupport"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Reporting", "Profiling", "AttentionKernels"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
-        .testTarget(name: "CLITests", dependencies: ["attnbench", "TensorIO", "_TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["attnbench", "TensorIO", "Reporting", "_TestSupport"]),
     ]
 )

@@ -18,7 +18,8 @@ public enum Softmax {
         var maxVector = Vector(repeating: -.infinity)
         var j = 0
         while j + Vector.scalarCount <= valid {
-            maxVector = pointwiseMax(maxVector, load(x + j))
+            let v = load(x + j)
+            maxVector = maxVector.replacing(with: v, where: v .> maxVector)
             j += Vector.scalarCount
         }
         var rowMax = maxVector.max()
@@ -61,7 +62,8 @@ public enum Softmax {
     @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
         let lowest: Float = -87.33654  // ln(2^-126): smaller inputs would need a subnormal 2^m.
-        let clamped = pointwiseMin(pointwiseMax(x, Vector(repeating: lowest)), Vector(repeating: 88))
+        let low = Vector(repeating: lowest), high = Vector(repeating: 88)
+        let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
         // m = round(x / ln 2): adding 1.5·2^23 rounds to an integer kept in the low mantissa bits.
         let magic = Vector(repeating: 12_582_912)
         let shifted = clamped * Vector(repeating: 1.442_695_04) + magic
