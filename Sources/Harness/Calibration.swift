@@ -1,0 +1,24 @@
+import AttentionKernels
+import Profiling
+
+/// The in-run sgemm ceiling: GFLOP/s of one fixed square GEMM at a thread count, so that every
+/// point's `efficiency` is relative to what OpenBLAS reaches on this machine, in this run.
+public enum Calibration {
+    /// The GEMM timed: `[size, size]·[size, size]`, large enough to reach OpenBLAS's best rate,
+    /// small enough to time in well under a second.
+    public static let size = 1024
+    public static let policy = TimingPolicy(warmups: 2, minReps: 10, minSeconds: 0.5, maxSeconds: 5)
+
+    /// Median GFLOP/s of `2·size³` FLOPs at `threads`.
+    public static func sgemmGflops(threads: Int) -> Double {
+        ComputeThreads.set(threads)
+        let a = Tensor.normal([size, size], seed: 1)
+        let b = Tensor.normal([size, size], seed: 2)
+        let c = Tensor(zeros: [size, size])
+        // [size, size]·[size, size] → [size, size]
+        let samples = policy.measure { BLAS.gemm(a.matrix(0), b.matrix(0), into: c.matrix(0)) }
+        blackHole(c)
+        let median = SampleStatistics(samples)!.median
+        return 2 * Double(size * size * size) / median / 1e9
+    }
+}

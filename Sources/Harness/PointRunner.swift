@@ -1,0 +1,98 @@
+import AttentionKernels
+import Foundation
+import Profiling
+
+/// Measures one point: builds the kernel and inputs (untimed), measures memory on one call, then
+/// times calls by the policy, then (Linformer) measures the approximation error.
+public struct PointRunner: Sendable {
+    public var policy: TimingPolicy
+    public var seed: UInt64
+    /// sgemm GFLOP/s per thread count, from ``Calibration``.
+    public var ceilings: [Int: Double]
+    /// A point is `noisy` when its median's 95% interval is wider than this fraction of the median.
+    public static let noisyWidth = 0.10
+
+    public init(policy: TimingPolicy, seed: UInt64, ceilings: [Int: Double]) {
+        self.policy = policy
+        self.seed = seed
+        self.ceilings = ceilings
+    }
+
+    public func measure(_ point: SweepPoint) throws -> ResultRow {
+        ComputeThreads.set(point.threads)
+        let kernel = point.makeKernel(seed: seed)
+        let shape = point.shape
+        let (q, k, v) = Verification.inputs(shape, seed: seed)
+        let cost = kernel.cost(for: shape)
+        var row = ResultRow(point: point, status: .ok, seed: seed)
+
+        // Memory, on a call of its own so that probing never lands in a timed region. It comes first,
+        // so its RSS includes first-touch page faults of fresh buffers, as a cold call would.
+        try? RSSProbe.resetPeak()
+        try AllocatorProbe.resetThreadPeak()
+        let out = kernel(q: q, k: k, v: v)
+        row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
+        row.peakRSSBytes = try? RSSProbe.peakBytes()
+        row.modelBytes = cost.callPeakBytes
+        if point.mechanism == .linformer {
+            row.approxRelError = ApproximationError.sampled(out, q: q, k: k, v: v)
+        }
+
+        // Time.
+        let samples = policy.measure { blackHole(kernel(q: q, k: k, v: v)) }
+        let stats = SampleStatistics(samples)!
+        row.reps = stats.count
+        (row.median, row.min, row.mean, row.stddev) = (stats.median, stats.min, stats.mean, stats.stddev)
+        (row.ciLow, row.ciHigh) = (stats.ciLow, stats.ciHigh)
+        row.noisy = !stats.ciIsExact || stats.relativeCIWidth > Self.noisyWidth
+        row.modelGflop = cost.flops / 1e9
+        row.gflops = cost.flops / stats.median / 1e9
+        if let ceiling = ceilings[point.threads] {
+            row.ceilingGflops = ceiling
+            row.efficiency = row.gflops! / ceiling
+        }
+        return row
+    }
+}
+
+/// Linformer's price: how far its output is from exact softmax attention on the same inputs.
+public enum ApproximationError {
+    /// Query rows sampled per (batch, head) slice, and slices used at most.
+    public static let rowsPerSlice = 16
+    public static let maxSlices = 8
+
+    /// ‖O − O_exact‖_F / ‖O_exact‖_F over `rowsPerSlice` evenly spaced query rows in each of the first
+    /// `maxSlices` slices, with O_exact computed row by row in Float64 (O(n·d) memory per row, so it
+    /// works at any n where Linformer itself runs).
+    public static func sampled(_ out: Tensor, q: Tensor, k: Tensor, v: Tensor) -> Double {
+        let shape = AttentionShape(of: q)
+        let (n, d) = (shape.length, shape.headDim)
+        let scale = 1 / Double(d).squareRoot()
+        var errorSquared = 0.0, normSquared = 0.0
+        var scores = [Double](repeating: 0, count: n)
+        for s in 0..<min(shape.slices, maxSlices) {
+            let (qs, ks, vs, os) = (q.matrix(s), k.matrix(s), v.matrix(s), out.matrix(s))
+            let rows = Swift.min(rowsPerSlice, n)
+            for r in 0..<rows {
+                let i = r * n / rows
+                var rowMax = -Double.infinity
+                for j in 0..<n {
+                    var dot = 0.0
+                    for l in 0..<d { dot += Double(qs[i, l]) * Double(ks[j, l]) }
+                    scores[j] = dot * scale
+                    rowMax = max(rowMax, scores[j])
+                }
+                var total = 0.0
+                for j in 0..<n { scores[j] = Foundation.exp(scores[j] - rowMax); total += scores[j] }
+                for c in 0..<d {
+                    var exact = 0.0
+                    for j in 0..<n { exact += scores[j] * Double(vs[j, c]) }
+                    exact /= total
+                    errorSquared += (Double(os[i, c]) - exact) * (Double(os[i, c]) - exact)
+                    normSquared += exact * exact
+                }
+            }
+        }
+        return normSquared > 0 ? (errorSquared / normSquared).squareRoot() : 0
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Profiling
+
+/// Runs a sweep into a results file: plans every point first, calibrates sgemm once per thread
+/// count, then measures and writes rows one by one (each flushed as it is written).
+public struct Sweep {
+    public var spec: SweepSpec
+    public var output: String
+    public var resume = false
+    public var overwrite = false
+    public var quiet = false
+    public var commandLine = CommandLine.arguments.joined(separator: " ")
+    public var buildConfiguration: String
+
+    public init(spec: SweepSpec, output: String, buildConfiguration: String) {
+        self.spec = spec
+        self.output = output
+        self.buildConfiguration = buildConfiguration
+    }
+
+    /// What was done: rows measured, rows skipped (with a reason), rows already in the file.
+    public struct Summary: Equatable {
+        public var measured = 0, skipped = 0, alreadyDone = 0
+    }
+
+    /// Validates everything (grid, file), then runs. Throws ``SweepError`` before measuring anything
+    /// when the input is unusable.
+    public func run(log: (String) -> Void = { _ in }) throws -> Summary {
+        let points = try spec.points()
+        let budget = spec.effectiveMemoryBudget()
+        var file = try ResultsFile(path: output, resume: resume, overwrite: overwrite)
+        let pending = points.filter { !file.finished.contains($0.keyFields) }
+        var summary = Summary(alreadyDone: points.count - pending.count)
+
+        let metadataPath = RunMetadata.path(forCSV: output)
+        let previous = resume ? RunMetadata.read(from: metadataPath) : nil
+        var ceilings: [Int: Double] = [:]
+        for t in Set(pending.map(\.threads)).sorted() { ceilings[t] = Calibration.sgemmGflops(threads: t) }
+        let git = RunMetadata.git()
+        var metadata = RunMetadata(
+            preset: spec.name, machine: .current(), libraries: RunMetadata.libraries(),
+            buildConfiguration: buildConfiguration, gitCommit: git.commit, gitDirty: git.dirty, seed: spec.seed,
+            timing: spec.policy, memoryBudgetBytes: budget,
+            sgemmCeilingGflops: (previous?.sgemmCeilingGflops ?? [:]).merging(ceilings.map { (String($0.key), $0.value) }) { $1 },
+            sessions: (previous?.sessions ?? []) + [
+                .init(commandLine: commandLine, start: RunMetadata.now(), completed: false, pointsMeasured: 0)
+            ])
+        try metadata.write(to: metadataPath)
+        log("\(points.count) points (\(summary.alreadyDone) already in \(output)); memory budget \(formatBytes(budget)); "
+            + "sgemm ceiling " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))
+
+        let runner = PointRunner(policy: spec.policy, seed: spec.seed, ceilings: ceilings)
+        var progress = Progress(points: pending, quiet: quiet)
+        for (i, point) in pending.enumerated() {
+            progress.starting(i + 1, of: pending.count, point)
+            switch PointPlan(point, memoryBudget: budget) {
+            case .skip(let reason):
+                file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))
+                summary.skipped += 1
+            case .run:
+                file.append(try runner.measure(point))
+                summary.measured += 1
+            }
+            progress.finished(point)
+            metadata.sessions[metadata.sessions.count - 1].pointsMeasured = summary.measured
+        }
+        progress.done()
+        metadata.sessions[metadata.sessions.count - 1].end = RunMetadata.now()
+        metadata.sessions[metadata.sessions.count - 1].completed = true
+        try metadata.write(to: metadataPath)
+        return summary
+    }
+}

@@ -1,0 +1,162 @@
+import AttentionKernels
+import Foundation
+import Profiling
+
+/// A sweep: the axes whose cartesian product gives the points, and how to measure each point.
+///
+/// Every setting has one key, used both as a preset line (`n = 512...8192`) and as a CLI flag
+/// (`--n 512...8192`); ``apply(_:_:)`` parses either. `k` and `sharing` apply to Linformer only;
+/// `causal` applies to standard and linear attention only (Linformer has no causal form).
+/// `tokens` fixes the number of tokens per call instead of the batch: batch = tokens / n, as in
+/// "Transformers are RNNs" Figure 1.
+public struct SweepSpec: Equatable, Sendable {
+    public var name = "custom"
+    public var mechanisms: [Mechanism] = Mechanism.allCases
+    public var lengths: [Int] = [512, 1024, 2048]
+    public var projectedLengths: [Int] = [128]
+    public var batches: [Int] = [1]
+    public var tokens: Int?
+    public var heads: [Int] = [8]
+    public var headDims: [Int] = [64]
+    public var threads: [Int] = [ProcessInfo.processInfo.activeProcessorCount]
+    public var causal: [Bool] = [false]
+    /// Linformer's projection sharing. Key-value sharing is the single-layer form of the layerwise
+    /// sharing that the paper's Table 3 timed.
+    public var sharing: [ProjectionSharing] = [.keyValue]
+    public var policy = TimingPolicy()
+    public var seed: UInt64 = 42
+    /// Heap bytes a point may need (``SweepPoint/predictedBytes``); nil means 60% of MemAvailable.
+    public var memoryBudget: Int?
+
+    public init() {}
+
+    /// The keys ``apply(_:_:)`` accepts, in the order `--help` and presets list them.
+    public static let keys = [
+        "mechanism", "n", "k", "batch", "tokens", "heads", "head-dim", "threads", "causal", "sharing",
+        "warmups", "min-reps", "min-time", "max-time", "seed", "memory-budget",
+    ]
+
+    /// Sets one setting from its text form.
+    public mutating func apply(_ key: String, _ value: String) throws(SweepError) {
+        switch key {
+        case "mechanism": mechanisms = try ValueList.names(value, axis: key) { Mechanism(rawValue: $0) }
+        case "n": lengths = try ValueList.integers(value, axis: key)
+        case "k": projectedLengths = try ValueList.integers(value, axis: key)
+        case "batch": batches = try ValueList.integers(value, axis: key); tokens = nil
+        case "tokens":
+            let values = try ValueList.integers(value, axis: key)
+            guard values.count == 1 else { throw SweepError("--tokens takes one value, got '\(value)'") }
+            tokens = values[0]
+        case "heads": heads = try ValueList.integers(value, axis: key)
+        case "head-dim": headDims = try ValueList.integers(value, axis: key)
+        case "threads": threads = try ValueList.integers(value, axis: key)
+        case "causal":
+            causal = try ValueList.names(value, axis: key) { ["true": true, "false": false][$0.lowercased()] }
+        case "sharing": sharing = try ValueList.names(value, axis: key) { ProjectionSharing(rawValue: $0) }
+        case "warmups": policy.warmups = try count(value, key, minimum: 0)
+        case "min-reps": policy.minReps = try count(value, key, minimum: 1)
+        case "min-time": policy.minSeconds = try seconds(value, key)
+        case "max-time": policy.maxSeconds = try seconds(value, key)
+        case "seed":
+            guard let s = UInt64(value.trimmingCharacters(in: .whitespaces)) else {
+                throw SweepError("--seed: '\(value)' is not a non-negative whole number")
+            }
+            seed = s
+        case "memory-budget": memoryBudget = try ValueList.bytes(value, axis: key)
+        default: throw SweepError("unknown setting '\(key)'; known: \(Self.keys.joined(separator: ", "))")
+        }
+    }
+
+    private func count(_ value: String, _ key: String, minimum: Int) throws(SweepError) -> Int {
+        guard let n = Int(value.trimmingCharacters(in: .whitespaces)), n >= minimum else {
+            throw SweepError("--\(key): '\(value)' is not a whole number ≥ \(minimum)")
+        }
+        return n
+    }
+
+    private func seconds(_ value: String, _ key: String) throws(SweepError) -> Double {
+        guard let s = Double(value.trimmingCharacters(in: .whitespaces)), s >= 0, s.isFinite else {
+            throw SweepError("--\(key): '\(value)' is not a number of seconds")
+        }
+        return s
+    }
+
+    /// Checks settings that are fine alone but contradict each other.
+    public func validate() throws(SweepError) {
+        if mechanisms == [.linformer] && !causal.contains(false) {
+            throw SweepError("Linformer has no causal form: with --mechanism linformer, --causal must include false")
+        }
+        if policy.minSeconds > policy.maxSeconds {
+            throw SweepError("--min-time \(policy.minSeconds) is longer than --max-time \(policy.maxSeconds)")
+        }
+        if let tokens, let n = lengths.first(where: { $0 > tokens }) {
+            throw SweepError("--tokens \(tokens) is fewer than n=\(n): every point needs a batch of at least 1")
+        }
+    }
+
+    /// The points in run order: small n first (so an interrupted run has complete small sizes), and
+    /// the mechanisms interleaved at each size so they meet the same machine conditions.
+    public func points() throws(SweepError) -> [SweepPoint] {
+        try validate()
+        var points: [SweepPoint] = []
+        for t in threads {
+            for h in heads {
+                for d in headDims {
+                    for n in lengths {
+                        for b in tokens.map({ [max($0 / n, 1)] }) ?? batches {
+                            for mechanism in mechanisms {
+                                switch mechanism {
+                                case .linformer:
+                                    guard causal.contains(false) else { continue }
+                                    for share in sharing {
+                                        for k in projectedLengths {
+                                            points.append(SweepPoint(
+                                                mechanism: mechanism, sharing: share, length: n, projectedLength: k,
+                                                batch: b, heads: h, headDim: d, threads: t))
+                                        }
+                                    }
+                                case .standard, .linear:
+                                    for c in causal {
+                                        points.append(SweepPoint(
+                                            mechanism: mechanism, causal: c, length: n, batch: b, heads: h, headDim: d, threads: t))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return points
+    }
+
+    /// The budget in force: the given one, or 60% of the memory available now.
+    public func effectiveMemoryBudget() -> Int {
+        memoryBudget ?? Int(Double(Machine.availableMemoryBytes() ?? 8 << 30) * 0.6)
+    }
+}
+
+/// Why a point will not be measured, decided before anything runs.
+public enum PointPlan: Equatable, Sendable {
+    case run
+    case skip(reason: String)
+
+    public init(_ point: SweepPoint, memoryBudget: Int) {
+        if let k = point.projectedLength, k >= point.length {
+            self = .skip(reason: "k >= n: projecting n=\(point.length) to k=\(k) saves nothing (the paper's dash)")
+        } else if point.predictedBytes > memoryBudget {
+            self = .skip(reason: "memory: needs \(formatBytes(point.predictedBytes)) > budget \(formatBytes(memoryBudget))")
+        } else {
+            self = .run
+        }
+    }
+}
+
+/// `1.5 GiB`, `320.0 MiB`: binary units, one decimal.
+public func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}

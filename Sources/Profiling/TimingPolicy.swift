@@ -1,0 +1,33 @@
+/// How many times to run a measured call: `warmups` untimed runs, then timed repetitions until
+/// both `minReps` and `minSeconds` are reached, stopping early only at `maxSeconds` (which wins,
+/// but never below one repetition).
+public struct TimingPolicy: Equatable, Sendable, Codable {
+    public var warmups: Int
+    public var minReps: Int
+    public var minSeconds: Double
+    public var maxSeconds: Double
+
+    public init(warmups: Int = 1, minReps: Int = 5, minSeconds: Double = 1, maxSeconds: Double = 30) {
+        self.warmups = warmups
+        self.minReps = minReps
+        self.minSeconds = minSeconds
+        self.maxSeconds = maxSeconds
+    }
+
+    /// Runs `body` by this policy and returns the timed repetitions, in seconds.
+    /// Warm-ups also stop once `maxSeconds` is spent, so a very slow call is timed at least once.
+    public func measure(_ body: () -> Void) -> [Double] {
+        let start = Stopwatch.now()
+        let elapsed = { Double(Stopwatch.now() - start) * 1e-9 }
+        for _ in 0..<warmups where elapsed() < maxSeconds / 2 { body() }
+        let timedStart = Stopwatch.now()
+        var samples: [Double] = []
+        repeat {
+            samples.append(Stopwatch.seconds(body))
+            let timed = Double(Stopwatch.now() - timedStart) * 1e-9
+            if samples.count >= minReps && timed >= minSeconds { break }
+            if elapsed() >= maxSeconds { break }
+        } while true
+        return samples
+    }
+}
