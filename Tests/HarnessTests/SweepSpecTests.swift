@@ -1,0 +1,127 @@
+import AttentionKernels
+import Foundation
+import Harness
+import Testing
+
+@Suite struct ValueListTests {
+    @Test func listsRangesAndSuffixes() throws {
+        #expect(try ValueList.integers("512,1024", axis: "n") == [512, 1024])
+        #expect(try ValueList.integers("512...4096", axis: "n") == [512, 1024, 2048, 4096])
+        #expect(try ValueList.integers("1k...4k, 64", axis: "n") == [1024, 2048, 4096, 64])
+        #expect(try ValueList.integers("1M", axis: "n") == [1 << 20])
+        #expect(try ValueList.bytes("1.5G", axis: "memory-budget") == 3 << 29)
+    }
+
+    @Test(arguments: [
+        ("0", "at least 1"), ("abc", "not a whole number"), ("512,512", "appears twice"),
+        ("4096...512", "runs backwards"), ("512...1000", "doubling range"), ("512,,1024", "empty value"),
+        ("-4", "at least 1"),
+    ])
+    func malformedValuesSayWhatIsWrong(_ text: String, _ message: String) {
+        let error = #expect(throws: SweepError.self) { try ValueList.integers(text, axis: "n") }
+        #expect(error?.description.contains(message) == true, "\(text): \(String(describing: error))")
+        #expect(error?.description.contains("--n") == true)
+    }
+}
+
+@Suite struct SweepSpecTests {
+    func spec(_ settings: [(String, String)]) throws -> SweepSpec {
+        var spec = SweepSpec()
+        for (key, value) in settings { try spec.apply(key, value) }
+        return spec
+    }
+
+    /// k applies to Linformer only, causal to standard and linear only; small n runs first.
+    @Test func pointsFollowTheAxes() throws {
+        let points = try spec([("mechanism", "standard,linformer,linear"), ("n", "256,512"), ("k", "32,64"),
+                               ("batch", "1"), ("heads", "2"), ("head-dim", "16"), ("threads", "1"), ("causal", "false,true")])
+            .points()
+        #expect(points.count == 2 * (2 + 2 + 2))
+        #expect(points.prefix(6).allSatisfy { $0.length == 256 })
+        #expect(points.filter { $0.mechanism == .linformer }.allSatisfy { !$0.causal && $0.projectedLength != nil && $0.sharing == .keyValue })
+        #expect(points.filter { $0.mechanism != .linformer }.allSatisfy { $0.projectedLength == nil && $0.sharing == nil })
+        #expect(Set(points.map(\.keyFields)).count == points.count)
+    }
+
+    @Test func tokensFixTheBatchPerLength() throws {
+        let points = try spec([("mechanism", "linear"), ("n", "512...4096"), ("tokens", "8192")]).points()
+        #expect(points.map(\.batch) == [16, 8, 4, 2])
+    }
+
+    @Test(arguments: [
+        ([("mechanism", "linformer"), ("causal", "true")], "no causal form"),
+        ([("min-time", "5"), ("max-time", "1")], "longer than --max-time"),
+        ([("n", "1024"), ("tokens", "512")], "fewer than n=1024"),
+        ([("mechanism", "softmax")], "unknown value 'softmax'"),
+        ([("causal", "maybe")], "unknown value 'maybe'"),
+        ([("bogus", "1")], "unknown setting 'bogus'"),
+    ])
+    func contradictionsAreErrors(_ settings: [(String, String)], _ message: String) {
+        let error = #expect(throws: SweepError.self) { try spec(settings).points() }
+        #expect(error?.description.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test func planSkipsDashesAndWhatWouldNotFit() {
+        let dash = SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 512, projectedLength: 512, batch: 1, heads: 8, headDim: 64, threads: 1)
+        guard case .skip(let reason) = PointPlan(dash, memoryBudget: 1 << 40) else { Issue.record("k = n ran"); return }
+        #expect(reason.contains("k >= n"))
+
+        // Standard at n = 65536, h = 8: 128 GiB of scores.
+        let huge = SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 1)
+        #expect(huge.predictedBytes > 128 << 30)
+        guard case .skip(let memory) = PointPlan(huge, memoryBudget: 12 << 30) else { Issue.record("huge ran"); return }
+        #expect(memory == "memory: needs 128.5 GiB > budget 12.0 GiB")
+        #expect(PointPlan(huge, memoryBudget: 1 << 40) == .run)
+    }
+
+    /// Inputs, parameters, one call's intermediates and output, and OpenBLAS's job array.
+    @Test func predictedBytesAddUp() {
+        let p = SweepPoint(mechanism: .standard, length: 1024, batch: 2, heads: 4, headDim: 64, threads: 1)
+        let inputs = 3 * 2 * 4 * 1024 * 64 * 4
+        let scores = 2 * 4 * 1024 * 1024 * 4
+        let output = 2 * 4 * 1024 * 64 * 4
+        #expect(p.predictedBytes == inputs + scores + output + 512 * 1024)
+    }
+}
+
+@Suite struct PresetTests {
+    @Test func presetTextParses() throws {
+        let spec = try Preset.parse("""
+            # a comment
+            mechanism = standard, linear   # trailing comment
+            n = 512...2048
+
+            tokens = 4096
+            min-reps = 3
+            """)
+        #expect(spec.mechanisms == [.standard, .linear])
+        #expect(spec.lengths == [512, 1024, 2048])
+        #expect(spec.tokens == 4096)
+        #expect(spec.policy.minReps == 3)
+    }
+
+    @Test func errorsNameTheLine() {
+        let error = #expect(throws: SweepError.self) { try Preset.parse("n = 512\nk = zero\n", source: "x.preset") }
+        #expect(error?.description.hasPrefix("x.preset:2: --k:") == true, "\(String(describing: error))")
+        #expect(throws: SweepError.self) { try Preset.parse("n = 512\nn = 1024\n") }
+        #expect(throws: SweepError.self) { try Preset.parse("batch = 1\ntokens = 4096\n") }
+        #expect(throws: SweepError.self) { try Preset.parse("just words\n") }
+    }
+
+    /// The shipped presets load and plan; `ci` stays small enough for a fast regression check.
+    @Test func shippedPresetsLoad() throws {
+        #expect(Set(Preset.available()).isSuperset(of: ["default", "linformer-table3", "rnn-figure1", "ci"]))
+        for name in ["default", "linformer-table3", "rnn-figure1", "ci"] {
+            let spec = try Preset.load(name)
+            #expect(spec.name == name)
+            #expect(try !spec.points().isEmpty)
+        }
+        let ci = try Preset.load("ci")
+        let flops = try ci.points().reduce(0) { $0 + $1.cost.flops }
+        #expect(flops < 20e9, "ci preset does \(flops / 1e9) GFLOP per repetition")
+        let table3 = try Preset.load("linformer-table3").points()
+        #expect(Set(table3.map(\.length)) == [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536])
+        #expect(Set(table3.compactMap(\.projectedLength)) == [128, 256, 512, 1024, 2048])
+        #expect(throws: SweepError.self) { try Preset.load("no-such-preset") }
+    }
+}
