@@ -2,10 +2,14 @@
 SWIFT    ?= swift
 THREADS  ?= 1
 SEED     ?= 42
+PRESET   ?= default
+# RESUME=1 continues an interrupted Results/$(PRESET).csv instead of replacing it.
+RESUME   ?=
+RUN_FLAGS ?=
 PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
 RELEASE  := .build/release/attnbench
 
-.PHONY: deps build test verify crosscheck clean
+.PHONY: deps build test verify crosscheck bench clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -27,6 +31,11 @@ test: deps
 ## verify: every kernel against the Float64 reference (what `make bench` runs before timing).
 verify: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
+
+## bench: set-up, release build, verify, then the $(PRESET) sweep into Results/$(PRESET).csv.
+bench: build
+	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
+	$(RELEASE) run --preset $(PRESET) $(if $(RESUME),--resume,--overwrite) $(RUN_FLAGS)
 
 ## crosscheck: `attnbench eval` against NumPy on the same .npy files (skipped without NumPy).
 crosscheck: build

@@ -4,9 +4,8 @@ import Testing
 
 /// Runs the built `attnbench` binary (it sits next to the test bundle) and captures its output.
 func attnbench(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     let process = Process()
-    process.executableURL = testBinary.deletingLastPathComponent().appendingPathComponent("attnbench")
+    process.executableURL = binaryURL()
     process.arguments = arguments
     let (out, err) = (Pipe(), Pipe())
     process.standardOutput = out
