@@ -9,7 +9,7 @@ RUN_FLAGS ?=
 PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
 RELEASE  := .build/release/attnbench
 
-.PHONY: deps build test verify crosscheck bench clean
+.PHONY: deps build test verify crosscheck bench check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -36,6 +36,15 @@ verify: build
 bench: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
 	$(RELEASE) run --preset $(PRESET) $(if $(RESUME),--resume,--overwrite) $(RUN_FLAGS)
+
+## check: the regression check: the ci preset, compared with Baselines/ci.csv (exit 1 on a regression).
+check: build
+	$(RELEASE) run --preset ci --overwrite --quiet --output .build/check/ci.csv
+	$(RELEASE) check --baseline Baselines/ci.csv --current .build/check/ci.csv --thresholds Baselines/thresholds.txt
+
+## baseline: re-measure the ci preset into Baselines/ after an intended change (then commit Baselines/).
+baseline: build
+	$(RELEASE) run --preset ci --overwrite --quiet --output Baselines/ci.csv
 
 ## crosscheck: `attnbench eval` against NumPy on the same .npy files (skipped without NumPy).
 crosscheck: build

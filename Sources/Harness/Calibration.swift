@@ -7,10 +7,15 @@ public enum Calibration {
     /// The GEMM timed: `[size, size]·[size, size]`, large enough to reach OpenBLAS's best rate,
     /// small enough to time in well under a second.
     public static let size = 1024
-    public static let policy = TimingPolicy(warmups: 2, minReps: 10, minSeconds: 0.5, maxSeconds: 5)
+    public static let policy = TimingPolicy(warmups: 2, minReps: 10, minSeconds: 0.3, maxSeconds: 3)
 
-    /// Median GFLOP/s of `2·size³` FLOPs at `threads`.
+    /// GFLOP/s of `2·size³` FLOPs at `threads`: the best of three medians, because a ceiling is
+    /// what the machine can do, and a shared machine's noise only ever makes a block slower.
     public static func sgemmGflops(threads: Int) -> Double {
+        (0..<3).map { _ in sgemmMedianGflops(threads: threads) }.max()!
+    }
+
+    static func sgemmMedianGflops(threads: Int) -> Double {
         ComputeThreads.set(threads)
         let a = Tensor.normal([size, size], seed: 1)
         let b = Tensor.normal([size, size], seed: 2)

@@ -9,6 +9,8 @@ public struct PointRunner: Sendable {
     public var seed: UInt64
     /// sgemm GFLOP/s per thread count, from ``Calibration``.
     public var ceilings: [Int: Double]
+    /// A deliberate regression, for testing the checker (nil in every real run).
+    public var injection: RegressionInjection?
     /// A point is `noisy` when its median's 95% interval is wider than this fraction of the median.
     public static let noisyWidth = 0.10
 
@@ -20,7 +22,7 @@ public struct PointRunner: Sendable {
 
     public func measure(_ point: SweepPoint) throws -> ResultRow {
         ComputeThreads.set(point.threads)
-        let kernel = point.makeKernel(seed: seed)
+        let kernel = injection.map { $0.wrap(point.makeKernel(seed: seed)) } ?? point.makeKernel(seed: seed)
         let shape = point.shape
         let (q, k, v) = Verification.inputs(shape, seed: seed)
         let cost = kernel.cost(for: shape)

@@ -36,7 +36,7 @@ public struct RunMetadata: Codable, Equatable {
     public var memoryBudgetBytes: Int
     /// sgemm GFLOP/s by thread count (as text keys, for JSON), measured at the start of the session.
     public var sgemmCeilingGflops: [String: Double]
-    public var calibrationGemm = "\(Calibration.size)x\(Calibration.size)x\(Calibration.size) sgemm, median"
+    public var calibrationGemm = "\(Calibration.size)x\(Calibration.size)x\(Calibration.size) sgemm, best of 3 medians"
     public var sessions: [Session]
 
     /// Path of the sidecar for a CSV path: `Results/default.csv` → `Results/default.meta.json`.

@@ -2,7 +2,9 @@ import Foundation
 import Profiling
 
 /// Runs a sweep into a results file: plans every point first, calibrates sgemm once per thread
-/// count, then measures and writes rows one by one (each flushed as it is written).
+/// count, then measures and writes rows one by one (each flushed as it is written). With
+/// `cycles` > 1 the grid is measured that many times, interleaved, and each point's row (its
+/// fastest median) is written when its last cycle finishes.
 public struct Sweep {
     public var spec: SweepSpec
     public var output: String
@@ -11,6 +13,8 @@ public struct Sweep {
     public var quiet = false
     public var commandLine = CommandLine.arguments.joined(separator: " ")
     public var buildConfiguration: String
+    /// A deliberate regression, for testing the checker end to end.
+    public var injection: RegressionInjection?
 
     public init(spec: SweepSpec, output: String, buildConfiguration: String) {
         self.spec = spec
@@ -49,17 +53,28 @@ public struct Sweep {
         log("\(points.count) points (\(summary.alreadyDone) already in \(output)); memory budget \(formatBytes(budget)); "
             + "sgemm ceiling " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))
 
-        let runner = PointRunner(policy: spec.policy, seed: spec.seed, ceilings: ceilings)
-        var progress = Progress(points: pending, quiet: quiet)
-        for (i, point) in pending.enumerated() {
-            progress.starting(i + 1, of: pending.count, point)
+        var runner = PointRunner(policy: spec.policy, seed: spec.seed, ceilings: ceilings)
+        runner.injection = injection
+        let cycles = spec.policy.cycles
+        let schedule = (0..<cycles).flatMap { cycle in pending.indices.map { (cycle, $0) } }
+        var progress = Progress(points: schedule.map { pending[$0.1] }, quiet: quiet)
+        var best: [Int: ResultRow] = [:]
+        for (step, (cycle, i)) in schedule.enumerated() {
+            let point = pending[i]
+            progress.starting(step + 1, of: schedule.count, point)
             switch PointPlan(point, memoryBudget: budget) {
             case .skip(let reason):
-                file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))
-                summary.skipped += 1
+                if cycle == 0 {
+                    file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))
+                    summary.skipped += 1
+                }
             case .run:
-                file.append(try runner.measure(point))
-                summary.measured += 1
+                let row = try runner.measure(point)
+                if let kept = best[i], kept.median! <= row.median! {} else { best[i] = row }
+                if cycle == cycles - 1 {
+                    file.append(best.removeValue(forKey: i)!)
+                    summary.measured += 1
+                }
             }
             progress.finished(point)
             metadata.sessions[metadata.sessions.count - 1].pointsMeasured = summary.measured

@@ -33,7 +33,7 @@ public struct SweepSpec: Equatable, Sendable {
     /// The keys ``apply(_:_:)`` accepts, in the order `--help` and presets list them.
     public static let keys = [
         "mechanism", "n", "k", "batch", "tokens", "heads", "head-dim", "threads", "causal", "sharing",
-        "warmups", "min-reps", "min-time", "max-time", "seed", "memory-budget",
+        "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
     ]
 
     /// Sets one setting from its text form.
@@ -57,6 +57,7 @@ public struct SweepSpec: Equatable, Sendable {
         case "min-reps": policy.minReps = try count(value, key, minimum: 1)
         case "min-time": policy.minSeconds = try seconds(value, key)
         case "max-time": policy.maxSeconds = try seconds(value, key)
+        case "cycles": policy.cycles = try count(value, key, minimum: 1)
         case "seed":
             guard let s = UInt64(value.trimmingCharacters(in: .whitespaces)) else {
                 throw SweepError("--seed: '\(value)' is not a non-negative whole number")

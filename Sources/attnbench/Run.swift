@@ -29,6 +29,7 @@ struct Run: ParsableCommand {
     @Option(help: "Minimum timed repetitions.") var minReps: String?
     @Option(help: "Minimum timed seconds per point.") var minTime: String?
     @Option(help: "Maximum seconds per point (wins over the minimums).") var maxTime: String?
+    @Option(help: "Measure the grid this many times, interleaved, keeping each point's fastest median.") var cycles: String?
     @Option(help: "Seed for inputs and projections.") var seed: String?
     @Option(help: "Heap a point may need, e.g. 12G (default: 60% of available memory).") var memoryBudget: String?
     @Option(help: "CSV to write (default: Results/<preset or custom>.csv).") var output: String?
@@ -36,12 +37,13 @@ struct Run: ParsableCommand {
     @Flag(help: "Replace an existing CSV.") var overwrite = false
     @Flag(help: "No progress line on stderr.") var quiet = false
     @Flag(help: "Allow timing a debug build (numbers will be meaningless).") var allowDebug = false
+    @Option(help: .hidden) var injectRegression: String?
 
     /// The flags that set a sweep setting, by their ``SweepSpec`` key.
     var settings: [(key: String, value: String?)] {
         [("mechanism", mechanism), ("n", n), ("k", k), ("batch", batch), ("tokens", tokens), ("heads", heads),
          ("head-dim", headDim), ("threads", threads), ("causal", causal), ("sharing", sharing),
-         ("warmups", warmups), ("min-reps", minReps), ("min-time", minTime), ("max-time", maxTime),
+         ("warmups", warmups), ("min-reps", minReps), ("min-time", minTime), ("max-time", maxTime), ("cycles", cycles),
          ("seed", seed), ("memory-budget", memoryBudget)]
     }
 
@@ -58,6 +60,7 @@ struct Run: ParsableCommand {
             sweep.resume = resume
             sweep.overwrite = overwrite
             sweep.quiet = quiet
+            sweep.injection = try injectRegression.map { try RegressionInjection($0) }
             let summary = try sweep.run { message in
                 if !quiet { FileHandle.standardError.write(Data("run: \(message)\n".utf8)) }
             }

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The regression check's tolerances, read from a human-readable file of `key = value` lines
+/// (the committed one explains each value in a comment beside it).
+public struct Thresholds: Equatable, Sendable {
+    /// peak_heap_bytes against the baseline: relative and absolute slack (both allowed).
+    public var memoryRelative = 0.02
+    public var memoryAbsolute = 64 * 1024
+    /// peak_heap_bytes against the cost model's model_bytes in the same run.
+    public var modelRelative = 0.02
+    public var modelAbsolute = 1 << 20
+    /// Largest allowed relative drop in efficiency (GF/s ÷ in-run sgemm ceiling) at one point.
+    public var efficiency = 0.30
+    /// Largest allowed drop of the geometric mean of efficiency ratios over a series (a mechanism
+    /// at every n): a slower kernel moves all its points, noise moves them independently.
+    public var efficiencySeries = 0.12
+    /// Largest allowed relative drop in speed-up over standard attention at one point.
+    public var speedup = 0.30
+    /// Largest allowed drop of the geometric mean of speed-up ratios over a series.
+    public var speedupSeries = 0.12
+    /// Largest allowed change of a fitted log-log exponent.
+    public var slope = 0.25
+    /// Largest allowed relative increase of the median time; checked only with --absolute-time.
+    public var time = 0.5
+    /// How often a point that fails a time rule is measured again before it counts.
+    public var remeasure = 2
+
+    public init() {}
+
+    public static let keys = ["memory-relative", "memory-absolute", "model-relative", "model-absolute",
+                              "efficiency", "efficiency-series", "speedup", "speedup-series", "slope", "time", "remeasure"]
+
+    public static func load(_ path: String) throws(SweepError) -> Thresholds {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SweepError("cannot read thresholds file \(path)")
+        }
+        return try parse(text, source: path)
+    }
+
+    public static func parse(_ text: String, source: String = "thresholds") throws(SweepError) -> Thresholds {
+        var t = Thresholds()
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+                .trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty else { continue }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let location = "\(source):\(number + 1)"
+            guard parts.count == 2 else { throw SweepError("\(location): expected 'key = value'") }
+            func fraction() throws(SweepError) -> Double {
+                guard let v = Double(parts[1]), v >= 0, v < 10 else { throw SweepError("\(location): \(parts[0]) needs a number like 0.15") }
+                return v
+            }
+            switch parts[0] {
+            case "memory-relative": t.memoryRelative = try fraction()
+            case "memory-absolute": t.memoryAbsolute = try ValueList.bytes(parts[1], axis: parts[0])
+            case "model-relative": t.modelRelative = try fraction()
+            case "model-absolute": t.modelAbsolute = try ValueList.bytes(parts[1], axis: parts[0])
+            case "efficiency": t.efficiency = try fraction()
+            case "speedup": t.speedup = try fraction()
+            case "efficiency-series": t.efficiencySeries = try fraction()
+            case "speedup-series": t.speedupSeries = try fraction()
+            case "slope": t.slope = try fraction()
+            case "time": t.time = try fraction()
+            case "remeasure":
+                guard let n = Int(parts[1]), n >= 0 else { throw SweepError("\(location): remeasure needs a whole number") }
+                t.remeasure = n
+            default: throw SweepError("\(location): unknown threshold '\(parts[0])'; known: \(keys.joined(separator: ", "))")
+            }
+        }
+        return t
+    }
+}

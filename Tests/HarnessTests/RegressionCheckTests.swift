@@ -1,0 +1,131 @@
+import AttentionKernels
+import Foundation
+import Harness
+import Testing
+
+/// A synthetic measured row: time follows `seconds`, efficiency follows from it, heap as given.
+func row(_ mechanism: Mechanism, n: Int, seconds: Double, heap: Int? = nil, spread: Double = 0.01) -> MeasuredRow {
+    let point = SweepPoint(mechanism: mechanism, sharing: mechanism == .linformer ? .keyValue : nil, length: n,
+                           projectedLength: mechanism == .linformer ? 64 : nil, batch: 1, heads: 4, headDim: 64, threads: 1)
+    var r = ResultRow(point: point, status: .ok, seed: 42)
+    let flops = point.cost.flops
+    (r.median, r.min, r.mean, r.stddev) = (seconds, seconds, seconds, 0)
+    (r.ciLow, r.ciHigh) = (seconds * (1 - spread), seconds * (1 + spread))
+    r.reps = 10
+    r.noisy = false
+    r.modelGflop = flops / 1e9
+    r.gflops = flops / seconds / 1e9
+    r.ceilingGflops = 100
+    r.efficiency = r.gflops! / 100
+    r.modelBytes = point.cost.callPeakBytes
+    r.peakHeapBytes = heap ?? point.cost.callPeakBytes + 524_288
+    return MeasuredRow(r)
+}
+
+/// Standard ∝ n², Linformer and linear ∝ n, at n = 512, 1024, 2048; `scale` multiplies one mechanism's times.
+func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapScale: [Mechanism: Double] = [:]) -> ResultTable {
+    var rows: [MeasuredRow] = []
+    for n in [512, 1024, 2048] {
+        let x = Double(n) / 512
+        for (mechanism, base) in [(Mechanism.standard, 0.01 * x * x), (.linformer, 0.002 * x), (.linear, 0.001 * pow(x, linearExponent))] {
+            let model = SweepPoint(mechanism: mechanism, sharing: mechanism == .linformer ? .keyValue : nil, length: n,
+                                   projectedLength: mechanism == .linformer ? 64 : nil, batch: 1, heads: 4, headDim: 64, threads: 1).cost.callPeakBytes
+            let heap = Int(Double(model) * (heapScale[mechanism] ?? 1)) + 524_288
+            rows.append(row(mechanism, n: n, seconds: base * (scaling[mechanism] ?? 1), heap: heap))
+        }
+    }
+    return ResultTable(rows: rows, path: "synthetic.csv")
+}
+
+@Suite struct RegressionCheckTests {
+    let check = RegressionCheck(thresholds: Thresholds())
+
+    func failures(_ current: ResultTable) throws -> [RegressionCheck.Finding] {
+        try check.compare(baseline: table(), current: current).filter(\.fails)
+    }
+
+    @Test func unchangedCodePasses() throws {
+        #expect(try failures(table()).isEmpty)
+    }
+
+    @Test func valuesWithinToleranceStillPass() throws {
+        #expect(try failures(table(scaling: [.linear: 1.05, .standard: 0.97], heapScale: [.standard: 1.01])).isEmpty)
+    }
+
+    /// A 25% slower linear attention: its efficiency series and its speed-up series both fail.
+    @Test func aQuarterSlowerKernelIsCaught() throws {
+        let failed = try failures(table(scaling: [.linear: 1.25]))
+        #expect(failed.contains { $0.metric == "efficiency (series)" && $0.point.hasPrefix("linear") })
+        #expect(failed.contains { $0.metric == "speed-up (series)" && $0.point.hasPrefix("linear") })
+        #expect(!failed.contains { $0.point.hasPrefix("standard") || $0.point.hasPrefix("linformer") })
+    }
+
+    /// A 25% slower standard attention: its efficiency fails, and nobody's speed-up "regresses".
+    @Test func aSlowerBaselineMechanismIsCaughtByEfficiency() throws {
+        let failed = try failures(table(scaling: [.standard: 1.25]))
+        #expect(failed.contains { $0.metric == "efficiency (series)" && $0.point.hasPrefix("standard") })
+        #expect(!failed.contains { $0.metric.hasPrefix("speed-up") })
+    }
+
+    @Test func tenPercentMoreMemoryIsCaught() throws {
+        let failed = try failures(table(heapScale: [.linformer: 1.10]))
+        #expect(failed.filter { $0.metric == "peak_heap_bytes" }.count == 3)
+        #expect(failed.allSatisfy { $0.point.hasPrefix("linformer") })
+    }
+
+    /// Linear attention turning quadratic: its exponent of time in n moves from 1 to 2.
+    @Test func aSlopeChangeIsCaught() throws {
+        let failed = try failures(table(linearExponent: 2))
+        #expect(failed.contains { $0.metric == "exponent of time in n" && $0.point.hasPrefix("linear") })
+    }
+
+    /// Noise is cleared by re-measuring; a real regression is not.
+    @Test func remeasuringClearsNoiseButNotRegressions() throws {
+        let noisy = table(scaling: [.linear: 1.6])
+        let healthy = table().byKey
+        let cleared = try check.run(baseline: table(), current: noisy) { healthy[$0.keyFields]! }
+        #expect(!cleared.contains { $0.fails })
+        #expect(cleared.contains { $0.remeasured })
+        let slow = noisy.byKey
+        let kept = try check.run(baseline: table(), current: noisy) { slow[$0.keyFields]! }
+        #expect(kept.contains { $0.fails })
+    }
+
+    @Test func mismatchedPointsAreUnusable() {
+        var current = table()
+        current.rows.removeLast()
+        let error = #expect(throws: SweepError.self) { try check.compare(baseline: table(), current: current) }
+        #expect(error?.description.contains("points do not match") == true)
+    }
+
+    @Test func aDifferentSchemaIsAClearError() throws {
+        let path = temporaryPath("schema.csv")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "mechanism,n,time_ms\nstandard,512,1.0\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: SweepError.self) { try ResultTable(path: path) }
+        #expect(error?.description.contains("different schema") == true)
+        let missing = #expect(throws: SweepError.self) { try ResultTable(path: path + ".absent") }
+        #expect(missing?.description.contains("does not exist") == true)
+    }
+
+    @Test func thresholdsParseWithErrorsByLine() throws {
+        let t = try Thresholds.parse("efficiency = 0.2  # why\nmemory-absolute = 1M\nremeasure = 0\n")
+        #expect(t.efficiency == 0.2 && t.memoryAbsolute == 1 << 20 && t.remeasure == 0)
+        let error = #expect(throws: SweepError.self) { try Thresholds.parse("speedup = lots\n", source: "t.txt") }
+        #expect(error?.description.hasPrefix("t.txt:1:") == true)
+        #expect(throws: SweepError.self) { try Thresholds.parse("unknown = 1\n") }
+        // The committed file parses, and says what the code's defaults say.
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        #expect(try Thresholds.load(repo.path + "/Baselines/thresholds.txt") == Thresholds())
+    }
+
+    @Test func scalingFitRecoversKnownExponents() throws {
+        let x = [512.0, 1024, 2048, 4096]
+        let quadratic = try #require(ScalingFit(x: x, y: x.map { 3e-9 * $0 * $0 }))
+        #expect(abs(quadratic.exponent - 2) < 1e-12 && quadratic.halfWidth < 1e-9)
+        let noisy = try #require(ScalingFit(x: x, y: zip(x, [1.05, 0.95, 1.04, 0.97]).map { 1e-6 * $0 * $1 }))
+        #expect(abs(noisy.exponent - 1) < 0.05)
+        #expect(noisy.halfWidth > 0 && noisy.halfWidth < 0.3)
+        #expect(ScalingFit(x: [1], y: [1]) == nil)
+    }
+}
