@@ -42,9 +42,9 @@ check: build
 	$(RELEASE) run --preset ci --overwrite --quiet --output .build/check/ci.csv
 	$(RELEASE) check --baseline Baselines/ci.csv --current .build/check/ci.csv --thresholds Baselines/thresholds.txt
 
-## baseline: re-measure the ci preset into Baselines/ after an intended change (then commit Baselines/).
+## baseline: re-measure the ci preset (median of 3 runs) into Baselines/ after an intended change; commit it.
 baseline: build
-	$(RELEASE) run --preset ci --overwrite --quiet --output Baselines/ci.csv
+	$(RELEASE) baseline --preset ci --runs 3 --output Baselines/ci.csv
 
 ## crosscheck: `attnbench eval` against NumPy on the same .npy files (skipped without NumPy).
 crosscheck: build

@@ -10,14 +10,14 @@ public struct Thresholds: Equatable, Sendable {
     public var modelRelative = 0.02
     public var modelAbsolute = 1 << 20
     /// Largest allowed relative drop in efficiency (GF/s ÷ in-run sgemm ceiling) at one point.
-    public var efficiency = 0.30
+    public var efficiency = 0.35
     /// Largest allowed drop of the geometric mean of efficiency ratios over a series (a mechanism
     /// at every n): a slower kernel moves all its points, noise moves them independently.
-    public var efficiencySeries = 0.12
+    public var efficiencySeries = 0.18
     /// Largest allowed relative drop in speed-up over standard attention at one point.
-    public var speedup = 0.30
+    public var speedup = 0.35
     /// Largest allowed drop of the geometric mean of speed-up ratios over a series.
-    public var speedupSeries = 0.12
+    public var speedupSeries = 0.18
     /// Largest allowed change of a fitted log-log exponent.
     public var slope = 0.25
     /// Largest allowed relative increase of the median time; checked only with --absolute-time.
