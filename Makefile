@@ -9,7 +9,7 @@ RUN_FLAGS ?=
 PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
 RELEASE  := .build/release/attnbench
 
-.PHONY: deps build test verify crosscheck bench check baseline clean
+.PHONY: deps build test verify crosscheck bench plots check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -36,6 +36,13 @@ verify: build
 bench: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
 	$(RELEASE) run --preset $(PRESET) $(if $(RESUME),--resume,--overwrite) $(RUN_FLAGS)
+	$(MAKE) plots PRESET=$(PRESET)
+
+## plots: gnuplot scripts for Results/$(PRESET).csv, rendered to PNG and SVG, then Results/REPORT.md.
+plots: build
+	$(RELEASE) plot --input Results/$(PRESET).csv --output Plots
+	@for f in Plots/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
+	$(RELEASE) report --input Results/$(PRESET).csv --output Results/REPORT.md
 
 ## check: the regression check: the ci preset, compared with Baselines/ci.csv (exit 1 on a regression).
 check: build

@@ -30,12 +30,14 @@ let package = Package(
         .target(name: "Reporting"),
         // Sweeps: grids, presets, the per-point measurement, CSV rows, run metadata.
         .target(name: "Harness", dependencies: ["AttentionKernels", "Profiling", "Reporting"]),
+        // gnuplot scripts and the Markdown report, from a results table.
+        .target(name: "Figures", dependencies: ["Harness", "Reporting", "AttentionKernels"]),
 
         // MARK: - Executable
         .executableTarget(
             name: "attnbench",
             dependencies: [
-                "AttentionKernels", "Profiling", "TensorIO", "Reporting", "Harness",
+                "AttentionKernels", "Profiling", "TensorIO", "Reporting", "Harness", "Figures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -49,6 +51,7 @@ let package = Package(
             dependencies: ["AttentionKernels", "Profiling", "_TestSupport"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "FiguresTests", dependencies: ["Figures", "Harness", "AttentionKernels", "Reporting"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Reporting", "Profiling", "AttentionKernels"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
         .testTarget(name: "CLITests", dependencies: ["attnbench", "TensorIO", "Reporting", "_TestSupport"]),

@@ -21,6 +21,16 @@ public struct TimingPolicy: Equatable, Sendable, Codable {
         self.cycles = cycles
     }
 
+    /// Decodes metadata written before `cycles` existed as one cycle.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        warmups = try c.decode(Int.self, forKey: .warmups)
+        minReps = try c.decode(Int.self, forKey: .minReps)
+        minSeconds = try c.decode(Double.self, forKey: .minSeconds)
+        maxSeconds = try c.decode(Double.self, forKey: .maxSeconds)
+        cycles = try c.decodeIfPresent(Int.self, forKey: .cycles) ?? 1
+    }
+
     /// Runs `body` by this policy and returns the timed repetitions, in seconds.
     /// Warm-ups also stop once `maxSeconds` is spent, so a very slow call is timed at least once.
     public func measure(_ body: () -> Void) -> [Double] {

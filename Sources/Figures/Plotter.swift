@@ -1,0 +1,215 @@
+import AttentionKernels
+import Foundation
+import Harness
+import Reporting
+
+/// Writes the gnuplot scripts (`Plots/*.gp`) and the data files they read (`Plots/*.dat`) for a
+/// results table. Each figure appears only when the table has the points it needs; otherwise a note
+/// says why it was skipped.
+public struct Plotter {
+    public let table: ResultTable
+    /// Where the CSV came from, for the scripts' headers.
+    public let source: String
+    /// "AMD EPYC, 2 threads": for titles.
+    public let machine: String
+    /// Optional `attnbench max-batch` results, for Table 3's memory column.
+    public var maxBatch: [[String]]?
+    /// The paper's Table 3 (`Data/linformer_table3.csv`): (n, k) → (time saved, memory saved).
+    public var paperTable3: [PaperCell] = []
+
+    public struct PaperCell: Equatable {
+        public var n, k: Int
+        public var timeSaved, memorySaved: Double?
+        public init(n: Int, k: Int, timeSaved: Double?, memorySaved: Double?) {
+            (self.n, self.k, self.timeSaved, self.memorySaved) = (n, k, timeSaved, memorySaved)
+        }
+    }
+
+    public init(table: ResultTable, source: String, machine: String) {
+        self.table = table
+        self.source = source
+        self.machine = machine
+    }
+
+    /// A written figure: script and data file names, or a note when it was skipped.
+    public struct Output: Equatable {
+        public var files: [String: String] = [:]  // file name → contents
+        public var notes: [String] = []
+    }
+
+    public func render() -> Output {
+        var out = Output()
+        let builders: [(String, () -> (script: String, data: String)?)] = [
+            ("scaling", scaling), ("efficiency", efficiency), ("batch-scaling", batchScaling),
+            ("rnn-figure1", rnnFigure1), ("table3", table3),
+        ]
+        for (name, build) in builders {
+            if let figure = build() {
+                out.files["\(name).gp"] = figure.script
+                out.files["\(name).dat"] = figure.data
+            } else {
+                out.notes.append("\(name): skipped, \(skipReason(name))")
+            }
+        }
+        return out
+    }
+
+    func skipReason(_ name: String) -> String {
+        switch name {
+        case "scaling", "efficiency": "no series with 2 or more lengths n"
+        case "batch-scaling": "no n measured at 2 or more batch sizes for every mechanism"
+        case "rnn-figure1": "needs softmax and linear attention at 2 or more n (the rnn-figure1 preset)"
+        default: "needs standard attention and Linformer at the same n for 2 or more k (the linformer-table3 preset)"
+        }
+    }
+
+    // MARK: - Shared pieces
+
+    static let colors: [Mechanism: [String]] = [
+        .standard: ["#c0392b", "#e67e22"], .linear: ["#27ae60", "#16a085"],
+        .linformer: ["#2e86c1", "#8e44ad", "#34495e", "#d4ac0d", "#7f8c8d"],
+    ]
+
+    func color(_ s: Series, among all: [Series]) -> String {
+        let same = all.filter { $0.mechanism == s.mechanism }
+        let palette = Self.colors[s.mechanism]!
+        let index = same.firstIndex { $0.label == s.label && $0.batch == s.batch } ?? 0
+        return palette[index % palette.count]
+    }
+
+    var threadsLabel: String {
+        let threads = Set(table.rows.map(\.point.threads)).sorted().map(String.init).joined(separator: ",")
+        return "\(threads) thread\(threads == "1" ? "" : "s")"
+    }
+
+    func title(_ what: String) -> String {
+        Gnuplot.escape("\(what) — \(machine), \(threadsLabel), attention core, fp32 forward")
+    }
+
+    /// Blocks of whitespace-separated columns, two blank lines apart (gnuplot's `index`).
+    static func blocks(_ blocks: [(comment: String, lines: [String])]) -> String {
+        blocks.map { "# \($0.comment)\n" + $0.lines.joined(separator: "\n") }.joined(separator: "\n\n\n") + "\n"
+    }
+
+    static func number(_ x: Double) -> String { String(format: "%.6g", x) }
+
+    // MARK: - Figure 3: time and memory against n, one panel per k
+
+    func scaling() -> (script: String, data: String)? {
+        let series = Series.all(in: table).filter { $0.rows.count >= 2 && !$0.causal }
+        guard let batch = series.map(\.batch).min() else { return nil }
+        let atBatch = series.filter { $0.batch == batch }
+        let ks = Set(atBatch.compactMap(\.projectedLength)).sorted()
+        let panels: [Int?] = ks.isEmpty ? [nil] : ks.map { $0 }
+        var blocks: [(String, [String])] = []
+        var index: [String: Int] = [:]
+        for s in atBatch {
+            index[s.label] = blocks.count
+            blocks.append((s.label + " (n, time_ms, peak_heap_MiB)", s.rows.map {
+                "\($0.point.length) \(Self.number($0.median! * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
+            }))
+        }
+        var body = """
+            set multiplot layout 2,\(panels.count) title "\(title("Time and peak heap against n, batch \(batch)"))"
+            set logscale xy 2
+            set grid
+            set key bottom right font ",9"
+            """
+        for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
+            for k in panels {
+                let members = atBatch.filter { $0.mechanism != .linformer || $0.projectedLength == k }
+                let fitLabel = { (s: Series) in Gnuplot.escape(s.label) + (row == 0 ? Series.exponentLabel(s.timeFit) : Series.exponentLabel(s.memoryFit)) }
+                let plots = members.map { s in
+                    "DATA index \(index[s.label]!) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
+                }
+                body += """
+
+                    set title "\(k.map { "Linformer k = \($0)" } ?? "all mechanisms")"
+                    set xlabel "sequence length n"
+                    set ylabel "\(ylabel)"
+                    plot \(plots.joined(separator: ", \\\n     "))
+                    """
+            }
+        }
+        body += "\nunset multiplot"
+        let script = Gnuplot.script(name: "scaling", title: "time and peak heap against n", source: source,
+                                    width: 420 * panels.count + 120, height: 900, body: body)
+            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/scaling.dat\"\n")
+        return (script, Self.blocks(blocks))
+    }
+
+    // MARK: - Figure 4: efficiency against n
+
+    func efficiency() -> (script: String, data: String)? {
+        let series = Series.all(in: table).filter { $0.rows.count >= 2 && $0.rows.allSatisfy { $0.efficiency != nil } }
+        guard let batch = series.map(\.batch).min() else { return nil }
+        let atBatch = series.filter { $0.batch == batch }
+        let blocks = atBatch.map { s in (s.label + " (n, efficiency)", s.rows.map { "\($0.point.length) \(Self.number($0.efficiency!))" }) }
+        let ceiling = table.rows.compactMap(\.ceilingGflops).first.map { String(format: "%.0f", $0) } ?? "?"
+        let plots = atBatch.enumerated().map { i, s in
+            "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.8 lw 2 \(s.causal ? "dt 2 " : "")lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
+        }
+        let body = """
+            set title "\(title("Efficiency: GFLOP/s ÷ in-run sgemm ceiling (\(ceiling) GF/s), batch \(batch)"))"
+            set logscale x 2
+            set yrange [0:*]
+            set grid
+            set key outside right
+            set xlabel "sequence length n"
+            set ylabel "fraction of the sgemm ceiling"
+            plot \(plots.joined(separator: ", \\\n     "))
+            """
+        let script = Gnuplot.script(name: "efficiency", title: "efficiency against n", source: source, width: 1100, height: 600, body: body)
+            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/efficiency.dat\"\n")
+        return (script, Self.blocks(blocks))
+    }
+
+    // MARK: - Figure 5: batch scaling at fixed n
+
+    func batchScaling() -> (script: String, data: String)? {
+        let ok = table.rows.filter { $0.isOK && !$0.point.causal }
+        let byN = Dictionary(grouping: ok, by: \.point.length)
+        guard let n = byN.keys.sorted(by: >).first(where: { n in
+            let rows = byN[n]!
+            let batches = Set(rows.map(\.point.batch))
+            return batches.count >= 2 && Set(rows.filter { $0.point.mechanism == .standard }.map(\.point.batch)) == batches
+        }) else { return nil }
+        let rows = byN[n]!
+        let groups = Dictionary(grouping: rows) { r -> String in
+            var label = r.point.mechanism == .standard ? "softmax" : r.point.mechanism.rawValue
+            if let k = r.point.projectedLength { label += " k=\(k)" }
+            return label
+        }
+        let labels = groups.keys.sorted { a, b in
+            let rank = { (l: String) in l.hasPrefix("softmax") ? 0 : (l.hasPrefix("linformer") ? 1 : 2) }
+            return (rank(a), a.count, a) < (rank(b), b.count, b)
+        }
+        let blocks = labels.map { label in
+            (label + " (batch, time_ms, peak_heap_MiB)", groups[label]!.sorted { $0.point.batch < $1.point.batch }.map {
+                "\($0.point.batch) \(Self.number($0.median! * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
+            })
+        }
+        func plots(_ column: Int) -> String {
+            labels.enumerated().map { i, label in
+                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 title \"\(Gnuplot.escape(label))\""
+            }.joined(separator: ", \\\n     ")
+        }
+        let body = """
+            set multiplot layout 1,2 title "\(title("Batch scaling at n = \(n)"))"
+            set logscale xy 2
+            set grid
+            set key top left font ",9"
+            set xlabel "batch"
+            set ylabel "time per call (ms)"
+            set title "time"
+            plot \(plots(2))
+            set ylabel "peak heap per call (MiB)"
+            set title "peak heap"
+            plot \(plots(3))
+            unset multiplot
+            """
+        let script = Gnuplot.script(name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200, height: 550, body: body)
+            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/batch-scaling.dat\"\n")
+        return (script, Self.blocks(blocks))
+    }
+}

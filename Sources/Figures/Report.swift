@@ -1,0 +1,132 @@
+import AttentionKernels
+import Foundation
+import Harness
+
+/// `Results/REPORT.md`: the measured scaling next to what the papers published.
+public struct Report {
+    public let plotter: Plotter
+    public let metadata: RunMetadata?
+    /// Figure files written next to the report, relative to the report's folder.
+    public var figures: [String] = []
+
+    public init(plotter: Plotter, metadata: RunMetadata?) {
+        self.plotter = plotter
+        self.metadata = metadata
+    }
+
+    public func markdown() -> String {
+        var md = "# attnbench report: `\(plotter.source)`\n\n"
+        md += header() + "\n" + scope() + "\n" + exponents() + "\n" + breakEven() + "\n" + table3() + "\n" + approximation()
+        if !figures.isEmpty {
+            md += "\n## Figures\n\n" + figures.map { "![\($0)](\($0))\n" }.joined(separator: "\n")
+        }
+        return md
+    }
+
+    func header() -> String {
+        guard let m = metadata else { return "No metadata sidecar was found for this CSV.\n" }
+        let ceilings = m.sgemmCeilingGflops.sorted { $0.key < $1.key }.map { "\(String(format: "%.0f", $0.value)) GF/s at \($0.key) thread(s)" }
+        return """
+            | | |
+            |---|---|
+            | preset | `\(m.preset)` |
+            | machine | \(m.machine.cpuModel), \(m.machine.logicalCores) cores, \(m.machine.memoryTotalBytes >> 30) GiB |
+            | libraries | \(m.libraries.openblasConfig) (core \(m.libraries.openblasCoreName)); jemalloc \(m.libraries.jemallocVersion?.prefix(5) ?? "?"); \(m.libraries.swiftVersion) |
+            | build | \(m.buildConfiguration), commit \(m.gitCommit.map { String($0.prefix(10)) } ?? "unknown")\(m.gitDirty == true ? " (uncommitted changes)" : "") |
+            | sgemm ceiling | \(ceilings.joined(separator: ", ")) (\(m.calibrationGemm)) |
+            | timing | \(m.timing.warmups) warm-up(s), ≥ \(m.timing.minReps) reps and ≥ \(m.timing.minSeconds) s per point, ≤ \(m.timing.maxSeconds) s; seed \(m.seed) |
+            | sessions | \(m.sessions.map { "\($0.start) → \($0.end ?? "interrupted")" }.joined(separator: "; ")) |
+
+            """
+    }
+
+    func scope() -> String {
+        """
+        ## Scope
+
+        The papers timed whole models on GPUs: Linformer's Table 3 a RoBERTa-like model on a 16 GB V100
+        (layerwise sharing, largest batch that fits), "Transformers are RNNs" Figure 1 a forward/backward
+        pass of self-attention on an 11 GB GTX 1080 Ti. This run measures the attention core only
+        (softmax(QKᵀ/√d)V or its replacement, one layer, forward, fp32) on a CPU with OpenBLAS. Compare
+        ratios and slopes with the papers, not absolute times; "memory" here is heap measured by
+        jemalloc, not GPU memory.
+
+        """
+    }
+
+    func exponents() -> String {
+        var md = "## Scaling exponents\n\nLeast-squares fit of log(value) on log(n) over each series, with a 95% interval (Student's t). Theory: standard attention time ∝ n² (memory ∝ n²), Linformer and linear attention ∝ n.\n\n"
+        md += "| series | batch | n | time exponent | peak-heap exponent |\n|---|---|---|---|---|\n"
+        for s in Series.all(in: plotter.table) where s.rows.count >= 3 {
+            let range = "\(s.rows.first!.point.length)–\(s.rows.last!.point.length)"
+            md += "| \(s.label) | \(s.batch) | \(range) | \(Self.fit(s.timeFit)) | \(Self.fit(s.memoryFit)) |\n"
+        }
+        return md
+    }
+
+    static func fit(_ f: ScalingFit?) -> String {
+        guard let f else { return "–" }
+        return f.halfWidth.isFinite ? String(format: "%.2f ± %.2f", f.exponent, f.halfWidth) : String(format: "%.2f", f.exponent)
+    }
+
+    /// The n where a mechanism's time falls below standard attention's, interpolated in log–log.
+    func breakEven() -> String {
+        var md = "## Break-even against standard attention\n\nThe sequence length from which the mechanism is faster than standard attention at the same batch, heads and d (interpolated between measured n on log scales), and its speed-up at the largest n measured.\n\n"
+        md += "| mechanism | batch | break-even n | speed-up at largest n |\n|---|---|---|---|\n"
+        for s in Series.all(in: plotter.table) where s.mechanism != .standard {
+            let pairs = s.rows.compactMap { r in standardRow(for: r, in: plotter.table).map { (Double(r.point.length), $0.median! / r.median!) } }
+            guard let last = pairs.last else { continue }
+            var text = "> \(Int(last.0)) (never faster in range)"
+            if let first = pairs.first, first.1 >= 1 {
+                text = "≤ \(Int(first.0)) (faster at every n measured)"
+            } else if let i = pairs.indices.dropFirst().first(where: { pairs[$0].1 >= 1 }) {
+                let (a, b) = (pairs[i - 1], pairs[i])
+                let t = (0 - log(a.1)) / (log(b.1) - log(a.1))
+                text = String(format: "≈ %.0f", exp(log(a.0) + t * (log(b.0) - log(a.0))))
+            }
+            md += "| \(s.label) | \(s.batch) | \(text) | \(String(format: "%.1f×", last.1)) at n = \(Int(last.0)) |\n"
+        }
+        return md
+    }
+
+    func table3() -> String {
+        let cells = plotter.table3Cells()
+        guard !cells.time.isEmpty else { return "## Linformer Table 3\n\nThis run has no Linformer and standard points at the same n (run the `linformer-table3` preset).\n" }
+        let paper = Dictionary(plotter.paperTable3.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
+        let ns = Set(cells.time.map(\.n)).sorted(), ks = Set(cells.time.map(\.k)).sorted()
+        func grid(_ title: String, _ cells: [Plotter.Cell], _ paperValue: (Plotter.PaperCell) -> Double?) -> String {
+            let values = Dictionary(cells.map { ("\($0.n),\($0.k)", $0.value) }, uniquingKeysWith: { a, _ in a })
+            var md = "\(title)\n\n| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
+            for n in ns {
+                md += "| \(n) | " + ks.map { k -> String in
+                    if k >= n { return "–" }
+                    let measured = values["\(n),\(k)"].map { String(format: "%.1f×", $0) } ?? "not run"
+                    let published = paper["\(n),\(k)"].flatMap(paperValue).map { String(format: " (paper %.1f×)", $0) } ?? ""
+                    return measured + published
+                }.joined(separator: " | ") + " |\n"
+            }
+            return md
+        }
+        var md = "## Linformer Table 3: measured (paper)\n\n"
+        md += grid("Time saved: standard time ÷ Linformer time per call at the same n and batch.", cells.time, \.timeSaved)
+        md += "\n" + grid(cells.memoryIsBatchRatio
+            ? "Memory saved: Linformer's largest batch ÷ standard's under the same heap budget (`attnbench max-batch`), the paper's definition."
+            : "Memory saved, approximated: standard's peak heap ÷ Linformer's at the same batch. The paper's figure is a ratio of largest batches (run `attnbench max-batch`), which also counts the inputs both share, so it is smaller.",
+            cells.memory, \.memorySaved)
+        return md
+    }
+
+    func approximation() -> String {
+        let rows = plotter.table.rows.filter { $0.isOK && $0.point.mechanism == .linformer && $0.approxRelError != nil }
+        guard !rows.isEmpty else { return "" }
+        let ns = Set(rows.map(\.point.length)).sorted(), ks = Set(rows.compactMap(\.point.projectedLength)).sorted()
+        var md = "## Linformer's approximation error\n\n‖O_linformer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, untrained projections with entries N(0, 1/k) (the paper's Theorem 1 scaling), random inputs. Above 1 means the output is not an approximation of attention at all: each projected value row is ~√(n/k) times a value row, while exact attention on random inputs averages its values toward 0. Trained projections are what make Linformer accurate; this column is the price of speed without them.\n\n"
+        md += "| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
+        for n in ns {
+            md += "| \(n) | " + ks.map { k in
+                rows.first { $0.point.length == n && $0.point.projectedLength == k }.map { String(format: "%.3g", $0.approxRelError!) } ?? "–"
+            }.joined(separator: " | ") + " |\n"
+        }
+        return md
+    }
+}
