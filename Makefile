@@ -9,7 +9,7 @@ RUN_FLAGS ?=
 PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
 RELEASE  := .build/release/attnbench
 
-.PHONY: deps build test verify crosscheck bench plots check baseline clean
+.PHONY: deps build test verify crosscheck bench bench-kernels plots check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -37,6 +37,10 @@ bench: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
 	$(RELEASE) run --preset $(PRESET) $(if $(RESUME),--resume,--overwrite) $(RUN_FLAGS)
 	$(MAKE) plots PRESET=$(PRESET)
+
+## bench-kernels: each kernel against its own GEMMs, the sgemm ceiling and 1 thread → Results/kernels.csv.
+bench-kernels: build
+	$(RELEASE) kernels --output Results/kernels.csv | tee Results/kernels.txt
 
 ## plots: gnuplot scripts for Results/$(PRESET).csv, rendered to PNG and SVG, then Results/REPORT.md.
 plots: build

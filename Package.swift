@@ -21,9 +21,11 @@ let package = Package(
         // Kernels, cost model and the Float64 reference: no timing, no files.
         .target(
             name: "AttentionKernels", dependencies: ["CBLAS"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", "haswell"])]),
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", "native"])]),
+        // jemalloc's options for this process (its malloc_conf): freed buffers come back warm.
+        .target(name: "JemallocConfig"),
         // jemalloc probe; linking it makes jemalloc the process's malloc.
-        .target(name: "Profiling", dependencies: ["CJemalloc"]),
+        .target(name: "Profiling", dependencies: ["CJemalloc", "JemallocConfig"]),
         // NumPy .npy reader/writer.
         .target(name: "TensorIO"),
         // CSV writer and reader; knows nothing about attention or C.

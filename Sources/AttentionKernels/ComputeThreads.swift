@@ -39,6 +39,40 @@ public enum ComputeThreads {
     }
 }
 
+extension ComputeThreads {
+    /// Runs `body(slice, innerParallel)` for every (batch, head) slice in `0..<count`.
+    ///
+    /// With more than one thread and at least two slices, the slices are split across the threads
+    /// and OpenBLAS is set to one thread meanwhile, so each worker runs whole slices (its GEMMs and
+    /// its element-wise work, on data still in its cache) and `innerParallel` is false. OpenBLAS
+    /// threads small attention GEMMs poorly (measured: Linformer's at 2 threads was slower than at
+    /// 1), while independent slices scale. Otherwise slices run in order with OpenBLAS threading each
+    /// product, and `innerParallel` is true so element-wise loops may use ``parallelFor(_:_:)``.
+    /// `splitSlices: false` keeps the slices in order (OpenBLAS threads each product).
+    public static func forEachSlice(
+        _ count: Int, splitSlices: Bool = true, _ body: (_ slice: Int, _ innerParallel: Bool) -> Void
+    ) {
+        let threads = current
+        let workers = splitSlices ? min(threads, count) : 1
+        guard workers > 1 else {
+            for s in 0..<count { body(s, true) }
+            return
+        }
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(threads) }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var s = w
+                while s < count {
+                    box.value(s, false)
+                    s += workers
+                }
+            }
+        }
+    }
+}
+
 /// Carries a value across a `concurrentPerform` boundary that the compiler cannot prove safe:
 /// the closures passed to ``ComputeThreads/parallelFor(_:_:)`` write disjoint rows only.
 struct UncheckedSendable<Value>: @unchecked Sendable {

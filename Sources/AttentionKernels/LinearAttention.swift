@@ -34,33 +34,24 @@ public struct LinearAttention: AttentionKernel {
         let keySum = Tensor(uninitialized: [shape.batch, shape.heads, 1, d])  // [b, h, 1, d]
         let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
 
-        // pass 1: feature maps, element-wise, split across threads.
-        ComputeThreads.parallelFor(shape.slices) { slices in
-            for s in slices {
-                FeatureMap.apply(q.matrix(s), into: phiQ.matrix(s))
-                FeatureMap.apply(k.matrix(s), into: phiK.matrix(s))
-                FeatureMap.columnSums(phiK.matrix(s), into: keySum.matrix(s).row(0))
-            }
-        }
-        // pass 2: the shared state, then every query against it.
-        for s in 0..<shape.slices {
-            // [d, n]·[n, d] → [d, d]
-            BLAS.gemm(phiK.matrix(s), transposeA: true, v.matrix(s), into: state.matrix(s))
-            // [n, d]·[d, d] → [n, d]
-            BLAS.gemm(phiQ.matrix(s), state.matrix(s), into: out.matrix(s))
-        }
-        // pass 3: normalise each row by φ(q_i)·Σφ(k_j) + ε.
         let eps = epsilon
-        ComputeThreads.parallelFor(shape.slices * n) { rows in
-            for r in rows {
-                let s = r / n
-                let phiRow = phiQ.matrix(s).row(r % n)
-                let z = keySum.matrix(s).row(0)
+        ComputeThreads.forEachSlice(shape.slices) { s, _ in
+            let (fq, fk, z, o) = (phiQ.matrix(s), phiK.matrix(s), keySum.matrix(s).row(0), out.matrix(s))
+            // pass 1: feature maps, element-wise.
+            FeatureMap.apply(q.matrix(s), into: fq)
+            FeatureMap.apply(k.matrix(s), into: fk)
+            FeatureMap.columnSums(fk, into: z)
+            // pass 2: the shared state, then every query against it.
+            // [d, n]·[n, d] → [d, d]
+            BLAS.gemm(fk, transposeA: true, v.matrix(s), into: state.matrix(s))
+            // [n, d]·[d, d] → [n, d]
+            BLAS.gemm(fq, state.matrix(s), into: o)
+            // pass 3: normalise each row by φ(q_i)·Σφ(k_j) + ε.
+            for i in 0..<n {
+                let phiRow = fq.row(i)
                 var denominator: Float = 0
                 for c in 0..<d { denominator += phiRow[c] * z[c] }
-                let inverse = 1 / (denominator + eps)
-                let o = out.matrix(s).row(r % n)
-                for c in 0..<d { o[c] *= inverse }
+                Softmax.divide(o.row(i), count: d, by: denominator + eps)
             }
         }
         return out

@@ -3,8 +3,9 @@
 /// Queries are not projected, so the output keeps all n rows.
 ///
 /// Cost per call: `8·b·h·n·k·d` FLOPs (four products of `2·n·k·d` per slice) and
-/// `b·h·(2·k·d + n·k)·4` bytes of intermediates (K', V' and the `[n, k]` scores): O(nkd) time and
-/// O(nk) extra memory. Numerics: as ``SoftmaxAttention``, over k columns instead of n.
+/// `b·h·(2·k·d + n·k + n)·4` bytes of intermediates (K', V', the `[n, k]` scores and their row
+/// sums): O(nkd) time and
+/// O(nk) extra memory. Numerics: as ``SoftmaxAttention`` (deferred normalisation), over k columns.
 /// The paper gives Linformer no causal form, so there is none here (see ``init(projections:causal:)``).
 public struct LinformerAttention: AttentionKernel {
     public let projections: LinformerProjections
@@ -34,28 +35,29 @@ public struct LinformerAttention: AttentionKernel {
         let kProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
         let vProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
         let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, kp])  // [b, h, n, k]
+        let sums = Tensor(uninitialized: [shape.slices * n])  // Σ_r exp(s_ir − max_i) per row
         let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
 
-        // pass 1: project keys and values along the sequence, then score against the queries.
-        for s in 0..<shape.slices {
+        ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in
             let head = s % shape.heads
+            let (p, rowSums, o) = (scores.matrix(s), sums.data + s * n, out.matrix(s))
+            // pass 1: project keys and values along the sequence, then score against the queries.
             // [k, n]·[n, d] → [k, d]
             BLAS.gemm(projections.e(head: head), k.matrix(s), into: kProjected.matrix(s))
             // [k, n]·[n, d] → [k, d]
             BLAS.gemm(projections.f(head: head), v.matrix(s), into: vProjected.matrix(s))
             // [n, d]·[d, k] → [n, k]
-            BLAS.gemm(q.matrix(s), kProjected.matrix(s), transposeB: true, into: scores.matrix(s), alpha: scale)
-        }
-        // pass 2: row softmax over all b·h·n rows of k scores.
-        let rows = scores.flatMatrix
-        ComputeThreads.parallelFor(rows.rows) { range in
-            for r in range { Softmax.normalize(rows.row(r), valid: kp, count: kp) }
-        }
-        // pass 3: weighted sum of projected values.
-        for s in 0..<shape.slices {
+            BLAS.gemm(q.matrix(s), kProjected.matrix(s), transposeB: true, into: p, alpha: scale)
+            // pass 2: unnormalised softmax weights over the n rows of k scores.
+            let exponentiate = { (range: Range<Int>) in
+                for r in range { rowSums[r] = Softmax.exponentiate(p.row(r), valid: kp, count: kp) }
+            }
+            if innerParallel { ComputeThreads.parallelFor(n, exponentiate) } else { exponentiate(0..<n) }
+            // pass 3: weighted sum of projected values, then each row divided by its weights' sum.
             // [n, k]·[k, d] → [n, d]
-            BLAS.gemm(scores.matrix(s), vProjected.matrix(s), into: out.matrix(s))
+            BLAS.gemm(p, vProjected.matrix(s), into: o)
+            for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
         }
         return out
     }
@@ -71,7 +73,7 @@ public struct LinformerAttention: AttentionKernel {
         let (n, d, k, slices) = (shape.length, shape.headDim, kp, shape.slices)
         return AttentionCost(
             flops: Double(slices) * 8 * Double(n) * Double(k) * Double(d),
-            intermediateBytes: AttentionCost.floats(slices * (2 * k * d + n * k)),
+            intermediateBytes: AttentionCost.floats(slices * (2 * k * d + n * k + n)),
             outputBytes: AttentionCost.floats(slices * n * d),
             parameterBytes: LinformerProjections.byteCount(k: k, length: n, heads: shape.heads, sharing: sharing))
     }

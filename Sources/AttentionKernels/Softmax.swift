@@ -14,6 +14,24 @@ public enum Softmax {
     /// `valid ≤ j < count` (the masked tail of a causal row). Costs about `count` exps and 3 passes.
     @inline(__always)
     public static func normalize(_ x: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
+        let sum = exponentiate(x, valid: valid, count: count)
+        guard sum > 0 else { return }
+        // pass 3: scale by 1/sum (sum ≥ 1 because the maximum contributes exp(0) = 1).
+        let inverse = Vector(repeating: 1 / sum)
+        var j = 0
+        while j + Vector.scalarCount <= valid {
+            store(load(x + j) * inverse, x + j)
+            j += Vector.scalarCount
+        }
+        while j < valid { x[j] *= inverse[0]; j += 1 }
+    }
+
+    /// The first two passes of ``normalize(_:valid:count:)``: in place `x[j] ← exp(x[j] − max)`
+    /// (0 in the masked tail), returning the sum Σ exp(x[j] − max), which is ≥ 1, or 0 for a fully
+    /// masked row (then the row is all zeros). Attention kernels divide their output rows by it
+    /// instead of scaling all `count` weights: d divisions per row instead of n multiplications.
+    @inline(__always)
+    public static func exponentiate(_ x: UnsafeMutablePointer<Float>, valid: Int, count: Int) -> Float {
         // pass 1: the row maximum, so every exponent is ≤ 0.
         var maxVector = Vector(repeating: -.infinity)
         var j = 0
@@ -27,7 +45,7 @@ public enum Softmax {
 
         guard rowMax > -.infinity else {  // empty or fully masked row: no probability mass anywhere.
             x.update(repeating: 0, count: count)
-            return
+            return 0
         }
         // pass 2: exponentiate in place and sum (lane-wise partial sums, reduced once).
         let shift = Vector(repeating: rowMax)
@@ -45,15 +63,16 @@ public enum Softmax {
             for t in 0..<(valid - j) { x[j + t] = e[t] }
             sum += e.sum()
         }
-        // pass 3: scale by 1/sum (sum ≥ 1 because the maximum contributes exp(0) = 1).
-        let inverse = Vector(repeating: 1 / sum)
-        j = 0
-        while j + Vector.scalarCount <= valid {
-            store(load(x + j) * inverse, x + j)
-            j += Vector.scalarCount
-        }
-        while j < valid { x[j] *= inverse[0]; j += 1 }
         if valid < count { (x + valid).update(repeating: 0, count: count - valid) }
+        return sum
+    }
+
+    /// `row[c] ← row[c] / sum` for `c < count` (no change when `sum` is 0: a fully masked row).
+    @inline(__always)
+    public static func divide(_ row: UnsafeMutablePointer<Float>, count: Int, by sum: Float) {
+        guard sum > 0 else { return }
+        let inverse = 1 / sum
+        for c in 0..<count { row[c] *= inverse }
     }
 
     /// Lane-wise `e^x`: Cody–Waite range reduction `x = m·ln2 + r`, |r| ≤ ln2/2, a degree-7

@@ -10,6 +10,8 @@ public struct RunMetadata: Codable, Equatable {
         /// 0 sequential, 1 pthreads, 2 OpenMP.
         public var openblasParallel: Int
         public var jemallocVersion: String?
+        /// The options this process gave jemalloc (`malloc_conf`).
+        public var jemallocOptions: String?
         public var swiftVersion: String
     }
 
@@ -58,7 +60,7 @@ public struct RunMetadata: Codable, Equatable {
     public static func libraries() -> Libraries {
         Libraries(
             openblasConfig: BLAS.config, openblasCoreName: BLAS.coreName, openblasParallel: BLAS.parallelMode,
-            jemallocVersion: AllocatorProbe.version, swiftVersion: swiftVersion())
+            jemallocVersion: AllocatorProbe.version, jemallocOptions: AllocatorProbe.options, swiftVersion: swiftVersion())
     }
 
     /// `swift --version`'s first line when a toolchain is on the PATH, else the compiler this

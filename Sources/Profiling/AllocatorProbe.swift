@@ -1,4 +1,5 @@
 import CJemalloc
+import JemallocConfig
 
 /// Reads jemalloc's statistics through `mallctl`. The only file that imports jemalloc.
 ///
@@ -18,6 +19,16 @@ public enum AllocatorProbe {
         var size = MemoryLayout<UnsafePointer<CChar>?>.size
         guard mallctl("version", &pointer, &size, nil, 0) == 0, let pointer else { return nil }
         return String(cString: pointer)
+    }
+
+    /// The options this process gives jemalloc (`malloc_conf`, see JemallocConfig/config.c).
+    public static var options: String { String(cString: attnbench_malloc_conf()) }
+
+    /// jemalloc's effective `opt.dirty_decay_ms` (-1: freed pages are never purged).
+    public static var dirtyDecayMilliseconds: Int? {
+        var value = 0
+        var size = MemoryLayout<Int>.size
+        return mallctl("opt.dirty_decay_ms", &value, &size, nil, 0) == 0 ? value : nil
     }
 
     /// Whether jemalloc was built with statistics (`config.stats`); the peak counters need it.

@@ -78,7 +78,7 @@ import Testing
     @Test func predictedBytesAddUp() {
         let p = SweepPoint(mechanism: .standard, length: 1024, batch: 2, heads: 4, headDim: 64, threads: 1)
         let inputs = 3 * 2 * 4 * 1024 * 64 * 4
-        let scores = 2 * 4 * 1024 * 1024 * 4
+        let scores = 2 * 4 * (1024 * 1024 + 1024) * 4  // scores and their row sums
         let output = 2 * 4 * 1024 * 64 * 4
         #expect(p.predictedBytes == inputs + scores + output + 512 * 1024)
     }

@@ -13,6 +13,12 @@ let mallocFunction = unsafeBitCast(
         #expect(AllocatorProbe.statisticsEnabled)
     }
 
+    /// Our malloc_conf reached jemalloc: freed pages are kept, so buffers come back warm.
+    @Test func optionsAreInEffect() {
+        #expect(AllocatorProbe.options.contains("dirty_decay_ms:-1"))
+        #expect(AllocatorProbe.dirtyDecayMilliseconds == -1)
+    }
+
     /// A known 64 MiB malloc on this thread moves thread.peak by at least 64 MiB, and freeing it
     /// does not lower the high-water mark.
     @Test func aKnownAllocationMovesTheThreadPeak() throws {

@@ -1,0 +1,69 @@
+import ArgumentParser
+import AttentionKernels
+import Foundation
+import Harness
+import Reporting
+
+/// `attnbench kernels`: each kernel against its own GEMMs and the sgemm ceiling, at 1 and 2 threads.
+struct Kernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time each kernel against its own GEMMs, the sgemm ceiling and 1 thread (make bench-kernels).",
+        discussion: "B=1, H=8, d=64 by default. Ratios are measured in one run, so they survive a noisy machine better than times.")
+
+    @Option(help: "Sequence lengths n.") var n = "1024...8192"
+    @Option(help: "Thread counts.") var threads = "1,2"
+    @Option(help: "Heads.") var heads = 8
+    @Option(help: "Head dimension d.") var headDim = 64
+    @Option(help: "Measure each configuration this many times and keep the best median.") var cycles = 2
+    @Option(help: "CSV to write.") var output = "Results/kernels.csv"
+    @Flag(help: "Allow a debug build.") var allowDebug = false
+
+    func run() throws {
+        try reportingUsageErrors {
+            if buildConfiguration == "debug" && !allowDebug { throw UsageError("kernels needs a release build (`make build`), or --allow-debug") }
+            let lengths = try ValueList.integers(n, axis: "n")
+            let threadCounts = try ValueList.integers(threads, axis: "threads")
+            var bench = KernelBench()
+            bench.policy.cycles = cycles
+            let file = try AppendingFile(path: output, truncate: true)
+            var writer = CSVWriter(output: file, columns: KernelBench.columns)
+            var ceilings: [Int: Double] = [:]
+            for t in threadCounts { ceilings[t] = Calibration.sgemmGflops(threads: t) }
+            print(String(format: "%-16@ %6@ %3@ %10@ %10@ %7@ %8@ %6@", "kernel" as NSString, "n" as NSString, "t" as NSString,
+                         "time ms" as NSString, "gemm ms" as NSString, "ratio" as NSString, "GF/s" as NSString, "eff" as NSString))
+            var all: [KernelBench.Row] = []
+            for length in lengths {
+                for t in threadCounts {
+                    let shape = AttentionShape(batch: 1, heads: heads, length: length, headDim: headDim)
+                    for row in bench.measure(shape: shape, threads: t, ceiling: ceilings[t]!) {
+                        writer.write(KernelBench.fields(row, shape: shape, ceiling: ceilings[t]!))
+                        all.append(row)
+                        print(String(format: "%-16@ %6d %3d %10.2f %10@ %7@ %8.1f %6.3f", row.kernel as NSString, row.n, row.threads,
+                                     row.seconds * 1e3, (row.gemmSeconds.map { String(format: "%.2f", $0 * 1e3) } ?? "-") as NSString,
+                                     (row.ratio.map { String(format: "%.2f", $0) } ?? "-") as NSString, row.gflops, row.efficiency))
+                    }
+                }
+            }
+            print("sgemm ceiling: " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))
+            if threadCounts.contains(1), threadCounts.contains(2) {
+                for kernel in Set(all.map(\.kernel)).sorted() {
+                    let scaling = lengths.filter { $0 >= 2048 }.compactMap { n -> String? in
+                        guard let one = all.first(where: { $0.kernel == kernel && $0.n == n && $0.threads == 1 }),
+                              let two = all.first(where: { $0.kernel == kernel && $0.n == n && $0.threads == 2 }) else { return nil }
+                        return String(format: "n=%d %.2f", n, two.seconds / one.seconds)
+                    }
+                    print("2-thread ÷ 1-thread time, \(kernel): \(scaling.joined(separator: ", "))")
+                }
+            }
+            for n in lengths {
+                for t in threadCounts {
+                    if let c = all.first(where: { $0.kernel == "linear causal" && $0.n == n && $0.threads == t }),
+                       let l = all.first(where: { $0.kernel == "linear" && $0.n == n && $0.threads == t }) {
+                        print(String(format: "causal ÷ non-causal linear, n=%d t=%d: %.2f", n, t, c.seconds / l.seconds))
+                    }
+                }
+            }
+            print("kernels: wrote \(output)")
+        }
+    }
+}
