@@ -22,39 +22,39 @@ do for [FORMAT in "png svg"] {
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.73 ± 0.14}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.03 ± 0.65}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.14 ± 0.18}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.06 ± 0.13}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.01 ± 0.23}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.11 ± 0.08}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.73 ± 0.14}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.04 ± 0.50}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.14 ± 0.18}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.06 ± 0.13}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.00 ± 0.11}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.11 ± 0.08}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.73 ± 0.14}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.08 ± 0.12}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.14 ± 0.18}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.06 ± 0.13}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.15 ± 0.19}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.11 ± 0.08}"
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.94 ± 0.05}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.90 ± 0.07}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.94 ± 0.04}"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
+         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.96 ± 0.03}", \
+         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.94 ± 0.05}", \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.91 ± 0.06}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.94 ± 0.04}"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
+         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.95 ± 0.03}", \
+         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.94 ± 0.05}", \
-         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{0.91 ± 0.05}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.94 ± 0.04}"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
+         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{0.94 ± 0.04}", \
+         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     unset multiplot
     unset output
 }
