@@ -6,6 +6,9 @@ PRESET   ?= default
 # RESUME=1 continues an interrupted Results/$(PRESET).csv instead of replacing it.
 RESUME   ?=
 RUN_FLAGS ?=
+# Where make plots writes figures and the report (the default preset's are the committed reference).
+PLOTS    ?= Plots
+REPORT   ?= Results/REPORT.md
 PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
 RELEASE  := .build/release/attnbench
 
@@ -42,11 +45,11 @@ bench: build
 bench-kernels: build
 	$(RELEASE) kernels --output Results/kernels.csv | tee Results/kernels.txt
 
-## plots: gnuplot scripts for Results/$(PRESET).csv, rendered to PNG and SVG, then Results/REPORT.md.
+## plots: gnuplot scripts for Results/$(PRESET).csv into $(PLOTS)/, rendered to PNG and SVG, then $(REPORT).
 plots: build
-	$(RELEASE) plot --input Results/$(PRESET).csv --output Plots
-	@for f in Plots/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
-	$(RELEASE) report --input Results/$(PRESET).csv --output Results/REPORT.md
+	$(RELEASE) plot --input Results/$(PRESET).csv --output $(PLOTS)
+	@for f in $(PLOTS)/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
+	$(RELEASE) report --input Results/$(PRESET).csv --output $(REPORT) --plots $(PLOTS)
 
 ## check: the regression check: the ci preset, compared with Baselines/ci.csv (exit 1 on a regression).
 check: build

@@ -66,8 +66,7 @@ extension Plotter {
             plot \(plots(4, (perSample(s0).1, perSample(l0).1)))
             unset multiplot
             """
-        let script = Gnuplot.script(name: "rnn-figure1", title: "per-sample time and memory against N", source: source, width: 1300, height: 580, body: body)
-            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/rnn-figure1.dat\"\n")
+        let script = Gnuplot.script(folder: folder, name: "rnn-figure1", title: "per-sample time and memory against N", source: source, width: 1300, height: 580, body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -158,8 +157,7 @@ extension Plotter {
             \(panel(3, "paper: memory saved (max-batch ratio, 16 GB)"))
             unset multiplot
             """
-        let script = Gnuplot.script(name: "table3", title: "Linformer Table 3 reproduction", source: source, width: 1200, height: 1000, body: body)
-            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/table3.dat\"\n")
+        let script = Gnuplot.script(folder: folder, name: "table3", title: "Linformer Table 3 reproduction", source: source, width: 1200, height: 1000, body: body)
         return (script, Self.blocks(blocks))
     }
 

@@ -10,8 +10,10 @@ public struct Plotter {
     public let table: ResultTable
     /// Where the CSV came from, for the scripts' headers.
     public let source: String
-    /// "AMD EPYC, 2 threads": for titles.
+    /// "AMD EPYC": for titles.
     public let machine: String
+    /// The folder the scripts, data and images go in, relative to the repository root.
+    public var folder = "Plots"
     /// Optional `attnbench max-batch` results, for Table 3's memory column.
     public var maxBatch: [[String]]?
     /// The paper's Table 3 (`Data/linformer_table3.csv`): (n, k) → (time saved, memory saved).
@@ -132,9 +134,8 @@ public struct Plotter {
             }
         }
         body += "\nunset multiplot"
-        let script = Gnuplot.script(name: "scaling", title: "time and peak heap against n", source: source,
+        let script = Gnuplot.script(folder: folder, name: "scaling", title: "time and peak heap against n", source: source,
                                     width: 420 * panels.count + 120, height: 900, body: body)
-            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/scaling.dat\"\n")
         return (script, Self.blocks(blocks))
     }
 
@@ -159,8 +160,7 @@ public struct Plotter {
             set ylabel "fraction of the sgemm ceiling"
             plot \(plots.joined(separator: ", \\\n     "))
             """
-        let script = Gnuplot.script(name: "efficiency", title: "efficiency against n", source: source, width: 1100, height: 600, body: body)
-            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/efficiency.dat\"\n")
+        let script = Gnuplot.script(folder: folder, name: "efficiency", title: "efficiency against n", source: source, width: 1100, height: 600, body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -208,8 +208,7 @@ public struct Plotter {
             plot \(plots(3))
             unset multiplot
             """
-        let script = Gnuplot.script(name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200, height: 550, body: body)
-            .replacingOccurrences(of: "reset\n", with: "reset\nDATA = \"Plots/batch-scaling.dat\"\n")
+        let script = Gnuplot.script(folder: folder, name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200, height: 550, body: body)
         return (script, Self.blocks(blocks))
     }
 }

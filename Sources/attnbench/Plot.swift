@@ -34,7 +34,8 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         try reportingUsageErrors {
-            let (plotter, _) = try inputs.plotter()
+            var (plotter, _) = try inputs.plotter()
+            plotter.folder = output
             let rendered = plotter.render()
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             for (name, text) in rendered.files.sorted(by: { $0.key < $1.key }) {

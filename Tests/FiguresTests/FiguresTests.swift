@@ -44,8 +44,9 @@ func sampleTable() -> ResultTable {
             #     gnuplot Plots/efficiency.gp
             # It writes Plots/efficiency.png and Plots/efficiency.svg.
             reset
-            DATA = "Plots/efficiency.dat"
+            FOLDER = "Plots"
             NAME = "efficiency"
+            DATA = FOLDER."/".NAME.".dat"
             WIDTH = 1100
             HEIGHT = 600
             FONT = "sans,11"
@@ -55,7 +56,7 @@ func sampleTable() -> ResultTable {
                 } else {
                     set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
                 }
-                set output sprintf("Plots/%s.%s", NAME, FORMAT)
+                set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
                 set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (100 GF/s), batch 1 — Test CPU, 2 threads, attention core, fp32 forward"
                 set logscale x 2
                 set yrange [0:*]
