@@ -3,8 +3,9 @@
 #     gnuplot Plots/batch-scaling.gp
 # It writes Plots/batch-scaling.png and Plots/batch-scaling.svg.
 reset
-DATA = "Plots/batch-scaling.dat"
+FOLDER = "Plots"
 NAME = "batch-scaling"
+DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1200
 HEIGHT = 550
 FONT = "sans,11"
@@ -14,7 +15,7 @@ do for [FORMAT in "png svg"] {
     } else {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
-    set output sprintf("Plots/%s.%s", NAME, FORMAT)
+    set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
     set multiplot layout 1,2 title "Batch scaling at n = 8192 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale xy 2
     set grid

@@ -3,8 +3,9 @@
 #     gnuplot Plots/efficiency.gp
 # It writes Plots/efficiency.png and Plots/efficiency.svg.
 reset
-DATA = "Plots/efficiency.dat"
+FOLDER = "Plots"
 NAME = "efficiency"
+DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1100
 HEIGHT = 600
 FONT = "sans,11"
@@ -14,8 +15,8 @@ do for [FORMAT in "png svg"] {
     } else {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
-    set output sprintf("Plots/%s.%s", NAME, FORMAT)
-    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (178 GF/s), batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
+    set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
+    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (165 GF/s), batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale x 2
     set yrange [0:*]
     set grid

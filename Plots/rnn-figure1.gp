@@ -3,8 +3,9 @@
 #     gnuplot Plots/rnn-figure1.gp
 # It writes Plots/rnn-figure1.png and Plots/rnn-figure1.svg.
 reset
-DATA = "Plots/rnn-figure1.dat"
+FOLDER = "Plots"
 NAME = "rnn-figure1"
+DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1300
 HEIGHT = 580
 FONT = "sans,11"
@@ -14,7 +15,7 @@ do for [FORMAT in "png svg"] {
     } else {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
-    set output sprintf("Plots/%s.%s", NAME, FORMAT)
+    set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
     set multiplot layout 1,2 title "\"Transformers are RNNs\" Figure 1: per sample, batch 4 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale xy 2
     set grid
@@ -28,8 +29,8 @@ do for [FORMAT in "png svg"] {
          DATA index 2 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=64", \
          DATA index 3 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#8e44ad" title "linformer k=128", \
          DATA index 4 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#34495e" title "linformer k=256", \
-         4.09554*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         1.15387*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+         4.94037*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         0.928289*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
     plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax", \

@@ -3,8 +3,9 @@
 #     gnuplot Plots/scaling.gp
 # It writes Plots/scaling.png and Plots/scaling.svg.
 reset
-DATA = "Plots/scaling.dat"
+FOLDER = "Plots"
 NAME = "scaling"
+DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1380
 HEIGHT = 900
 FONT = "sans,11"
@@ -14,7 +15,7 @@ do for [FORMAT in "png svg"] {
     } else {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
-    set output sprintf("Plots/%s.%s", NAME, FORMAT)
+    set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
     set multiplot layout 2,3 title "Time and peak heap against n, batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale xy 2
     set grid
@@ -22,21 +23,21 @@ do for [FORMAT in "png svg"] {
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.06 ± 0.13}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.01 ± 0.23}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.11 ± 0.08}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.06}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.98 ± 0.07}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.06 ± 0.15}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.06 ± 0.13}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.00 ± 0.11}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.11 ± 0.08}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.06}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.98 ± 0.03}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.06 ± 0.15}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.06 ± 0.13}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.15 ± 0.19}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.11 ± 0.08}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.06}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.00 ± 0.12}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.06 ± 0.15}"
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"

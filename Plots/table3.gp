@@ -3,8 +3,9 @@
 #     gnuplot Plots/table3.gp
 # It writes Plots/table3.png and Plots/table3.svg.
 reset
-DATA = "Plots/table3.dat"
+FOLDER = "Plots"
 NAME = "table3"
+DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1200
 HEIGHT = 1000
 FONT = "sans,11"
@@ -14,7 +15,7 @@ do for [FORMAT in "png svg"] {
     } else {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
-    set output sprintf("Plots/%s.%s", NAME, FORMAT)
+    set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
     set multiplot layout 2,2 title "Linformer Table 3: ratios over standard attention — AMD EPYC, 2 threads, attention core, fp32 forward"
     set xrange [-0.5:4.5]
     set yrange [-0.5:7.5]

@@ -76,11 +76,13 @@ public struct RunMetadata: Codable, Equatable {
         #endif
     }
 
-    /// The checkout's commit and whether tracked files differ from it.
+    /// The checkout's commit and whether tracked files other than measured outputs (Results/,
+    /// Plots/, Baselines/, which a run itself rewrites) differ from it.
     public static func git() -> (commit: String?, dirty: Bool?) {
         guard let commit = run("git", ["rev-parse", "HEAD"])?.trimmingCharacters(in: .whitespacesAndNewlines),
               !commit.isEmpty else { return (nil, nil) }
-        let status = run("git", ["status", "--porcelain", "--untracked-files=no"]) ?? ""
+        let status = run("git", ["status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 ":(exclude)Results", ":(exclude)Plots", ":(exclude)Baselines"]) ?? ""
         return (commit, !status.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
     }
 
