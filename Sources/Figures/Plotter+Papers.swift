@@ -37,12 +37,9 @@ extension Plotter {
             .map(\.point.length).min()
         let (s0, l0) = (softmax[0], linear[0])
         let perSample = { (r: MeasuredRow) in (r.median! * 1e3 / Double(r.point.batch), Double(r.peakHeapBytes ?? 0) / Double(r.point.batch) / 1_048_576) }
-        let linformerColors = Self.colors[.linformer]!
-        let colors = ["softmax": "#c0392b", "linear": "#27ae60"].merging(
-            labels.filter { $0.hasPrefix("linformer") }.enumerated().map { ($1, linformerColors[$0 % linformerColors.count]) }) { a, _ in a }
         func plots(_ column: Int, _ anchor: (Double, Double)) -> String {
             let curves = labels.enumerated().map { i, label in
-                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(colors[label] ?? "#2e86c1")\" title \"\(Gnuplot.escape(label))\""
+                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(Self.color(label: label, linformerLabels: labels.filter { $0.hasPrefix("linformer") }))\" title \"\(Gnuplot.escape(label))\""
             }
             let refs = [
                 "\(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\"",

@@ -79,6 +79,15 @@ public struct Plotter {
         return palette[index % palette.count]
     }
 
+    /// The colour of a curve by its label ("softmax", "linear", "linformer k=…"), the same in every
+    /// figure; `linformerLabels` fixes the order in which Linformer's k values take the palette.
+    static func color(label: String, linformerLabels: [String]) -> String {
+        if label.hasPrefix("softmax") { return colors[.standard]![0] }
+        if label.hasPrefix("linear") { return colors[.linear]![0] }
+        let palette = colors[.linformer]!
+        return palette[(linformerLabels.firstIndex(of: label) ?? 0) % palette.count]
+    }
+
     var threadsLabel: String {
         let threads = Set(table.rows.map(\.point.threads)).sorted().map(String.init).joined(separator: ",")
         return "\(threads) thread\(threads == "1" ? "" : "s")"
@@ -191,7 +200,7 @@ public struct Plotter {
         }
         func plots(_ column: Int) -> String {
             labels.enumerated().map { i, label in
-                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 title \"\(Gnuplot.escape(label))\""
+                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(Self.color(label: label, linformerLabels: labels.filter { $0.hasPrefix("linformer") }))\" title \"\(Gnuplot.escape(label))\""
             }.joined(separator: ", \\\n     ")
         }
         let body = """
