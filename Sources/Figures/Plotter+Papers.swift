@@ -42,7 +42,7 @@ extension Plotter {
                 "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(Self.color(label: label, linformerLabels: labels.filter { $0.hasPrefix("linformer") }))\" title \"\(Gnuplot.escape(label))\""
             }
             let refs = [
-                "\(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\"",
+                "[\(s0.point.length):\(softmax.last!.point.length)] \(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\"",
                 "\(Self.number(anchor.1))*(x/\(l0.point.length)) with lines dt 2 lc rgb \"#7f8c8d\" title \"∝ n\"",
             ]
             return (curves + refs).joined(separator: ", \\\n     ")
