@@ -56,16 +56,11 @@ public enum ReferenceAttention {
                     scores[j] = dot * scale
                     scoreError = max(scoreError, gamma(d + 2) * magnitude * scale)
                 }
-                let rowMax = scores.max()!
-                let spread = scores.map { rowMax - $0 }.max()!
-                let weights = scores.map { exp($0 - rowMax) }
-                let total = weights.reduce(0, +)
-                let delta = 2 * scoreError + u * spread + elementwiseError
-                let factor = 2 * delta + 2 * gamma(n) + u
+                let (probabilities, factor) = softmaxRow(scores, scoreError: scoreError, terms: n)
                 for c in 0..<d {
                     var value = 0.0, magnitude = 0.0
                     for j in 0..<keys {
-                        let p = weights[j] / total
+                        let p = probabilities[j]
                         value += p * Double(vs[j, c])
                         magnitude += p * abs(Double(vs[j, c]))
                     }
@@ -76,6 +71,18 @@ public enum ReferenceAttention {
             }
         }
         return Output(values: values, bounds: bounds)
+    }
+
+    /// Softmax probabilities of one row of Float64 scores, and the relative error factor of a float32
+    /// kernel's weighted sum over them, as derived in ``standard(q:k:v:causal:)``:
+    /// δ = 2·scoreError + u·(max − min score) + 4u, factor = 2δ + 2γ(terms) + u.
+    static func softmaxRow(_ scores: [Double], scoreError: Double, terms: Int) -> (probabilities: [Double], errorFactor: Double) {
+        let rowMax = scores.max()!
+        let spread = scores.map { rowMax - $0 }.max()!
+        let weights = scores.map { exp($0 - rowMax) }
+        let total = weights.reduce(0, +)
+        let delta = 2 * scoreError + u * spread + elementwiseError
+        return (weights.map { $0 / total }, 2 * delta + 2 * gamma(terms) + u)
     }
 
     // MARK: - Linformer
@@ -127,16 +134,11 @@ public enum ReferenceAttention {
                     scores[r] = dot * scale
                     scoreError = max(scoreError, (gamma(d + 2) * magnitude + propagated) * scale)
                 }
-                let rowMax = scores.max()!
-                let spread = scores.map { rowMax - $0 }.max()!
-                let weights = scores.map { exp($0 - rowMax) }
-                let total = weights.reduce(0, +)
-                let delta = 2 * scoreError + u * spread + elementwiseError
-                let factor = 2 * delta + 2 * gamma(kp) + u
+                let (probabilities, factor) = softmaxRow(scores, scoreError: scoreError, terms: kp)
                 for c in 0..<d {
                     var value = 0.0, magnitude = 0.0, propagated = 0.0
                     for r in 0..<kp {
-                        let p = weights[r] / total
+                        let p = probabilities[r]
                         value += p * vp[r * d + c]
                         magnitude += p * abs(vp[r * d + c])
                         propagated += p * vpErr[r * d + c]
