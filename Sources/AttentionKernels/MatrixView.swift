@@ -20,12 +20,6 @@ public struct MatrixView: @unchecked Sendable {
     @inline(__always)
     public func row(_ i: Int) -> UnsafeMutablePointer<Float> { base + i * rowStride }
 
-    /// Rows `range` of this matrix.
-    public func rows(_ range: Range<Int>) -> MatrixView {
-        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
-        return MatrixView(base: row(range.lowerBound), rows: range.count, cols: cols, rowStride: rowStride)
-    }
-
     @inline(__always)
     public subscript(i: Int, j: Int) -> Float {
         get { base[i * rowStride + j] }

@@ -70,20 +70,8 @@ public final class Tensor: @unchecked Sendable {
 // MARK: - Attention layout
 
 extension Tensor {
-    /// The `[n, d]` matrix of batch `b`, head `h` in a `[B, H, n, d]` tensor.
-    public func matrix(batch b: Int, head h: Int) -> MatrixView {
-        precondition(shape.count == 4, "matrix(batch:head:) needs a [B, H, n, d] tensor, got \(shape)")
-        let (heads, rows, cols) = (shape[1], shape[2], shape[3])
-        return MatrixView(base: data + ((b * heads + h) * rows * cols), rows: rows, cols: cols)
-    }
-
-    /// The whole tensor viewed as a matrix of its last dimension: `[count / last, last]`.
-    public var flatMatrix: MatrixView {
-        let cols = shape.last!
-        return MatrixView(base: data, rows: cols == 0 ? 0 : count / cols, cols: cols)
-    }
-
-    /// The `i`-th `[rows, cols]` matrix of a tensor `[..., rows, cols]` (its last two dimensions).
+    /// The `i`-th `[rows, cols]` matrix of a tensor `[..., rows, cols]` (its last two dimensions):
+    /// for `[b, h, n, d]`, slice `i = batch·h + head`.
     public func matrix(_ i: Int) -> MatrixView {
         precondition(shape.count >= 2, "matrix(_:) needs at least two dimensions, got \(shape)")
         let (rows, cols) = (shape[shape.count - 2], shape[shape.count - 1])
