@@ -73,17 +73,15 @@ public struct Plotter {
     ]
 
     func color(_ s: Series, among all: [Series]) -> String {
-        let same = all.filter { $0.mechanism == s.mechanism }
-        let palette = Self.colors[s.mechanism]!
-        let index = same.firstIndex { $0.label == s.label && $0.batch == s.batch } ?? 0
-        return palette[index % palette.count]
+        Self.color(label: s.label, linformerLabels: all.filter { $0.mechanism == .linformer }.map(\.label))
     }
 
-    /// The colour of a curve by its label ("softmax", "linear", "linformer k=…"), the same in every
-    /// figure; `linformerLabels` fixes the order in which Linformer's k values take the palette.
+    /// The colour of a curve by its label ("softmax", "linear causal", "linformer k=…"), the same in
+    /// every figure; `linformerLabels` fixes the order in which Linformer's k values take the palette.
     static func color(label: String, linformerLabels: [String]) -> String {
-        if label.hasPrefix("softmax") { return colors[.standard]![0] }
-        if label.hasPrefix("linear") { return colors[.linear]![0] }
+        let variant = label.hasSuffix("causal") ? 1 : 0
+        if label.hasPrefix("softmax") { return colors[.standard]![variant] }
+        if label.hasPrefix("linear") { return colors[.linear]![variant] }
         let palette = colors[.linformer]!
         return palette[(linformerLabels.firstIndex(of: label) ?? 0) % palette.count]
     }
