@@ -29,6 +29,22 @@ public enum BLAS {
             beta, c.base, Int32(c.rowStride))
     }
 
+    /// `y ← alpha · op(a) · x`: `op(a)` is `a` (`[m, p]`: x has p floats, y has m) or `aᵀ`
+    /// (x has m floats, y has p). Costs `2·m·p` FLOPs; it streams `a` once, so it runs at memory
+    /// speed, not at GEMM speed. The corresponding C function is `cblas_sgemv`.
+    public static func gemv(
+        _ a: MatrixView, transpose: Bool = false,
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, alpha: Float = 1
+    ) {
+        guard a.rows > 0, a.cols > 0 else {
+            y.update(repeating: 0, count: transpose ? a.cols : a.rows)
+            return
+        }
+        cblas_sgemv(
+            CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(a.rows), Int32(a.cols),
+            alpha, a.base, Int32(a.rowStride), x, 1, 0, y, 1)
+    }
+
     /// Sets the number of threads OpenBLAS uses for every following call.
     /// The corresponding C function is `openblas_set_num_threads`.
     public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }

@@ -52,10 +52,25 @@ extension ComputeThreads {
     public static func forEachSlice(
         _ count: Int, splitSlices: Bool = true, _ body: (_ slice: Int, _ innerParallel: Bool) -> Void
     ) {
-        let threads = current
-        let workers = splitSlices ? min(threads, count) : 1
-        guard workers > 1 else {
+        guard splitSlices else {
             for s in 0..<count { body(s, true) }
+            return
+        }
+        let innerParallel = workerCount(count) == 1
+        forEachWorker(count) { _, slices in
+            for s in slices { body(s, innerParallel) }
+        }
+    }
+
+    /// Splits slices `0..<count` across `min(current, count)` workers and runs `body(worker, slices)`
+    /// once per worker (worker w gets slices w, w + workers, …), with OpenBLAS on one thread
+    /// meanwhile. With one worker it runs inline, on all slices, with OpenBLAS threading as set.
+    /// Use it when each slice is a long independent loop (a decode) that should stay on one thread.
+    public static func forEachWorker(_ count: Int, _ body: (_ worker: Int, _ slices: StrideTo<Int>) -> Void) {
+        let threads = current
+        let workers = workerCount(count)
+        guard workers > 1 else {
+            body(0, stride(from: 0, to: count, by: 1))
             return
         }
         BLAS.setThreads(1)
@@ -63,14 +78,13 @@ extension ComputeThreads {
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var s = w
-                while s < count {
-                    box.value(s, false)
-                    s += workers
-                }
+                box.value(w, stride(from: w, to: count, by: workers))
             }
         }
     }
+
+    /// How many workers ``forEachWorker(_:_:)`` uses for `count` slices.
+    public static func workerCount(_ count: Int) -> Int { max(min(current, count), 1) }
 }
 
 /// Carries a value across a `concurrentPerform` boundary that the compiler cannot prove safe:

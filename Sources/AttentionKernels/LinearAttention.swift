@@ -75,29 +75,48 @@ public struct LinearAttention: AttentionKernel {
                 let phiQ = phiRows.matrix(s).row(0)
                 let phiK = phiRows.matrix(s).row(1)
                 for i in 0..<n {
-                    FeatureMap.apply(ks.row(i), into: phiK, count: d)
-                    FeatureMap.apply(qs.row(i), into: phiQ, count: d)
-                    let vi = vs.row(i)
-                    let oi = os.row(i)
-                    for c in 0..<d { oi[c] = 0 }
-                    var denominator: Float = 0
-                    for l in 0..<d {
-                        // [d]⊗[d] → row l of [d, d], fused with out_i += φ(q_i)_l · S_i[l, :]
-                        let srow = S.row(l)
-                        let (a, p) = (phiK[l], phiQ[l])
-                        for c in 0..<d {
-                            srow[c] += a * vi[c]
-                            oi[c] += p * srow[c]
-                        }
-                        z[l] += a
-                        denominator += p * z[l]
-                    }
-                    let inverse = 1 / (denominator + eps)
-                    for c in 0..<d { oi[c] *= inverse }
+                    Self.recurrentStep(
+                        state: S, keySum: z, phiQ: phiQ, phiK: phiK,
+                        q: qs.row(i), k: ks.row(i), v: vs.row(i), out: os.row(i), epsilon: eps)
                 }
             }
         }
         return out
+    }
+
+    /// One step of the causal recurrence, for one (batch, head) slice at one position i:
+    ///
+    ///     S_i = S_{i-1} + φ(k_i) v_iᵀ,   Z_i = Z_{i-1} + φ(k_i),   out_i = φ(q_i)ᵀ S_i / (φ(q_i)·Z_i + ε)
+    ///
+    /// `state` is S (`[d, d]`), updated in place; `keySum` is Z (`d`), updated in place; `phiQ`, `phiK`
+    /// are `d`-float scratch rows; q, k, v, out are `d` floats. Cost `4·d² + 3·d` FLOPs and one pass
+    /// over S (the update of row l is fused with its use in the output). The causal forward kernel and
+    /// the decoder (``RecurrentDecoder``) both run this, so decoding equals the causal forward exactly.
+    @inline(__always)
+    static func recurrentStep(
+        state S: MatrixView, keySum z: UnsafeMutablePointer<Float>,
+        phiQ: UnsafeMutablePointer<Float>, phiK: UnsafeMutablePointer<Float>,
+        q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+        out: UnsafeMutablePointer<Float>, epsilon: Float
+    ) {
+        let d = S.cols
+        FeatureMap.apply(k, into: phiK, count: d)
+        FeatureMap.apply(q, into: phiQ, count: d)
+        for c in 0..<d { out[c] = 0 }
+        var denominator: Float = 0
+        for l in 0..<d {
+            // [d]⊗[d] → row l of [d, d], fused with out_i += φ(q_i)_l · S_i[l, :]
+            let srow = S.row(l)
+            let (a, p) = (phiK[l], phiQ[l])
+            for c in 0..<d {
+                srow[c] += a * v[c]
+                out[c] += p * srow[c]
+            }
+            z[l] += a
+            denominator += p * z[l]
+        }
+        let inverse = 1 / (denominator + epsilon)
+        for c in 0..<d { out[c] *= inverse }
     }
 
     public func cost(for shape: AttentionShape) -> AttentionCost {

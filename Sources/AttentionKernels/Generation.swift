@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Autoregressive generation through one causal attention layer, token by token, as a model
+/// generates an image pixel by pixel ("Transformers are RNNs" §4.2).
+///
+/// For each (batch, head) slice and position i = 0…N−1:
+///
+///     [q_i | k_i | v_i] = x_i · W_h                 (DecodeProjections, 6·d² FLOPs)
+///     y_i = decoder.step(q_i, k_i, v_i)             (KV cache: 4·(i+1)·d FLOPs; RNN state: 4·d² + 3·d)
+///     x_{i+1} = prompt token i+1 while i+1 < P, else (x_i + y_i) / rms(x_i + y_i)
+///
+/// The first P tokens (the prompt, P ≥ 1) have seeded N(0, 1) sources and are ingested step by step,
+/// as an RNN ingests them; every later token's source is the previous output fed back, so each step
+/// depends on the one before and nothing can be skipped. Softmax decoding therefore costs O(N²·d) per
+/// sequence and linear decoding O(N·d²).
+///
+/// Threads: the slices are independent (each head feeds back its own output), so they are split
+/// across ``ComputeThreads`` workers, each generating whole sequences for its slices on one thread.
+public struct Generation: Sendable {
+    public let mechanism: Mechanism
+    public let batch: Int
+    public let heads: Int
+    public let headDim: Int
+    /// N: tokens per sequence, prompt included.
+    public let length: Int
+    /// P: prompt tokens (at least 1, at most N).
+    public let prompt: Int
+    public let projections: DecodeProjections
+    /// `[b, h, P, d]`: the prompt tokens' sources.
+    public let promptSources: Tensor
+
+    /// - Throws: ``KernelConfigurationError`` for Linformer, which has no causal form to decode with.
+    public init(
+        mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length: Int, prompt: Int = 1, seed: UInt64
+    ) throws(KernelConfigurationError) {
+        guard mechanism != .linformer else { throw Self.noLinformer }
+        precondition(batch >= 1 && heads >= 1 && headDim >= 1, "decode: batch, heads and head dimension must be ≥ 1")
+        precondition(prompt >= 1 && prompt <= length, "decode: the prompt (\(prompt)) must be 1…N (\(length)) tokens")
+        self.mechanism = mechanism
+        (self.batch, self.heads, self.headDim, self.length, self.prompt) = (batch, heads, headDim, length, prompt)
+        projections = DecodeProjections.seeded(heads: heads, headDim: headDim, seed: seed &+ 5)
+        promptSources = Tensor.normal([batch, heads, prompt, headDim], seed: seed &+ 6)
+    }
+
+    /// Why Linformer has no decode mode (the text of the skipped rows and of the error).
+    public static let noLinformer = KernelConfigurationError(
+        "Linformer has no causal form, so it cannot decode: E and F mix all n positions into every projected key, and the paper defines no autoregressive variant")
+
+    /// Independent sequences: b·h.
+    public var slices: Int { batch * heads }
+
+    /// Generates all N tokens of every sequence and returns the final sources x_N (`[b, h, 1, d]`).
+    /// `stepTimes` (optional) receives each worker's wall time of every step; `record` (optional)
+    /// receives every q_i, k_i, v_i and y_i (for verification; it slows the loop).
+    @discardableResult
+    public func callAsFunction(stepTimes: StepTimes? = nil, record: DecodeRecord? = nil) -> Tensor {
+        switch mechanism {
+        case .standard: run(KVCacheDecoder.self, stepTimes: stepTimes, record: record)
+        case .linear: run(RecurrentDecoder.self, stepTimes: stepTimes, record: record)
+        case .linformer: preconditionFailure(Self.noLinformer.description)
+        }
+    }
+
+    private func run<D: TokenDecoder>(_: D.Type, stepTimes: StepTimes?, record: DecodeRecord?) -> Tensor {
+        let (n, d, p) = (length, headDim, prompt)
+        if let stepTimes {
+            precondition(stepTimes.length == n && stepTimes.workers >= ComputeThreads.workerCount(slices),
+                         "step times are for another length or fewer workers")
+        }
+        let decoder = D(slices: slices, capacity: n, headDim: d)
+        let scratch = Tensor(uninitialized: [slices, 1, 5 * d])  // per slice: x (d), y (d), q|k|v (3d)
+        let sources = Tensor(uninitialized: [batch, heads, 1, d])  // x_N, returned
+
+        ComputeThreads.forEachWorker(slices) { worker, mySlices in
+            for s in mySlices { scratch.matrix(s).row(0).update(from: promptSources.matrix(s).row(0), count: d) }
+            for i in 0..<n {
+                let start = stepTimes == nil ? 0 : monotonicNanoseconds()
+                for s in mySlices {
+                    let x = scratch.matrix(s).row(0)
+                    let (y, q) = (x + d, x + 2 * d)
+                    let (k, v) = (q + d, q + 2 * d)
+                    // [1, d]·[d, 3d] → [1, 3d]
+                    projections.project(x, head: s % heads, into: q)
+                    decoder.step(slice: s, position: i, q: q, k: k, v: v, out: y)
+                    record?.store(slice: s, position: i, q: q, k: k, v: v, out: y)
+                    if i + 1 < p {
+                        x.update(from: promptSources.matrix(s).row(i + 1), count: d)
+                    } else {
+                        DecodeProjections.feedback(x, adding: y, count: d)
+                    }
+                }
+                if let stepTimes { stepTimes.nanoseconds[worker * n + i] = monotonicNanoseconds() - start }
+            }
+            for s in mySlices { sources.matrix(s).row(0).update(from: scratch.matrix(s).row(0), count: d) }
+        }
+        return sources
+    }
+
+    /// The analytic cost of one generation: FLOPs of all N steps of every slice (projections
+    /// included); `intermediateBytes` = the decoder's state plus the scratch rows; `outputBytes` = x_N;
+    /// `parameterBytes` = the projections and the prompt's sources (allocated before the call).
+    public var cost: AttentionCost {
+        Self.cost(mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt)
+    }
+
+    /// ``cost`` without building the generation (no allocation); Linformer costs nothing (never runs).
+    public static func cost(
+        mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length n: Int, prompt: Int
+    ) -> AttentionCost {
+        let (slices, d) = (batch * heads, Double(headDim))
+        let state: Int, attention: Double
+        switch mechanism {
+        case .standard:
+            state = KVCacheDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
+            attention = 4 * d * Double(n) * Double(n + 1) / 2  // Σ_{i<N} 4·(i+1)·d
+        case .linear:
+            state = RecurrentDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
+            attention = Double(n) * RecurrentDecoder.stepFlops(position: 0, headDim: headDim)
+        case .linformer:
+            return AttentionCost(flops: 0, intermediateBytes: 0, outputBytes: 0)
+        }
+        let projection = Double(n) * 6 * d * d
+        return AttentionCost(
+            flops: Double(slices) * (attention + projection),
+            intermediateBytes: state + AttentionCost.floats(slices * 5 * headDim),
+            outputBytes: AttentionCost.floats(slices * headDim),
+            parameterBytes: AttentionCost.floats(heads * headDim * 3 * headDim + slices * prompt * headDim))
+    }
+}
+
+/// Wall time of every decode step, per worker: what ``Generation`` fills in when asked. Allocated
+/// by the caller, outside the measured call.
+public final class StepTimes: @unchecked Sendable {
+    public let length: Int
+    public let workers: Int
+    /// `[workers, length]`: worker w's wall time of step i (over all its slices) at `w·length + i`.
+    public let nanoseconds: UnsafeMutablePointer<UInt64>
+
+    public init(length: Int, workers: Int) {
+        (self.length, self.workers) = (length, workers)
+        nanoseconds = .allocate(capacity: length * workers)
+        nanoseconds.initialize(repeating: 0, count: length * workers)
+    }
+
+    deinit { nanoseconds.deallocate() }
+
+    /// The latency of token `position`: the slowest worker's step (a batch's token is ready when
+    /// every slice has it).
+    public func latency(at position: Int) -> UInt64 {
+        (0..<workers).map { nanoseconds[$0 * length + position] }.max()!
+    }
+}
+
+/// Every q_i, k_i, v_i and y_i of a generation (`[b, h, N, d]` each), to verify decoding against the
+/// causal forward kernels on the same sequence.
+public final class DecodeRecord: @unchecked Sendable {
+    public let q, k, v, out: Tensor
+
+    public init(batch: Int, heads: Int, length: Int, headDim: Int) {
+        let dims = [batch, heads, length, headDim]
+        (q, k, v, out) = (Tensor(zeros: dims), Tensor(zeros: dims), Tensor(zeros: dims), Tensor(zeros: dims))
+    }
+
+    @inline(__always)
+    func store(
+        slice s: Int, position i: Int, q qi: UnsafePointer<Float>, k ki: UnsafePointer<Float>,
+        v vi: UnsafePointer<Float>, out yi: UnsafePointer<Float>
+    ) {
+        let d = q.shape[3]
+        q.matrix(s).row(i).update(from: qi, count: d)
+        k.matrix(s).row(i).update(from: ki, count: d)
+        v.matrix(s).row(i).update(from: vi, count: d)
+        out.matrix(s).row(i).update(from: yi, count: d)
+    }
+}
+
+/// Nanoseconds on the monotonic clock. The corresponding C function is `clock_gettime`.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
