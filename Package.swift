@@ -56,6 +56,6 @@ let package = Package(
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Harness", "AttentionKernels", "Reporting"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Reporting", "Profiling", "AttentionKernels"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
-        .testTarget(name: "CLITests", dependencies: ["attnbench", "TensorIO", "Reporting", "_TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["attnbench", "Harness", "TensorIO", "Reporting", "_TestSupport"]),
     ]
 )

@@ -63,7 +63,8 @@ extension ComputeThreads {
     }
 
     /// Splits slices `0..<count` across `min(current, count)` workers and runs `body(worker, slices)`
-    /// once per worker (worker w gets slices w, w + workers, …), with OpenBLAS on one thread
+    /// once per worker (worker w gets the w-th contiguous block of slices, so no two workers write
+    /// neighbouring per-slice state), with OpenBLAS on one thread
     /// meanwhile. With one worker it runs inline, on all slices, with OpenBLAS threading as set.
     /// Use it when each slice is a long independent loop (a decode) that should stay on one thread.
     public static func forEachWorker(_ count: Int, _ body: (_ worker: Int, _ slices: StrideTo<Int>) -> Void) {
@@ -78,7 +79,7 @@ extension ComputeThreads {
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                box.value(w, stride(from: w, to: count, by: workers))
+                box.value(w, stride(from: count * w / workers, to: count * (w + 1) / workers, by: 1))
             }
         }
     }

@@ -18,6 +18,10 @@ public struct Plotter {
     public var maxBatch: [[String]]?
     /// The paper's Table 3 (`Data/linformer_table3.csv`): (n, k) → (time saved, memory saved).
     public var paperTable3: [PaperCell] = []
+    /// Per-token latency samples of decode points (the run's `.tokens.csv`), by point key fields.
+    public var tokenLatency: [[String]: [TokenLatency.Sample]] = [:]
+    /// The paper's generation speed-ups (`Data/rnn_generation.csv`).
+    public var paperGeneration: [PaperGeneration] = []
 
     public struct PaperCell: Equatable {
         public var n, k: Int
@@ -43,7 +47,8 @@ public struct Plotter {
         var out = Output()
         let builders: [(String, () -> (script: String, data: String)?)] = [
             ("scaling", scaling), ("efficiency", efficiency), ("batch-scaling", batchScaling),
-            ("rnn-figure1", rnnFigure1), ("table3", table3),
+            ("rnn-figure1", rnnFigure1), ("table3", table3), ("decode-latency", decodeLatency),
+            ("decode-speedup", decodeSpeedup),
         ]
         for (name, build) in builders {
             if let figure = build() {
@@ -61,6 +66,8 @@ public struct Plotter {
         case "scaling", "efficiency": "no series with 2 or more lengths n"
         case "batch-scaling": "no n measured at 2 or more batch sizes for every mechanism"
         case "rnn-figure1": "needs softmax and linear attention at 2 or more n (the rnn-figure1 preset)"
+        case "decode-latency": "needs decode points of softmax and linear attention with latency samples (the rnn-generation preset)"
+        case "decode-speedup": "needs softmax and linear decode points at 2 or more N (the rnn-generation preset)"
         default: "needs standard attention and Linformer at the same n for 2 or more k (the linformer-table3 preset)"
         }
     }

@@ -16,7 +16,13 @@ public struct Report {
 
     public func markdown() -> String {
         var md = "# attnbench report: `\(plotter.source)`\n\n"
-        md += header() + "\n" + scope() + "\n" + exponents() + "\n" + breakEven() + "\n" + table3() + "\n" + approximation()
+        md += header()
+        // A decode-only run (the rnn-generation preset) gets only the decode section.
+        if plotter.table.rows.contains(where: { $0.point.mode == .forward }) || plotter.table.rows.isEmpty {
+            md += "\n" + scope() + "\n" + exponents() + "\n" + breakEven() + "\n" + table3() + "\n" + approximation()
+        }
+        let decoding = decode()
+        if !decoding.isEmpty { md += "\n" + decoding }
         if !figures.isEmpty {
             md += "\n## Figures\n\n" + figures.map { "![\($0)](\($0))\n" }.joined(separator: "\n")
         }

@@ -30,9 +30,10 @@ public struct Series: Equatable {
             : String(format: " ∝ n^{%.2f}", fit.exponent)
     }
 
-    /// Groups the measured rows of a table into series, in a stable order (standard, Linformer by k, linear).
+    /// Groups the measured forward-pass rows of a table into series, in a stable order (standard,
+    /// Linformer by k, linear). Decode rows have their own figures (``Plotter/decodeSeries()``).
     public static func all(in table: ResultTable) -> [Series] {
-        let ok = table.rows.filter(\.isOK)
+        let ok = table.rows.filter { $0.isOK && $0.point.mode == .forward }
         let groups = Dictionary(grouping: ok) { r -> [String] in
             var p = r.point
             p.length = 0

@@ -3,7 +3,8 @@ import Foundation
 import Profiling
 
 /// Measures one point: builds the kernel and inputs (untimed), measures memory on one call, then
-/// times calls by the policy, then (Linformer) measures the approximation error.
+/// times calls by the policy, then (Linformer) measures the approximation error. A decode point is
+/// the same with a ``Generation`` as the call, plus its per-token latency against position.
 public struct PointRunner: Sendable {
     public var policy: TimingPolicy
     public var seed: UInt64
@@ -22,6 +23,7 @@ public struct PointRunner: Sendable {
 
     public func measure(_ point: SweepPoint) throws -> ResultRow {
         ComputeThreads.set(point.threads)
+        if point.mode == .decode { return try measureDecode(point) }
         let kernel = injection.map { $0.wrap(point.makeKernel(seed: seed)) } ?? point.makeKernel(seed: seed)
         let shape = point.shape
         let (q, k, v) = Verification.inputs(shape, seed: seed)
@@ -42,18 +44,46 @@ public struct PointRunner: Sendable {
 
         // Time.
         let samples = policy.measure { blackHole(kernel(q: q, k: k, v: v)) }
+        record(samples, flops: cost.flops, into: &row)
+        return row
+    }
+
+    /// A whole generation of n tokens per sequence is the timed call. Each timed repetition also
+    /// records every step's wall time (two clock reads per step, ~40 ns against steps of ≥ 1 µs),
+    /// gathered into ``TokenLatency`` windows outside the timed region.
+    private func measureDecode(_ point: SweepPoint) throws -> ResultRow {
+        let generation = try point.makeGeneration(seed: seed)
+        var row = ResultRow(point: point, status: .ok, seed: seed)
+
+        try? RSSProbe.resetPeak()
+        try AllocatorProbe.resetThreadPeak()
+        blackHole(generation())
+        row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
+        row.peakRSSBytes = try? RSSProbe.peakBytes()
+        row.modelBytes = generation.cost.callPeakBytes
+
+        let times = StepTimes(length: point.length, workers: ComputeThreads.workerCount(generation.slices))
+        var latency = TokenLatency(length: point.length)
+        let samples = policy.measure({ blackHole(generation(stepTimes: times)) }, afterEach: { latency.add(times) })
+        record(samples, flops: generation.cost.flops, into: &row)
+        row.tokenLatency = latency.samples
+        return row
+    }
+
+    /// Fills the timing columns of `row` from the timed repetitions of a call costing `flops`.
+    private func record(_ samples: [Double], flops: Double, into row: inout ResultRow) {
         let stats = SampleStatistics(samples)!
         row.reps = stats.count
         (row.median, row.min, row.mean, row.stddev) = (stats.median, stats.min, stats.mean, stats.stddev)
         (row.ciLow, row.ciHigh) = (stats.ciLow, stats.ciHigh)
         row.noisy = !stats.ciIsExact || stats.relativeCIWidth > Self.noisyWidth
-        row.modelGflop = cost.flops / 1e9
-        row.gflops = cost.flops / stats.median / 1e9
-        if let ceiling = ceilings[point.threads] {
+        row.tokensPerSecond = Double(row.point.batch * row.point.length) / stats.median
+        row.modelGflop = flops / 1e9
+        row.gflops = flops / stats.median / 1e9
+        if let ceiling = ceilings[row.point.threads] {
             row.ceilingGflops = ceiling
             row.efficiency = row.gflops! / ceiling
         }
-        return row
     }
 }
 

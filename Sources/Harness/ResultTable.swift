@@ -47,6 +47,7 @@ public struct MeasuredRow: Equatable, Sendable {
     public var reps: Int?
     /// Seconds.
     public var median, ciLow, ciHigh: Double?
+    public var tokensPerSecond: Double?
     public var gflops, ceilingGflops, efficiency: Double?
     public var peakHeapBytes, modelBytes, peakRSSBytes: Int?
     public var approxRelError: Double?
@@ -58,17 +59,19 @@ public struct MeasuredRow: Equatable, Sendable {
         func int(_ name: String) -> Int? { column[name].flatMap { Int($0) } }
         func double(_ name: String) -> Double? { column[name].flatMap { Double($0) } }
         guard let mechanism = column["mechanism"].flatMap(Mechanism.init(rawValue:)),
+              let mode = column["mode"].flatMap(RunMode.init(rawValue:)),
               let causal = column["causal"].flatMap(Bool.init), let n = int("n"), let batch = int("batch"),
               let heads = int("heads"), let d = int("d"), let threads = int("threads") else { return nil }
         let sharing = column["sharing"].flatMap(ProjectionSharing.init(rawValue:))
-        point = SweepPoint(mechanism: mechanism, causal: causal, sharing: sharing, length: n, projectedLength: int("k"),
-                           batch: batch, heads: heads, headDim: d, threads: threads)
+        point = SweepPoint(mechanism: mechanism, mode: mode, causal: causal, sharing: sharing, length: n,
+                           projectedLength: int("k"), prompt: int("prompt"), batch: batch, heads: heads, headDim: d, threads: threads)
         status = column["status"] ?? ""
         reason = column["reason"] ?? ""
         reps = int("reps")
         median = double("time_median_ms").map { $0 / 1e3 }
         ciLow = double("time_ci95_low_ms").map { $0 / 1e3 }
         ciHigh = double("time_ci95_high_ms").map { $0 / 1e3 }
+        tokensPerSecond = double("tokens_per_s")
         gflops = double("gflops")
         ceilingGflops = double("ceiling_gflops")
         efficiency = double("efficiency")

@@ -33,6 +33,7 @@ public struct Sweep {
         let points = try spec.points()
         let budget = spec.effectiveMemoryBudget()
         var file = try ResultsFile(path: output, resume: resume, overwrite: overwrite)
+        var latencyFile = try TokenLatencyFile(forCSV: output, resume: resume)
         let pending = points.filter { !file.finished.contains($0.keyFields) }
         var summary = Summary(alreadyDone: points.count - pending.count)
 
@@ -72,7 +73,9 @@ public struct Sweep {
                 let row = try runner.measure(point)
                 if let kept = best[i], kept.median! <= row.median! {} else { best[i] = row }
                 if cycle == cycles - 1 {
-                    file.append(best.removeValue(forKey: i)!)
+                    let kept = best.removeValue(forKey: i)!
+                    if let samples = kept.tokenLatency { try latencyFile.append(point, samples) }
+                    file.append(kept)
                     summary.measured += 1
                 }
             }

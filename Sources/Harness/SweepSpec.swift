@@ -8,7 +8,9 @@ import Profiling
 /// (`--n 512...8192`); ``apply(_:_:)`` parses either. `k` and `sharing` apply to Linformer only;
 /// `causal` applies to standard and linear attention only (Linformer has no causal form).
 /// `tokens` fixes the number of tokens per call instead of the batch: batch = tokens / n, as in
-/// "Transformers are RNNs" Figure 1.
+/// "Transformers are RNNs" Figure 1. `mode` = `decode` measures generating n tokens one at a time
+/// (always causal, whatever `causal` says; Linformer gets a skipped row, having no causal form), with
+/// `prompt` tokens given.
 public struct SweepSpec: Equatable, Sendable {
     public var name = "custom"
     public var mechanisms: [Mechanism] = Mechanism.allCases
@@ -20,6 +22,9 @@ public struct SweepSpec: Equatable, Sendable {
     public var headDims: [Int] = [64]
     public var threads: [Int] = [ProcessInfo.processInfo.activeProcessorCount]
     public var causal: [Bool] = [false]
+    public var modes: [RunMode] = [.forward]
+    /// Decode only: tokens given before generation starts (at least 1, the start token).
+    public var prompts: [Int] = [1]
     /// Linformer's projection sharing. Key-value sharing is the single-layer form of the layerwise
     /// sharing that the paper's Table 3 timed.
     public var sharing: [ProjectionSharing] = [.keyValue]
@@ -33,7 +38,7 @@ public struct SweepSpec: Equatable, Sendable {
     /// The keys ``apply(_:_:)`` accepts, in the order `--help` and presets list them.
     public static let keys = [
         "mechanism", "n", "k", "batch", "tokens", "heads", "head-dim", "threads", "causal", "sharing",
-        "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
+        "mode", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
     ]
 
     /// Sets one setting from its text form.
@@ -53,6 +58,8 @@ public struct SweepSpec: Equatable, Sendable {
         case "causal":
             causal = try ValueList.names(value, axis: key) { ["true": true, "false": false][$0.lowercased()] }
         case "sharing": sharing = try ValueList.names(value, axis: key) { ProjectionSharing(rawValue: $0) }
+        case "mode": modes = try ValueList.names(value, axis: key) { RunMode(rawValue: $0) }
+        case "prompt": prompts = try ValueList.integers(value, axis: key)
         case "warmups": policy.warmups = try count(value, key, minimum: 0)
         case "min-reps": policy.minReps = try count(value, key, minimum: 1)
         case "min-time": policy.minSeconds = try seconds(value, key)
@@ -84,7 +91,7 @@ public struct SweepSpec: Equatable, Sendable {
 
     /// Checks settings that are fine alone but contradict each other.
     public func validate() throws(SweepError) {
-        if mechanisms == [.linformer] && !causal.contains(false) {
+        if modes == [.forward] && mechanisms == [.linformer] && !causal.contains(false) {
             throw SweepError("Linformer has no causal form: with --mechanism linformer, --causal must include false")
         }
         if policy.minSeconds > policy.maxSeconds {
@@ -105,22 +112,9 @@ public struct SweepSpec: Equatable, Sendable {
                 for d in headDims {
                     for n in lengths {
                         for b in tokens.map({ [max($0 / n, 1)] }) ?? batches {
-                            for mechanism in mechanisms {
-                                switch mechanism {
-                                case .linformer:
-                                    guard causal.contains(false) else { continue }
-                                    for share in sharing {
-                                        for k in projectedLengths {
-                                            points.append(SweepPoint(
-                                                mechanism: mechanism, sharing: share, length: n, projectedLength: k,
-                                                batch: b, heads: h, headDim: d, threads: t))
-                                        }
-                                    }
-                                case .standard, .linear:
-                                    for c in causal {
-                                        points.append(SweepPoint(
-                                            mechanism: mechanism, causal: c, length: n, batch: b, heads: h, headDim: d, threads: t))
-                                    }
+                            for mode in modes {
+                                for mechanism in mechanisms {
+                                    points += self.points(mechanism, mode, n: n, batch: b, heads: h, headDim: d, threads: t)
                                 }
                             }
                         }
@@ -129,6 +123,32 @@ public struct SweepSpec: Equatable, Sendable {
             }
         }
         return points
+    }
+
+    /// The points of one mechanism and mode at one shape: one per sharing and k for Linformer's
+    /// forward pass, one per causal setting for the others, one per prompt length for decoding.
+    private func points(
+        _ mechanism: Mechanism, _ mode: RunMode, n: Int, batch b: Int, heads h: Int, headDim d: Int, threads t: Int
+    ) -> [SweepPoint] {
+        switch (mode, mechanism) {
+        case (.decode, _):
+            return prompts.map {
+                SweepPoint(mechanism: mechanism, mode: .decode, causal: true, length: n, prompt: $0,
+                           batch: b, heads: h, headDim: d, threads: t)
+            }
+        case (.forward, .linformer):
+            guard causal.contains(false) else { return [] }
+            return sharing.flatMap { share in
+                projectedLengths.map {
+                    SweepPoint(mechanism: mechanism, sharing: share, length: n, projectedLength: $0,
+                               batch: b, heads: h, headDim: d, threads: t)
+                }
+            }
+        case (.forward, .standard), (.forward, .linear):
+            return causal.map {
+                SweepPoint(mechanism: mechanism, causal: $0, length: n, batch: b, heads: h, headDim: d, threads: t)
+            }
+        }
     }
 
     /// The budget in force: the given one, or 60% of the memory available now.
@@ -143,7 +163,11 @@ public enum PointPlan: Equatable, Sendable {
     case skip(reason: String)
 
     public init(_ point: SweepPoint, memoryBudget: Int) {
-        if let k = point.projectedLength, k >= point.length {
+        if point.mode == .decode && point.mechanism == .linformer {
+            self = .skip(reason: Generation.noLinformer.description)
+        } else if let prompt = point.prompt, prompt >= point.length {
+            self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
+        } else if let k = point.projectedLength, k >= point.length {
             self = .skip(reason: "k >= n: projecting n=\(point.length) to k=\(k) saves nothing (the paper's dash)")
         } else if point.predictedBytes > memoryBudget {
             self = .skip(reason: "memory: needs \(formatBytes(point.predictedBytes)) > budget \(formatBytes(memoryBudget))")

@@ -9,6 +9,8 @@ struct PlotInputs: ParsableArguments {
     @Option(help: "Results CSV.") var input = "Results/default.csv"
     @Option(help: "max-batch CSV for Table 3's memory column (used when it exists).") var maxBatch = "Results/max-batch.csv"
     @Option(help: "The paper's Table 3 (n,k,time_saved,memory_saved).") var paper = "Data/linformer_table3.csv"
+    @Option(help: "The paper's generation throughput (dataset,method,images_per_second,speedup_vs_softmax).")
+    var paperGeneration = "Data/rnn_generation.csv"
 
     func plotter() throws -> (Plotter, RunMetadata?) {
         let table = try ResultTable(path: input)
@@ -16,6 +18,8 @@ struct PlotInputs: ParsableArguments {
         let machine = metadata?.machine.cpuModel ?? "unknown machine"
         var plotter = Plotter(table: table, source: input, machine: machine)
         plotter.paperTable3 = Plotter.loadPaperTable3(paper)
+        plotter.paperGeneration = Plotter.loadPaperGeneration(paperGeneration)
+        plotter.tokenLatency = try TokenLatencyFile.read(TokenLatencyFile.path(forCSV: input))
         if let text = try? String(contentsOfFile: maxBatch, encoding: .utf8) {
             plotter.maxBatch = try CSV.parse(text).rows.dropFirst().map { $0 }
         }

@@ -25,6 +25,8 @@ struct Run: ParsableCommand {
     @Option(help: "Thread counts (OpenBLAS and the kernels' loops).") var threads: String?
     @Option(help: "Causal masking for standard and linear: false, true or false,true.") var causal: String?
     @Option(help: "Linformer projection sharing: none, headwise, key-value.") var sharing: String?
+    @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.") var mode: String?
+    @Option(help: "Decode: prompt tokens given before generating (at least 1).") var prompt: String?
     @Option(help: "Untimed runs before timing.") var warmups: String?
     @Option(help: "Minimum timed repetitions.") var minReps: String?
     @Option(help: "Minimum timed seconds per point.") var minTime: String?
@@ -43,6 +45,7 @@ struct Run: ParsableCommand {
     var settings: [(key: String, value: String?)] {
         [("mechanism", mechanism), ("n", n), ("k", k), ("batch", batch), ("tokens", tokens), ("heads", heads),
          ("head-dim", headDim), ("threads", threads), ("causal", causal), ("sharing", sharing),
+         ("mode", mode), ("prompt", prompt),
          ("warmups", warmups), ("min-reps", minReps), ("min-time", minTime), ("max-time", maxTime), ("cycles", cycles),
          ("seed", seed), ("memory-budget", memoryBudget)]
     }

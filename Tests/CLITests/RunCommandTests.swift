@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import Reporting
 import Testing
 
@@ -61,10 +62,10 @@ import Testing
         let resumed = try attnbench(grid + ["--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let rows = try CSV.parse(String(contentsOfFile: output, encoding: .utf8)).rows.dropFirst()
-        let keys = rows.map { $0.prefix(9).joined(separator: ",") }
+        let keys = rows.map { $0.prefix(ResultRow.keyColumns.count).joined(separator: ",") }
         #expect(keys.count == 20)  // 5 lengths × 2 batches × 2 mechanisms
         #expect(Set(keys).count == keys.count)
-        #expect(rows.allSatisfy { $0[9] == "ok" })
+        #expect(rows.allSatisfy { $0[ResultRow.keyColumns.count] == "ok" })
     }
 }
 

@@ -88,7 +88,7 @@ func sampleTable() -> ResultTable {
         #expect(out.notes.contains { $0.hasPrefix("batch-scaling: skipped") })
         #expect(out.files["table3.gp"] != nil)  // three (n, k) cells on the paper's grid are enough
         let empty = Plotter(table: ResultTable(rows: [], path: "empty.csv"), source: "empty.csv", machine: "x").render()
-        #expect(empty.files.isEmpty && empty.notes.count == 5)
+        #expect(empty.files.isEmpty && empty.notes.count == 7)
     }
 
     @Test func reportHasExponentsBreakEvenAndTable3() {

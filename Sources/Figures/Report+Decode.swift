@@ -1,0 +1,70 @@
+import AttentionKernels
+import Foundation
+import Harness
+
+extension Report {
+    /// The decode section: tokens per second, speed-up and peak heap per N next to the paper's
+    /// image-generation speed-ups, and the per-token latency slopes. Empty without decode rows.
+    func decode() -> String {
+        let speedups = plotter.decodeSpeedups()
+        guard !speedups.isEmpty else { return "" }
+        let p = speedups[0].points[0].linear.point
+        var md = """
+            ## Decoding: KV-cache softmax against the RNN state ("Transformers are RNNs" §4.2)
+
+            Generating N tokens one at a time through one causal attention layer (b = \(p.batch), h = \(p.heads), d = \(p.headDim), a \(p.prompt ?? 1)-token prompt), each output fed back through fixed random projections as the next token's query, key and value. Softmax keeps a key/value cache (step i reads all i cached rows: O(i·d)); linear attention keeps s_i, z_i (O(d²) per step, whatever i). Tokens/s count every sequence of the batch; the speed-up is softmax's time for the whole sequence ÷ linear's. Peak heap is jemalloc's thread.peak over one generation, with the cost model's figure in brackets (thread.peak resolves about 100 KB, so the RNN state's few tens of KB read as noise around it).
+
+            | threads | N | softmax tokens/s | linear tokens/s | speed-up | paper | softmax peak heap (model) | linear peak heap (model) |
+            |---|---|---|---|---|---|---|---|
+
+            """
+        for s in speedups {
+            for point in s.points {
+                let paper = plotter.paperGeneration.first { $0.tokens == point.n }.map { String(format: "%.0f× (%@)", $0.speedup, $0.dataset) } ?? ""
+                md += "| \(point.linear.point.threads) | \(point.n) | \(Self.rate(point.softmax)) | \(Self.rate(point.linear)) | "
+                md += String(format: "%.1f×", point.speedup) + " | \(paper) | \(Self.heap(point.softmax)) | \(Self.heap(point.linear)) |\n"
+            }
+        }
+        md += """
+
+            The paper's ratios are images per second of whole 8- and 16-layer models on a GPU (softmax at batch 1 on CIFAR-10, linear at 4), and it does not say whether its softmax baseline cached keys and values. With a cache, the ratio grows like N/d (softmax's step ∝ i·d against linear's ∝ d², plus the projections both pay); this table is that ratio for one layer on this CPU.
+
+            ### Per-token latency against position
+
+            The latency of one decode step (all sequences of the batch; the slowest worker when threads split the heads), median over a window of steps and all repetitions, from `\(TokenLatencyFile.path(forCSV: plotter.source))`. The slope is fitted on log–log axes over positions ≥ max(N/64, 16), with a 95% interval; the line is a least-squares fit of latency = a + b·position over the same range. Softmax with a cache should have slope → 1 (b = the cost of one cached token), linear attention slope 0.
+
+            | curve | N | positions fitted | slope (log–log) | a (µs) | b (ns per cached token) |
+            |---|---|---|---|---|---|
+
+            """
+        for c in plotter.decodeLatencyCurves() {
+            let from = max(c.row.point.length / 64, 16)
+            let tail = c.samples.filter { $0.position >= from }
+            let line = Self.lineFit(x: tail.map { Double($0.position) }, y: tail.map(\.median))
+            md += "| \(c.label) | \(c.row.point.length) | \(from)–\(c.samples.last?.position ?? 0) | \(Self.fit(c.fit)) | "
+            md += line.map { String(format: "%.2f | %.2f", $0.intercept * 1e6, $0.slope * 1e9) } ?? "– | –"
+            md += " |\n"
+        }
+        return md
+    }
+
+    static func rate(_ row: MeasuredRow) -> String {
+        row.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–"
+    }
+
+    static func heap(_ row: MeasuredRow) -> String {
+        func mib(_ bytes: Int?) -> String { bytes.map { String(format: "%.3f MiB", Double($0) / 1_048_576) } ?? "–" }
+        return "\(mib(row.peakHeapBytes)) (\(mib(row.modelBytes)))"
+    }
+
+    /// Ordinary least squares y = intercept + slope·x (nil with fewer than 2 distinct x).
+    static func lineFit(x: [Double], y: [Double]) -> (intercept: Double, slope: Double)? {
+        guard x.count >= 2 else { return nil }
+        let m = Double(x.count)
+        let mx = x.reduce(0, +) / m, my = y.reduce(0, +) / m
+        let sxx = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        guard sxx > 0 else { return nil }
+        let slope = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / sxx
+        return (my - slope * mx, slope)
+    }
+}
