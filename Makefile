@@ -6,9 +6,15 @@ PRESET   ?= default
 # RESUME=1 continues an interrupted Results/$(PRESET).csv instead of replacing it.
 RESUME   ?=
 RUN_FLAGS ?=
-# Where make plots writes figures and the report (the default preset's are the committed reference).
-PLOTS    ?= Plots
-REPORT   ?= Results/REPORT.md
+# make bench runs these presets (or only PRESET when it is given on the command line).
+BENCH_PRESETS ?= default rnn-generation
+ifeq ($(origin PRESET),command line)
+BENCH_PRESETS := $(PRESET)
+endif
+# Where make plots writes figures and the report: Plots/ and Results/REPORT.md for the default
+# preset, Plots/<preset>/ and Results/REPORT-<preset>.md for the others.
+PLOTS    ?= $(if $(filter default,$(PRESET)),Plots,Plots/$(PRESET))
+REPORT   ?= $(if $(filter default,$(PRESET)),Results/REPORT.md,Results/REPORT-$(PRESET).md)
 PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
 RELEASE  := .build/release/attnbench
 
@@ -35,11 +41,14 @@ test: deps
 verify: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
 
-## bench: set-up, release build, verify, then the $(PRESET) sweep into Results/$(PRESET).csv.
+## bench: set-up, release build, verify, then each of $(BENCH_PRESETS) into Results/<preset>.csv, its plots and report.
 bench: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
-	$(RELEASE) run --preset $(PRESET) $(if $(RESUME),--resume,--overwrite) $(RUN_FLAGS)
-	$(MAKE) plots PRESET=$(PRESET)
+	@for p in $(BENCH_PRESETS); do \
+	  echo "bench: preset $$p"; \
+	  $(RELEASE) run --preset $$p $(if $(RESUME),--resume,--overwrite) $(RUN_FLAGS) || exit 1; \
+	  $(MAKE) --no-print-directory plots PRESET=$$p || exit 1; \
+	done
 
 ## bench-kernels: each kernel against its own GEMMs, the sgemm ceiling and 1 thread → Results/kernels.csv.
 bench-kernels: build

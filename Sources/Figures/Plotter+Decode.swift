@@ -13,6 +13,10 @@ extension Plotter {
         /// Tokens per image: MNIST 28×28 = 784 pixels, CIFAR-10 32×32×3 = 3072 sub-pixels.
         public var tokens: Int
         public var speedup: Double
+
+        public init(dataset: String, tokens: Int, speedup: Double) {
+            (self.dataset, self.tokens, self.speedup) = (dataset, tokens, speedup)
+        }
     }
 
     public static func loadPaperGeneration(_ path: String) -> [PaperGeneration] {
