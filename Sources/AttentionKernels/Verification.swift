@@ -39,6 +39,19 @@ public enum Verification {
         return result
     }
 
+    /// Generates a sequence (recording every q, k, v and output) and compares the outputs with the
+    /// Float64 reference of causal attention over the recorded q, k, v: what decoding must equal.
+    public static func check(_ generation: Generation) -> Result {
+        let record = DecodeRecord(batch: generation.batch, heads: generation.heads, length: generation.length,
+                                  headDim: generation.headDim)
+        generation(record: record)
+        let reference = generation.mechanism == .standard
+            ? ReferenceAttention.standard(q: record.q, k: record.k, v: record.v, causal: true)
+            : ReferenceAttention.linear(q: record.q, k: record.k, v: record.v, causal: true)
+        let name = (generation.mechanism == .standard ? "standard" : "linear") + " decode"
+        return compare(record.out, reference, kernel: name, shape: AttentionShape(of: record.q))
+    }
+
     /// Every mechanism and causal variant, as `verify` runs them on a shape: standard,
     /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal).
     public static func kernels(for shape: AttentionShape, projectedLength: Int, seed: UInt64) -> [any AttentionKernel] {

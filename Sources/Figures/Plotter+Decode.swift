@@ -69,16 +69,30 @@ extension Plotter {
         }.sorted { $0.label < $1.label }
     }
 
-    /// The latency samples of each curve's longest sequence, and the log–log slope fitted over its
-    /// last 6 octaves of positions (position ≥ N/64 and ≥ 16), where a step's cost is dominated by
-    /// what grows with position, if anything.
-    public func decodeLatencyCurves() -> [(label: String, row: MeasuredRow, samples: [TokenLatency.Sample], fit: ScalingFit?)] {
+    /// One curve of per-token latency against position: a mechanism's longest decoded sequence.
+    public struct LatencyCurve {
+        public var label: String
+        public var row: MeasuredRow
+        public var samples: [TokenLatency.Sample]
+        /// Samples from position N/64 (at least 16) on: where a step's cost is dominated by what
+        /// grows with position, if anything.
+        public var fitted: [TokenLatency.Sample]
+        /// The log–log slope over `fitted` (the last 6 octaves).
+        public var fit: ScalingFit?
+        /// The same over its first 4 octaves only (N/64…N/4): a smaller KV cache, which may still be
+        /// in a cache level that the end of a long sequence has left.
+        public var lowerFit: ScalingFit?
+    }
+
+    public func decodeLatencyCurves() -> [LatencyCurve] {
         decodeSeries().compactMap { label, rows in
             guard let row = rows.last(where: { tokenLatency[$0.point.keyFields]?.isEmpty == false }) else { return nil }
             let samples = tokenLatency[row.point.keyFields]!
-            let from = max(row.point.length / 64, 16)
-            let tail = samples.filter { $0.position >= from }
-            return (label, row, samples, ScalingFit(x: tail.map { Double($0.position) }, y: tail.map(\.median)))
+            let n = row.point.length
+            let fitted = samples.filter { $0.position >= max(n / 64, 16) }
+            let lower = fitted.filter { $0.position <= n / 4 }
+            func fit(_ s: [TokenLatency.Sample]) -> ScalingFit? { ScalingFit(x: s.map { Double($0.position) }, y: s.map(\.median)) }
+            return LatencyCurve(label: label, row: row, samples: samples, fitted: fitted, fit: fit(fitted), lowerFit: fit(lower))
         }
     }
 
@@ -96,7 +110,8 @@ extension Plotter {
         let labels = curves.map(\.label)
         let plots = curves.enumerated().map { i, c in
             let slope = c.fit.map { f in
-                f.halfWidth.isFinite ? String(format: " ∝ position^{%.2f ± %.2f}", f.exponent, f.halfWidth) : String(format: " ∝ position^{%.2f}", f.exponent)
+                (f.halfWidth.isFinite ? String(format: " ∝ position^{%.2f ± %.2f}", f.exponent, f.halfWidth) : String(format: " ∝ position^{%.2f}", f.exponent))
+                    .replacingOccurrences(of: "-0.00", with: "0.00")
             } ?? ""
             return "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb \"\(Self.color(label: c.label, linformerLabels: labels))\" title \"\(Gnuplot.escape(c.label + ", N = \(c.row.point.length)"))\(slope)\""
         }
@@ -129,14 +144,17 @@ extension Plotter {
             "\($0.tokens) \(Self.number($0.speedup)) \"\($0.dataset) \(String(format: "%.0f", $0.speedup))×\""
         }))
         // Measured values at the paper's sizes, labelled.
-        let marks = speedups.flatMap { s in s.points.filter { p in paperGeneration.contains { $0.tokens == p.n } } }
+        let marks = speedups[0].points.filter { p in paperGeneration.contains { $0.tokens == p.n } }
         blocks.append(("measured at the paper's sizes (N, speedup, label)", marks.map {
             "\($0.n) \(Self.number($0.speedup)) \"\(String(format: "%.1f", $0.speedup))×\""
         }))
         let memoryStart = blocks.count
-        for s in series {
-            blocks.append((s.label + " (N, peak_heap_MiB, model_MiB)", s.rows.map {
-                "\($0.point.length) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576)) \(Self.number(Double($0.modelBytes ?? 0) / 1_048_576))"
+        // Memory does not depend on the thread count: one thread count's curves.
+        let fewestThreads = series.map { $0.rows[0].point.threads }.min()
+        let memorySeries = series.filter { $0.rows[0].point.threads == fewestThreads }
+        for s in memorySeries {
+            blocks.append((s.label + " (N, peak_heap_KiB, model_KiB)", s.rows.map {
+                "\($0.point.length) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1024)) \(Self.number(Double($0.modelBytes ?? 0) / 1024))"
             }))
         }
         let labels = series.map(\.label)
@@ -145,9 +163,9 @@ extension Plotter {
         } + [
             "DATA index \(speedups.count) using 1:2 with points pt 5 ps 1.6 lc rgb \"#7f8c8d\" title \"paper, whole models on a GPU (Tables 1–2)\"",
             "DATA index \(speedups.count) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
-            "DATA index \(speedups.count + 1) using 1:2:3 with labels offset char 0,-1.2 font \",9\" notitle",
+            "DATA index \(speedups.count + 1) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
         ]
-        let memoryPlots = series.enumerated().flatMap { i, s in
+        let memoryPlots = memorySeries.enumerated().flatMap { i, s in
             let color = Self.color(label: s.label, linformerLabels: labels)
             return [
                 "DATA index \(memoryStart + i) using 1:2 with points pt 7 ps 1.0 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), measured\"",
@@ -159,14 +177,15 @@ extension Plotter {
             set multiplot layout 1,2 title "\(Gnuplot.escape("Decoding N tokens one at a time — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), one layer, fp32"))"
             set logscale xy 2
             set grid
-            set key top left font ",9"
+            set key bottom right font ",9"
             set xlabel "sequence length N (tokens generated)"
             set title "speed-up of linear over softmax (whole sequence)"
             set ylabel "softmax time ÷ linear time"
             set yrange [1:*]
             plot \(speedupPlots.joined(separator: ", \\\n     "))
-            set title "peak heap of one generation (jemalloc thread.peak resolves ~100 KB)"
-            set ylabel "peak heap (MiB)"
+            set key top left font ",9"
+            set title "peak heap of one generation (measured to about 100 KB)"
+            set ylabel "peak heap (KiB)"
             set yrange [*:*]
             plot \(memoryPlots.joined(separator: ", \\\n     "))
             unset multiplot

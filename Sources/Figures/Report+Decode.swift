@@ -31,19 +31,19 @@ extension Report {
 
             ### Per-token latency against position
 
-            The latency of one decode step (all sequences of the batch; the slowest worker when threads split the heads), median over a window of steps and all repetitions, from `\(TokenLatencyFile.path(forCSV: plotter.source))`. The slope is fitted on log–log axes over positions ≥ max(N/64, 16), with a 95% interval; the line is a least-squares fit of latency = a + b·position over the same range. Softmax with a cache should have slope → 1 (b = the cost of one cached token), linear attention slope 0.
+            The latency of one decode step (all sequences of the batch; the slowest worker when threads split the heads), median over a window of steps and all repetitions, from `\(TokenLatencyFile.path(forCSV: plotter.source))`. Slopes are fitted on log–log axes, with a 95% interval, over positions N/64…N (and ≥ 16), and over the first four octaves of that range, N/64…N/4; a and b are a least-squares fit of latency = a + b·position over N/64…N/4. Softmax with a cache should have slope 1 (b is then the cost of reading one cached token's key and value in every head), linear attention slope 0. The softmax cache is 2·h·d·4 = \(2 * p.heads * p.headDim * 4) bytes per position; where it outgrows a cache level, b steps up and the slope over the whole range exceeds 1.
 
-            | curve | N | positions fitted | slope (log–log) | a (µs) | b (ns per cached token) |
-            |---|---|---|---|---|---|
+            | curve | N | slope, N/64…N | slope, N/64…N/4 | a (µs) | b (ns per position) | last step (µs) |
+            |---|---|---|---|---|---|---|
 
             """
         for c in plotter.decodeLatencyCurves() {
-            let from = max(c.row.point.length / 64, 16)
-            let tail = c.samples.filter { $0.position >= from }
-            let line = Self.lineFit(x: tail.map { Double($0.position) }, y: tail.map(\.median))
-            md += "| \(c.label) | \(c.row.point.length) | \(from)–\(c.samples.last?.position ?? 0) | \(Self.fit(c.fit)) | "
-            md += line.map { String(format: "%.2f | %.2f", $0.intercept * 1e6, $0.slope * 1e9) } ?? "– | –"
-            md += " |\n"
+            let n = c.row.point.length
+            let lower = c.fitted.filter { $0.position <= n / 4 }
+            let line = Self.lineFit(x: lower.map { Double($0.position) }, y: lower.map(\.median))
+            md += "| \(c.label) | \(n) | \(Self.fit(c.fit)) | \(Self.fit(c.lowerFit)) | "
+            md += line.map { Self.noNegativeZero(String(format: "%.2f | %.2f", $0.intercept * 1e6, $0.slope * 1e9)) } ?? "– | –"
+            md += String(format: " | %.1f |\n", (c.samples.last?.median ?? 0) * 1e6)
         }
         return md
     }

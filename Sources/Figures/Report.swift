@@ -72,7 +72,13 @@ public struct Report {
 
     static func fit(_ f: ScalingFit?) -> String {
         guard let f else { return "–" }
-        return f.halfWidth.isFinite ? String(format: "%.2f ± %.2f", f.exponent, f.halfWidth) : String(format: "%.2f", f.exponent)
+        let text = f.halfWidth.isFinite ? String(format: "%.2f ± %.2f", f.exponent, f.halfWidth) : String(format: "%.2f", f.exponent)
+        return noNegativeZero(text)
+    }
+
+    /// "-0.00" (a tiny negative rounded) printed as "0.00".
+    static func noNegativeZero(_ text: String) -> String {
+        text.replacingOccurrences(of: "-0.00", with: "0.00")
     }
 
     /// The n where a mechanism's time falls below standard attention's, interpolated in log–log.

@@ -7,7 +7,8 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every kernel against the naive Float64 reference on small seeded shapes.",
         discussion: """
-            Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
+            Decoding (KV cache and RNN state) is checked against causal attention over the q, k, v it \
+            generated. Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
             derived error bound it uses (≤ 1 passes). Exits 1 if any kernel fails.
             """)
 
@@ -17,7 +18,7 @@ struct Verify: ParsableCommand {
     @Option(help: "Seed for the inputs and Linformer's projections.")
     var seed: UInt64 = 42
 
-    /// Small shapes with odd sizes, B and H > 1, and the projected length used for Linformer.
+    /// Small shapes with odd sizes (decoding runs on each too: n tokens, a 3-token prompt), B and H > 1, and the projected length used for Linformer.
     static let cases: [(shape: AttentionShape, k: Int)] = [
         (AttentionShape(batch: 2, heads: 3, length: 1, headDim: 1), 1),
         (AttentionShape(batch: 2, heads: 3, length: 37, headDim: 16), 8),
@@ -35,11 +36,17 @@ struct Verify: ParsableCommand {
         var failures = 0
         for (shape, k) in Self.cases {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
-            for kernel in Verification.kernels(for: shape, projectedLength: k, seed: seed) {
-                let r = Verification.check(kernel, q: q, k: kk, v: v)
+            let decoders = [Mechanism.standard, .linear].map {
+                try! Generation(mechanism: $0, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
+                                length: shape.length, prompt: min(3, shape.length), seed: seed)
+            }
+            let results = Verification.kernels(for: shape, projectedLength: k, seed: seed).map {
+                Verification.check($0, q: q, k: kk, v: v)
+            } + decoders.map(Verification.check)
+            for r in results {
                 if !r.passed { failures += 1 }
                 print(
-                    kernel.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                    r.kernel.padding(toLength: 28, withPad: " ", startingAt: 0)
                         + shape.description.padding(toLength: 24, withPad: " ", startingAt: 0)
                         + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
                         + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))

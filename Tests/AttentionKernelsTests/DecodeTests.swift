@@ -78,7 +78,8 @@ import _TestSupport
     }
 
     /// The KV cache grows with N; the RNN state does not. jemalloc's peak across one generation is
-    /// the cost model's state + scratch + output, within the probe's granularity (see MemoryTests).
+    /// the cost model's state + scratch + output, within the probe's resolution (see MemoryTests),
+    /// which is coarser than the RNN state itself (~18 KB here).
     @Test func cacheGrowsWithLengthAndStateDoesNot() throws {
         var peaks: [Mechanism: [Int]] = [:]
         for mechanism in [Mechanism.standard, .linear] {
@@ -91,7 +92,10 @@ import _TestSupport
         }
         let cache = 4 * 2 * (2048 - 512) * 32 * 4  // 2·h·ΔN·d floats
         #expect(peaks[.standard]![1] - peaks[.standard]![0] >= cache)
-        #expect(peaks[.linear]![1] == peaks[.linear]![0])
+        // The RNN state is the same at every n (model: exactly; measured: within thread.peak's resolution).
+        #expect(abs(peaks[.linear]![1] - peaks[.linear]![0]) <= MemoryTests.below)
+        let state = { (n: Int) in try Generation(mechanism: .linear, batch: 1, heads: 4, headDim: 32, length: n, seed: 3).cost.callPeakBytes }
+        #expect(try state(512) == state(65536))
     }
 
     @Test func linformerCannotDecode() {
