@@ -29,8 +29,8 @@ do for [FORMAT in "png svg"] {
          DATA index 2 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=64", \
          DATA index 3 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#8e44ad" title "linformer k=128", \
          DATA index 4 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#34495e" title "linformer k=256", \
-         [512:8192] 5.09508*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         0.865378*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+         [512:8192] 4.52423*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         0.969062*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
     plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax", \

@@ -23,21 +23,21 @@ do for [FORMAT in "png svg"] {
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.07 ± 0.07}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.01 ± 0.07}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.98 ± 0.12}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.13 ± 0.10}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.05 ± 0.11}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.09 ± 0.17}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.07 ± 0.07}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.02 ± 0.05}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.98 ± 0.12}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.13 ± 0.10}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.02 ± 0.06}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.09 ± 0.17}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.07 ± 0.07}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.18 ± 0.27}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.98 ± 0.12}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.13 ± 0.10}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.06 ± 0.17}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.09 ± 0.17}"
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"

@@ -27,8 +27,8 @@ do for [FORMAT in "png svg"] {
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax", \
          DATA index 1 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#27ae60" title "linear", \
          DATA index 2 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256", \
-         [512:4096] 5.13957*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         0.73671*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+         [512:4096] 3.87299*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         0.723618*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
     plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax", \
