@@ -45,9 +45,11 @@ extension Plotter {
 
     /// "softmax, KV cache" / "linear, RNN state", with the thread count when a run has several.
     static func decodeLabel(_ p: SweepPoint, withThreads: Bool) -> String {
-        (p.mechanism == .standard ? "softmax, KV cache" : "linear, RNN state")
-            + (withThreads ? ", \(p.threads) thread\(p.threads == 1 ? "" : "s")" : "")
+        (p.mechanism == .standard ? "softmax, KV cache" : "linear, RNN state") + (withThreads ? threadsSuffix(p) : "")
     }
+
+    /// ", 2 threads".
+    static func threadsSuffix(_ p: SweepPoint) -> String { ", \(p.threads) thread\(p.threads == 1 ? "" : "s")" }
 
     /// Speed-up of linear over softmax decoding at each N: softmax time ÷ linear time for the same
     /// batch, heads, d, threads and prompt, with the thread count in the label when it varies.
@@ -60,10 +62,14 @@ extension Plotter {
         }, uniquingKeysWith: { a, _ in a })
         let pairs = ok.filter { $0.point.mechanism == .linear }.compactMap { l in softmax[l.point.keyFields].map { (s: $0, l: l) } }
         let threadCounts = Set(pairs.map(\.l.point.threads)).count
-        let groups = Dictionary(grouping: pairs) { "\($0.l.point.batch) \($0.l.point.heads) \($0.l.point.headDim) \($0.l.point.threads) \($0.l.point.prompt ?? 1)" }
+        let groups = Dictionary(grouping: pairs) { pair -> [String] in
+            var p = pair.l.point
+            p.length = 0
+            return p.keyFields
+        }
         return groups.values.map { group in
             let p = group[0].l.point
-            let label = "linear ÷ softmax" + (threadCounts > 1 ? ", \(p.threads) thread\(p.threads == 1 ? "" : "s")" : "")
+            let label = "linear ÷ softmax" + (threadCounts > 1 ? Self.threadsSuffix(p) : "")
             return (label, group.map { (n: $0.l.point.length, speedup: $0.s.median! / $0.l.median!, softmax: $0.s, linear: $0.l) }
                 .sorted { $0.n < $1.n })
         }.sorted { $0.label < $1.label }
@@ -77,10 +83,12 @@ extension Plotter {
         /// Samples from position N/64 (at least 16) on: where a step's cost is dominated by what
         /// grows with position, if anything.
         public var fitted: [TokenLatency.Sample]
+        /// The first 4 octaves of `fitted` (N/64…N/4).
+        public var lower: [TokenLatency.Sample]
         /// The log–log slope over `fitted` (the last 6 octaves).
         public var fit: ScalingFit?
-        /// The same over its first 4 octaves only (N/64…N/4): a smaller KV cache, which may still be
-        /// in a cache level that the end of a long sequence has left.
+        /// The same over `lower` only: a smaller KV cache, which may still be in a cache level that the
+        /// end of a long sequence has left.
         public var lowerFit: ScalingFit?
     }
 
@@ -92,7 +100,8 @@ extension Plotter {
             let fitted = samples.filter { $0.position >= max(n / 64, 16) }
             let lower = fitted.filter { $0.position <= n / 4 }
             func fit(_ s: [TokenLatency.Sample]) -> ScalingFit? { ScalingFit(x: s.map { Double($0.position) }, y: s.map(\.median)) }
-            return LatencyCurve(label: label, row: row, samples: samples, fitted: fitted, fit: fit(fitted), lowerFit: fit(lower))
+            return LatencyCurve(label: label, row: row, samples: samples, fitted: fitted, lower: lower, fit: fit(fitted),
+                                lowerFit: fit(lower))
         }
     }
 
@@ -109,10 +118,7 @@ extension Plotter {
         }
         let labels = curves.map(\.label)
         let plots = curves.enumerated().map { i, c in
-            let slope = c.fit.map { f in
-                (f.halfWidth.isFinite ? String(format: " ∝ position^{%.2f ± %.2f}", f.exponent, f.halfWidth) : String(format: " ∝ position^{%.2f}", f.exponent))
-                    .replacingOccurrences(of: "-0.00", with: "0.00")
-            } ?? ""
+            let slope = Series.exponentLabel(c.fit, of: "position")
             return "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb \"\(Self.color(label: c.label, linformerLabels: labels))\" title \"\(Gnuplot.escape(c.label + ", N = \(c.row.point.length)"))\(slope)\""
         }
         let p = curves[0].row.point

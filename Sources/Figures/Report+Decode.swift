@@ -38,10 +38,8 @@ extension Report {
 
             """
         for c in plotter.decodeLatencyCurves() {
-            let n = c.row.point.length
-            let lower = c.fitted.filter { $0.position <= n / 4 }
-            let line = Self.lineFit(x: lower.map { Double($0.position) }, y: lower.map(\.median))
-            md += "| \(c.label) | \(n) | \(Self.fit(c.fit)) | \(Self.fit(c.lowerFit)) | "
+            let line = Self.lineFit(x: c.lower.map { Double($0.position) }, y: c.lower.map(\.median))
+            md += "| \(c.label) | \(c.row.point.length) | \(Self.fit(c.fit)) | \(Self.fit(c.lowerFit)) | "
             md += line.map { Self.noNegativeZero(String(format: "%.2f | %.2f", $0.intercept * 1e6, $0.slope * 1e9)) } ?? "– | –"
             md += String(format: " | %.1f |\n", (c.samples.last?.median ?? 0) * 1e6)
         }

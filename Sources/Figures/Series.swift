@@ -23,11 +23,10 @@ public struct Series: Equatable {
         return ScalingFit(x: pairs.map(\.0), y: pairs.map(\.1))
     }
 
-    /// `n^{2.01 ± 0.03}` (gnuplot enhanced text) for a legend.
-    public static func exponentLabel(_ fit: ScalingFit?) -> String {
+    /// ` ∝ n^{2.01 ± 0.03}` (gnuplot enhanced text) for a legend; `variable` replaces n.
+    public static func exponentLabel(_ fit: ScalingFit?, of variable: String = "n") -> String {
         guard let fit else { return "" }
-        return fit.halfWidth.isFinite ? String(format: " ∝ n^{%.2f ± %.2f}", fit.exponent, fit.halfWidth)
-            : String(format: " ∝ n^{%.2f}", fit.exponent)
+        return " ∝ \(variable)^{" + Report.fit(fit) + "}"
     }
 
     /// Groups the measured forward-pass rows of a table into series, in a stable order (standard,

@@ -42,9 +42,7 @@ public struct RunMetadata: Codable, Equatable {
     public var sessions: [Session]
 
     /// Path of the sidecar for a CSV path: `Results/default.csv` → `Results/default.meta.json`.
-    public static func path(forCSV csv: String) -> String {
-        (csv.hasSuffix(".csv") ? String(csv.dropLast(4)) : csv) + ".meta.json"
-    }
+    public static func path(forCSV csv: String) -> String { sidecarPath(forCSV: csv, suffix: ".meta.json") }
 
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
@@ -101,4 +99,9 @@ public struct RunMetadata: Codable, Equatable {
 
     /// ISO 8601 time, UTC.
     public static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+}
+
+/// A file that goes with a results CSV: `Results/x.csv` → `Results/x<suffix>`.
+func sidecarPath(forCSV csv: String, suffix: String) -> String {
+    (csv.hasSuffix(".csv") ? String(csv.dropLast(4)) : csv) + suffix
 }

@@ -1,5 +1,6 @@
 import AttentionKernels
 import Foundation
+import Profiling
 
 /// Per-token latency against position for one decode point: the wall time of single steps,
 /// gathered over every timed repetition in short windows at log-spaced positions.
@@ -51,12 +52,9 @@ public struct TokenLatency: Equatable, Sendable {
     /// One sample per window that received any step time.
     public var samples: [Sample] {
         zip(windows, collected).compactMap { window, values in
-            guard !values.isEmpty else { return nil }
-            let sorted = values.sorted()
-            let mid = sorted.count / 2
-            let median = sorted.count % 2 == 1 ? Double(sorted[mid]) : (Double(sorted[mid - 1]) + Double(sorted[mid])) / 2
-            return Sample(position: window.lowerBound + 1, median: median * 1e-9, min: Double(sorted[0]) * 1e-9,
-                          count: values.count)
+            SampleStatistics(values.map { Double($0) * 1e-9 }).map {
+                Sample(position: window.lowerBound + 1, median: $0.median, min: $0.min, count: $0.count)
+            }
         }
     }
 }

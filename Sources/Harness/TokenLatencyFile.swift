@@ -14,9 +14,7 @@ public struct TokenLatencyFile {
     public let path: String
     private var writer: CSVWriter<AppendingFile>?
 
-    public static func path(forCSV csv: String) -> String {
-        (csv.hasSuffix(".csv") ? String(csv.dropLast(4)) : csv) + ".tokens.csv"
-    }
+    public static func path(forCSV csv: String) -> String { sidecarPath(forCSV: csv, suffix: ".tokens.csv") }
 
     /// For a new run (`resume` false) an old file is removed now, so it never describes another run.
     public init(forCSV csv: String, resume: Bool) throws(SweepError) {
