@@ -52,13 +52,13 @@ bench: build
 
 ## bench-kernels: each kernel against its own GEMMs, the sgemm ceiling and 1 thread → Results/kernels.csv.
 bench-kernels: build
-	$(RELEASE) kernels --output Results/kernels.csv | tee Results/kernels.txt
+	$(RELEASE) kernels --output Results/kernels.csv --overwrite | tee Results/kernels.txt
 
 ## plots: gnuplot scripts for Results/$(PRESET).csv into $(PLOTS)/, rendered to PNG and SVG, then $(REPORT).
 plots: build
-	$(RELEASE) plot --input Results/$(PRESET).csv --output $(PLOTS)
+	$(RELEASE) plot --input Results/$(PRESET).csv --output $(PLOTS) --overwrite
 	@for f in $(PLOTS)/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
-	$(RELEASE) report --input Results/$(PRESET).csv --output $(REPORT) --plots $(PLOTS)
+	$(RELEASE) report --input Results/$(PRESET).csv --output $(REPORT) --plots $(PLOTS) --overwrite
 
 ## check: the regression check: the ci preset, compared with Baselines/ci.csv (exit 1 on a regression).
 check: build

@@ -5,6 +5,9 @@ let package = Package(
     name: "attnbench",
     products: [
         .executable(name: "attnbench", targets: ["attnbench"]),
+        // Usable as a dependency: no unsafe flags here. The Makefile adds the tuning flags
+        // (`-target-cpu native`, `-enforce-exclusivity=unchecked`) to release builds it makes;
+        // README "Using the kernels from another package" says how a dependent can do the same.
         .library(name: "AttentionKernels", targets: ["AttentionKernels"]),
     ],
     dependencies: [
@@ -18,28 +21,40 @@ let package = Package(
             name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
 
         // MARK: - Public API
+        // The names shared by kernels and results (mechanism, projection sharing); no C, no files.
+        .target(name: "AttentionTypes"),
         // Kernels, cost model and the Float64 reference: no timing, no files.
-        .target(
-            name: "AttentionKernels", dependencies: ["CBLAS"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", "native"])]),
+        .target(name: "AttentionKernels", dependencies: ["AttentionTypes", "CBLAS"]),
+
+        // MARK: - Results and their analysis (C-free: link neither OpenBLAS nor jemalloc)
+        // CSV reader/writer, files, gnuplot string helpers, error types; knows nothing about attention.
+        .target(name: "Reporting"),
+        // The results schema: typed point keys, one row type per file with one column table,
+        // tables, run metadata, statistics and fits.
+        .target(name: "Results", dependencies: ["AttentionTypes", "Reporting"]),
+        // Series, speed-ups, Table 3 cells, decode curves, exponents, and the regression check.
+        .target(name: "Analysis", dependencies: ["Results", "AttentionTypes"]),
+        // gnuplot scripts and the Markdown report, from an analysis.
+        .target(name: "Figures", dependencies: ["Analysis", "Results", "Reporting", "AttentionTypes"]),
+
+        // MARK: - Measuring
         // jemalloc's options for this process (its malloc_conf): freed buffers come back warm.
         .target(name: "JemallocConfig"),
-        // jemalloc probe; linking it makes jemalloc the process's malloc.
+        // jemalloc probe, RSS probe and the stopwatch; linking it makes jemalloc the process's malloc.
         .target(name: "Profiling", dependencies: ["CJemalloc", "JemallocConfig"]),
         // NumPy .npy reader/writer.
         .target(name: "TensorIO"),
-        // CSV writer and reader; knows nothing about attention or C.
-        .target(name: "Reporting"),
-        // Sweeps: grids, presets, the per-point measurement, CSV rows, run metadata.
-        .target(name: "Harness", dependencies: ["AttentionKernels", "Profiling", "Reporting"]),
-        // gnuplot scripts and the Markdown report, from a results table.
-        .target(name: "Figures", dependencies: ["Harness", "Reporting", "AttentionKernels"]),
+        // Sweeps: grids, presets, the memory guard, the per-point measurement, results files, metadata.
+        .target(
+            name: "Harness",
+            dependencies: ["AttentionKernels", "AttentionTypes", "Profiling", "Results", "Reporting"]),
 
         // MARK: - Executable
         .executableTarget(
             name: "attnbench",
             dependencies: [
-                "AttentionKernels", "Profiling", "TensorIO", "Reporting", "Harness", "Figures",
+                "AttentionKernels", "AttentionTypes", "Profiling", "TensorIO", "Reporting", "Results", "Analysis",
+                "Harness", "Figures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -53,9 +68,15 @@ let package = Package(
             dependencies: ["AttentionKernels", "Profiling", "_TestSupport"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
-        .testTarget(name: "FiguresTests", dependencies: ["Figures", "Harness", "AttentionKernels", "Reporting"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Reporting", "Profiling", "AttentionKernels"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "AttentionTypes"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Results", "AttentionTypes"]),
+        .testTarget(name: "FiguresTests", dependencies: ["Figures", "Analysis", "Results", "Reporting", "AttentionTypes"]),
+        .testTarget(
+            name: "HarnessTests",
+            dependencies: ["Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
-        .testTarget(name: "CLITests", dependencies: ["attnbench", "Harness", "TensorIO", "Reporting", "_TestSupport"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["attnbench", "Harness", "Results", "TensorIO", "Reporting", "_TestSupport"]),
     ]
 )

@@ -70,7 +70,7 @@ def main():
         for mechanism, extra, expected in cases:
             extra = [paths.get(x, x) for x in extra]
             subprocess.run([binary, "eval", "--mechanism", mechanism, "--q", paths["Q"], "--k", paths["K"],
-                            "--v", paths["V"], "--out", out] + extra, check=True)
+                            "--v", paths["V"], "--out", out, "--overwrite"] + extra, check=True)
             got = np.load(out)
             error = float(np.abs(got.astype(np.float64) - expected).max())
             scale = float(np.abs(expected).max())

@@ -1,10 +1,4 @@
-/// Dimension legend used everywhere (code, CSV columns, plot labels):
-/// `b` batch, `h` heads, `n` sequence length, `d` head dimension, `k` Linformer's projected length.
-
-/// The three mechanisms the suite measures; the raw value is the name used in CLI flags and CSV.
-public enum Mechanism: String, CaseIterable, Sendable, Codable {
-    case standard, linformer, linear
-}
+/// Dimension legend: see `Mechanism` (AttentionTypes). Sharing modes: `ProjectionSharing`.
 
 /// The shape of one attention call: Q, K, V and the output are all `[b, h, n, d]`.
 public struct AttentionShape: Hashable, Sendable, CustomStringConvertible {

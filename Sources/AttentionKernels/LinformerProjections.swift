@@ -1,13 +1,3 @@
-/// How Linformer's projections E and F (each `[k, n]`) are shared, as in the paper's §4:
-/// - `none`: each head has its own E and F (2·h matrices);
-/// - `headwise`: all heads share one E and one F (2 matrices);
-/// - `keyValue`: headwise, and E = F (1 matrix). With one layer, layerwise sharing is this mode.
-public enum ProjectionSharing: String, CaseIterable, Sendable, Codable {
-    case none
-    case headwise
-    case keyValue = "key-value"
-}
-
 /// Linformer's sequence-axis projections: K' = E·K and V' = F·V with E, F of shape `[k, n]`.
 ///
 /// Storage: `e` is `[h, k, n]` when sharing is `none`, else `[1, k, n]`; `f` likewise, and is the

@@ -1,41 +1,28 @@
-import AttentionKernels
+import Analysis
+import AttentionTypes
 import Foundation
-import Harness
 import Reporting
+import Results
 
-/// Writes the gnuplot scripts (`Plots/*.gp`) and the data files they read (`Plots/*.dat`) for a
-/// results table. Each figure appears only when the table has the points it needs; otherwise a note
+/// Writes the gnuplot scripts (`Plots/*.gp`) and the data files they read (`Plots/*.dat`) for an
+/// analysed run. Each figure appears only when the table has the points it needs; otherwise a note
 /// says why it was skipped.
 public struct Plotter {
-    public let table: ResultTable
+    public let analysis: Analysis
     /// Where the CSV came from, for the scripts' headers.
     public let source: String
     /// "AMD EPYC": for titles.
     public let machine: String
     /// The folder the scripts, data and images go in, relative to the repository root.
     public var folder = "Plots"
-    /// Optional `attnbench max-batch` results, for Table 3's memory column.
-    public var maxBatch: [[String]]?
-    /// The paper's Table 3 (`Data/linformer_table3.csv`): (n, k) → (time saved, memory saved).
-    public var paperTable3: [PaperCell] = []
-    /// Per-token latency samples of decode points (the run's `.tokens.csv`), by point key fields.
-    public var tokenLatency: [[String]: [TokenLatency.Sample]] = [:]
-    /// The paper's generation speed-ups (`Data/rnn_generation.csv`).
-    public var paperGeneration: [PaperGeneration] = []
 
-    public struct PaperCell: Equatable {
-        public var n, k: Int
-        public var timeSaved, memorySaved: Double?
-        public init(n: Int, k: Int, timeSaved: Double?, memorySaved: Double?) {
-            (self.n, self.k, self.timeSaved, self.memorySaved) = (n, k, timeSaved, memorySaved)
-        }
-    }
-
-    public init(table: ResultTable, source: String, machine: String) {
-        self.table = table
+    public init(analysis: Analysis, source: String, machine: String) {
+        self.analysis = analysis
         self.source = source
         self.machine = machine
     }
+
+    var table: ResultTable { analysis.table }
 
     /// A written figure: script and data file names, or a note when it was skipped.
     public struct Output: Equatable {
@@ -79,18 +66,27 @@ public struct Plotter {
         .linformer: ["#2e86c1", "#8e44ad", "#34495e", "#d4ac0d", "#7f8c8d"],
     ]
 
-    func color(_ s: Series, among all: [Series]) -> String {
-        Self.color(label: s.label, linformerLabels: all.filter { $0.mechanism == .linformer }.map(\.label))
+    /// The colour of a curve, the same in every figure: one hue per mechanism, a second for its
+    /// causal forward pass (decoding is causal by nature and keeps the first); Linformer's k values
+    /// take its palette in the order of `linformerKs`.
+    static func color(_ point: SweepPoint, linformerKs: [Int] = []) -> String {
+        let palette = colors[point.mechanism] ?? ["#000000"]
+        if point.mechanism == .linformer {
+            let rank = point.projectedLength.flatMap { linformerKs.firstIndex(of: $0) } ?? 0
+            return palette[rank % palette.count]
+        }
+        return palette[point.causal && point.mode == .forward && palette.count > 1 ? 1 : 0]
     }
 
-    /// The colour of a curve by its label ("softmax", "linear causal", "linformer k=…"), the same in
-    /// every figure; `linformerLabels` fixes the order in which Linformer's k values take the palette.
-    static func color(label: String, linformerLabels: [String]) -> String {
-        let variant = label.hasSuffix("causal") ? 1 : 0
-        if label.hasPrefix("softmax") { return colors[.standard]![variant] }
-        if label.hasPrefix("linear") { return colors[.linear]![variant] }
-        let palette = colors[.linformer]!
-        return palette[(linformerLabels.firstIndex(of: label) ?? 0) % palette.count]
+    /// The Linformer k values of some curves, in their order (without repeats).
+    static func linformerKs(_ points: [SweepPoint]) -> [Int] {
+        var ks: [Int] = []
+        for p in points where p.mechanism == .linformer { if let k = p.projectedLength, !ks.contains(k) { ks.append(k) } }
+        return ks
+    }
+
+    func color(_ s: Series, among all: [Series]) -> String {
+        Self.color(s.key, linformerKs: Self.linformerKs(all.map(\.key)))
     }
 
     var threadsLabel: String {
@@ -122,7 +118,7 @@ public struct Plotter {
         for s in atBatch {
             index[s.label] = blocks.count
             blocks.append((s.label + " (n, time_ms, peak_heap_MiB)", s.rows.map {
-                "\($0.point.length) \(Self.number($0.median! * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
+                "\($0.point.length) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
             }))
         }
         var body = """
@@ -136,7 +132,7 @@ public struct Plotter {
                 let members = atBatch.filter { $0.mechanism != .linformer || $0.projectedLength == k }
                 let fitLabel = { (s: Series) in Gnuplot.escape(s.label) + (row == 0 ? Series.exponentLabel(s.timeFit) : Series.exponentLabel(s.memoryFit)) }
                 let plots = members.map { s in
-                    "DATA index \(index[s.label]!) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
+                    "DATA index \(index[s.label] ?? 0) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
                 }
                 body += """
 
@@ -159,7 +155,7 @@ public struct Plotter {
         let series = Series.all(in: table).filter { $0.rows.count >= 2 && $0.rows.allSatisfy { $0.efficiency != nil } }
         guard let batch = series.map(\.batch).min() else { return nil }
         let atBatch = series.filter { $0.batch == batch }
-        let blocks = atBatch.map { s in (s.label + " (n, efficiency)", s.rows.map { "\($0.point.length) \(Self.number($0.efficiency!))" }) }
+        let blocks = atBatch.map { s in (s.label + " (n, efficiency)", s.rows.map { "\($0.point.length) \(Self.number($0.efficiency ?? .nan))" }) }
         let ceiling = table.rows.compactMap(\.ceilingGflops).first.map { String(format: "%.0f", $0) } ?? "?"
         let plots = atBatch.enumerated().map { i, s in
             "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.8 lw 2 \(s.causal ? "dt 2 " : "")lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
@@ -181,31 +177,16 @@ public struct Plotter {
     // MARK: - Figure 5: batch scaling at fixed n
 
     func batchScaling() -> (script: String, data: String)? {
-        let ok = table.rows.filter { $0.isOK && !$0.point.causal }
-        let byN = Dictionary(grouping: ok, by: \.point.length)
-        guard let n = byN.keys.sorted(by: >).first(where: { n in
-            let rows = byN[n]!
-            let batches = Set(rows.map(\.point.batch))
-            return batches.count >= 2 && Set(rows.filter { $0.point.mechanism == .standard }.map(\.point.batch)) == batches
-        }) else { return nil }
-        let rows = byN[n]!
-        let groups = Dictionary(grouping: rows) { r -> String in
-            var label = r.point.mechanism == .standard ? "softmax" : r.point.mechanism.rawValue
-            if let k = r.point.projectedLength { label += " k=\(k)" }
-            return label
-        }
-        let labels = groups.keys.sorted { a, b in
-            let rank = { (l: String) in l.hasPrefix("softmax") ? 0 : (l.hasPrefix("linformer") ? 1 : 2) }
-            return (rank(a), a.count, a) < (rank(b), b.count, b)
-        }
-        let blocks = labels.map { label in
-            (label + " (batch, time_ms, peak_heap_MiB)", groups[label]!.sorted { $0.point.batch < $1.point.batch }.map {
-                "\($0.point.batch) \(Self.number($0.median! * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
+        guard let (n, curves) = analysis.batchCurves() else { return nil }
+        let ks = Self.linformerKs(curves.map(\.key))
+        let blocks = curves.map { c in
+            (c.label + " (batch, time_ms, peak_heap_MiB)", c.rows.map {
+                "\($0.point.batch) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
             })
         }
         func plots(_ column: Int) -> String {
-            labels.enumerated().map { i, label in
-                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(Self.color(label: label, linformerLabels: labels.filter { $0.hasPrefix("linformer") }))\" title \"\(Gnuplot.escape(label))\""
+            curves.enumerated().map { i, c in
+                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label))\""
             }.joined(separator: ", \\\n     ")
         }
         let body = """
@@ -224,5 +205,13 @@ public struct Plotter {
             """
         let script = Gnuplot.script(folder: folder, name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200, height: 550, body: body)
         return (script, Self.blocks(blocks))
+    }
+}
+
+extension Series {
+    /// ` ∝ n^{2.01 ± 0.03}` (gnuplot enhanced text) for a legend; `variable` replaces n.
+    static func exponentLabel(_ fit: ScalingFit?, of variable: String = "n") -> String {
+        guard let fit else { return "" }
+        return " ∝ \(variable)^{" + Report.fit(fit) + "}"
     }
 }

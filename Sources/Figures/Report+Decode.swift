@@ -1,12 +1,13 @@
-import AttentionKernels
+import Analysis
+import AttentionTypes
 import Foundation
-import Harness
+import Results
 
 extension Report {
     /// The decode section: tokens per second, speed-up and peak heap per N next to the paper's
     /// image-generation speed-ups, and the per-token latency slopes. Empty without decode rows.
     func decode() -> String {
-        let speedups = plotter.decodeSpeedups()
+        let speedups = analysis.decodeSpeedups()
         guard !speedups.isEmpty else { return "" }
         let p = speedups[0].points[0].linear.point
         var md = """
@@ -20,7 +21,7 @@ extension Report {
             """
         for s in speedups {
             for point in s.points {
-                let paper = plotter.paperGeneration.first { $0.tokens == point.n }.map { String(format: "%.0f× (%@)", $0.speedup, $0.dataset) } ?? ""
+                let paper = analysis.paperGeneration.first { $0.tokens == point.n }.map { String(format: "%.0f× (%@)", $0.speedup, $0.dataset) } ?? ""
                 md += "| \(point.linear.point.threads) | \(point.n) | \(Self.rate(point.softmax)) | \(Self.rate(point.linear)) | "
                 md += String(format: "%.1f×", point.speedup) + " | \(paper) | \(Self.heap(point.softmax)) | \(Self.heap(point.linear)) |\n"
             }
@@ -31,14 +32,14 @@ extension Report {
 
             ### Per-token latency against position
 
-            The latency of one decode step (all sequences of the batch; the slowest worker when threads split the heads), median over a window of steps and all repetitions, from `\(TokenLatencyFile.path(forCSV: plotter.source))`. Slopes are fitted on log–log axes, with a 95% interval, over positions N/64…N (and ≥ 16), and over the first four octaves of that range, N/64…N/4; a and b are a least-squares fit of latency = a + b·position over N/64…N/4. Softmax with a cache should have slope 1 (b is then the cost of reading one cached token's key and value in every head), linear attention slope 0. The softmax cache is 2·h·d·4 = \(2 * p.heads * p.headDim * 4) bytes per position; where it outgrows a cache level, b steps up and the slope over the whole range exceeds 1.
+            The latency of one decode step (all sequences of the batch; the slowest worker when threads split the heads), median over a window of steps and all repetitions, from `\(TokenLatencyRow.path(forCSV: source))`. Slopes are fitted on log–log axes, with a 95% interval, over positions N/64…N (and ≥ 16), and over the first four octaves of that range, N/64…N/4; a and b are a least-squares fit of latency = a + b·position over N/64…N/4. Softmax with a cache should have slope 1 (b is then the cost of reading one cached token's key and value in every head), linear attention slope 0. The softmax cache is 2·h·d·4 = \(2 * p.heads * p.headDim * 4) bytes per position; where it outgrows a cache level, b steps up and the slope over the whole range exceeds 1.
 
             | curve | N | slope, N/64…N | slope, N/64…N/4 | a (µs) | b (ns per position) | last step (µs) |
             |---|---|---|---|---|---|---|
 
             """
-        for c in plotter.decodeLatencyCurves() {
-            let line = Self.lineFit(x: c.lower.map { Double($0.position) }, y: c.lower.map(\.median))
+        for c in analysis.decodeLatencyCurves() {
+            let line = c.lowerLine
             md += "| \(c.label) | \(c.row.point.length) | \(Self.fit(c.fit)) | \(Self.fit(c.lowerFit)) | "
             md += line.map { Self.noNegativeZero(String(format: "%.2f | %.2f", $0.intercept * 1e6, $0.slope * 1e9)) } ?? "– | –"
             md += String(format: " | %.1f |\n", (c.samples.last?.median ?? 0) * 1e6)
@@ -46,23 +47,12 @@ extension Report {
         return md
     }
 
-    static func rate(_ row: MeasuredRow) -> String {
+    static func rate(_ row: ResultRow) -> String {
         row.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–"
     }
 
-    static func heap(_ row: MeasuredRow) -> String {
-        func mib(_ bytes: Int?) -> String { bytes.map { String(format: "%.3f MiB", Double($0) / 1_048_576) } ?? "–" }
+    static func heap(_ row: ResultRow) -> String {
+        func mib(_ bytes: Int?) -> String { bytes.map { formatMiB($0, decimals: 3) } ?? "–" }
         return "\(mib(row.peakHeapBytes)) (\(mib(row.modelBytes)))"
-    }
-
-    /// Ordinary least squares y = intercept + slope·x (nil with fewer than 2 distinct x).
-    static func lineFit(x: [Double], y: [Double]) -> (intercept: Double, slope: Double)? {
-        guard x.count >= 2 else { return nil }
-        let m = Double(x.count)
-        let mx = x.reduce(0, +) / m, my = y.reduce(0, +) / m
-        let sxx = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
-        guard sxx > 0 else { return nil }
-        let slope = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / sxx
-        return (my - slope * mx, slope)
     }
 }

@@ -1,24 +1,30 @@
-import AttentionKernels
+import Analysis
+import AttentionTypes
 import Foundation
-import Harness
+import Results
 
 /// `Results/REPORT.md`: the measured scaling next to what the papers published.
 public struct Report {
-    public let plotter: Plotter
+    public let analysis: Analysis
+    /// Where the CSV came from.
+    public let source: String
     public let metadata: RunMetadata?
     /// Figure files written next to the report, relative to the report's folder.
     public var figures: [String] = []
 
-    public init(plotter: Plotter, metadata: RunMetadata?) {
-        self.plotter = plotter
+    public init(analysis: Analysis, source: String, metadata: RunMetadata?) {
+        self.analysis = analysis
+        self.source = source
         self.metadata = metadata
     }
 
+    var table: ResultTable { analysis.table }
+
     public func markdown() -> String {
-        var md = "# attnbench report: `\(plotter.source)`\n\n"
+        var md = "# attnbench report: `\(source)`\n\n"
         md += header()
         // A decode-only run (the rnn-generation preset) gets only the decode section.
-        if plotter.table.rows.contains(where: { $0.point.mode == .forward }) || plotter.table.rows.isEmpty {
+        if table.rows.contains(where: { $0.point.mode == .forward }) || table.rows.isEmpty {
             md += "\n" + scope() + "\n" + exponents() + "\n" + breakEven() + "\n" + table3() + "\n" + approximation()
         }
         let decoding = decode()
@@ -63,8 +69,8 @@ public struct Report {
     func exponents() -> String {
         var md = "## Scaling exponents\n\nLeast-squares fit of log(value) on log(n) over each series, with a 95% interval (Student's t). Theory: standard attention time ∝ n² (memory ∝ n²), Linformer and linear attention ∝ n.\n\n"
         md += "| series | batch | n | time exponent | peak-heap exponent |\n|---|---|---|---|---|\n"
-        for s in Series.all(in: plotter.table) where s.rows.count >= 3 {
-            let range = "\(s.rows.first!.point.length)–\(s.rows.last!.point.length)"
+        for s in analysis.series where s.rows.count >= 3 {
+            let range = "\(s.rows[0].point.length)–\(s.rows[s.rows.count - 1].point.length)"
             md += "| \(s.label) | \(s.batch) | \(range) | \(Self.fit(s.timeFit)) | \(Self.fit(s.memoryFit)) |\n"
         }
         return md
@@ -85,8 +91,11 @@ public struct Report {
     func breakEven() -> String {
         var md = "## Break-even against standard attention\n\nThe sequence length from which the mechanism is faster than standard attention at the same batch, heads and d (interpolated between measured n on log scales), and its speed-up at the largest n measured.\n\n"
         md += "| mechanism | batch | break-even n | speed-up at largest n |\n|---|---|---|---|\n"
-        for s in Series.all(in: plotter.table) where s.mechanism != .standard {
-            let pairs = s.rows.compactMap { r in standardRow(for: r, in: plotter.table).map { (Double(r.point.length), $0.median! / r.median!) } }
+        for s in analysis.series where s.mechanism != .standard {
+            let pairs = s.rows.compactMap { r -> (Double, Double)? in
+                guard let standard = analysis.standardRow(for: r)?.median, let time = r.median else { return nil }
+                return (Double(r.point.length), standard / time)
+            }
             guard let last = pairs.last else { continue }
             var text = "> \(Int(last.0)) (never faster in range)"
             if let first = pairs.first, first.1 >= 1 {
@@ -102,11 +111,11 @@ public struct Report {
     }
 
     func table3() -> String {
-        let cells = plotter.table3Cells()
+        let cells = analysis.table3Cells()
         guard !cells.time.isEmpty else { return "## Linformer Table 3\n\nThis run has no Linformer and standard points at the same n (run the `linformer-table3` preset).\n" }
-        let paper = Dictionary(plotter.paperTable3.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
+        let paper = Dictionary(analysis.paperTable3.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
         let ns = Set(cells.time.map(\.n)).sorted(), ks = Set(cells.time.map(\.k)).sorted()
-        func grid(_ title: String, _ cells: [Plotter.Cell], _ paperValue: (Plotter.PaperCell) -> Double?) -> String {
+        func grid(_ title: String, _ cells: [Table3Cell], _ paperValue: (PaperTable3Cell) -> Double?) -> String {
             let values = Dictionary(cells.map { ("\($0.n),\($0.k)", $0.value) }, uniquingKeysWith: { a, _ in a })
             var md = "\(title)\n\n| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
             for n in ns {
@@ -129,14 +138,14 @@ public struct Report {
     }
 
     func approximation() -> String {
-        let rows = plotter.table.rows.filter { $0.isOK && $0.point.mechanism == .linformer && $0.approxRelError != nil }
+        let rows = table.measured.filter { $0.point.mechanism == .linformer && $0.approxRelError != nil }
         guard !rows.isEmpty else { return "" }
         let ns = Set(rows.map(\.point.length)).sorted(), ks = Set(rows.compactMap(\.point.projectedLength)).sorted()
         var md = "## Linformer's approximation error\n\n‖O_linformer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, untrained projections with entries N(0, 1/k) (the paper's Theorem 1 scaling), random inputs. Above 1 means the output is not an approximation of attention at all: each projected value row is ~√(n/k) times a value row, while exact attention on random inputs averages its values toward 0. Trained projections are what make Linformer accurate; this column is the price of speed without them.\n\n"
         md += "| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
         for n in ns {
             md += "| \(n) | " + ks.map { k in
-                rows.first { $0.point.length == n && $0.point.projectedLength == k }.map { String(format: "%.3g", $0.approxRelError!) } ?? "–"
+                rows.first { $0.point.length == n && $0.point.projectedLength == k }?.approxRelError.map { String(format: "%.3g", $0) } ?? "–"
             }.joined(separator: " | ") + " |\n"
         }
         return md

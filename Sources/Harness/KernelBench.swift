@@ -1,6 +1,7 @@
 import AttentionKernels
 import Foundation
 import Profiling
+import Results
 
 /// Each kernel against the GEMMs it is built on, measured in one run: how much the softmax, φ,
 /// scaling and allocation cost on top of the matrix products (issue "kernels near the ceiling").
@@ -28,10 +29,10 @@ public struct KernelBench {
 
     /// Best median over `cycles` of the policy.
     func time(_ body: () -> Void) -> Double {
-        (0..<max(policy.cycles, 1)).map { _ in SampleStatistics(policy.measure(body))!.median }.min()!
+        (0..<max(policy.cycles, 1)).compactMap { _ in SampleStatistics(policy.measure(body))?.median }.min() ?? .nan
     }
 
-    public func measure(shape: AttentionShape, threads: Int, ceiling: Double) -> [Row] {
+    public func measure(shape: AttentionShape, threads: Int, ceiling: Double) throws -> [Row] {
         ComputeThreads.set(threads)
         let (q, k, v) = Verification.inputs(shape, seed: seed)
         let (n, d) = (shape.length, shape.headDim)
@@ -54,7 +55,7 @@ public struct KernelBench {
         for kp in [128, 256] where kp < n {
             let projections = LinformerProjections.seeded(k: kp, length: n, heads: shape.heads, sharing: .keyValue, seed: seed)
             let kProj = Tensor(zeros: [kp, d]), vProj = Tensor(zeros: [kp, d]), small = Tensor(zeros: [n, kp])
-            record(try! LinformerAttention(projections: projections), label: "linformer k=\(kp)") {
+            record(try LinformerAttention(projections: projections), label: "linformer k=\(kp)") {
                 for s in 0..<shape.slices {
                     BLAS.gemm(projections.e(head: 0), k.matrix(s), into: kProj.matrix(0))  // [k, n]·[n, d] → [k, d]
                     BLAS.gemm(projections.f(head: 0), v.matrix(s), into: vProj.matrix(0))  // [k, n]·[n, d] → [k, d]

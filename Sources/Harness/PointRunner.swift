@@ -1,6 +1,7 @@
 import AttentionKernels
 import Foundation
 import Profiling
+import Results
 
 /// Measures one point: builds the kernel and inputs (untimed), measures memory on one call, then
 /// times calls by the policy, then (Linformer) measures the approximation error. A decode point is
@@ -24,7 +25,8 @@ public struct PointRunner: Sendable {
     public func measure(_ point: SweepPoint) throws -> ResultRow {
         ComputeThreads.set(point.threads)
         if point.mode == .decode { return try measureDecode(point) }
-        let kernel = injection.map { $0.wrap(point.makeKernel(seed: seed)) } ?? point.makeKernel(seed: seed)
+        let made = try point.makeKernel(seed: seed)
+        let kernel = injection.map { $0.wrap(made) } ?? made
         let shape = point.shape
         let (q, k, v) = Verification.inputs(shape, seed: seed)
         let cost = kernel.cost(for: shape)
@@ -72,7 +74,7 @@ public struct PointRunner: Sendable {
 
     /// Fills the timing columns of `row` from the timed repetitions of a call costing `flops`.
     private func record(_ samples: [Double], flops: Double, into row: inout ResultRow) {
-        let stats = SampleStatistics(samples)!
+        guard let stats = SampleStatistics(samples) else { return }  // a policy always times at least once
         row.reps = stats.count
         (row.median, row.min, row.mean, row.stddev) = (stats.median, stats.min, stats.mean, stats.stddev)
         (row.ciLow, row.ciHigh) = (stats.ciLow, stats.ciHigh)
@@ -82,7 +84,7 @@ public struct PointRunner: Sendable {
         row.gflops = flops / stats.median / 1e9
         if let ceiling = ceilings[row.point.threads] {
             row.ceilingGflops = ceiling
-            row.efficiency = row.gflops! / ceiling
+            row.efficiency = flops / stats.median / 1e9 / ceiling
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import Reporting
+import Results
 
 /// Named sweeps kept as readable files, `Presets/<name>.preset`: `key = value` lines with the keys
 /// of ``SweepSpec/keys``, `#` comments, blank lines ignored.
@@ -12,15 +14,15 @@ public enum Preset {
     }
 
     /// Finds a preset by name (or by path, when `name` ends in `.preset`).
-    public static func locate(_ name: String) throws(SweepError) -> String {
+    public static func locate(_ name: String) throws(UsageError) -> String {
         if name.hasSuffix(".preset") {
-            guard FileManager.default.fileExists(atPath: name) else { throw SweepError("preset file \(name) does not exist") }
+            guard FileManager.default.fileExists(atPath: name) else { throw UsageError("preset file \(name) does not exist") }
             return name
         }
         for folder in searchPaths where FileManager.default.fileExists(atPath: "\(folder)/\(name).preset") {
             return "\(folder)/\(name).preset"
         }
-        throw SweepError("no preset named '\(name)'; available: \(available().joined(separator: ", "))")
+        throw UsageError("no preset named '\(name)'; available: \(available().joined(separator: ", "))")
     }
 
     /// Names of the presets found on the search paths.
@@ -34,10 +36,10 @@ public enum Preset {
     }
 
     /// Reads a preset file into a spec.
-    public static func load(_ name: String) throws(SweepError) -> SweepSpec {
+    public static func load(_ name: String) throws(UsageError) -> SweepSpec {
         let path = try locate(name)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SweepError("cannot read preset \(path)")
+            throw UsageError("cannot read preset \(path)")
         }
         var spec = try parse(text, source: path)
         spec.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -45,22 +47,22 @@ public enum Preset {
     }
 
     /// Parses preset text; errors name the file and line.
-    public static func parse(_ text: String, source: String = "preset") throws(SweepError) -> SweepSpec {
+    public static func parse(_ text: String, source: String = "preset") throws(UsageError) -> SweepSpec {
         var spec = SweepSpec()
         var seen = Set<String>()
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
             let parts = line.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { throw SweepError("\(source):\(number + 1): expected 'key = value', got '\(raw)'") }
+            guard parts.count == 2 else { throw UsageError("\(source):\(number + 1): expected 'key = value', got '\(raw)'") }
             let key = parts[0].trimmingCharacters(in: .whitespaces)
-            guard seen.insert(key).inserted else { throw SweepError("\(source):\(number + 1): '\(key)' is set twice") }
+            guard seen.insert(key).inserted else { throw UsageError("\(source):\(number + 1): '\(key)' is set twice") }
             do { try spec.apply(key, String(parts[1])) } catch {
-                throw SweepError("\(source):\(number + 1): \(error.description)")
+                throw UsageError("\(source):\(number + 1): \(error.description)")
             }
         }
         if seen.contains("batch") && seen.contains("tokens") {
-            throw SweepError("\(source): set batch or tokens, not both")
+            throw UsageError("\(source): set batch or tokens, not both")
         }
         return spec
     }

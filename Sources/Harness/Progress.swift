@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Results
 import Profiling
 
 /// `[3/50] standard n=1024 b=4 h=8 d=64 t=2 · elapsed 0:42 · ETA 3:10` on stderr, redrawn in place

@@ -1,5 +1,7 @@
 import AttentionKernels
 import Foundation
+import Reporting
+import Results
 import Profiling
 
 /// A deliberate regression for testing the checker end to end (hidden flag `--inject-regression`):
@@ -11,10 +13,10 @@ public struct RegressionInjection: Equatable, Sendable {
     public var mechanism: Mechanism
     public var kind: Kind
 
-    public init(_ text: String) throws(SweepError) {
+    public init(_ text: String) throws(UsageError) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let mechanism = Mechanism(rawValue: parts[0]) else {
-            throw SweepError("--inject-regression: expected MECHANISM:memory or MECHANISM:time=FRACTION, got '\(text)'")
+            throw UsageError("--inject-regression: expected MECHANISM:memory or MECHANISM:time=FRACTION, got '\(text)'")
         }
         self.mechanism = mechanism
         if parts[1] == "memory" {
@@ -22,7 +24,7 @@ public struct RegressionInjection: Equatable, Sendable {
         } else if parts[1].hasPrefix("time="), let f = Double(parts[1].dropFirst(5)), f > 0 {
             kind = .time(f)
         } else {
-            throw SweepError("--inject-regression: expected memory or time=FRACTION after '\(parts[0]):', got '\(parts[1])'")
+            throw UsageError("--inject-regression: expected memory or time=FRACTION after '\(parts[0]):', got '\(parts[1])'")
         }
     }
 

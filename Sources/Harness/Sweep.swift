@@ -1,5 +1,7 @@
 import Foundation
 import Profiling
+import Reporting
+import Results
 
 /// Runs a sweep into a results file: plans every point first, calibrates sgemm once per thread
 /// count, then measures and writes rows one by one (each flushed as it is written). With
@@ -15,6 +17,9 @@ public struct Sweep {
     public var buildConfiguration: String
     /// A deliberate regression, for testing the checker end to end.
     public var injection: RegressionInjection?
+    /// The sgemm ceiling (GFLOP/s) at a thread count; tests pass a fixed value instead of timing
+    /// a 1024³ sgemm.
+    public var ceiling: @Sendable (Int) -> Double = { Calibration.sgemmGflops(threads: $0) }
 
     public init(spec: SweepSpec, output: String, buildConfiguration: String) {
         self.spec = spec
@@ -27,26 +32,27 @@ public struct Sweep {
         public var measured = 0, skipped = 0, alreadyDone = 0
     }
 
-    /// Validates everything (grid, file), then runs. Throws ``SweepError`` before measuring anything
-    /// when the input is unusable.
+    /// Validates everything (grid, file), then runs. Throws ``UsageError`` before measuring anything
+    /// when the input is unusable, ``FileError`` when a file cannot be written.
     public func run(log: (String) -> Void = { _ in }) throws -> Summary {
         let points = try spec.points()
         let budget = spec.effectiveMemoryBudget()
         var file = try ResultsFile(path: output, resume: resume, overwrite: overwrite)
         var latencyFile = try TokenLatencyFile(forCSV: output, resume: resume)
-        let pending = points.filter { !file.finished.contains($0.keyFields) }
+        let pending = points.filter { !file.finished.contains($0) }
         var summary = Summary(alreadyDone: points.count - pending.count)
 
         let metadataPath = RunMetadata.path(forCSV: output)
-        let previous = resume ? RunMetadata.read(from: metadataPath) : nil
+        let previous = resume ? try RunMetadata.read(from: metadataPath) : nil
         var ceilings: [Int: Double] = [:]
-        for t in Set(pending.map(\.threads)).sorted() { ceilings[t] = Calibration.sgemmGflops(threads: t) }
+        for t in Set(pending.map(\.threads)).sorted() { ceilings[t] = ceiling(t) }
         let git = RunMetadata.git()
         var metadata = RunMetadata(
             preset: spec.name, machine: .current(), libraries: RunMetadata.libraries(),
             buildConfiguration: buildConfiguration, gitCommit: git.commit, gitDirty: git.dirty, seed: spec.seed,
             timing: spec.policy, memoryBudgetBytes: budget,
             sgemmCeilingGflops: (previous?.sgemmCeilingGflops ?? [:]).merging(ceilings.map { (String($0.key), $0.value) }) { $1 },
+            calibrationGemm: RunMetadata.calibrationDescription,
             sessions: (previous?.sessions ?? []) + [
                 .init(commandLine: commandLine, start: RunMetadata.now(), completed: false, pointsMeasured: 0)
             ])
@@ -71,9 +77,8 @@ public struct Sweep {
                 }
             case .run:
                 let row = try runner.measure(point)
-                if let kept = best[i], kept.median! <= row.median! {} else { best[i] = row }
-                if cycle == cycles - 1 {
-                    let kept = best.removeValue(forKey: i)!
+                if let kept = best[i], let keptMedian = kept.median, let median = row.median, keptMedian <= median {} else { best[i] = row }
+                if cycle == cycles - 1, let kept = best.removeValue(forKey: i) {
                     if let samples = kept.tokenLatency { try latencyFile.append(point, samples) }
                     file.append(kept)
                     summary.measured += 1

@@ -1,5 +1,7 @@
 import AttentionKernels
 import Foundation
+import Reporting
+import Results
 import Profiling
 
 /// A sweep: the axes whose cartesian product gives the points, and how to measure each point.
@@ -42,7 +44,7 @@ public struct SweepSpec: Equatable, Sendable {
     ]
 
     /// Sets one setting from its text form.
-    public mutating func apply(_ key: String, _ value: String) throws(SweepError) {
+    public mutating func apply(_ key: String, _ value: String) throws(UsageError) {
         switch key {
         case "mechanism": mechanisms = try ValueList.names(value, axis: key) { Mechanism(rawValue: $0) }
         case "n": lengths = try ValueList.integers(value, axis: key)
@@ -50,7 +52,7 @@ public struct SweepSpec: Equatable, Sendable {
         case "batch": batches = try ValueList.integers(value, axis: key); tokens = nil
         case "tokens":
             let values = try ValueList.integers(value, axis: key)
-            guard values.count == 1 else { throw SweepError("--tokens takes one value, got '\(value)'") }
+            guard values.count == 1 else { throw UsageError("--tokens takes one value, got '\(value)'") }
             tokens = values[0]
         case "heads": heads = try ValueList.integers(value, axis: key)
         case "head-dim": headDims = try ValueList.integers(value, axis: key)
@@ -67,44 +69,44 @@ public struct SweepSpec: Equatable, Sendable {
         case "cycles": policy.cycles = try count(value, key, minimum: 1)
         case "seed":
             guard let s = UInt64(value.trimmingCharacters(in: .whitespaces)) else {
-                throw SweepError("--seed: '\(value)' is not a non-negative whole number")
+                throw UsageError("--seed: '\(value)' is not a non-negative whole number")
             }
             seed = s
         case "memory-budget": memoryBudget = try ValueList.bytes(value, axis: key)
-        default: throw SweepError("unknown setting '\(key)'; known: \(Self.keys.joined(separator: ", "))")
+        default: throw UsageError("unknown setting '\(key)'; known: \(Self.keys.joined(separator: ", "))")
         }
     }
 
-    private func count(_ value: String, _ key: String, minimum: Int) throws(SweepError) -> Int {
+    private func count(_ value: String, _ key: String, minimum: Int) throws(UsageError) -> Int {
         guard let n = Int(value.trimmingCharacters(in: .whitespaces)), n >= minimum else {
-            throw SweepError("--\(key): '\(value)' is not a whole number ≥ \(minimum)")
+            throw UsageError("--\(key): '\(value)' is not a whole number ≥ \(minimum)")
         }
         return n
     }
 
-    private func seconds(_ value: String, _ key: String) throws(SweepError) -> Double {
+    private func seconds(_ value: String, _ key: String) throws(UsageError) -> Double {
         guard let s = Double(value.trimmingCharacters(in: .whitespaces)), s >= 0, s.isFinite else {
-            throw SweepError("--\(key): '\(value)' is not a number of seconds")
+            throw UsageError("--\(key): '\(value)' is not a number of seconds")
         }
         return s
     }
 
     /// Checks settings that are fine alone but contradict each other.
-    public func validate() throws(SweepError) {
+    public func validate() throws(UsageError) {
         if modes == [.forward] && mechanisms == [.linformer] && !causal.contains(false) {
-            throw SweepError("Linformer has no causal form: with --mechanism linformer, --causal must include false")
+            throw UsageError("Linformer has no causal form: with --mechanism linformer, --causal must include false")
         }
         if policy.minSeconds > policy.maxSeconds {
-            throw SweepError("--min-time \(policy.minSeconds) is longer than --max-time \(policy.maxSeconds)")
+            throw UsageError("--min-time \(policy.minSeconds) is longer than --max-time \(policy.maxSeconds)")
         }
         if let tokens, let n = lengths.first(where: { $0 > tokens }) {
-            throw SweepError("--tokens \(tokens) is fewer than n=\(n): every point needs a batch of at least 1")
+            throw UsageError("--tokens \(tokens) is fewer than n=\(n): every point needs a batch of at least 1")
         }
     }
 
     /// The points in run order: small n first (so an interrupted run has complete small sizes), and
     /// the mechanisms interleaved at each size so they meet the same machine conditions.
-    public func points() throws(SweepError) -> [SweepPoint] {
+    public func points() throws(UsageError) -> [SweepPoint] {
         try validate()
         var points: [SweepPoint] = []
         for t in threads {
@@ -175,13 +177,4 @@ public enum PointPlan: Equatable, Sendable {
             self = .run
         }
     }
-}
-
-/// `1.5 GiB`, `320.0 MiB`: binary units, one decimal.
-public func formatBytes(_ bytes: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }

@@ -1,9 +1,10 @@
 import AttentionKernels
 import Foundation
 import Profiling
+import Results
 
 /// Per-token latency against position for one decode point: the wall time of single steps,
-/// gathered over every timed repetition in short windows at log-spaced positions.
+/// gathered over every timed repetition in short windows at log-spaced positions (``LatencySample``).
 ///
 /// Positions are 1-based token counts (token c attends over c cached tokens), `perOctave` windows
 /// per doubling: c = 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 13, 16, … up to n. A window covers
@@ -11,20 +12,6 @@ import Profiling
 /// sample is the median of (window × repetitions) step times: a robust figure even where one step
 /// takes a few microseconds.
 public struct TokenLatency: Equatable, Sendable {
-    public struct Sample: Equatable, Sendable {
-        /// First token of the window (1-based).
-        public var position: Int
-        /// Median and minimum of the step times in the window, over all repetitions (seconds).
-        public var median: Double
-        public var min: Double
-        /// Step times that went into it.
-        public var count: Int
-
-        public init(position: Int, median: Double, min: Double, count: Int) {
-            (self.position, self.median, self.min, self.count) = (position, median, min, count)
-        }
-    }
-
     /// Windows of 0-based step indices.
     public let windows: [Range<Int>]
     private var collected: [[UInt64]]
@@ -50,10 +37,10 @@ public struct TokenLatency: Equatable, Sendable {
     }
 
     /// One sample per window that received any step time.
-    public var samples: [Sample] {
+    public var samples: [LatencySample] {
         zip(windows, collected).compactMap { window, values in
             SampleStatistics(values.map { Double($0) * 1e-9 }).map {
-                Sample(position: window.lowerBound + 1, median: $0.median, min: $0.min, count: $0.count)
+                LatencySample(position: window.lowerBound + 1, median: $0.median, min: $0.min, count: $0.count)
             }
         }
     }

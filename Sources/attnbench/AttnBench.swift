@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reporting
 
 @main
 struct AttnBench: ParsableCommand {
@@ -9,19 +10,16 @@ struct AttnBench: ParsableCommand {
         subcommands: [Verify.self, Eval.self, Run.self, MaxBatchCommand.self, Check.self, BaselineCommand.self, Plot.self, ReportCommand.self, Kernels.self])
 }
 
-/// Bad user input found after argument parsing (file contents, shapes): one line on stderr, exit 64.
-struct UsageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 extension ParsableCommand {
-    /// Runs `body`, turning a ``UsageError`` (or any other input error) into one line on stderr and
-    /// exit code 64 (`EX_USAGE`), the code swift-argument-parser uses for validation failures.
+    /// Runs `body`, turning an error into one line on stderr and an exit code: a ``FileError``
+    /// (the file system failed: disk full, EIO, an unwritable folder) exits 74 (`EX_IOERR`); any
+    /// other error is bad input (a ``UsageError``, a corrupt file, a kernel that cannot be built)
+    /// and exits 64 (`EX_USAGE`), the code swift-argument-parser uses for validation failures.
     func reportingUsageErrors(_ body: () throws -> Void) throws {
         do { try body() } catch let error as ExitCode { throw error } catch {
-            FileHandle.standardError.write(Data("attnbench: error: \(error)\n".utf8))
-            throw ExitCode.validationFailure
+            let line = "\(error)".replacingOccurrences(of: "\n", with: " ")
+            FileHandle.standardError.write(Data("attnbench: error: \(line)\n".utf8))
+            throw error is FileError ? ExitCode(74) : ExitCode.validationFailure
         }
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import Analysis
 import Harness
+import Reporting
+import Results
 
 /// `attnbench check`: compare a fresh run with the committed baseline; exit 1 on a regression.
 struct Check: ParsableCommand {
@@ -30,7 +33,7 @@ struct Check: ParsableCommand {
             if noRemeasure { rules.remeasure = 0 }
             let base = try ResultTable(path: baseline)
             let now = try ResultTable(path: current)
-            let metadata = RunMetadata.read(from: RunMetadata.path(forCSV: current))
+            let metadata = try RunMetadata.read(from: RunMetadata.path(forCSV: current))
             var runner = PointRunner(policy: metadata?.timing ?? .init(), seed: metadata?.seed ?? 42, ceilings: [:])
             runner.injection = try injectRegression.map { try RegressionInjection($0) }
             let check = RegressionCheck(thresholds: rules, absoluteTime: absoluteTime)
@@ -39,7 +42,7 @@ struct Check: ParsableCommand {
                     runner.ceilings[point.threads] = Calibration.sgemmGflops(threads: point.threads)
                 }
                 FileHandle.standardError.write(Data("check: re-measuring \(point.label)\n".utf8))
-                return MeasuredRow(try runner.measure(point))
+                return try runner.measure(point)
             }
             print(RegressionCheck.table(findings), terminator: "")
             let regressions = findings.filter(\.fails).count

@@ -1,6 +1,9 @@
 import ArgumentParser
 import AttentionKernels
 import Foundation
+import Harness
+import Reporting
+import Results
 import TensorIO
 
 /// `attnbench eval`: one mechanism on user tensors, for cross-checking with NumPy or PyTorch.
@@ -31,6 +34,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Seed for Linformer's projections.") var seed: UInt64 = 42
     @Option(name: .customLong("out"), help: "Output file (.npy).") var outPath: String
     @Option(help: "Threads for OpenBLAS and the kernels' parallel loops.") var threads: Int = 1
+    @Option(help: "Heap the call may need, e.g. 12G (default: 60% of available memory); checked with the cost model before anything is allocated.")
+    var memoryBudget: String?
+    @Flag(help: "Replace --out when it exists.") var overwrite = false
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -49,7 +55,15 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try reportingUsageErrors {
+            if threads > ProcessInfo.processInfo.activeProcessorCount {
+                FileHandle.standardError.write(Data("attnbench: warning: --threads \(threads) is more than the \(ProcessInfo.processInfo.activeProcessorCount) cores of this machine\n".utf8))
+            }
             ComputeThreads.set(threads)
+            let inputs = [qPath, kPath, vPath] + [ePath, fPath].compactMap { $0 }
+            try OutputFile.checkWritable(outPath, overwrite: overwrite, inputs: inputs)
+            var budgetSpec = SweepSpec()
+            if let memoryBudget { try budgetSpec.apply("memory-budget", memoryBudget) }
+            let budget = budgetSpec.effectiveMemoryBudget()
             let q = try loadAttentionInput(qPath, "q")
             let k = try loadAttentionInput(kPath, "k")
             let v = try loadAttentionInput(vPath, "v")
@@ -60,18 +74,27 @@ struct Eval: ParsableCommand {
             guard shape.headDim >= 1, shape.length >= 1 else {
                 throw UsageError("q has shape \(q.shape): n and d must be at least 1")
             }
+            if let kp = projectedLength, ePath == nil {
+                // Seeded projections are allocated before the call: check them against the budget first.
+                let bytes = LinformerAttention.cost(for: shape, projectedLength: kp, sharing: sharing).parameterBytes
+                guard bytes <= budget else {
+                    throw UsageError("--projected-length \(kp) needs \(formatBytes(bytes)) of projections, over the memory budget \(formatBytes(budget)); lower it or raise --memory-budget")
+                }
+            }
             let kernel = try makeKernel(shape: shape)
+            let cost = kernel.cost(for: shape)
+            guard cost.callPeakBytes <= budget else {
+                throw UsageError("\(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)) for one call, over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
+            }
             let out = kernel(q: q.tensor, k: k.tensor, v: v.tensor)
-            try NPY.write(NPYArray(shape: q.shape, scalars: out.scalars), to: URL(fileURLWithPath: outPath))
+            let data = NPY.encode(NPYArray(shape: q.shape, scalars: out.scalars))
+            try OutputFile.write(data, to: outPath, overwrite: overwrite, inputs: inputs)
         }
     }
 
     private func makeKernel(shape: AttentionShape) throws -> any AttentionKernel {
-        switch mechanism {
-        case .standard: return SoftmaxAttention(causal: causal)
-        case .linear: return LinearAttention(causal: causal)
-        case .linformer:
-            let projections: LinformerProjections
+        var projections: LinformerProjections?
+        if mechanism == .linformer {
             if let ePath {
                 let e = try NPY.read(contentsOf: URL(fileURLWithPath: ePath))
                 let f = try fPath.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) }
@@ -83,12 +106,12 @@ struct Eval: ParsableCommand {
                 let eTensor = Tensor(shape: e.shape, scalars: e.scalars)
                 let fTensor = f.map { Tensor(shape: $0.shape, scalars: $0.scalars) } ?? eTensor
                 projections = try LinformerProjections(e: eTensor, f: fTensor, heads: shape.heads)
-            } else {
+            } else if let projectedLength {
                 projections = LinformerProjections.seeded(
-                    k: projectedLength!, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
+                    k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
             }
-            return try LinformerAttention(projections: projections)
         }
+        return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
     }
 
     /// Reads an attention input, `[B, H, n, d]` or `[n, d]` (taken as B = H = 1).

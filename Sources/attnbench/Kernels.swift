@@ -3,6 +3,7 @@ import AttentionKernels
 import Foundation
 import Harness
 import Reporting
+import Results
 
 /// `attnbench kernels`: each kernel against its own GEMMs and the sgemm ceiling, at 1 and 2 threads.
 struct Kernels: ParsableCommand {
@@ -16,6 +17,7 @@ struct Kernels: ParsableCommand {
     @Option(help: "Head dimension d.") var headDim = 64
     @Option(help: "Measure each configuration this many times and keep the best median.") var cycles = 2
     @Option(help: "CSV to write.") var output = "Results/kernels.csv"
+    @Flag(help: "Replace the CSV when it exists.") var overwrite = false
     @Flag(help: "Allow a debug build.") var allowDebug = false
 
     func run() throws {
@@ -25,8 +27,8 @@ struct Kernels: ParsableCommand {
             let threadCounts = try ValueList.integers(threads, axis: "threads")
             var bench = KernelBench()
             bench.policy.cycles = cycles
-            let file = try AppendingFile(path: output, truncate: true)
-            var writer = CSVWriter(output: file, columns: KernelBench.columns)
+            try OutputFile.checkWritable(output, overwrite: overwrite)
+            var lines: [[String]] = []
             var ceilings: [Int: Double] = [:]
             for t in threadCounts { ceilings[t] = Calibration.sgemmGflops(threads: t) }
             print(String(format: "%-16@ %6@ %3@ %10@ %10@ %7@ %8@ %6@", "kernel" as NSString, "n" as NSString, "t" as NSString,
@@ -35,8 +37,9 @@ struct Kernels: ParsableCommand {
             for length in lengths {
                 for t in threadCounts {
                     let shape = AttentionShape(batch: 1, heads: heads, length: length, headDim: headDim)
-                    for row in bench.measure(shape: shape, threads: t, ceiling: ceilings[t]!) {
-                        writer.write(KernelBench.fields(row, shape: shape, ceiling: ceilings[t]!))
+                    let ceiling = ceilings[t] ?? .nan
+                    for row in try bench.measure(shape: shape, threads: t, ceiling: ceiling) {
+                        lines.append(KernelBench.fields(row, shape: shape, ceiling: ceiling))
                         all.append(row)
                         print(String(format: "%-16@ %6d %3d %10.2f %10@ %7@ %8.1f %6.3f", row.kernel as NSString, row.n, row.threads,
                                      row.seconds * 1e3, (row.gemmSeconds.map { String(format: "%.2f", $0 * 1e3) } ?? "-") as NSString,
@@ -44,6 +47,7 @@ struct Kernels: ParsableCommand {
                     }
                 }
             }
+            try OutputFile.write(CSV.line(KernelBench.columns) + lines.map(CSV.line).joined(), to: output, overwrite: overwrite)
             print("sgemm ceiling: " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))
             if threadCounts.contains(1), threadCounts.contains(2) {
                 for kernel in Set(all.map(\.kernel)).sorted() {

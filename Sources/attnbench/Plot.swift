@@ -1,8 +1,9 @@
 import ArgumentParser
+import Analysis
 import Figures
 import Foundation
-import Harness
 import Reporting
+import Results
 
 /// Loads a results CSV and what goes with it (metadata, max-batch results, the paper's Table 3).
 struct PlotInputs: ParsableArguments {
@@ -12,18 +13,19 @@ struct PlotInputs: ParsableArguments {
     @Option(help: "The paper's generation throughput (dataset,method,images_per_second,speedup_vs_softmax).")
     var paperGeneration = "Data/rnn_generation.csv"
 
-    func plotter() throws -> (Plotter, RunMetadata?) {
-        let table = try ResultTable(path: input)
-        let metadata = RunMetadata.read(from: RunMetadata.path(forCSV: input))
-        let machine = metadata?.machine.cpuModel ?? "unknown machine"
-        var plotter = Plotter(table: table, source: input, machine: machine)
-        plotter.paperTable3 = Plotter.loadPaperTable3(paper)
-        plotter.paperGeneration = Plotter.loadPaperGeneration(paperGeneration)
-        plotter.tokenLatency = try TokenLatencyFile.read(TokenLatencyFile.path(forCSV: input))
-        if let text = try? String(contentsOfFile: maxBatch, encoding: .utf8) {
-            plotter.maxBatch = try CSV.parse(text).rows.dropFirst().map { $0 }
-        }
-        return (plotter, metadata)
+    /// The files read: the results CSV, its sidecars, the max-batch results and the paper data.
+    var paths: [String] {
+        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), maxBatch, paper, paperGeneration]
+    }
+
+    func analysis() throws -> (Analysis, RunMetadata?) {
+        var analysis = Analysis(table: try ResultTable(path: input))
+        let metadata = try RunMetadata.read(from: RunMetadata.path(forCSV: input))
+        analysis.paperTable3 = try PaperTable3Cell.load(paper)
+        analysis.paperGeneration = try PaperGeneration.load(paperGeneration)
+        analysis.tokenLatency = try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: input))
+        if FileManager.default.fileExists(atPath: maxBatch) { analysis.maxBatch = try MaxBatchRow.read(maxBatch) }
+        return (analysis, metadata)
     }
 }
 
@@ -35,16 +37,17 @@ struct Plot: ParsableCommand {
 
     @OptionGroup var inputs: PlotInputs
     @Option(help: "Folder for the scripts and data.") var output = "Plots"
+    @Flag(help: "Replace scripts and data files that already exist.") var overwrite = false
 
     func run() throws {
         try reportingUsageErrors {
-            var (plotter, _) = try inputs.plotter()
+            let (analysis, metadata) = try inputs.analysis()
+            var plotter = Plotter(analysis: analysis, source: inputs.input, machine: metadata?.machine.cpuModel ?? "unknown machine")
             plotter.folder = output
             let rendered = plotter.render()
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            for (name, text) in rendered.files.sorted(by: { $0.key < $1.key }) {
-                try text.write(toFile: "\(output)/\(name)", atomically: true, encoding: .utf8)
-            }
+            let files = rendered.files.sorted(by: { $0.key < $1.key }).map { ("\(output)/\($0.key)", $0.value) }
+            for (path, _) in files { try OutputFile.checkWritable(path, overwrite: overwrite, inputs: inputs.paths) }
+            for (path, text) in files { try OutputFile.write(text, to: path, overwrite: overwrite, inputs: inputs.paths) }
             for note in rendered.notes { print("plot: \(note)") }
             print("plot: wrote \(rendered.files.keys.filter { $0.hasSuffix(".gp") }.sorted().joined(separator: ", ")) to \(output)/")
         }
@@ -58,16 +61,18 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var inputs: PlotInputs
     @Option(help: "Report file.") var output = "Results/REPORT.md"
+    @Flag(help: "Replace the report when it exists.") var overwrite = false
     @Option(help: "Folder of the rendered figures, to embed those that exist.") var plots = "Plots"
 
     func run() throws {
         try reportingUsageErrors {
-            let (plotter, metadata) = try inputs.plotter()
-            var report = Report(plotter: plotter, metadata: metadata)
+            let (analysis, metadata) = try inputs.analysis()
+            var report = Report(analysis: analysis, source: inputs.input, metadata: metadata)
             let folder = URL(fileURLWithPath: output).deletingLastPathComponent().standardizedFileURL
             let images = ((try? FileManager.default.contentsOfDirectory(atPath: plots)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
             report.figures = images.map { relative(URL(fileURLWithPath: "\(plots)/\($0)").standardizedFileURL, from: folder) }
-            try report.markdown().write(toFile: output, atomically: true, encoding: .utf8)
+            try OutputFile.checkWritable(output, overwrite: overwrite, inputs: inputs.paths)
+            try OutputFile.write(report.markdown(), to: output, overwrite: overwrite, inputs: inputs.paths)
             print("report: wrote \(output)")
         }
     }

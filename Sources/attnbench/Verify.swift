@@ -36,8 +36,8 @@ struct Verify: ParsableCommand {
         var failures = 0
         for (shape, k) in Self.cases {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
-            let decoders = [Mechanism.standard, .linear].map {
-                try! Generation(mechanism: $0, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
+            let decoders = try [Mechanism.standard, .linear].map {
+                try Generation(mechanism: $0, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
                                 length: shape.length, prompt: min(3, shape.length), seed: seed)
             }
             let results = Verification.kernels(for: shape, projectedLength: k, seed: seed).map {

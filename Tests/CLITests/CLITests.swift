@@ -1,3 +1,6 @@
+import Results
+import Analysis
+import Reporting
 import Foundation
 import TensorIO
 import Testing
@@ -46,7 +49,7 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
             let out = dir.appendingPathComponent("out.npy").path
             let result = try attnbench(["eval", "--mechanism"] + mechanism + [
                 "--q", dir.appendingPathComponent("q.npy").path, "--k", dir.appendingPathComponent("k.npy").path,
-                "--v", dir.appendingPathComponent("v.npy").path, "--out", out])
+                "--v", dir.appendingPathComponent("v.npy").path, "--out", out, "--overwrite"])
             #expect(result.status == 0, "\(mechanism): \(result.stderr)")
             let array = try NPY.read(contentsOf: URL(fileURLWithPath: out))
             #expect(array.shape == [6, 4])

@@ -1,3 +1,6 @@
+import Results
+import Analysis
+import Reporting
 import Foundation
 import Testing
 

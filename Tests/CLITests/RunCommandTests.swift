@@ -1,3 +1,5 @@
+import Results
+import Analysis
 import Foundation
 import Harness
 import Reporting

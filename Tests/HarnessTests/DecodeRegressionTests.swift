@@ -1,3 +1,6 @@
+import Results
+import Analysis
+import Reporting
 import AttentionKernels
 import Foundation
 import Harness
@@ -6,7 +9,7 @@ import Testing
 /// Decode rows as the ci preset has them: softmax generation ∝ N², linear ∝ N, at N = 512…2048;
 /// `linearScale` and `linearExponent` change the linear decoder's times.
 func decodeTable(linearScale: Double = 1, linearExponent: Double = 1) -> ResultTable {
-    var rows: [MeasuredRow] = []
+    var rows: [ResultRow] = []
     for n in [512, 1024, 2048] {
         let x = Double(n) / 512
         for (mechanism, seconds) in [(Mechanism.standard, 0.007 * x * x), (.linear, 0.0024 * pow(x, linearExponent) * linearScale)] {
@@ -20,7 +23,7 @@ func decodeTable(linearScale: Double = 1, linearExponent: Double = 1) -> ResultT
             r.ceilingGflops = 100
             r.efficiency = r.gflops! / 100
             (r.modelBytes, r.peakHeapBytes) = (point.cost.callPeakBytes, point.cost.callPeakBytes)
-            rows.append(MeasuredRow(r))
+            rows.append(r)
         }
     }
     return ResultTable(rows: rows, path: "decode.csv")

@@ -1,3 +1,5 @@
+import Results
+import Analysis
 import AttentionKernels
 import Foundation
 import Harness
@@ -32,7 +34,7 @@ import Testing
             case let other: Issue.record("unexpected plan \(other)")
             }
         }
-        #expect(throws: SweepError.self) { try spec([("mode", "sideways")]) }
+        #expect(throws: UsageError.self) { try spec([("mode", "sideways")]) }
     }
 
     /// A decode point's memory guard counts the cache, not Q, K, V: its predicted bytes are the
@@ -82,7 +84,7 @@ import Testing
     /// a resumed run that re-measures a point without doubling its samples.
     @Test func decodeSweepWritesRowsAndLatencySamples() throws {
         let path = temporaryPath("decode.csv")
-        let samplesPath = TokenLatencyFile.path(forCSV: path)
+        let samplesPath = TokenLatencyRow.path(forCSV: path)
         defer {
             for p in [path, samplesPath, RunMetadata.path(forCSV: path)] { try? FileManager.default.removeItem(atPath: p) }
         }
@@ -94,9 +96,9 @@ import Testing
             #expect(abs(row.tokensPerSecond! / (Double(row.point.length) / row.median!) - 1) < 1e-5)  // 6 digits in the CSV
             #expect(row.peakHeapBytes! >= row.modelBytes! - 100 * 1024)
         }
-        let samples = try TokenLatencyFile.read(samplesPath)
+        let samples = try TokenLatencyRow.read(samplesPath)
         #expect(samples.count == 4)
-        let n256 = try #require(samples[table.rows.first { $0.isOK && $0.point.length == 256 }!.point.keyFields])
+        let n256 = try #require(samples[table.rows.first { $0.isOK && $0.point.length == 256 }!.point])
         #expect(n256.first?.position == 1 && n256.last?.position == 256)
         #expect(n256.allSatisfy { $0.median > 0 && $0.min <= $0.median })
 
@@ -108,14 +110,14 @@ import Testing
         var resumed = Sweep(spec: spec, output: path, buildConfiguration: "test")
         resumed.resume = true
         #expect(try resumed.run().measured == 1)
-        #expect(try TokenLatencyFile.read(samplesPath).mapValues(\.count) == samples.mapValues(\.count))
+        #expect(try TokenLatencyRow.read(samplesPath).mapValues(\.count) == samples.mapValues(\.count))
     }
 
     @Test func samplesFileWithAnotherSchemaIsRefused() throws {
         let path = temporaryPath("old.tokens.csv")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "mechanism,n,position,latency_us\nlinear,64,1,3.2\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let error = #expect(throws: SweepError.self) { try TokenLatencyFile.read(path) }
+        let error = #expect(throws: UsageError.self) { try TokenLatencyRow.read(path) }
         #expect(error?.description.contains("different schema") == true)
     }
 }

@@ -1,10 +1,13 @@
+import Results
+import Analysis
+import Reporting
 import AttentionKernels
 import Foundation
 import Harness
 import Testing
 
 /// A synthetic measured row: time follows `seconds`, efficiency follows from it, heap as given.
-func row(_ mechanism: Mechanism, n: Int, seconds: Double, heap: Int? = nil, spread: Double = 0.01) -> MeasuredRow {
+func row(_ mechanism: Mechanism, n: Int, seconds: Double, heap: Int? = nil, spread: Double = 0.01) -> ResultRow {
     let point = SweepPoint(mechanism: mechanism, sharing: mechanism == .linformer ? .keyValue : nil, length: n,
                            projectedLength: mechanism == .linformer ? 64 : nil, batch: 1, heads: 4, headDim: 64, threads: 1)
     var r = ResultRow(point: point, status: .ok, seed: 42)
@@ -19,12 +22,12 @@ func row(_ mechanism: Mechanism, n: Int, seconds: Double, heap: Int? = nil, spre
     r.efficiency = r.gflops! / 100
     r.modelBytes = point.cost.callPeakBytes
     r.peakHeapBytes = heap ?? point.cost.callPeakBytes + 524_288
-    return MeasuredRow(r)
+    return r
 }
 
 /// Standard ∝ n², Linformer and linear ∝ n, at n = 512, 1024, 2048; `scale` multiplies one mechanism's times.
 func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapScale: [Mechanism: Double] = [:]) -> ResultTable {
-    var rows: [MeasuredRow] = []
+    var rows: [ResultRow] = []
     for n in [512, 1024, 2048] {
         let x = Double(n) / 512
         for (mechanism, base) in [(Mechanism.standard, 0.01 * x * x), (.linformer, 0.002 * x), (.linear, 0.001 * pow(x, linearExponent))] {
@@ -83,18 +86,18 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
     @Test func remeasuringClearsNoiseButNotRegressions() throws {
         let noisy = table(scaling: [.linear: 1.6])
         let healthy = table().byKey
-        let cleared = try check.run(baseline: table(), current: noisy) { healthy[$0.keyFields]! }
+        let cleared = try check.run(baseline: table(), current: noisy) { healthy[$0]! }
         #expect(!cleared.contains { $0.fails })
         #expect(cleared.contains { $0.remeasured })
         let slow = noisy.byKey
-        let kept = try check.run(baseline: table(), current: noisy) { slow[$0.keyFields]! }
+        let kept = try check.run(baseline: table(), current: noisy) { slow[$0]! }
         #expect(kept.contains { $0.fails })
     }
 
     @Test func mismatchedPointsAreUnusable() {
         var current = table()
         current.rows.removeLast()
-        let error = #expect(throws: SweepError.self) { try check.compare(baseline: table(), current: current) }
+        let error = #expect(throws: UsageError.self) { try check.compare(baseline: table(), current: current) }
         #expect(error?.description.contains("points do not match") == true)
     }
 
@@ -102,18 +105,18 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         let path = temporaryPath("schema.csv")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "mechanism,n,time_ms\nstandard,512,1.0\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let error = #expect(throws: SweepError.self) { try ResultTable(path: path) }
+        let error = #expect(throws: UsageError.self) { try ResultTable(path: path) }
         #expect(error?.description.contains("different schema") == true)
-        let missing = #expect(throws: SweepError.self) { try ResultTable(path: path + ".absent") }
+        let missing = #expect(throws: UsageError.self) { try ResultTable(path: path + ".absent") }
         #expect(missing?.description.contains("does not exist") == true)
     }
 
     @Test func thresholdsParseWithErrorsByLine() throws {
         let t = try Thresholds.parse("efficiency = 0.2  # why\nmemory-absolute = 1M\nremeasure = 0\n")
         #expect(t.efficiency == 0.2 && t.memoryAbsolute == 1 << 20 && t.remeasure == 0)
-        let error = #expect(throws: SweepError.self) { try Thresholds.parse("speedup = lots\n", source: "t.txt") }
+        let error = #expect(throws: UsageError.self) { try Thresholds.parse("speedup = lots\n", source: "t.txt") }
         #expect(error?.description.hasPrefix("t.txt:1:") == true)
-        #expect(throws: SweepError.self) { try Thresholds.parse("unknown = 1\n") }
+        #expect(throws: UsageError.self) { try Thresholds.parse("unknown = 1\n") }
         // The committed file parses, and says what the code's defaults say.
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         #expect(try Thresholds.load(repo.path + "/Baselines/thresholds.txt") == Thresholds())

@@ -1,3 +1,6 @@
+import Results
+import Analysis
+import Reporting
 import Profiling
 import Testing
 

@@ -1,3 +1,5 @@
+import Results
+import Analysis
 import AttentionKernels
 import Foundation
 import Harness
@@ -38,7 +40,7 @@ func tinySpec() throws -> SweepSpec {
         for row in rows.dropFirst() where row[status] == "ok" {
             #expect(Int(row[heap])! >= Int(row[model])! - 100 * 1024)
         }
-        let metadata = try #require(RunMetadata.read(from: RunMetadata.path(forCSV: path)))
+        let metadata = try #require(try RunMetadata.read(from: RunMetadata.path(forCSV: path)))
         #expect(metadata.sessions.count == 1 && metadata.sessions[0].completed)
         #expect(metadata.sgemmCeilingGflops["1"]! > 0)
         #expect(metadata.libraries.jemallocVersion?.hasPrefix("5.") == true)
@@ -64,7 +66,7 @@ func tinySpec() throws -> SweepSpec {
         let keys = rows.rows.dropFirst().map { Array($0.prefix(ResultRow.keyColumns.count)) }
         #expect(try keys.count == spec.points().count)
         #expect(Set(keys) == Set(try spec.points().map(\.keyFields)))
-        let metadata = try #require(RunMetadata.read(from: RunMetadata.path(forCSV: path)))
+        let metadata = try #require(try RunMetadata.read(from: RunMetadata.path(forCSV: path)))
         #expect(metadata.sessions.count == 2)
     }
 
@@ -72,9 +74,9 @@ func tinySpec() throws -> SweepSpec {
         let path = temporaryPath("exists.csv")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "precious\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let error = #expect(throws: SweepError.self) { try ResultsFile(path: path, resume: false, overwrite: false) }
+        let error = #expect(throws: UsageError.self) { try ResultsFile(path: path, resume: false, overwrite: false) }
         #expect(error?.description.contains("--resume") == true)
-        let schema = #expect(throws: SweepError.self) { try ResultsFile(path: path, resume: true, overwrite: false) }
+        let schema = #expect(throws: UsageError.self) { try ResultsFile(path: path, resume: true, overwrite: false) }
         #expect(schema?.description.contains("different columns") == true)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious\n")
     }

@@ -1,3 +1,6 @@
+import Results
+import Analysis
+import Reporting
 import AttentionKernels
 import Foundation
 import Harness
@@ -18,7 +21,7 @@ import Testing
         ("-4", "at least 1"),
     ])
     func malformedValuesSayWhatIsWrong(_ text: String, _ message: String) {
-        let error = #expect(throws: SweepError.self) { try ValueList.integers(text, axis: "n") }
+        let error = #expect(throws: UsageError.self) { try ValueList.integers(text, axis: "n") }
         #expect(error?.description.contains(message) == true, "\(text): \(String(describing: error))")
         #expect(error?.description.contains("--n") == true)
     }
@@ -57,7 +60,7 @@ import Testing
         ([("bogus", "1")], "unknown setting 'bogus'"),
     ])
     func contradictionsAreErrors(_ settings: [(String, String)], _ message: String) {
-        let error = #expect(throws: SweepError.self) { try spec(settings).points() }
+        let error = #expect(throws: UsageError.self) { try spec(settings).points() }
         #expect(error?.description.contains(message) == true, "\(String(describing: error))")
     }
 
@@ -101,11 +104,11 @@ import Testing
     }
 
     @Test func errorsNameTheLine() {
-        let error = #expect(throws: SweepError.self) { try Preset.parse("n = 512\nk = zero\n", source: "x.preset") }
+        let error = #expect(throws: UsageError.self) { try Preset.parse("n = 512\nk = zero\n", source: "x.preset") }
         #expect(error?.description.hasPrefix("x.preset:2: --k:") == true, "\(String(describing: error))")
-        #expect(throws: SweepError.self) { try Preset.parse("n = 512\nn = 1024\n") }
-        #expect(throws: SweepError.self) { try Preset.parse("batch = 1\ntokens = 4096\n") }
-        #expect(throws: SweepError.self) { try Preset.parse("just words\n") }
+        #expect(throws: UsageError.self) { try Preset.parse("n = 512\nn = 1024\n") }
+        #expect(throws: UsageError.self) { try Preset.parse("batch = 1\ntokens = 4096\n") }
+        #expect(throws: UsageError.self) { try Preset.parse("just words\n") }
     }
 
     /// The shipped presets load and plan; `ci` stays small enough for a fast regression check.
@@ -122,6 +125,6 @@ import Testing
         let table3 = try Preset.load("linformer-table3").points()
         #expect(Set(table3.map(\.length)) == [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536])
         #expect(Set(table3.compactMap(\.projectedLength)) == [128, 256, 512, 1024, 2048])
-        #expect(throws: SweepError.self) { try Preset.load("no-such-preset") }
+        #expect(throws: UsageError.self) { try Preset.load("no-such-preset") }
     }
 }

@@ -1,14 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
+import Results
 
-/// Facts about the machine a run was measured on, read from /proc and uname.
-public struct Machine: Codable, Equatable, Sendable {
-    public var cpuModel: String
-    public var logicalCores: Int
-    public var memoryTotalBytes: Int
-    public var kernel: String
-    /// cpufreq governor of CPU 0, when the kernel exposes one (VMs often do not).
-    public var governor: String?
-
+extension Machine {
     public static func current() -> Machine {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
@@ -27,7 +23,7 @@ public struct Machine: Codable, Equatable, Sendable {
     public static func availableMemoryBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let fields = line.split(whereSeparator: \.isWhitespace)
             if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
         }
         return nil

@@ -1,4 +1,6 @@
 import Foundation
+import Reporting
+import Results
 
 /// The regression check's tolerances, read from a human-readable file of `key = value` lines
 /// (the committed one explains each value in a comment beside it).
@@ -30,24 +32,28 @@ public struct Thresholds: Equatable, Sendable {
     public static let keys = ["memory-relative", "memory-absolute", "model-relative", "model-absolute",
                               "efficiency", "efficiency-series", "speedup", "speedup-series", "slope", "time", "remeasure"]
 
-    public static func load(_ path: String) throws(SweepError) -> Thresholds {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SweepError("cannot read thresholds file \(path)")
+    public static func load(_ path: String) throws -> Thresholds {
+        guard FileManager.default.fileExists(atPath: path) else { throw UsageError("thresholds file \(path) does not exist") }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw FileError("cannot read thresholds file \(path): \(describe(error))")
         }
         return try parse(text, source: path)
     }
 
-    public static func parse(_ text: String, source: String = "thresholds") throws(SweepError) -> Thresholds {
+    public static func parse(_ text: String, source: String = "thresholds") throws(UsageError) -> Thresholds {
         var t = Thresholds()
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var seen = Set<String>()
+        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
                 .trimmingCharacters(in: .whitespaces)
             guard !line.isEmpty else { continue }
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             let location = "\(source):\(number + 1)"
-            guard parts.count == 2 else { throw SweepError("\(location): expected 'key = value'") }
-            func fraction() throws(SweepError) -> Double {
-                guard let v = Double(parts[1]), v >= 0, v < 10 else { throw SweepError("\(location): \(parts[0]) needs a number like 0.15") }
+            guard parts.count == 2 else { throw UsageError("\(location): expected 'key = value'") }
+            guard seen.insert(parts[0]).inserted else { throw UsageError("\(location): '\(parts[0])' is set twice") }
+            func fraction() throws(UsageError) -> Double {
+                guard let v = Double(parts[1]), v >= 0, v < 10 else { throw UsageError("\(location): \(parts[0]) needs a number like 0.15") }
                 return v
             }
             switch parts[0] {
@@ -62,9 +68,9 @@ public struct Thresholds: Equatable, Sendable {
             case "slope": t.slope = try fraction()
             case "time": t.time = try fraction()
             case "remeasure":
-                guard let n = Int(parts[1]), n >= 0 else { throw SweepError("\(location): remeasure needs a whole number") }
+                guard let n = Int(parts[1]), n >= 0 else { throw UsageError("\(location): remeasure needs a whole number") }
                 t.remeasure = n
-            default: throw SweepError("\(location): unknown threshold '\(parts[0])'; known: \(keys.joined(separator: ", "))")
+            default: throw UsageError("\(location): unknown threshold '\(parts[0])'; known: \(keys.joined(separator: ", "))")
             }
         }
         return t

@@ -1,5 +1,7 @@
-import AttentionKernels
+import AttentionTypes
 import Foundation
+import Reporting
+import Results
 
 /// Compares a fresh run with a baseline, rule by rule, each rule suited to its metric's noise:
 /// - memory (`peak_heap_bytes`) is deterministic: tight tolerance against the baseline, and against
@@ -28,8 +30,10 @@ public struct RegressionCheck {
         public var change: String
         public var tolerance: String
         public var verdict: Verdict
+        /// The point (or, for a series or exponent, the series) the finding is about.
+        public var key: SweepPoint?
         /// Points whose timing this finding depends on (re-measured when it fails).
-        public var timedKeys: [[String]] = []
+        public var timedKeys: [SweepPoint] = []
         /// For ratio rules: current ÷ baseline at the median, and at the plausible best.
         public var ratio: (median: Double, plausible: Double)?
         public var remeasured = false
@@ -38,16 +42,16 @@ public struct RegressionCheck {
 
     // MARK: - Rules
 
-    public func compare(baseline: ResultTable, current: ResultTable) throws(SweepError) -> [Finding] {
+    public func compare(baseline: ResultTable, current: ResultTable) throws(UsageError) -> [Finding] {
         let base = baseline.byKey.filter { $0.value.isOK }
         let now = current.byKey
-        let missing = base.keys.filter { now[$0]?.isOK != true }.map { $0.joined(separator: ",") }.sorted()
+        let missing = base.keys.filter { now[$0]?.isOK != true }.map { $0.keyFields.joined(separator: ",") }.sorted()
         guard missing.isEmpty else {
-            throw SweepError("points do not match: \(missing.count) baseline point(s) not measured in \(current.path) (first: \(missing[0])); run the same preset as the baseline")
+            throw UsageError("points do not match: \(missing.count) baseline point(s) not measured in \(current.path) (first: \(missing[0])); run the same preset as the baseline")
         }
         var findings: [Finding] = []
-        for key in base.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let (b, c) = (base[key]!, now[key]!)
+        for key in base.keys.sorted(by: Self.keyOrder) {
+            guard let b = base[key], let c = now[key] else { continue }
             findings += memory(b, c)
             if let f = efficiency(b, c) { findings.append(f) }
             if absoluteTime, let f = time(b, c) { findings.append(f) }
@@ -63,23 +67,22 @@ public struct RegressionCheck {
     /// Geometric mean over a series (one mechanism at every n) of current ÷ baseline, taking each
     /// point's plausible best; a kernel regression moves every point, noise moves them independently.
     func series(_ perPoint: [Finding], metric: String, tolerance: Double) -> [Finding] {
-        let groups = Dictionary(grouping: perPoint.filter { $0.ratio != nil }) { f in
-            f.point.replacingOccurrences(of: #" n=\d+"#, with: "", options: .regularExpression)
-        }
-        return groups.sorted { $0.key < $1.key }.compactMap { label, members in
-            guard members.count >= 2 else { return nil }
-            let logs = members.map { log($0.ratio!.plausible) }
-            let plausible = exp(logs.reduce(0, +) / Double(logs.count))
-            let typical = exp(members.map { log($0.ratio!.median) }.reduce(0, +) / Double(members.count))
+        let groups = Dictionary(grouping: perPoint.compactMap { f in f.ratio.flatMap { r in f.key.map { ($0.series, f, r) } } }, by: \.0)
+        return groups.map { (label: $0.key.label(withLength: false), key: $0.key, members: $0.value) }
+            .sorted { $0.label < $1.label }.compactMap { label, key, group in
+            guard group.count >= 2 else { return nil }
+            let members = group.map(\.1)
+            let plausible = exp(group.map { log($0.2.plausible) }.reduce(0, +) / Double(group.count))
+            let typical = exp(group.map { log($0.2.median) }.reduce(0, +) / Double(group.count))
             let verdict: Finding.Verdict = plausible < 1 - tolerance ? .regression : (typical > 1 + tolerance ? .improved : .ok)
             return Finding(metric: metric, point: label + " (\(members.count) points)", baseline: "1 (each point)",
                            current: String(format: "%.3f (≤%.3f)", typical, plausible), change: Self.percent(typical - 1),
-                           tolerance: "-\(Self.percent(tolerance))", verdict: verdict,
+                           tolerance: "-\(Self.percent(tolerance))", verdict: verdict, key: key,
                            timedKeys: members.flatMap(\.timedKeys))
         }
     }
 
-    func memory(_ b: MeasuredRow, _ c: MeasuredRow) -> [Finding] {
+    func memory(_ b: ResultRow, _ c: ResultRow) -> [Finding] {
         guard let bh = b.peakHeapBytes, let ch = c.peakHeapBytes else { return [] }
         let t = thresholds
         var out: [Finding] = []
@@ -99,38 +102,32 @@ public struct RegressionCheck {
         return out
     }
 
-    func efficiency(_ b: MeasuredRow, _ c: MeasuredRow) -> Finding? {
+    func efficiency(_ b: ResultRow, _ c: ResultRow) -> Finding? {
         guard let be = b.efficiency, let ce = c.efficiency, let median = c.median, let low = c.ciLow, low > 0 else { return nil }
         let plausible = ce * median / low  // efficiency at the fast end of the median's interval
         let verdict: Finding.Verdict = plausible < be * (1 - thresholds.efficiency) ? .regression
             : (ce > be * (1 + thresholds.efficiency) ? .improved : .ok)
         return Finding(metric: "efficiency", point: c.point.label, baseline: String(format: "%.3f", be),
                        current: String(format: "%.3f (≤%.3f)", ce, plausible), change: Self.percent(ce / be - 1),
-                       tolerance: "-\(Self.percent(thresholds.efficiency))", verdict: verdict, timedKeys: [c.point.keyFields],
+                       tolerance: "-\(Self.percent(thresholds.efficiency))", verdict: verdict, key: c.point, timedKeys: [c.point],
                        ratio: (ce / be, plausible / be))
     }
 
-    func time(_ b: MeasuredRow, _ c: MeasuredRow) -> Finding? {
+    func time(_ b: ResultRow, _ c: ResultRow) -> Finding? {
         guard let bt = b.median, let ct = c.median, let low = c.ciLow else { return nil }
         let verdict: Finding.Verdict = low > bt * (1 + thresholds.time) ? .regression : (ct < bt * (1 - thresholds.time) ? .improved : .ok)
         return Finding(metric: "time_median_ms", point: c.point.label, baseline: String(format: "%.3f", bt * 1e3),
                        current: String(format: "%.3f", ct * 1e3), change: Self.percent(ct / bt - 1),
-                       tolerance: "+\(Self.percent(thresholds.time))", verdict: verdict, timedKeys: [c.point.keyFields])
+                       tolerance: "+\(Self.percent(thresholds.time))", verdict: verdict, key: c.point, timedKeys: [c.point])
     }
 
-    /// The standard-attention point a mechanism is compared with: same shape, threads and causality.
-    static func standardKey(for p: SweepPoint) -> [String] {
-        var s = p
-        s.mechanism = .standard
-        s.sharing = nil
-        s.projectedLength = nil
-        return s.keyFields
-    }
+    /// Points in the order of their CSV key fields (a stable order for findings).
+    static func keyOrder(_ a: SweepPoint, _ b: SweepPoint) -> Bool { a.keyFields.lexicographicallyPrecedes(b.keyFields) }
 
-    func speedups(_ base: [[String]: MeasuredRow], _ now: [[String]: MeasuredRow]) -> [Finding] {
+    func speedups(_ base: [SweepPoint: ResultRow], _ now: [SweepPoint: ResultRow]) -> [Finding] {
         var out: [Finding] = []
-        for (key, b) in base.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where b.point.mechanism != .standard {
-            let sKey = Self.standardKey(for: b.point)
+        for (key, b) in base.sorted(by: { Self.keyOrder($0.key, $1.key) }) where b.point.mechanism != .standard {
+            let sKey = b.point.standardCounterpart
             guard let bs = base[sKey], let cs = now[sKey], let c = now[key],
                   let bsm = bs.median, let bm = b.median, let csm = cs.median, let cm = c.median,
                   let csHigh = cs.ciHigh, let cLow = c.ciLow, cLow > 0 else { continue }
@@ -140,42 +137,35 @@ public struct RegressionCheck {
                 : (after > before * (1 + thresholds.speedup) ? .improved : .ok)
             out.append(Finding(metric: "speed-up vs standard", point: c.point.label, baseline: String(format: "%.2fx", before),
                                current: String(format: "%.2fx (≤%.2fx)", after, plausible), change: Self.percent(after / before - 1),
-                               tolerance: "-\(Self.percent(thresholds.speedup))", verdict: verdict,
+                               tolerance: "-\(Self.percent(thresholds.speedup))", verdict: verdict, key: key,
                                timedKeys: [key, sKey], ratio: (after / before, plausible / before)))
         }
         return out
     }
 
-    /// A series: one mechanism at everything but n; its exponent is the fit of log time on log n.
-    static func seriesKey(_ p: SweepPoint) -> [String] {
-        var s = p
-        s.length = 0
-        return s.keyFields
-    }
-
-    func slopes(_ base: [MeasuredRow], _ now: [MeasuredRow]) -> [Finding] {
-        let baseSeries = Dictionary(grouping: base, by: { Self.seriesKey($0.point) })
-        let nowSeries = Dictionary(grouping: now, by: { Self.seriesKey($0.point) })
+    /// A series is one mechanism at everything but n (``SweepPoint/series``); its exponent is the
+    /// fit of log time on log n.
+    func slopes(_ base: [ResultRow], _ now: [ResultRow]) -> [Finding] {
+        let baseSeries = Dictionary(grouping: base, by: \.point.series)
+        let nowSeries = Dictionary(grouping: now, by: \.point.series)
         var out: [Finding] = []
-        for (key, bRows) in baseSeries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+        for (key, bRows) in baseSeries.sorted(by: { Self.keyOrder($0.key, $1.key) }) {
             guard let cRows = nowSeries[key], bRows.count >= 3,
                   let bFit = Self.fit(bRows), let cFit = Self.fit(cRows.filter { r in bRows.contains { $0.point == r.point } }) else { continue }
             let change = cFit.exponent - bFit.exponent
             let verdict: Finding.Verdict = change > thresholds.slope ? .regression : (change < -thresholds.slope ? .improved : .ok)
-            var label = bRows[0].point
-            label.length = 0
-            out.append(Finding(metric: "exponent of time in n", point: label.label.replacingOccurrences(of: " n=0", with: ""),
+            out.append(Finding(metric: "exponent of time in n", point: key.label(withLength: false),
                                baseline: String(format: "%.2f", bFit.exponent),
                                current: String(format: "%.2f ± %.2f", cFit.exponent, cFit.halfWidth),
                                change: String(format: "%+.2f", change), tolerance: String(format: "±%.2f", thresholds.slope),
-                               verdict: verdict, timedKeys: cRows.map(\.point.keyFields)))
+                               verdict: verdict, key: key, timedKeys: cRows.map(\.point)))
         }
         return out
     }
 
-    static func fit(_ rows: [MeasuredRow]) -> ScalingFit? {
-        let sorted = rows.filter { $0.median != nil }.sorted { $0.point.length < $1.point.length }
-        return ScalingFit(x: sorted.map { Double($0.point.length) }, y: sorted.map { $0.median! })
+    static func fit(_ rows: [ResultRow]) -> ScalingFit? {
+        let sorted = rows.compactMap { r in r.median.map { (Double(r.point.length), $0) } }.sorted { $0.0 < $1.0 }
+        return ScalingFit(x: sorted.map(\.0), y: sorted.map(\.1))
     }
 
     // MARK: - Re-measuring
@@ -183,15 +173,15 @@ public struct RegressionCheck {
     /// Runs the rules; while time-based findings fail, measures their points again (keeping each
     /// point's fastest median) up to ``Thresholds/remeasure`` times, then reports the final findings.
     public func run(
-        baseline: ResultTable, current: ResultTable, remeasure: (SweepPoint) throws -> MeasuredRow
+        baseline: ResultTable, current: ResultTable, remeasure: (SweepPoint) throws -> ResultRow
     ) throws -> [Finding] {
         var current = current
-        var remeasured = Set<[String]>()
+        var remeasured = Set<SweepPoint>()
         var findings = try compare(baseline: baseline, current: current)
         for _ in 0..<thresholds.remeasure {
             let keys = Set(findings.filter { $0.verdict == .regression }.flatMap(\.timedKeys))
             guard !keys.isEmpty else { break }
-            for (i, row) in current.rows.enumerated() where keys.contains(row.point.keyFields) {
+            for (i, row) in current.rows.enumerated() where keys.contains(row.point) {
                 let fresh = try remeasure(row.point)
                 if let fm = fresh.median, fm < row.median ?? .infinity {
                     current.rows[i].median = fresh.median
@@ -201,7 +191,7 @@ public struct RegressionCheck {
                     current.rows[i].efficiency = fresh.efficiency
                     current.rows[i].ceilingGflops = fresh.ceilingGflops
                 }
-                remeasured.insert(row.point.keyFields)
+                remeasured.insert(row.point)
             }
             findings = try compare(baseline: baseline, current: current)
         }
@@ -213,7 +203,7 @@ public struct RegressionCheck {
 
     // MARK: - Formatting
 
-    static func mib(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1_048_576) }
+    static func mib(_ bytes: Int) -> String { formatMiB(bytes, decimals: 2) }
     static func percent(_ x: Double) -> String { String(format: "%+.1f%%", x * 100).replacingOccurrences(of: "+-", with: "-") }
 
     /// The findings as an aligned text table.
@@ -223,7 +213,7 @@ public struct RegressionCheck {
             [f.metric, f.point, f.baseline, f.current, f.change, f.tolerance.replacingOccurrences(of: "+-", with: "-"),
              f.verdict.rawValue + (f.remeasured ? " (re-measured)" : "")]
         }
-        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max()! }
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         return ([header] + rows).map { row in
             row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)

@@ -1,0 +1,59 @@
+import AttentionTypes
+import Results
+
+/// Everything plots, report and check derive from a run: its results table and the files that go
+/// with it (per-token latencies, max-batch results) next to the papers' published numbers.
+///
+/// Every grouping is by typed point keys (``SweepPoint/series``, ``SweepPoint/standardCounterpart``),
+/// never by display text, so a new key column changes no analysis code.
+public struct Analysis: Sendable {
+    public let table: ResultTable
+    /// Per-token latency samples of decode points (the run's `.tokens.csv`).
+    public var tokenLatency: [SweepPoint: [LatencySample]] = [:]
+    /// `attnbench max-batch` results, for Table 3's memory column.
+    public var maxBatch: [MaxBatchRow]?
+    /// The paper's Table 3 (`Data/linformer_table3.csv`).
+    public var paperTable3: [PaperTable3Cell] = []
+    /// The paper's generation speed-ups (`Data/rnn_generation.csv`).
+    public var paperGeneration: [PaperGeneration] = []
+
+    public init(table: ResultTable) {
+        self.table = table
+    }
+
+    /// The measured rows.
+    var measured: [ResultRow] { table.measured }
+
+    /// The measured standard-attention row at `row`'s point (same n, batch, heads, d, threads, causal, mode).
+    public func standardRow(for row: ResultRow) -> ResultRow? {
+        table.byKey[row.point.standardCounterpart].flatMap { $0.isOK ? $0 : nil }
+    }
+}
+
+extension SweepPoint {
+    /// The standard-attention point a mechanism is compared with: the same point with the mechanism
+    /// replaced and Linformer's settings cleared.
+    public var standardCounterpart: SweepPoint {
+        var s = self
+        s.mechanism = .standard
+        s.sharing = nil
+        s.projectedLength = nil
+        return s
+    }
+
+    /// The curve's name in figures and tables: "softmax", "linformer k=128", "linear".
+    public var mechanismLabel: String {
+        var label = mechanism == .standard ? "softmax" : mechanism.rawValue
+        if let k = projectedLength { label += " k=\(k)" }
+        return label
+    }
+
+    /// ``mechanismLabel`` with " causal" for causal points: a forward series' label.
+    public var seriesLabel: String { mechanismLabel + (causal ? " causal" : "") }
+
+    /// Curves' order in figures and tables: standard, Linformer by k, linear.
+    public var mechanismRank: (Int, Int) {
+        let order: [Mechanism: Int] = [.standard: 0, .linformer: 1, .linear: 2]
+        return (order[mechanism] ?? 3, projectedLength ?? 0)
+    }
+}

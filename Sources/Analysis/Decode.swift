@@ -1,0 +1,106 @@
+import AttentionTypes
+import Results
+
+/// The paper's generation speed-ups (`Data/rnn_generation.csv`): linear ÷ softmax images per
+/// second, placed at the number of tokens an image is generated in.
+public struct PaperGeneration: Equatable, Sendable {
+    public var dataset: String
+    /// Tokens per image: MNIST 28×28 = 784 pixels, CIFAR-10 32×32×3 = 3072 sub-pixels.
+    public var tokens: Int
+    public var speedup: Double
+
+    public init(dataset: String, tokens: Int, speedup: Double) {
+        (self.dataset, self.tokens, self.speedup) = (dataset, tokens, speedup)
+    }
+
+    /// The `Linear` rows of `dataset,method,images_per_second,speedup_vs_softmax`; a missing file
+    /// has none.
+    public static func load(_ path: String) throws -> [PaperGeneration] {
+        let tokens = ["MNIST": 784, "CIFAR-10": 3072]
+        return try PaperData.rows(path, header: ["dataset", "method", "images_per_second", "speedup_vs_softmax"]).compactMap { r in
+            guard r[1] == "Linear", let n = tokens[r[0]], let speedup = Double(r[3]) else { return nil }
+            return PaperGeneration(dataset: r[0], tokens: n, speedup: speedup)
+        }
+    }
+}
+
+/// Linear ÷ softmax decoding at one N: the two rows and softmax's time over linear's.
+public struct DecodeSpeedup: Equatable, Sendable {
+    public var n: Int
+    public var speedup: Double
+    public var softmax: ResultRow
+    public var linear: ResultRow
+}
+
+/// One curve of per-token latency against position: a mechanism's longest decoded sequence.
+public struct LatencyCurve: Sendable {
+    public var label: String
+    public var row: ResultRow
+    public var samples: [LatencySample]
+    /// Samples from position N/64 (at least 16) on: where a step's cost is dominated by what
+    /// grows with position, if anything.
+    public var fitted: [LatencySample]
+    /// The first 4 octaves of `fitted` (N/64…N/4).
+    public var lower: [LatencySample]
+    /// The log–log slope over `fitted` (the last 6 octaves).
+    public var fit: ScalingFit?
+    /// The same over `lower` only: a smaller KV cache, which may still be in a cache level that the
+    /// end of a long sequence has left.
+    public var lowerFit: ScalingFit?
+    /// latency = a + b·position over `lower` (seconds, seconds per position).
+    public var lowerLine: LineFit?
+}
+
+extension Analysis {
+    /// The decode rows measured, grouped into curves over N: one per mechanism at each (batch, heads,
+    /// d, threads, prompt), by increasing N, ordered by label.
+    public func decodeSeries() -> [(label: String, rows: [ResultRow])] {
+        let ok = measured.filter { $0.point.mode == .decode }
+        let threadCounts = Set(ok.map(\.point.threads)).count
+        return Dictionary(grouping: ok, by: \.point.series).values.map { rows in
+            (Self.decodeLabel(rows[0].point, withThreads: threadCounts > 1), rows.sorted { $0.point.length < $1.point.length })
+        }.sorted { $0.label < $1.label }
+    }
+
+    /// "softmax, KV cache" / "linear, RNN state", with the thread count when a run has several.
+    public static func decodeLabel(_ p: SweepPoint, withThreads: Bool) -> String {
+        (p.mechanism == .standard ? "softmax, KV cache" : "linear, RNN state") + (withThreads ? threadsSuffix(p) : "")
+    }
+
+    /// ", 2 threads".
+    public static func threadsSuffix(_ p: SweepPoint) -> String { ", \(p.threads) thread\(p.threads == 1 ? "" : "s")" }
+
+    /// Speed-up of linear over softmax decoding at each N: softmax time ÷ linear time for the same
+    /// batch, heads, d, threads and prompt, with the thread count in the label when it varies.
+    public func decodeSpeedups() -> [(label: String, points: [DecodeSpeedup])] {
+        let ok = measured.filter { $0.point.mode == .decode && $0.median != nil }
+        let softmax = Dictionary(ok.filter { $0.point.mechanism == .standard }.map { r -> (SweepPoint, ResultRow) in
+            var p = r.point
+            p.mechanism = .linear
+            return (p, r)
+        }, uniquingKeysWith: { a, _ in a })
+        let pairs = ok.filter { $0.point.mechanism == .linear }.compactMap { l in softmax[l.point].map { (s: $0, l: l) } }
+        let threadCounts = Set(pairs.map(\.l.point.threads)).count
+        return Dictionary(grouping: pairs, by: \.l.point.series).values.map { group in
+            let p = group[0].l.point
+            let label = "linear ÷ softmax" + (threadCounts > 1 ? Self.threadsSuffix(p) : "")
+            return (label, group.compactMap { pair -> DecodeSpeedup? in
+                guard let s = pair.s.median, let l = pair.l.median else { return nil }
+                return DecodeSpeedup(n: pair.l.point.length, speedup: s / l, softmax: pair.s, linear: pair.l)
+            }.sorted { $0.n < $1.n })
+        }.sorted { $0.label < $1.label }
+    }
+
+    public func decodeLatencyCurves() -> [LatencyCurve] {
+        decodeSeries().compactMap { label, rows in
+            guard let row = rows.last(where: { tokenLatency[$0.point]?.isEmpty == false }),
+                  let samples = tokenLatency[row.point] else { return nil }
+            let n = row.point.length
+            let fitted = samples.filter { $0.position >= max(n / 64, 16) }
+            let lower = fitted.filter { $0.position <= n / 4 }
+            func fit(_ s: [LatencySample]) -> ScalingFit? { ScalingFit(x: s.map { Double($0.position) }, y: s.map(\.median)) }
+            return LatencyCurve(label: label, row: row, samples: samples, fitted: fitted, lower: lower, fit: fit(fitted),
+                                lowerFit: fit(lower), lowerLine: LineFit(x: lower.map { Double($0.position) }, y: lower.map(\.median)))
+        }
+    }
+}

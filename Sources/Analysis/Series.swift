@@ -1,0 +1,85 @@
+import AttentionTypes
+import Results
+
+/// One curve: a mechanism (and k, causality) at fixed batch, heads, d and threads, over n.
+public struct Series: Equatable, Sendable {
+    public var label: String
+    /// The point shared by every row (``SweepPoint/series``: n cleared).
+    public var key: SweepPoint
+    /// The measured rows, by increasing n.
+    public var rows: [ResultRow]
+
+    public var mechanism: Mechanism { key.mechanism }
+    public var projectedLength: Int? { key.projectedLength }
+    public var causal: Bool { key.causal }
+    public var batch: Int { key.batch }
+
+    /// The exponent of median time in n, when at least 3 points were measured.
+    public var timeFit: ScalingFit? { fit(\.median) }
+    /// The exponent of peak heap bytes in n.
+    public var memoryFit: ScalingFit? { fit { $0.peakHeapBytes.map(Double.init) } }
+
+    func fit(_ value: (ResultRow) -> Double?) -> ScalingFit? {
+        let pairs = rows.compactMap { r in value(r).map { (Double(r.point.length), $0) } }
+        guard pairs.count >= 3 else { return nil }
+        return ScalingFit(x: pairs.map(\.0), y: pairs.map(\.1))
+    }
+
+    /// Groups the measured forward-pass rows of a table into series, in a stable order (batch,
+    /// non-causal first, then standard, Linformer by k, linear). Decode rows have their own curves
+    /// (``Analysis/decodeSeries()``).
+    public static func all(in table: ResultTable) -> [Series] {
+        let ok = table.measured.filter { $0.point.mode == .forward }
+        return Dictionary(grouping: ok, by: \.point.series).map { key, rows in
+            Series(label: key.seriesLabel, key: key, rows: rows.sorted { $0.point.length < $1.point.length })
+        }.sorted { a, b in
+            let (ra, rb) = (a.key.mechanismRank, b.key.mechanismRank)
+            return (a.batch, a.causal ? 1 : 0, ra.0, ra.1) < (b.batch, b.causal ? 1 : 0, rb.0, rb.1)
+        }
+    }
+}
+
+extension Analysis {
+    /// The forward series of this run (``Series/all(in:)``).
+    public var series: [Series] { Series.all(in: table) }
+
+    /// Per-sample curves against n at each n's largest batch ("Transformers are RNNs" Figure 1 scales
+    /// the batch inversely with n): one per mechanism (and k), non-causal forward rows, by increasing n.
+    /// In the paper's legend order: softmax, linear, then Linformer by k.
+    public func perSampleCurves() -> [(label: String, key: SweepPoint, rows: [ResultRow])] {
+        let order: [Mechanism: Int] = [.standard: 0, .linear: 1, .linformer: 2]
+        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward }
+        let groups = Dictionary(grouping: ok) { r in Self.mechanismKey(r.point) }
+        return groups.map { key, rows in
+            let perN = Dictionary(grouping: rows, by: \.point.length).values.compactMap { $0.max { $0.point.batch < $1.point.batch } }
+            return (key.mechanismLabel, key, perN.sorted { $0.point.length < $1.point.length })
+        }.sorted { (order[$0.key.mechanism] ?? 3, $0.key.projectedLength ?? 0) < (order[$1.key.mechanism] ?? 3, $1.key.projectedLength ?? 0) }
+    }
+
+    /// The smallest n at which standard attention was skipped for memory (where its curve ends).
+    public func standardMemoryLimit() -> Int? {
+        table.rows.filter { $0.point.mechanism == .standard && !$0.point.causal && $0.reason.hasPrefix("memory") }
+            .map(\.point.length).min()
+    }
+
+    /// Time and memory against batch at one n: the largest n measured at 2 or more batch sizes for
+    /// which standard attention has every batch too; one curve per mechanism (and k), by batch.
+    public func batchCurves() -> (n: Int, curves: [(label: String, key: SweepPoint, rows: [ResultRow])])? {
+        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward }
+        let byN = Dictionary(grouping: ok, by: \.point.length)
+        guard let n = byN.keys.sorted(by: >).first(where: { n in
+            let rows = byN[n] ?? []
+            let batches = Set(rows.map(\.point.batch))
+            return batches.count >= 2 && Set(rows.filter { $0.point.mechanism == .standard }.map(\.point.batch)) == batches
+        }) else { return nil }
+        let groups = Dictionary(grouping: byN[n] ?? []) { r in Self.mechanismKey(r.point) }
+        let curves = groups.map { key, rows in (key.mechanismLabel, key, rows.sorted { $0.point.batch < $1.point.batch }) }
+            .sorted { $0.1.mechanismRank < $1.1.mechanismRank }
+        return (n, curves)
+    }
+
+    /// What identifies a mechanism's curve regardless of shape: mechanism and k.
+    static func mechanismKey(_ p: SweepPoint) -> SweepPoint {
+        SweepPoint(mechanism: p.mechanism, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0, headDim: 0, threads: 0)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Reporting
+import Results
+
+/// The regression baseline: a preset measured several times, keeping per point the row of the run
+/// with the median time.
+///
+/// One run can land 15% fast or slow as a whole on a shared machine; a baseline taken from one lucky
+/// run makes every later check look like a regression. The median of `runs` runs (each already the
+/// best of its preset's cycles) is typical instead.
+public struct Baseline {
+    public var spec: SweepSpec
+    public var runs: Int
+    public var buildConfiguration: String
+    public var commandLine = CommandLine.arguments.joined(separator: " ")
+    /// The sgemm ceiling at a thread count (see ``Sweep/ceiling``).
+    public var ceiling: @Sendable (Int) -> Double = { Calibration.sgemmGflops(threads: $0) }
+
+    public init(spec: SweepSpec, runs: Int, buildConfiguration: String) {
+        self.spec = spec
+        self.runs = runs
+        self.buildConfiguration = buildConfiguration
+    }
+
+    /// Measures the preset `runs` times into a scratch folder and returns the per-point median rows
+    /// (in the preset's point order) with the metadata of the middle run, whose sessions list every
+    /// run's.
+    public func measure(log: (String) -> Void = { _ in }) throws -> (rows: [ResultRow], metadata: RunMetadata?) {
+        guard runs >= 1 else { throw UsageError("--runs must be at least 1") }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-baseline-\(getpid())-\(UUID().uuidString)")
+        do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
+            throw FileError("cannot create \(scratch.path): \(describe(error))")
+        }
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var tables: [[SweepPoint: ResultRow]] = []
+        var metadata: [RunMetadata] = []
+        for i in 1...runs {
+            var sweep = Sweep(spec: spec, output: scratch.appendingPathComponent("run\(i).csv").path, buildConfiguration: buildConfiguration)
+            sweep.quiet = true
+            sweep.ceiling = ceiling
+            sweep.commandLine = "\(commandLine) (run \(i) of \(runs))"
+            _ = try sweep.run()
+            tables.append(try ResultTable(path: sweep.output).byKey)
+            if let m = try RunMetadata.read(from: RunMetadata.path(forCSV: sweep.output)) { metadata.append(m) }
+            log("baseline: run \(i) of \(runs) done")
+        }
+        let rows = try spec.points().compactMap { point -> ResultRow? in
+            let candidates = tables.compactMap { $0[point] }.sorted { ($0.median ?? 0) < ($1.median ?? 0) }
+            return candidates.isEmpty ? nil : candidates[candidates.count / 2]
+        }
+        var middle = metadata.isEmpty ? nil : metadata[metadata.count / 2]
+        middle?.sessions = metadata.flatMap(\.sessions)
+        return (rows, middle)
+    }
+}

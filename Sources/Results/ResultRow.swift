@@ -1,0 +1,93 @@
+/// One row of a results CSV: a point, its status and what was measured. Units are in the column
+/// names. The same type is written by a sweep and read back by plots, report and check.
+///
+/// Columns (also documented in the README):
+/// - the key columns of ``SweepPoint``; `mode` is `forward` (one attention call over n tokens) or
+///   `decode` (generating n tokens one at a time, `prompt` of them given); decode rows are causal;
+/// - `time_*_ms`: wall time of one call (monotonic clock), over `reps` timed repetitions: a forward
+///   pass, or the whole generation of a decode point;
+///   `time_ci95_*_ms` is the distribution-free 95% interval of the median; `noisy` is true when
+///   that interval is wider than 10% of the median or fewer than 6 reps were possible;
+/// - `tokens_per_s` = batch · n / median time: tokens through the layer per second (decode: tokens
+///   generated per second, over all sequences of the batch);
+/// - `model_gflop`: the cost model's FLOPs per call; `gflops` = model_gflop / median time;
+///   `ceiling_gflops`: sgemm (1024³) measured in the same run at the same thread count;
+///   `efficiency` = gflops / ceiling_gflops;
+/// - `peak_heap_bytes`: jemalloc's thread.peak across one call (what it allocated on top of its
+///   inputs: intermediates, output, OpenBLAS's job array); `model_bytes`: the cost model's figure for
+///   the same (intermediates + output);
+/// - `peak_rss_bytes`: the process's VmHWM during that call (after clear_refs), which also sees
+///   OpenBLAS's own buffers, the inputs and pages jemalloc keeps;
+/// - `approx_rel_error`: Linformer only, ‖O_linformer − O_exact‖_F / ‖O_exact‖_F over sampled rows.
+public struct ResultRow: Equatable, Sendable {
+    public enum Status: String, Sendable { case ok, skipped }
+
+    public var point: SweepPoint
+    public var status: Status
+    public var reason = ""
+    public var reps: Int?
+    /// Seconds: median, min, mean, stddev, CI low, CI high.
+    public var median, min, mean, stddev, ciLow, ciHigh: Double?
+    public var noisy: Bool?
+    public var tokensPerSecond: Double?
+    public var modelGflop: Double?
+    public var gflops, ceilingGflops, efficiency: Double?
+    public var peakHeapBytes, modelBytes, peakRSSBytes: Int?
+    public var approxRelError: Double?
+    public var seed: UInt64
+    /// Decode points: per-token latency against position (written to the `.tokens.csv` beside the
+    /// CSV, not a column).
+    public var tokenLatency: [LatencySample]?
+
+    public init(point: SweepPoint, status: Status, reason: String = "", seed: UInt64) {
+        self.point = point
+        self.status = status
+        self.reason = reason
+        self.seed = seed
+    }
+
+    public var isOK: Bool { status == .ok }
+
+    /// Every column, key columns first.
+    public static let table: [Column<ResultRow>] = SweepPoint.columns.map { $0.lifted(\.point) } + [
+        .enumeration("status", \.status),
+        .string("reason", \.reason),
+        .optionalInt("reps", \.reps),
+        .double("time_median_ms", \.median, format: "%.6f", scale: 1e3),
+        .double("time_min_ms", \.min, format: "%.6f", scale: 1e3),
+        .double("time_mean_ms", \.mean, format: "%.6f", scale: 1e3),
+        .double("time_stddev_ms", \.stddev, format: "%.6f", scale: 1e3),
+        .double("time_ci95_low_ms", \.ciLow, format: "%.6f", scale: 1e3),
+        .double("time_ci95_high_ms", \.ciHigh, format: "%.6f", scale: 1e3),
+        .optionalBool("noisy", \.noisy),
+        .double("tokens_per_s", \.tokensPerSecond, format: "%.6g"),
+        .double("model_gflop", \.modelGflop, format: "%.6g"),
+        .double("gflops", \.gflops, format: "%.3f"),
+        .double("ceiling_gflops", \.ceilingGflops, format: "%.3f"),
+        .double("efficiency", \.efficiency, format: "%.4f"),
+        .optionalInt("peak_heap_bytes", \.peakHeapBytes),
+        .optionalInt("model_bytes", \.modelBytes),
+        .optionalInt("peak_rss_bytes", \.peakRSSBytes),
+        .double("approx_rel_error", \.approxRelError, format: "%.6g"),
+        .uint64("seed", \.seed),
+    ]
+
+    /// The header names.
+    public static let columns = RowFile.header(table)
+    /// The key columns' names (the point), a prefix of ``columns``.
+    public static let keyColumns = RowFile.header(SweepPoint.columns)
+
+    /// The fields in ``columns`` order; a value that was not measured is an empty field, never 0.
+    public var fields: [String] { RowFile.fields(self, Self.table) }
+
+    /// A placeholder that rows are read into.
+    static let empty = ResultRow(point: .empty, status: .ok, seed: 0)
+
+    /// Reads one row from its fields (nil when a field does not parse).
+    public init?(fields: [String]) {
+        guard fields.count == Self.table.count else { return nil }
+        var row = Self.empty
+        for (column, field) in zip(Self.table, fields) where !column.parse(field, into: &row) { return nil }
+        self = row
+    }
+}

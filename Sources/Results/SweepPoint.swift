@@ -1,0 +1,87 @@
+import AttentionTypes
+
+/// What a point times: one forward pass over n tokens, or generating n tokens one at a time.
+public enum RunMode: String, CaseIterable, Sendable, Codable {
+    /// One call of the attention kernel on `[b, h, n, d]` inputs.
+    case forward
+    /// n tokens decoded one by one (KV cache for softmax, RNN state for linear).
+    case decode
+}
+
+/// One point of a sweep, and the key of every row about it: a mechanism at one shape and thread
+/// count. `projectedLength` and `sharing` are set for Linformer only; `prompt` for decode points only
+/// (which are always causal).
+///
+/// Its CSV form is ``SweepPoint/columns``: adding a key is one stored property here and one entry
+/// there; every file, grouping and match (series, speed-ups, resume, the check) follows.
+public struct SweepPoint: Hashable, Sendable {
+    public var mechanism: Mechanism
+    public var mode: RunMode
+    public var causal: Bool
+    public var sharing: ProjectionSharing?
+    public var length: Int
+    public var projectedLength: Int?
+    /// Decode: the first `prompt` tokens are given (teacher-forced), the rest fed back.
+    public var prompt: Int?
+    public var batch: Int
+    public var heads: Int
+    public var headDim: Int
+    public var threads: Int
+
+    public init(
+        mechanism: Mechanism, mode: RunMode = .forward, causal: Bool = false, sharing: ProjectionSharing? = nil,
+        length: Int, projectedLength: Int? = nil, prompt: Int? = nil, batch: Int, heads: Int, headDim: Int, threads: Int
+    ) {
+        self.mechanism = mechanism
+        self.mode = mode
+        self.causal = causal
+        self.sharing = sharing
+        self.length = length
+        self.projectedLength = projectedLength
+        self.prompt = prompt
+        self.batch = batch
+        self.heads = heads
+        self.headDim = headDim
+        self.threads = threads
+    }
+
+    /// The key columns, in file order.
+    public static let columns: [Column<SweepPoint>] = [
+        .enumeration("mechanism", \.mechanism),
+        .enumeration("mode", \.mode),
+        .bool("causal", \.causal),
+        .optionalEnumeration("sharing", \.sharing),
+        .int("n", \.length),
+        .optionalInt("k", \.projectedLength),
+        .optionalInt("prompt", \.prompt),
+        .int("batch", \.batch),
+        .int("heads", \.heads),
+        .int("d", \.headDim),
+        .int("threads", \.threads),
+    ]
+
+    /// A placeholder that rows are read into, column by column.
+    static let empty = SweepPoint(mechanism: .standard, length: 0, batch: 0, heads: 0, headDim: 0, threads: 0)
+
+    /// The key as it appears in the CSV, in ``columns`` order.
+    public var keyFields: [String] { Self.columns.map { $0.text(of: self) } }
+
+    /// The same point with `length` cleared: what every point of one curve over n shares.
+    public var series: SweepPoint {
+        var p = self
+        p.length = 0
+        return p
+    }
+
+    /// A short human description for progress lines and check findings:
+    /// `linformer k=128 n=1024 b=1 h=8 d=64 t=2`.
+    public var label: String { label(withLength: true) }
+
+    /// ``label`` without `n=…`: the description of a whole series.
+    public func label(withLength: Bool) -> String {
+        var text = mechanism.rawValue + (mode == .decode ? " decode" : causal ? " causal" : "")
+        if let k = projectedLength { text += " k=\(k)" }
+        if let prompt, mode == .decode { text += " prompt=\(prompt)" }
+        return text + (withLength ? " n=\(length)" : "") + " b=\(batch) h=\(heads) d=\(headDim) t=\(threads)"
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Harness
+import Reporting
+
+/// The sweep settings a command takes as flags, each named by its ``SweepSpec`` key: given next to
+/// `--preset` they override its axes. Shared by `run` and `max-batch`, so the list of keys is
+/// written once (``SweepSpec/keys``).
+struct GridOptions: ParsableArguments {
+    @Option(help: "A preset name (\(Preset.available().joined(separator: ", "))) or a .preset file.") var preset: String?
+    @Option(help: "Mechanisms: standard,linformer,linear.") var mechanism: String?
+    @Option(help: "Sequence lengths n.") var n: String?
+    @Option(help: "Linformer projected lengths k.") var k: String?
+    @Option(help: "Batch sizes.") var batch: String?
+    @Option(help: "Tokens per call instead of a batch axis: batch = tokens / n.") var tokens: String?
+    @Option(help: "Head counts.") var heads: String?
+    @Option(help: "Head dimensions d.") var headDim: String?
+    @Option(help: "Thread counts (OpenBLAS and the kernels' loops).") var threads: String?
+    @Option(help: "Causal masking for standard and linear: false, true or false,true.") var causal: String?
+    @Option(help: "Linformer projection sharing: none, headwise, key-value.") var sharing: String?
+    @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.") var mode: String?
+    @Option(help: "Decode: prompt tokens given before generating (at least 1).") var prompt: String?
+    @Option(help: "Untimed runs before timing.") var warmups: String?
+    @Option(help: "Minimum timed repetitions.") var minReps: String?
+    @Option(help: "Minimum timed seconds per point.") var minTime: String?
+    @Option(help: "Maximum seconds per point (wins over the minimums).") var maxTime: String?
+    @Option(help: "Measure the grid this many times, interleaved, keeping each point's fastest median.") var cycles: String?
+    @Option(help: "Seed for inputs and projections.") var seed: String?
+    @Option(help: "Heap a point may need, e.g. 12G (default: 60% of available memory).") var memoryBudget: String?
+
+    /// The flags given, by their ``SweepSpec`` key, in ``SweepSpec/keys`` order.
+    var settings: [(key: String, value: String)] {
+        let given: [String: String?] = [
+            "mechanism": mechanism, "n": n, "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
+            "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "prompt": prompt, "warmups": warmups,
+            "min-reps": minReps, "min-time": minTime, "max-time": maxTime, "cycles": cycles, "seed": seed,
+            "memory-budget": memoryBudget,
+        ]
+        return SweepSpec.keys.compactMap { key in given[key].flatMap { $0 }.map { (key, $0) } }
+    }
+
+    /// The preset (or the defaults) with the flags applied.
+    func spec() throws -> SweepSpec {
+        if batch != nil && tokens != nil { throw UsageError("give --batch or --tokens, not both") }
+        var spec = try preset.map { try Preset.load($0) } ?? SweepSpec()
+        for (key, value) in settings { try spec.apply(key, value) }
+        return spec
+    }
+}

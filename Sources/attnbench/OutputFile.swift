@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Reporting
+
+/// The rules every file a command writes in one go follows (a report, plots, max-batch results,
+/// `eval`'s output, a baseline): an existing file is replaced only with `--overwrite`; an output
+/// that is one of the command's inputs is refused (even through another path or a link); the text
+/// goes to a temporary file that is renamed into place, so a failure leaves the old file whole.
+enum OutputFile {
+    /// Refuses `path` when it exists and `overwrite` is false, or when it is one of `inputs`.
+    static func checkWritable(_ path: String, overwrite: Bool, inputs: [String] = []) throws {
+        for input in inputs where sameFile(path, input) {
+            throw UsageError("the output \(path) is also an input (\(input)); write to another file")
+        }
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            throw UsageError("\(path) already exists; pass --overwrite to replace it, or choose another --output")
+        }
+    }
+
+    /// Writes `data` to `path` through a temporary file in the same folder (see ``checkWritable``).
+    static func write(_ data: Data, to path: String, overwrite: Bool, inputs: [String] = []) throws {
+        try checkWritable(path, overwrite: overwrite, inputs: inputs)
+        try AtomicFile.write(data, to: path, overwrite: overwrite)
+    }
+
+    static func write(_ text: String, to path: String, overwrite: Bool, inputs: [String] = []) throws {
+        try write(Data(text.utf8), to: path, overwrite: overwrite, inputs: inputs)
+    }
+
+    /// Whether two paths name one file: the same device and inode when both exist, else the same
+    /// absolute, standardised path.
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        if stat(a, &sa) == 0 && stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
+        func absolute(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return absolute(a) == absolute(b)
+    }
+}

@@ -1,0 +1,51 @@
+import Analysis
+import AttentionTypes
+import Results
+import Testing
+
+func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
+    var r = ResultRow(point: p, status: .ok, seed: 42)
+    (r.median, r.ciLow, r.ciHigh) = (seconds, seconds, seconds)
+    return r
+}
+
+@Suite struct AnalysisTests {
+    /// Series are grouped by typed keys: two sharing modes with one k are two curves, not one.
+    @Test func seriesAreGroupedByEveryKeyButN() {
+        var rows: [ResultRow] = []
+        for n in [512, 1024] {
+            for sharing in [ProjectionSharing.none, .keyValue] {
+                rows.append(measured(SweepPoint(mechanism: .linformer, sharing: sharing, length: n, projectedLength: 64, batch: 1,
+                                                heads: 2, headDim: 8, threads: 1), seconds: 1e-3))
+            }
+            rows.append(measured(SweepPoint(mechanism: .standard, length: n, batch: 1, heads: 2, headDim: 8, threads: 1), seconds: 4e-3))
+        }
+        let series = Analysis(table: ResultTable(rows: rows)).series
+        #expect(series.map(\.label) == ["softmax", "linformer k=64", "linformer k=64"])
+        #expect(series.allSatisfy { $0.rows.map(\.point.length) == [512, 1024] })
+    }
+
+    /// Each Linformer point is compared with the standard point of its shape, threads and causality.
+    @Test func theMatchingStandardPointIsTheSameShape() throws {
+        let lf = SweepPoint(mechanism: .linformer, sharing: .headwise, length: 512, projectedLength: 64, batch: 2, heads: 2, headDim: 8, threads: 2)
+        let standard = SweepPoint(mechanism: .standard, length: 512, batch: 2, heads: 2, headDim: 8, threads: 2)
+        #expect(lf.standardCounterpart == standard)
+        var other = standard
+        other.threads = 1
+        let analysis = Analysis(table: ResultTable(rows: [measured(lf, seconds: 1), measured(other, seconds: 8), measured(standard, seconds: 4)]))
+        let cells = analysis.table3Cells()
+        #expect(cells.time == [Table3Cell(n: 512, k: 64, value: 4)])
+    }
+
+    @Test func decodeSpeedupsPairSoftmaxWithLinear() throws {
+        let rows = [256, 512].flatMap { n in
+            [Mechanism.standard, .linear].map { m in
+                measured(SweepPoint(mechanism: m, mode: .decode, causal: true, length: n, prompt: 1, batch: 1, heads: 8, headDim: 32, threads: 1),
+                         seconds: m == .standard ? Double(n) : 16)
+            }
+        }
+        let speedups = Analysis(table: ResultTable(rows: rows)).decodeSpeedups()
+        #expect(speedups.count == 1 && speedups[0].label == "linear ÷ softmax")
+        #expect(speedups[0].points.map(\.speedup) == [16, 32])
+    }
+}

@@ -1,0 +1,65 @@
+import AttentionTypes
+import Foundation
+import Reporting
+import Results
+import Testing
+
+/// A row with every column set, to values its column formats write exactly.
+func fullRow() -> ResultRow {
+    let point = SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 1024, projectedLength: 128, batch: 2,
+                           heads: 8, headDim: 64, threads: 2)
+    var r = ResultRow(point: point, status: .ok, reason: "a, \"quoted\" reason", seed: 7)
+    r.reps = 9
+    (r.median, r.min, r.mean, r.stddev, r.ciLow, r.ciHigh) = (0.0125, 0.0120, 0.013, 0.0005, 0.01225, 0.01275)
+    r.noisy = false
+    r.tokensPerSecond = 163840
+    r.modelGflop = 0.5
+    (r.gflops, r.ceilingGflops, r.efficiency) = (40, 100, 0.4)
+    (r.peakHeapBytes, r.modelBytes, r.peakRSSBytes) = (1 << 20, 1 << 20, 1 << 30)
+    r.approxRelError = 1.5
+    return r
+}
+
+@Suite struct ColumnTests {
+    /// One column table writes and reads every file: a row survives the round trip field for field.
+    @Test func resultRowsRoundTrip() throws {
+        let rows = [fullRow(), ResultRow(point: SweepPoint(mechanism: .standard, mode: .decode, causal: true, length: 512, prompt: 1,
+                                                          batch: 1, heads: 4, headDim: 32, threads: 1), status: .skipped, reason: "memory", seed: 42)]
+        let text = RowFile.text(rows, ResultRow.table)
+        #expect(text.hasPrefix(ResultRow.columns.joined(separator: ",") + "\n"))
+        #expect(try ResultTable(text: text, source: "t.csv").rows == rows)
+        // Not measured is empty, never 0.
+        #expect(rows[1].fields[ResultRow.columns.firstIndex(of: "time_median_ms") ?? 0] == "")
+        #expect(rows[0].fields.prefix(ResultRow.keyColumns.count) == ["linformer", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64", "2"])
+    }
+
+    @Test func maxBatchAndTokenRowsRoundTrip() throws {
+        var m = MaxBatchRow(point: fullRow().point, status: .ok, budgetBytes: 16 << 30, seed: 3)
+        (m.fixedBytes, m.perSampleBytes, m.maxBatch, m.verifiedPeakBytes, m.timePerSample) = (1000, 2000, 42, 85000, 0.25)
+        #expect(try RowFile.parse(RowFile.text([m], MaxBatchRow.table), source: "m.csv", columns: MaxBatchRow.table,
+                                  empty: MaxBatchRow(point: m.point, status: .skipped, budgetBytes: 0, seed: 0)) == [m])
+        let t = TokenLatencyRow(point: fullRow().point, sample: LatencySample(position: 16, median: 2.5e-6, min: 2e-6, count: 30))
+        let text = RowFile.text([t], TokenLatencyRow.table)
+        #expect(text.hasSuffix(",16,2.5000,2.0000,30\n"))
+        let read = try RowFile.parse(text, source: "t.csv", columns: TokenLatencyRow.table, empty: t)
+        #expect(RowFile.text(read, TokenLatencyRow.table) == text)
+        #expect(read.map(\.point) == [t.point] && abs(read[0].sample.median - 2.5e-6) < 1e-18)
+    }
+
+    @Test func badFilesAreOneLineErrors() throws {
+        let good = RowFile.text([fullRow()], ResultRow.table)
+        let schema = #expect(throws: UsageError.self) { try ResultTable(text: "mechanism,n\nstandard,512\n", source: "s.csv") }
+        #expect(schema?.description.contains("different schema") == true)
+        let bad = good.replacingOccurrences(of: ",1024,", with: ",many,")
+        let field = #expect(throws: UsageError.self) { try ResultTable(text: bad, source: "b.csv") }
+        #expect(field?.description == "b.csv: line 2, column n: 'many' does not parse")
+        // A last line cut by an interrupted write is left out; the rows before it are whole.
+        #expect(try ResultTable(text: good + "standard,forw", source: "cut.csv").rows.count == 1)
+        #expect(throws: UsageError.self) { try ResultTable(text: "", source: "empty.csv") }
+    }
+
+    @Test func sidecarsFollowOneRule() {
+        #expect(RunMetadata.path(forCSV: "Results/x.csv") == "Results/x.meta.json")
+        #expect(TokenLatencyRow.path(forCSV: "sc/gen") == "sc/gen.tokens.csv")
+    }
+}
