@@ -3,8 +3,12 @@
 public enum CSV {
     /// One field, quoted only when it has to be.
     public static func escape(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        var out = "\""
+        for scalar in field.unicodeScalars {
+            if scalar == "\"" { out += "\"\"" } else { out.unicodeScalars.append(scalar) }
+        }
+        return out + "\""
     }
 
     /// One row of fields, with its line ending.
@@ -12,21 +16,42 @@ public enum CSV {
         fields.map(escape).joined(separator: ",") + "\n"
     }
 
-    /// Splits CSV text into rows of fields. A final line without a line ending is returned in
-    /// ``Parsed/unterminated`` instead (an interrupted write), so callers can tell it apart.
+    /// A whole CSV text: the header line, then one line per row (what ``CSVWriter`` writes).
+    public static func text(columns: [String], rows: [[String]]) -> String {
+        line(columns) + rows.map(line).joined()
+    }
+
+    /// Splits CSV text into rows of fields. `\r` outside quoted fields is dropped, so CRLF line
+    /// endings read like LF ones.
+    ///
+    /// A text that does not end with a line ending had its last write interrupted: that last line
+    /// is returned in ``Parsed/unterminated`` instead of ``Parsed/rows`` — also when it stops inside
+    /// a quoted field (`a,b\n1,"par`) — and ``Parsed/completeLength`` says where it starts, so the
+    /// rows before it are intact and the file can be cut back to them.
+    ///
+    /// - Throws: ``CSVError`` for a quote inside an unquoted field (`a,b"c`), which no writer
+    ///   produces. ``Parsed/unterminated`` is nil exactly when `completeLength == text.utf8.count`.
     public static func parse(_ text: String) throws(CSVError) -> Parsed {
         var rows: [[String]] = []
         var row: [String] = []
         var field = ""
         var quoted = false
         var atFieldStart = true
-        var iterator = text.unicodeScalars.makeIterator()
         var line = 1
-        while let c = iterator.next() {
+        var offset = 0, completeLength = 0  // UTF-8 bytes: read so far, and up to the last row's `\n`
+        var scalars = text.unicodeScalars.makeIterator()
+        while let c = scalars.next() {
+            offset += UTF8.width(c)
             if quoted {
                 if c == "\"" {
-                    var lookahead = iterator
-                    if lookahead.next() == "\"" { field.unicodeScalars.append("\""); iterator = lookahead } else { quoted = false }
+                    var lookahead = scalars
+                    if lookahead.next() == "\"" {
+                        field.unicodeScalars.append("\"")
+                        scalars = lookahead
+                        offset += 1
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     if c == "\n" { line += 1 }
                     field.unicodeScalars.append(c)
@@ -36,44 +61,30 @@ public enum CSV {
             switch c {
             case "\"" where atFieldStart: quoted = true; atFieldStart = false
             case "\"": throw CSVError("line \(line): a quote inside an unquoted field")
-            case ",": row.append(field); field = ""; atFieldStart = true
+            case ",":
+                row.append(field)
+                field = ""; atFieldStart = true
             case "\r": continue
             case "\n":
                 row.append(field); rows.append(row)
-                row = []; field = ""; atFieldStart = true; line += 1
-            default: field.unicodeScalars.append(c); atFieldStart = false
+                row = []; field = ""; atFieldStart = true
+                line += 1
+                completeLength = offset
+            default:
+                field.unicodeScalars.append(c); atFieldStart = false
             }
         }
-        if quoted { throw CSVError("line \(line): a quoted field is never closed") }
-        let unterminated = row.isEmpty && field.isEmpty && atFieldStart ? nil : row + [field]
-        return Parsed(rows: rows, unterminated: unterminated)
+        let unterminated = completeLength == offset ? nil : row + [field]
+        return Parsed(rows: rows, unterminated: unterminated, completeLength: completeLength)
     }
 
-    public struct Parsed: Equatable {
+    public struct Parsed: Equatable, Sendable {
+        /// The rows ended by a line break, the header first.
         public var rows: [[String]]
+        /// The fields of a last line without a line ending (an interrupted write), or nil.
         public var unterminated: [String]?
-    }
-}
-
-public struct CSVError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// Writes a header once and then rows, each as a single `write` to the stream, so a stream that
-/// writes through to a file (``AppendingFile``) never holds a half-written row in a buffer.
-public struct CSVWriter<Output: TextOutputStream> {
-    public private(set) var output: Output
-    public let columns: [String]
-
-    public init(output: Output, columns: [String], writeHeader: Bool = true) {
-        self.output = output
-        self.columns = columns
-        if writeHeader { self.output.write(CSV.line(columns)) }
-    }
-
-    public mutating func write(_ fields: [String]) {
-        precondition(fields.count == columns.count, "row has \(fields.count) fields for \(columns.count) columns")
-        output.write(CSV.line(fields))
+        /// The length in UTF-8 bytes of the text holding `rows`: everything before `unterminated`.
+        /// `AppendingFile.truncate(toLength: completeLength)` cuts an interrupted last line off.
+        public var completeLength: Int
     }
 }

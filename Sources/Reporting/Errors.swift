@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Bad input: a malformed argument or file, a destination that already exists, a file another
+/// process is writing. `description` is one line saying what is wrong and what to do; the CLI
+/// prints it and exits 64 (`EX_USAGE`).
+public struct UsageError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A failure of the file system itself: a folder that cannot be created, a file that cannot be
+/// opened, read, written, locked or synced (`EACCES`, `EISDIR`, `ENOSPC`, `EIO`…). `description`
+/// is one line naming the path, the OS reason and what to do; the CLI exits 74 (`EX_IOERR`).
+public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+
+    /// "cannot `action` `path`: `strerror(code)`; `advice for code`", e.g.
+    /// `cannot write to Results/x.csv: No space left on device; free some disk space and run again`.
+    /// Control characters in `path` are shown as escapes (`\n`), so the message stays one line.
+    public init(action: String, path: String, errno code: Int32) {
+        self.init("cannot \(action) \(oneLine(path)): \(String(cString: strerror(code))); \(Self.advice(code))")
+    }
+
+    /// What the user can do about an `errno`.
+    static func advice(_ code: Int32) -> String {
+        switch code {
+        case ENOSPC, EDQUOT: "free some disk space and run again"
+        case EACCES, EPERM: "check the permissions of the path, or choose another path"
+        case EROFS: "the file system is read-only; choose another path"
+        case EISDIR: "it is a folder; give the path of a file"
+        case ENOTDIR: "a part of the path is a file, not a folder; choose another path"
+        case ENOENT: "check that the path exists"
+        case ENAMETOOLONG: "choose a shorter path"
+        case EIO: "the storage device reported an error; check it and run again"
+        default: "check the path and the disk, then run again"
+        }
+    }
+}
+
+/// `text` with its control characters written as visible escapes (`\n`, `\r`, `\t`, `\u{1B}`), so
+/// a path holding a line break still makes a one-line message.
+func oneLine(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.properties.generalCategory == .control:
+            out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
