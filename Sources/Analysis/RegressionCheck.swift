@@ -52,6 +52,7 @@ public struct RegressionCheck {
         var findings: [Finding] = []
         for key in base.keys.sorted(by: Self.keyOrder) {
             guard let b = base[key], let c = now[key] else { continue }
+            try Self.checkJudgeable(b, c, baseline: baseline.path, current: current.path)
             findings += memory(b, c)
             if let f = efficiency(b, c) { findings.append(f) }
             if absoluteTime, let f = time(b, c) { findings.append(f) }
@@ -61,7 +62,35 @@ public struct RegressionCheck {
         findings += series(findings.filter { $0.metric == "efficiency" }, metric: "efficiency (series)", tolerance: thresholds.efficiencySeries)
         findings += series(perPointSpeedups, metric: "speed-up (series)", tolerance: thresholds.speedupSeries)
         findings += slopes(baseline.rows.filter(\.isOK), current.rows.filter(\.isOK))
+        guard !findings.isEmpty else {
+            throw UsageError("nothing to compare: \(baseline.path) has no measured point (\(baseline.rows.count) rows, none ok with a time and a heap); regenerate it with `make baseline`")
+        }
         return findings
+    }
+
+    /// A point can be judged only when every metric the rules read is a finite, positive number in
+    /// both files or absent from both: a `nan`, an `inf` or a value measured on one side only would
+    /// make a rule pass (or "improve") without having compared anything.
+    static func checkJudgeable(_ b: ResultRow, _ c: ResultRow, baseline: String, current: String) throws(UsageError) {
+        let metrics: [(String, (ResultRow) -> Double?)] = [
+            ("time_median_ms", \.median), ("time_ci95_low_ms", \.ciLow), ("time_ci95_high_ms", \.ciHigh),
+            ("efficiency", \.efficiency), ("peak_heap_bytes", { $0.peakHeapBytes.map(Double.init) }),
+            ("model_bytes", { $0.modelBytes.map(Double.init) }),
+        ]
+        for (name, value) in metrics {
+            for (row, file) in [(b, baseline), (c, current)] {
+                if let v = value(row), !(v.isFinite && v > 0) {
+                    throw UsageError("\(file): \(name) of \(row.point.label) is \(v), which cannot be compared; re-measure it")
+                }
+            }
+            if (value(b) == nil) != (value(c) == nil) {
+                let (has, lacks) = value(b) == nil ? (current, baseline) : (baseline, current)
+                throw UsageError("\(name) of \(b.point.label) is measured in \(has) but empty in \(lacks); re-measure, or refresh the baseline with `make baseline`")
+            }
+        }
+        if b.median == nil || b.peakHeapBytes == nil {
+            throw UsageError("\(baseline): \(b.point.label) is 'ok' but has no time or peak heap; regenerate it with `make baseline`")
+        }
     }
 
     /// Geometric mean over a series (one mechanism at every n) of current ÷ baseline, taking each

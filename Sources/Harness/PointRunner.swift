@@ -1,6 +1,7 @@
 import AttentionKernels
 import Foundation
 import Profiling
+import Reporting
 import Results
 
 /// Measures one point: builds the kernel and inputs (untimed), measures memory on one call, then
@@ -13,6 +14,9 @@ public struct PointRunner: Sendable {
     public var ceilings: [Int: Double]
     /// A deliberate regression, for testing the checker (nil in every real run).
     public var injection: RegressionInjection?
+    /// Heap a point may need (``SweepPoint/predictedBytes``): a point over it is refused before
+    /// anything is allocated. Nil means 60% of the memory available now.
+    public var memoryBudget: Int?
     /// A point is `noisy` when its median's 95% interval is wider than this fraction of the median.
     public static let noisyWidth = 0.10
 
@@ -23,6 +27,11 @@ public struct PointRunner: Sendable {
     }
 
     public func measure(_ point: SweepPoint) throws -> ResultRow {
+        var budget = SweepSpec()
+        budget.memoryBudget = memoryBudget
+        if case .skip(let reason) = PointPlan(point, memoryBudget: budget.effectiveMemoryBudget()) {
+            throw UsageError("\(point.label) cannot be measured: \(reason)")
+        }
         ComputeThreads.set(point.threads)
         if point.mode == .decode { return try measureDecode(point) }
         let made = try point.makeKernel(seed: seed)
@@ -34,11 +43,11 @@ public struct PointRunner: Sendable {
 
         // Memory, on a call of its own so that probing never lands in a timed region. It comes first,
         // so its RSS includes first-touch page faults of fresh buffers, as a cold call would.
-        try? RSSProbe.resetPeak()
+        let rss = RSSWindow()
         try AllocatorProbe.resetThreadPeak()
         let out = kernel(q: q, k: k, v: v)
         row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
-        row.peakRSSBytes = try? RSSProbe.peakBytes()
+        rss.finish(into: &row)
         row.modelBytes = cost.callPeakBytes
         if point.mechanism == .linformer {
             row.approxRelError = ApproximationError.sampled(out, q: q, k: k, v: v)
@@ -57,11 +66,11 @@ public struct PointRunner: Sendable {
         let generation = try point.makeGeneration(seed: seed)
         var row = ResultRow(point: point, status: .ok, seed: seed)
 
-        try? RSSProbe.resetPeak()
+        let rss = RSSWindow()
         try AllocatorProbe.resetThreadPeak()
         blackHole(generation())
         row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
-        row.peakRSSBytes = try? RSSProbe.peakBytes()
+        rss.finish(into: &row)
         row.modelBytes = generation.cost.callPeakBytes
 
         let times = StepTimes(length: point.length, workers: ComputeThreads.workerCount(generation.slices))
@@ -85,6 +94,23 @@ public struct PointRunner: Sendable {
         if let ceiling = ceilings[row.point.threads] {
             row.ceilingGflops = ceiling
             row.efficiency = flops / stats.median / 1e9 / ceiling
+        }
+    }
+}
+
+/// The process's resident high-water mark over one call: reset before, read after. A probe that
+/// fails leaves `peak_rss_bytes` empty and says why in the row's warnings, never in silence.
+struct RSSWindow {
+    private var failure: String?
+
+    init() {
+        do { try RSSProbe.resetPeak() } catch { failure = "peak_rss_bytes not measured: cannot reset the RSS peak (\(error))" }
+    }
+
+    func finish(into row: inout ResultRow) {
+        if let failure { row.warnings.append(failure); return }
+        do { row.peakRSSBytes = try RSSProbe.peakBytes() } catch {
+            row.warnings.append("peak_rss_bytes not measured: \(error)")
         }
     }
 }

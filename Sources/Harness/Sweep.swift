@@ -13,6 +13,8 @@ public struct Sweep {
     public var resume = false
     public var overwrite = false
     public var quiet = false
+    /// Wait for another run writing the same CSV to finish, instead of refusing.
+    public var waitForLock = false
     public var commandLine = CommandLine.arguments.joined(separator: " ")
     public var buildConfiguration: String
     /// A deliberate regression, for testing the checker end to end.
@@ -32,18 +34,30 @@ public struct Sweep {
         public var measured = 0, skipped = 0, alreadyDone = 0
     }
 
-    /// Validates everything (grid, file), then runs. Throws ``UsageError`` before measuring anything
-    /// when the input is unusable, ``FileError`` when a file cannot be written.
+    /// Validates everything (grid, file, settings against a resumed run's), then runs. Throws
+    /// ``UsageError`` before measuring anything when the input is unusable, ``FileError`` when a
+    /// file cannot be written (rows already written stay).
     public func run(log: (String) -> Void = { _ in }) throws -> Summary {
+        var spec = self.spec
         let points = try spec.points()
+        let metadataPath = RunMetadata.path(forCSV: output)
+        let file = try ResultsFile(path: output, resume: resume, overwrite: overwrite, waitForLock: waitForLock)
+        let previous = resume ? try RunMetadata.read(from: metadataPath) : nil
+        if let previous { try Self.checkResumable(&spec, previous: previous, csv: output) }
         let budget = spec.effectiveMemoryBudget()
-        var file = try ResultsFile(path: output, resume: resume, overwrite: overwrite)
         var latencyFile = try TokenLatencyFile(forCSV: output, resume: resume)
-        let pending = points.filter { !file.finished.contains($0) }
+        // Points already in the file are done, except rows skipped for memory that the budget now admits.
+        let done = Set(file.existing.filter { row in
+            !(row.status == .skipped && row.reason.hasPrefix("memory") && PointPlan(row.point, memoryBudget: budget) == .run)
+        }.map(\.point))
+        let pending = points.filter { !done.contains($0) }
         var summary = Summary(alreadyDone: points.count - pending.count)
 
-        let metadataPath = RunMetadata.path(forCSV: output)
-        let previous = resume ? try RunMetadata.read(from: metadataPath) : nil
+        var warnings: [String] = []
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for t in Set(points.map(\.threads)).sorted() where t > cores {
+            warnings.append("--threads \(t) is more than the \(cores) cores of this machine: its points time oversubscribed cores")
+        }
         var ceilings: [Int: Double] = [:]
         for t in Set(pending.map(\.threads)).sorted() { ceilings[t] = ceiling(t) }
         let git = RunMetadata.git()
@@ -56,12 +70,19 @@ public struct Sweep {
             sessions: (previous?.sessions ?? []) + [
                 .init(commandLine: commandLine, start: RunMetadata.now(), completed: false, pointsMeasured: 0)
             ])
+        func warn(_ message: String) {
+            log("warning: " + message)
+            let last = metadata.sessions.count - 1
+            metadata.sessions[last].warnings = (metadata.sessions[last].warnings ?? []) + [message]
+        }
+        warnings.forEach(warn)
         try metadata.write(to: metadataPath)
         log("\(points.count) points (\(summary.alreadyDone) already in \(output)); memory budget \(formatBytes(budget)); "
             + "sgemm ceiling " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))
 
         var runner = PointRunner(policy: spec.policy, seed: spec.seed, ceilings: ceilings)
         runner.injection = injection
+        runner.memoryBudget = budget
         let cycles = spec.policy.cycles
         let schedule = (0..<cycles).flatMap { cycle in pending.indices.map { (cycle, $0) } }
         var progress = Progress(points: schedule.map { pending[$0.1] }, quiet: quiet)
@@ -72,25 +93,51 @@ public struct Sweep {
             switch PointPlan(point, memoryBudget: budget) {
             case .skip(let reason):
                 if cycle == 0 {
-                    file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))
+                    try file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))
                     summary.skipped += 1
                 }
             case .run:
                 let row = try runner.measure(point)
+                for message in row.warnings { warn("\(point.label): \(message)") }
                 if let kept = best[i], let keptMedian = kept.median, let median = row.median, keptMedian <= median {} else { best[i] = row }
                 if cycle == cycles - 1, let kept = best.removeValue(forKey: i) {
                     if let samples = kept.tokenLatency { try latencyFile.append(point, samples) }
-                    file.append(kept)
+                    try file.append(kept)
                     summary.measured += 1
                 }
             }
             progress.finished(point)
             metadata.sessions[metadata.sessions.count - 1].pointsMeasured = summary.measured
+            if !(metadata.sessions.last?.warnings ?? []).isEmpty { try metadata.write(to: metadataPath) }
         }
         progress.done()
         metadata.sessions[metadata.sessions.count - 1].end = RunMetadata.now()
         metadata.sessions[metadata.sessions.count - 1].completed = true
         try metadata.write(to: metadataPath)
         return summary
+    }
+
+    /// A resumed file must not mix measurements made under other settings: the seed and the timing
+    /// policy must equal the first session's, and so must an explicit memory budget (without one,
+    /// the run keeps the budget it was started with).
+    static func checkResumable(_ spec: inout SweepSpec, previous: RunMetadata, csv: String) throws(UsageError) {
+        func refuse(_ setting: String, _ was: String, _ now: String) -> UsageError {
+            UsageError("cannot resume \(csv): it was measured with \(setting) \(was), this run has \(now); use the same setting, or another --output")
+        }
+        if previous.seed != spec.seed { throw refuse("--seed", "\(previous.seed)", "\(spec.seed)") }
+        let (a, b) = (previous.timing, spec.policy)
+        if a != b {
+            func text(_ p: TimingPolicy) -> String {
+                "warmups \(p.warmups), min-reps \(p.minReps), min-time \(p.minSeconds), max-time \(p.maxSeconds), cycles \(p.cycles)"
+            }
+            throw refuse("the timing policy", "(\(text(a)))", "(\(text(b)))")
+        }
+        if let budget = spec.memoryBudget {
+            if budget != previous.memoryBudgetBytes {
+                throw refuse("--memory-budget", formatBytes(previous.memoryBudgetBytes), formatBytes(budget))
+            }
+        } else {
+            spec.memoryBudget = previous.memoryBudgetBytes
+        }
     }
 }

@@ -5,11 +5,13 @@ import Results
 /// Writes the per-token latency samples of a run's decode points: `<name>.tokens.csv` beside
 /// `<name>.csv`, in the schema of ``TokenLatencyRow``. Rows are appended as each decode point
 /// finishes; a resumed run appends, and the reader keeps the last row for a (point, position).
+/// The results file's lock covers it: only the run holding `<name>.csv` writes here.
 public struct TokenLatencyFile {
     public let path: String
-    private var writer: CSVWriter<AppendingFile>?
+    private var writer: CSVWriter?
 
-    /// For a new run (`resume` false) an old file is removed now, so it never describes another run.
+    /// For a new run (`resume` false) an old file is removed now, so it never describes another run
+    /// (``ResultsFile`` has already refused it without `--overwrite`).
     public init(forCSV csv: String, resume: Bool) throws {
         path = TokenLatencyRow.path(forCSV: csv)
         if !resume && FileManager.default.fileExists(atPath: path) {
@@ -19,17 +21,23 @@ public struct TokenLatencyFile {
         }
     }
 
-    /// Appends the samples of one point (opening the file, with its header if new, on first use).
+    /// Appends the samples of one point (opening the file, with its header if new or empty, on first use).
     public mutating func append(_ point: SweepPoint, _ samples: [LatencySample]) throws {
         if writer == nil {
-            let exists = FileManager.default.fileExists(atPath: path)
-            do {
-                writer = CSVWriter(output: try AppendingFile(path: path, truncate: false), columns: TokenLatencyRow.columns,
-                                   writeHeader: !exists)
-            } catch { throw FileError("cannot write \(path): \(describe(error))") }
+            let file = try AppendingFile(path: path, truncate: false)
+            let text = try file.readText()
+            if !text.isEmpty {
+                let parsed: CSV.Parsed
+                do { parsed = try CSV.parse(text) } catch { throw UsageError("\(path) is not valid CSV (\(error)); move it aside") }
+                guard parsed.rows.first == TokenLatencyRow.columns else {
+                    throw UsageError("\(path) has different columns from this version's; move it aside or use --overwrite")
+                }
+                if parsed.unterminated != nil { try file.truncate(toLength: parsed.completeLength) }
+            }
+            writer = try CSVWriter(file: file, columns: TokenLatencyRow.columns, writeHeader: text.isEmpty)
         }
         for s in samples {
-            writer?.write(RowFile.fields(TokenLatencyRow(point: point, sample: s), TokenLatencyRow.table))
+            try writer?.write(RowFile.fields(TokenLatencyRow(point: point, sample: s), TokenLatencyRow.table))
         }
     }
 }

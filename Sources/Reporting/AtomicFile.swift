@@ -19,12 +19,17 @@ public enum AtomicFile {
     /// - Throws: ``UsageError`` "`path` exists; pass --overwrite to replace it"; ``FileError`` for
     ///   a failure of the file system (messages name `path`, not the temporary file).
     public static func write(_ text: String, to path: String, overwrite: Bool) throws {
+        try write(bytes: Array(text.utf8), to: path, overwrite: overwrite)
+    }
+
+    /// Writes `bytes` to `path` (see ``write(_:to:overwrite:)``).
+    public static func write(bytes: [UInt8], to path: String, overwrite: Bool) throws {
         if !overwrite && exists(path) { throw existsError(path) }
         try Folder.create(containing: path)
         let temporary = try createTemporary(for: path)
         do {
             defer { close(temporary.fd) }
-            var code = FileDescriptorIO.writeAll(temporary.fd, text)
+            var code = FileDescriptorIO.writeAll(temporary.fd, bytes)
             if code != 0 { throw FileError(action: "write", path: path, errno: code) }
             code = FileDescriptorIO.sync(temporary.fd)
             if code != 0 { throw FileError(action: "sync", path: path, errno: code) }

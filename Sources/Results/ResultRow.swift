@@ -38,6 +38,9 @@ public struct ResultRow: Equatable, Sendable {
     /// Decode points: per-token latency against position (written to the `.tokens.csv` beside the
     /// CSV, not a column).
     public var tokenLatency: [LatencySample]?
+    /// Why a measurement of this point is missing (a probe that failed), for the run's log and
+    /// sidecar; not a column.
+    public var warnings: [String] = []
 
     public init(point: SweepPoint, status: Status, reason: String = "", seed: UInt64) {
         self.point = point

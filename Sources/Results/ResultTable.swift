@@ -7,15 +7,26 @@ public struct ResultTable: Sendable {
     public let path: String
 
     /// Reads `path`, checking its columns are this version's (the schema) and every row parses.
+    /// A point written twice (a resumed run re-measuring a point skipped for memory, or one cut
+    /// short) counts once: its last row, in the place of its first.
     public init(path: String) throws {
         self.path = path
-        rows = try RowFile.read(path, columns: ResultRow.table, empty: ResultRow.empty)
+        rows = Self.lastPerPoint(try RowFile.read(path, columns: ResultRow.table, empty: ResultRow.empty))
     }
 
-    /// Parses results CSV text (`source` names it in errors).
+    /// Parses results CSV text (`source` names it in errors), as ``init(path:)``.
     public init(text: String, source: String) throws(UsageError) {
         path = source
-        rows = try RowFile.parse(text, source: source, columns: ResultRow.table, empty: ResultRow.empty)
+        rows = Self.lastPerPoint(try RowFile.parse(text, source: source, columns: ResultRow.table, empty: ResultRow.empty))
+    }
+
+    static func lastPerPoint(_ rows: [ResultRow]) -> [ResultRow] {
+        var index: [SweepPoint: Int] = [:]
+        var kept: [ResultRow] = []
+        for row in rows {
+            if let i = index[row.point] { kept[i] = row } else { index[row.point] = kept.count; kept.append(row) }
+        }
+        return kept
     }
 
     public init(rows: [ResultRow], path: String = "") {

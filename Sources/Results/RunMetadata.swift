@@ -29,6 +29,8 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         /// False while running, and after an interruption.
         public var completed: Bool
         public var pointsMeasured: Int
+        /// What went wrong without stopping the run (a probe that failed, oversubscribed threads).
+        public var warnings: [String]?
 
         public init(commandLine: String, start: String, end: String? = nil, completed: Bool, pointsMeasured: Int) {
             (self.commandLine, self.start, self.end, self.completed, self.pointsMeasured) = (commandLine, start, end, completed, pointsMeasured)

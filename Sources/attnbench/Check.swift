@@ -36,6 +36,7 @@ struct Check: ParsableCommand {
             let metadata = try RunMetadata.read(from: RunMetadata.path(forCSV: current))
             var runner = PointRunner(policy: metadata?.timing ?? .init(), seed: metadata?.seed ?? 42, ceilings: [:])
             runner.injection = try injectRegression.map { try RegressionInjection($0) }
+            runner.memoryBudget = metadata?.memoryBudgetBytes
             let check = RegressionCheck(thresholds: rules, absoluteTime: absoluteTime)
             let findings = try check.run(baseline: base, current: now) { point in
                 if runner.ceilings[point.threads] == nil {

@@ -22,7 +22,7 @@ enum OutputFile {
     /// Writes `data` to `path` through a temporary file in the same folder (see ``checkWritable``).
     static func write(_ data: Data, to path: String, overwrite: Bool, inputs: [String] = []) throws {
         try checkWritable(path, overwrite: overwrite, inputs: inputs)
-        try AtomicFile.write(data, to: path, overwrite: overwrite)
+        try AtomicFile.write(bytes: [UInt8](data), to: path, overwrite: overwrite)
     }
 
     static func write(_ text: String, to path: String, overwrite: Bool, inputs: [String] = []) throws {

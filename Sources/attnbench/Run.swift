@@ -19,6 +19,7 @@ struct Run: ParsableCommand {
     @Option(help: "CSV to write (default: Results/<preset or custom>.csv).") var output: String?
     @Flag(help: "Continue an existing CSV, skipping points it already has.") var resume = false
     @Flag(help: "Replace an existing CSV.") var overwrite = false
+    @Flag(help: "If another run is writing the same CSV, wait for it to finish instead of refusing.") var waitLock = false
     @Flag(help: "No progress line on stderr.") var quiet = false
     @Flag(help: "Allow timing a debug build (numbers will be meaningless).") var allowDebug = false
     @Option(help: .hidden) var injectRegression: String?
@@ -34,6 +35,7 @@ struct Run: ParsableCommand {
             sweep.resume = resume
             sweep.overwrite = overwrite
             sweep.quiet = quiet
+            sweep.waitForLock = waitLock
             sweep.injection = try injectRegression.map { try RegressionInjection($0) }
             let summary = try sweep.run { message in
                 if !quiet { FileHandle.standardError.write(Data("run: \(message)\n".utf8)) }
