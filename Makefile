@@ -17,6 +17,11 @@ PLOTS    ?= $(if $(filter default,$(PRESET)),Plots,Plots/$(PRESET))
 REPORT   ?= $(if $(filter default,$(PRESET)),Results/REPORT.md,Results/REPORT-$(PRESET).md)
 PACKAGES := libopenblas-dev libjemalloc-dev gnuplot-nox pkg-config
 RELEASE  := .build/release/attnbench
+# Release builds are tuned for the machine that runs them (the package itself carries no unsafe
+# flags, so it can be used as a dependency; see the README).
+TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=unchecked
+# SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
+SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
 .PHONY: deps build test verify crosscheck bench bench-kernels plots check baseline clean
 
@@ -30,7 +35,7 @@ deps:
 
 ## build: the release binary that every measurement uses.
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(TUNING)
 
 ## test: the whole test suite, then the NumPy cross-check of `attnbench eval`.
 test: deps
@@ -46,7 +51,7 @@ bench: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
 	@for p in $(BENCH_PRESETS); do \
 	  echo "bench: preset $$p"; \
-	  $(RELEASE) run --preset $$p $(if $(RESUME),--resume,--overwrite) $(RUN_FLAGS) || exit 1; \
+	  $(RELEASE) run --preset $$p $(if $(RESUME),--resume,--overwrite) $(SWEEP_FLAGS) $(RUN_FLAGS) || exit 1; \
 	  $(MAKE) --no-print-directory plots PRESET=$$p || exit 1; \
 	done
 
