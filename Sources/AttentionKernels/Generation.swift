@@ -49,7 +49,7 @@ public struct Generation: Sendable {
         "Linformer has no causal form, so it cannot decode: E and F mix all n positions into every projected key, and the paper defines no autoregressive variant")
 
     /// Independent sequences: b·h.
-    public var slices: Int { batch * heads }
+    public var slices: Int { .saturatingProduct(batch, heads) }
 
     /// Generates all N tokens of every sequence and returns the final sources x_N (`[b, h, 1, d]`).
     /// `stepTimes` (optional) receives each worker's wall time of every step; `record` (optional)
@@ -109,12 +109,12 @@ public struct Generation: Sendable {
     public static func cost(
         mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length n: Int, prompt: Int
     ) -> AttentionCost {
-        let (slices, d) = (batch * heads, Double(headDim))
+        let (slices, d) = (Int.saturatingProduct(batch, heads), Double(headDim))
         let state: Int, attention: Double
         switch mechanism {
         case .standard:
             state = KVCacheDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
-            attention = 4 * d * Double(n) * Double(n + 1) / 2  // Σ_{i<N} 4·(i+1)·d
+            attention = 4 * d * Double(n) * (Double(n) + 1) / 2  // Σ_{i<N} 4·(i+1)·d
         case .linear:
             state = RecurrentDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
             attention = Double(n) * RecurrentDecoder.stepFlops(position: 0, headDim: headDim)
@@ -123,10 +123,11 @@ public struct Generation: Sendable {
         }
         let projection = Double(n) * 6 * d * d
         return AttentionCost(
-            flops: Double(slices) * (attention + projection),
-            intermediateBytes: state + AttentionCost.floats(slices * 5 * headDim),
-            outputBytes: AttentionCost.floats(slices * headDim),
-            parameterBytes: AttentionCost.floats(heads * headDim * 3 * headDim + slices * prompt * headDim))
+            flops: Double(batch) * Double(heads) * (attention + projection),
+            intermediateBytes: .saturatingSum(state, AttentionCost.floats(slices, 5, headDim)),
+            outputBytes: AttentionCost.floats(slices, headDim),
+            parameterBytes: .saturatingSum(AttentionCost.floats(heads, headDim, 3, headDim),
+                                           AttentionCost.floats(slices, prompt, headDim)))
     }
 }
 

@@ -45,10 +45,11 @@ public final class KVCacheDecoder: TokenDecoder {
     }
 
     public static func stepFlops(position: Int, headDim: Int) -> Double {
-        4 * Double(position + 1) * Double(headDim)
+        4 * (Double(position) + 1) * Double(headDim)
     }
 
+    /// `slices·(2·N·d + N)` floats: keys, values and one row of scores (saturating).
     public static func stateBytes(slices: Int, capacity: Int, headDim: Int) -> Int {
-        AttentionCost.floats(slices * (2 * capacity * headDim + capacity))
+        AttentionCost.floats(slices, .saturatingSum(.saturatingProduct(2, capacity, headDim), capacity))
     }
 }

@@ -70,11 +70,12 @@ public struct LinformerAttention: AttentionKernel {
     public static func cost(
         for shape: AttentionShape, projectedLength kp: Int, sharing: ProjectionSharing
     ) -> AttentionCost {
-        let (n, d, k, slices) = (shape.length, shape.headDim, kp, shape.slices)
+        let (n, d, k) = (shape.length, shape.headDim, kp)
+        let perSlice = Int.saturatingSum(.saturatingProduct(2, k, d), .saturatingProduct(n, k), n)  // 2kd + nk + n
         return AttentionCost(
-            flops: Double(slices) * 8 * Double(n) * Double(k) * Double(d),
-            intermediateBytes: AttentionCost.floats(slices * (2 * k * d + n * k + n)),
-            outputBytes: AttentionCost.floats(slices * n * d),
+            flops: Double(shape.batch) * Double(shape.heads) * 8 * Double(n) * Double(k) * Double(d),
+            intermediateBytes: AttentionCost.floats(shape.slices, perSlice),
+            outputBytes: AttentionCost.floats(shape.slices, n, d),
             parameterBytes: LinformerProjections.byteCount(k: k, length: n, heads: shape.heads, sharing: sharing))
     }
 }

@@ -75,11 +75,11 @@ public struct LinformerProjections: Sendable {
     /// Bytes E and F would take for a configuration, without allocating them.
     public static func byteCount(k: Int, length n: Int, heads: Int, sharing: ProjectionSharing) -> Int {
         let matrices = switch sharing {
-        case .none: 2 * heads
+        case .none: Int.saturatingProduct(2, heads)
         case .headwise: 2
         case .keyValue: 1
         }
-        return AttentionCost.floats(matrices * k * n)
+        return AttentionCost.floats(matrices, k, n)
     }
 }
 

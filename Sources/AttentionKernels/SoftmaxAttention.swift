@@ -67,13 +67,15 @@ public struct SoftmaxAttention: AttentionKernel {
     /// share of the cache (n ≤ 2048). Larger slices stream their n×n scores from memory, and two at
     /// once were measured slower than one at a time with OpenBLAS threading each product
     /// (0.43 s against 0.38 s at n = 4096, 2 threads).
-    static func splitsSlices(length n: Int) -> Bool { n * n * 4 <= 16 << 20 }
+    static func splitsSlices(length n: Int) -> Bool { AttentionCost.floats(n, n) <= 16 << 20 }
 
+    /// `4·b·h·n²·d` FLOPs (the two products); scores and row sums `b·h·(n² + n)` floats; output `b·h·n·d`.
     public func cost(for shape: AttentionShape) -> AttentionCost {
-        let (n, d, slices) = (Double(shape.length), Double(shape.headDim), Double(shape.slices))
+        let (n, d) = (shape.length, shape.headDim)
+        let slices = Double(shape.batch) * Double(shape.heads)
         return AttentionCost(
-            flops: slices * 4 * n * n * d,
-            intermediateBytes: AttentionCost.floats(shape.slices * (shape.length * shape.length + shape.length)),
-            outputBytes: AttentionCost.floats(shape.slices * shape.length * shape.headDim))
+            flops: slices * 4 * Double(n) * Double(n) * Double(d),
+            intermediateBytes: AttentionCost.floats(shape.slices, .saturatingSum(.saturatingProduct(n, n), n)),
+            outputBytes: AttentionCost.floats(shape.slices, n, d))
     }
 }

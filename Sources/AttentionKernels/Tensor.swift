@@ -21,9 +21,10 @@ public final class Tensor: @unchecked Sendable {
         precondition(!shape.isEmpty, "a tensor needs at least one dimension")
         precondition(shape.allSatisfy { $0 >= 0 }, "tensor dimensions must be non-negative, got \(shape)")
         self.shape = shape
-        self.count = shape.reduce(1, *)
+        self.count = shape.reduce(1) { .saturatingProduct($0, $1) }
+        let bytes = AttentionCost.floats(max(count, 1))
+        precondition(bytes < Int.max, "tensor shape \(shape) is too large to allocate")
         var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let status = posix_memalign(&raw, Tensor.alignment, bytes)
         precondition(status == 0 && raw != nil, "posix_memalign of \(bytes) bytes failed (\(status))")
         data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
