@@ -30,13 +30,13 @@ public struct SoftmaxAttention: AttentionKernel {
         let (n, d) = (shape.length, shape.headDim)
         precondition(d >= 1, "\(name): head dimension must be at least 1")
         let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, n])  // [b, h, n, n]
-        let sums = Tensor(uninitialized: [shape.slices, n])  // Σ_j exp(s_ij − max_i) per row
+        let sums = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // Σ_j exp(s_ij − max_i) per row
         let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
 
         let causal = isCausal
         ComputeThreads.forEachSlice(shape.slices, splitSlices: Self.splitsSlices(length: n)) { s, innerParallel in
-            let (p, rowSums) = (scores.matrix(s), sums.data + s * n)
+            let (p, rowSums) = (scores.matrix(s), sums.matrix(s).row(0))
             // pass 1: scores.
             // [n, d]·[d, n] → [n, n]
             BLAS.gemm(q.matrix(s), k.matrix(s), transposeB: true, into: p, alpha: scale)
