@@ -43,9 +43,14 @@ public struct LinformerProjections: Sendable {
         guard perHead(e) == perHead(f) else {
             throw KernelConfigurationError("E and F must both be shared or both per-head")
         }
-        self.sharing = e === f ? .keyValue : (perHead(e) ? .none : .headwise)
-        self.projectedLength = ek
-        self.length = en
+        self.init(sharing: e === f ? .keyValue : (perHead(e) ? .none : .headwise), e: e, f: f, heads: heads)
+    }
+
+    /// Projections whose shapes are known to be consistent (`e`, `f` are `[count, k, n]` or `[k, n]`).
+    private init(sharing: ProjectionSharing, e: Tensor, f: Tensor, heads: Int) {
+        self.sharing = sharing
+        self.projectedLength = e.shape[e.shape.count - 2]
+        self.length = e.shape[e.shape.count - 1]
         self.heads = heads
         self.e = e
         self.f = f
@@ -61,7 +66,7 @@ public struct LinformerProjections: Sendable {
         let std = 1 / Float(k).squareRoot()
         let e = Tensor.normal([count, k, n], seed: seed, std: std)
         let f = sharing == .keyValue ? e : Tensor.normal([count, k, n], seed: seed &+ 0x5EED, std: std)
-        return try! LinformerProjections(e: e, f: f, heads: heads)
+        return LinformerProjections(sharing: sharing, e: e, f: f, heads: heads)
     }
 
     /// E for head `h`: `[k, n]`.
