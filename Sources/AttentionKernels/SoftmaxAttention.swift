@@ -12,9 +12,10 @@ import Glibc
 /// output (the score tensor holds exp(s − max)). With `causal`, query `i` sees keys `j ≤ i`: the
 /// masked weights are exactly 0, which equals masking the scores with `-inf`.
 /// The full `Q Kᵀ` is still computed in the causal case, so FLOPs are the same.
-/// Non-finite inputs propagate as in the naive formula (``ReferenceAttention``): NaN or ±inf in
-/// q_i or k_j makes NaN every row whose scores it reaches (see ``Softmax``); in v_jc, column c of
-/// every row that sees j. For the causal form that takes one O(n·d) finiteness check of V per slice,
+/// Non-finite inputs propagate as in the naive formula (``ReferenceAttention``): a row whose visible
+/// scores hold a NaN or +inf, or are all −inf, is NaN (a NaN in q_i or k_j does that to every row it
+/// reaches; a −inf score among finite ones only gets weight 0, see ``Softmax``); NaN or ±inf in v_jc
+/// reaches column c of every row that sees j. For the causal form that takes one O(n·d) finiteness check of V per slice,
 /// and a row-by-row product (GEMV over the visible prefix) only when V is not finite.
 /// Speed: each (batch, head) slice runs its three passes in turn; slices are split across threads
 /// while they fit in cache (``splitsSlices(length:)``). Blocks of query rows sized for the cache
