@@ -1,8 +1,12 @@
 /// The analytic cost of one attention call: what it must compute and what it must hold.
 ///
-/// FLOPs count a multiply-add as 2 and count the matrix products plus the element-wise work that
-/// is proportional to them (softmax: ~5 per score for max, subtract, exp, sum, scale; φ: 2 per
-/// element). Bytes are float32 buffers, counted exactly as the kernels allocate them.
+/// FLOPs count a multiply-add as 2 in the matrix products (and matrix-vector products) and in
+/// linear attention's normaliser; the element-wise work (the softmax's max, subtract, exp and sum,
+/// the feature map φ, the division by the row sums, the decode loop's feedback) is not counted.
+/// They are computed in `Double` from the sizes, so they never overflow (at worst they read +inf).
+/// Bytes are float32 buffers, counted exactly as the kernels allocate them, with saturating
+/// arithmetic (``Swift/Int/saturatingProduct(_:)``): a count that does not fit reads `Int.max`,
+/// which is over any memory budget.
 public struct AttentionCost: Equatable, Sendable {
     /// Floating-point operations of one call.
     public var flops: Double
@@ -20,10 +24,12 @@ public struct AttentionCost: Equatable, Sendable {
         self.parameterBytes = parameterBytes
     }
 
-    /// What one call adds to the heap at its peak: intermediates plus output. This is the figure
-    /// jemalloc's `thread.peak` is compared with (`model_bytes` in the CSV).
-    public var callPeakBytes: Int { intermediateBytes + outputBytes }
+    /// What one call adds to the heap at its peak: intermediates plus output (saturating). This is
+    /// the figure jemalloc's `thread.peak` is compared with (`model_bytes` in the CSV).
+    public var callPeakBytes: Int { .saturatingSum(intermediateBytes, outputBytes) }
 
-    /// Bytes of one float32 buffer of `count` elements.
-    public static func floats(_ count: Int) -> Int { count * MemoryLayout<Float>.stride }
+    /// Bytes of one float32 buffer of `Π counts` elements (`Π counts · 4`), saturating at `Int.max`.
+    public static func floats(_ counts: Int...) -> Int {
+        counts.reduce(MemoryLayout<Float>.stride) { .saturatingProduct($0, $1) }
+    }
 }

@@ -21,8 +21,8 @@ public struct AttentionShape: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var dims: [Int] { [batch, heads, length, headDim] }
-    /// `b · h`: the number of independent (batch, head) slices.
-    public var slices: Int { batch * heads }
+    /// `b · h`: the number of independent (batch, head) slices (saturating at `Int.max`).
+    public var slices: Int { .saturatingProduct(batch, heads) }
     public var description: String { "b=\(batch) h=\(heads) n=\(length) d=\(headDim)" }
 }
 

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Autoregressive generation through one causal attention layer, token by token, as a model
 /// generates an image pixel by pixel ("Transformers are RNNs" §4.2).
 ///
@@ -49,26 +45,24 @@ public struct Generation: Sendable {
         "Linformer has no causal form, so it cannot decode: E and F mix all n positions into every projected key, and the paper defines no autoregressive variant")
 
     /// Independent sequences: b·h.
-    public var slices: Int { batch * heads }
+    public var slices: Int { .saturatingProduct(batch, heads) }
 
     /// Generates all N tokens of every sequence and returns the final sources x_N (`[b, h, 1, d]`).
-    /// `stepTimes` (optional) receives each worker's wall time of every step; `record` (optional)
-    /// receives every q_i, k_i, v_i and y_i (for verification; it slows the loop).
+    /// `observer` (optional) is told when each worker starts and finishes each step (the harness
+    /// times steps with it, see ``StepObserver``); `record` (optional) receives every q_i, k_i, v_i
+    /// and y_i (for verification; it slows the loop).
     @discardableResult
-    public func callAsFunction(stepTimes: StepTimes? = nil, record: DecodeRecord? = nil) -> Tensor {
+    public func callAsFunction(observer: (any StepObserver)? = nil, record: DecodeRecord? = nil) -> Tensor {
         switch mechanism {
-        case .standard: run(KVCacheDecoder.self, stepTimes: stepTimes, record: record)
-        case .linear: run(RecurrentDecoder.self, stepTimes: stepTimes, record: record)
+        case .standard: run(KVCacheDecoder.self, observer: observer, record: record)
+        case .linear: run(RecurrentDecoder.self, observer: observer, record: record)
         case .linformer: preconditionFailure(Self.noLinformer.description)
         }
     }
 
-    private func run<D: TokenDecoder>(_: D.Type, stepTimes: StepTimes?, record: DecodeRecord?) -> Tensor {
+    private func run<D: TokenDecoder>(_: D.Type, observer: (any StepObserver)?, record: DecodeRecord?) -> Tensor {
         let (n, d, p) = (length, headDim, prompt)
-        if let stepTimes {
-            precondition(stepTimes.length == n && stepTimes.workers >= ComputeThreads.workerCount(slices),
-                         "step times are for another length or fewer workers")
-        }
+        observer?.willGenerate(workers: ComputeThreads.workerCount(slices), steps: n)
         let decoder = D(slices: slices, capacity: n, headDim: d)
         let scratch = Tensor(uninitialized: [slices, 1, 5 * d])  // per slice: x (d), y (d), q|k|v (3d)
         let sources = Tensor(uninitialized: [batch, heads, 1, d])  // x_N, returned
@@ -76,7 +70,7 @@ public struct Generation: Sendable {
         ComputeThreads.forEachWorker(slices) { worker, mySlices in
             for s in mySlices { scratch.matrix(s).row(0).update(from: promptSources.matrix(s).row(0), count: d) }
             for i in 0..<n {
-                let start = stepTimes == nil ? 0 : monotonicNanoseconds()
+                observer?.stepStarted(worker: worker, step: i)
                 for s in mySlices {
                     let x = scratch.matrix(s).row(0)
                     let (y, q) = (x + d, x + 2 * d)
@@ -91,7 +85,7 @@ public struct Generation: Sendable {
                         DecodeProjections.feedback(x, adding: y, count: d)
                     }
                 }
-                if let stepTimes { stepTimes.nanoseconds[worker * n + i] = monotonicNanoseconds() - start }
+                observer?.stepFinished(worker: worker, step: i)
             }
             for s in mySlices { sources.matrix(s).row(0).update(from: scratch.matrix(s).row(0), count: d) }
         }
@@ -109,12 +103,12 @@ public struct Generation: Sendable {
     public static func cost(
         mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length n: Int, prompt: Int
     ) -> AttentionCost {
-        let (slices, d) = (batch * heads, Double(headDim))
+        let (slices, d) = (Int.saturatingProduct(batch, heads), Double(headDim))
         let state: Int, attention: Double
         switch mechanism {
         case .standard:
             state = KVCacheDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
-            attention = 4 * d * Double(n) * Double(n + 1) / 2  // Σ_{i<N} 4·(i+1)·d
+            attention = 4 * d * Double(n) * (Double(n) + 1) / 2  // Σ_{i<N} 4·(i+1)·d
         case .linear:
             state = RecurrentDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
             attention = Double(n) * RecurrentDecoder.stepFlops(position: 0, headDim: headDim)
@@ -123,33 +117,11 @@ public struct Generation: Sendable {
         }
         let projection = Double(n) * 6 * d * d
         return AttentionCost(
-            flops: Double(slices) * (attention + projection),
-            intermediateBytes: state + AttentionCost.floats(slices * 5 * headDim),
-            outputBytes: AttentionCost.floats(slices * headDim),
-            parameterBytes: AttentionCost.floats(heads * headDim * 3 * headDim + slices * prompt * headDim))
-    }
-}
-
-/// Wall time of every decode step, per worker: what ``Generation`` fills in when asked. Allocated
-/// by the caller, outside the measured call.
-public final class StepTimes: @unchecked Sendable {
-    public let length: Int
-    public let workers: Int
-    /// `[workers, length]`: worker w's wall time of step i (over all its slices) at `w·length + i`.
-    public let nanoseconds: UnsafeMutablePointer<UInt64>
-
-    public init(length: Int, workers: Int) {
-        (self.length, self.workers) = (length, workers)
-        nanoseconds = .allocate(capacity: length * workers)
-        nanoseconds.initialize(repeating: 0, count: length * workers)
-    }
-
-    deinit { nanoseconds.deallocate() }
-
-    /// The latency of token `position`: the slowest worker's step (a batch's token is ready when
-    /// every slice has it).
-    public func latency(at position: Int) -> UInt64 {
-        (0..<workers).map { nanoseconds[$0 * length + position] }.max()!
+            flops: Double(batch) * Double(heads) * (attention + projection),
+            intermediateBytes: .saturatingSum(state, AttentionCost.floats(slices, 5, headDim)),
+            outputBytes: AttentionCost.floats(slices, headDim),
+            parameterBytes: .saturatingSum(AttentionCost.floats(heads, headDim, 3, headDim),
+                                           AttentionCost.floats(slices, prompt, headDim)))
     }
 }
 
@@ -174,12 +146,4 @@ public final class DecodeRecord: @unchecked Sendable {
         v.matrix(s).row(i).update(from: vi, count: d)
         out.matrix(s).row(i).update(from: yi, count: d)
     }
-}
-
-/// Nanoseconds on the monotonic clock. The corresponding C function is `clock_gettime`.
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -7,8 +7,12 @@
 /// i + 1 cached rows), so O(i) per token and O(N²·d) per sequence; it streams the whole cache from
 /// memory every step. Memory: the cache is preallocated to the sequence length N, `2·N·d` floats plus
 /// `N` scores per slice, so peak memory grows with N (the RNN state of ``RecurrentDecoder`` does not).
-/// Numerics: the scores are shifted by their maximum before `exp` (``Softmax``) and the division by
-/// the weights' sum is folded into the second product's `alpha`, as in ``SoftmaxAttention``.
+/// Numerics: as in ``SoftmaxAttention``, the scores are shifted by their maximum before `exp`
+/// (``Softmax``) and the division by the weights' sum is deferred to the d outputs. Unlike it, the
+/// scale 1/√d and the division are each folded into a GEMV's `alpha` (``SoftmaxAttention`` scales in
+/// its GEMM's `alpha` but divides the output rows in a pass of their own), only the i + 1 cached rows
+/// are scored (no masked tail), and the sums run in another order (GEMVs per step against GEMMs), so
+/// the two agree within the reference's bound, not bit for bit.
 public final class KVCacheDecoder: TokenDecoder {
     let keys: Tensor  // [slices, N, d]
     let values: Tensor  // [slices, N, d]
@@ -45,10 +49,11 @@ public final class KVCacheDecoder: TokenDecoder {
     }
 
     public static func stepFlops(position: Int, headDim: Int) -> Double {
-        4 * Double(position + 1) * Double(headDim)
+        4 * (Double(position) + 1) * Double(headDim)
     }
 
+    /// `slices·(2·N·d + N)` floats: keys, values and one row of scores (saturating).
     public static func stateBytes(slices: Int, capacity: Int, headDim: Int) -> Int {
-        AttentionCost.floats(slices * (2 * capacity * headDim + capacity))
+        AttentionCost.floats(slices, .saturatingSum(.saturatingProduct(2, capacity, headDim), capacity))
     }
 }

@@ -119,15 +119,18 @@ public struct LinearAttention: AttentionKernel {
         for c in 0..<d { out[c] *= inverse }
     }
 
+    /// `b·h·(4·n·d² + 3·n·d)` FLOPs; intermediates `b·h·(d² + 3d)` floats (causal) or
+    /// `b·h·(2nd + d² + d)` (non-causal); output `b·h·n·d`.
     public func cost(for shape: AttentionShape) -> AttentionCost {
-        let (n, d, slices) = (shape.length, shape.headDim, shape.slices)
-        let intermediates = isCausal
-            ? slices * (d * d + d + 2 * d)
-            : slices * (2 * n * d + d * d + d)
+        let (n, d) = (shape.length, shape.headDim)
+        let perSlice = isCausal
+            ? Int.saturatingSum(.saturatingProduct(d, d), .saturatingProduct(3, d))  // S, Z, φ(q_i), φ(k_i)
+            : Int.saturatingSum(.saturatingProduct(2, n, d), .saturatingProduct(d, d), d)  // φ(Q), φ(K), S, Z
+        let (nd, dd) = (Double(n), Double(d))
         return AttentionCost(
-            flops: Double(slices) * (4 * Double(n) * Double(d * d) + 3 * Double(n * d)),
-            intermediateBytes: AttentionCost.floats(intermediates),
-            outputBytes: AttentionCost.floats(slices * n * d))
+            flops: Double(shape.batch) * Double(shape.heads) * (4 * nd * dd * dd + 3 * nd * dd),
+            intermediateBytes: AttentionCost.floats(shape.slices, perSlice),
+            outputBytes: AttentionCost.floats(shape.slices, n, d))
     }
 }
 

@@ -21,8 +21,11 @@ public struct LinformerAttention: AttentionKernel {
             throw KernelConfigurationError(
                 "Linformer has no causal form: E and F mix all n positions into every projected row, and the paper defines no mask; use standard or linear attention for causal runs")
         }
-        self.projections = projections
+        self.init(nonCausal: projections)
     }
+
+    /// The (only) non-causal form, which cannot fail.
+    init(nonCausal projections: LinformerProjections) { self.projections = projections }
 
     public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let shape = checkedShape(q: q, k: k, v: v)
@@ -35,13 +38,13 @@ public struct LinformerAttention: AttentionKernel {
         let kProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
         let vProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
         let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, kp])  // [b, h, n, k]
-        let sums = Tensor(uninitialized: [shape.slices * n])  // Σ_r exp(s_ir − max_i) per row
+        let sums = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // Σ_r exp(s_ir − max_i) per row
         let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
 
         ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in
             let head = s % shape.heads
-            let (p, rowSums, o) = (scores.matrix(s), sums.data + s * n, out.matrix(s))
+            let (p, rowSums, o) = (scores.matrix(s), sums.matrix(s).row(0), out.matrix(s))
             // pass 1: project keys and values along the sequence, then score against the queries.
             // [k, n]·[n, d] → [k, d]
             BLAS.gemm(projections.e(head: head), k.matrix(s), into: kProjected.matrix(s))
@@ -70,11 +73,12 @@ public struct LinformerAttention: AttentionKernel {
     public static func cost(
         for shape: AttentionShape, projectedLength kp: Int, sharing: ProjectionSharing
     ) -> AttentionCost {
-        let (n, d, k, slices) = (shape.length, shape.headDim, kp, shape.slices)
+        let (n, d, k) = (shape.length, shape.headDim, kp)
+        let perSlice = Int.saturatingSum(.saturatingProduct(2, k, d), .saturatingProduct(n, k), n)  // 2kd + nk + n
         return AttentionCost(
-            flops: Double(slices) * 8 * Double(n) * Double(k) * Double(d),
-            intermediateBytes: AttentionCost.floats(slices * (2 * k * d + n * k + n)),
-            outputBytes: AttentionCost.floats(slices * n * d),
+            flops: Double(shape.batch) * Double(shape.heads) * 8 * Double(n) * Double(k) * Double(d),
+            intermediateBytes: AttentionCost.floats(shape.slices, perSlice),
+            outputBytes: AttentionCost.floats(shape.slices, n, d),
             parameterBytes: LinformerProjections.byteCount(k: k, length: n, heads: shape.heads, sharing: sharing))
     }
 }

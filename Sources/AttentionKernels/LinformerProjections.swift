@@ -33,9 +33,14 @@ public struct LinformerProjections: Sendable {
         guard perHead(e) == perHead(f) else {
             throw KernelConfigurationError("E and F must both be shared or both per-head")
         }
-        self.sharing = e === f ? .keyValue : (perHead(e) ? .none : .headwise)
-        self.projectedLength = ek
-        self.length = en
+        self.init(sharing: e === f ? .keyValue : (perHead(e) ? .none : .headwise), e: e, f: f, heads: heads)
+    }
+
+    /// Projections whose shapes are known to be consistent (`e`, `f` are `[count, k, n]` or `[k, n]`).
+    private init(sharing: ProjectionSharing, e: Tensor, f: Tensor, heads: Int) {
+        self.sharing = sharing
+        self.projectedLength = e.shape[e.shape.count - 2]
+        self.length = e.shape[e.shape.count - 1]
         self.heads = heads
         self.e = e
         self.f = f
@@ -51,7 +56,7 @@ public struct LinformerProjections: Sendable {
         let std = 1 / Float(k).squareRoot()
         let e = Tensor.normal([count, k, n], seed: seed, std: std)
         let f = sharing == .keyValue ? e : Tensor.normal([count, k, n], seed: seed &+ 0x5EED, std: std)
-        return try! LinformerProjections(e: e, f: f, heads: heads)
+        return LinformerProjections(sharing: sharing, e: e, f: f, heads: heads)
     }
 
     /// E for head `h`: `[k, n]`.
@@ -65,11 +70,11 @@ public struct LinformerProjections: Sendable {
     /// Bytes E and F would take for a configuration, without allocating them.
     public static func byteCount(k: Int, length n: Int, heads: Int, sharing: ProjectionSharing) -> Int {
         let matrices = switch sharing {
-        case .none: 2 * heads
+        case .none: Int.saturatingProduct(2, heads)
         case .headwise: 2
         case .keyValue: 1
         }
-        return AttentionCost.floats(matrices * k * n)
+        return AttentionCost.floats(matrices, k, n)
     }
 }
 

@@ -25,4 +25,29 @@ public struct MatrixView: @unchecked Sendable {
         get { base[i * rowStride + j] }
         nonmutating set { base[i * rowStride + j] = newValue }
     }
+
+    /// The first `rows` rows of this matrix (same base and stride).
+    public func prefix(rows count: Int) -> MatrixView {
+        precondition(count >= 0 && count <= rows, "prefix of \(count) rows of a \(rows)-row matrix")
+        return MatrixView(base: base, rows: count, cols: cols, rowStride: rowStride)
+    }
+
+    /// Whether every element is finite: Σ (x − x) is 0 for finite elements and NaN as soon as one is
+    /// NaN or ±inf, accumulated 16 lanes at a time (one subtraction and one addition per 16 floats).
+    public func allFinite() -> Bool {
+        typealias Lanes = SIMD16<Float>
+        var poison = Lanes()
+        var tail: Float = 0
+        for i in 0..<rows {
+            let r = row(i)
+            var c = 0
+            while c + Lanes.scalarCount <= cols {
+                let x = UnsafeRawPointer(r + c).loadUnaligned(as: Lanes.self)
+                poison += x - x
+                c += Lanes.scalarCount
+            }
+            while c < cols { tail += r[c] - r[c]; c += 1 }
+        }
+        return (poison.sum() + tail).isFinite
+    }
 }

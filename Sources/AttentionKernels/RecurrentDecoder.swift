@@ -35,7 +35,8 @@ public final class RecurrentDecoder: TokenDecoder {
         return 4 * d * d + 3 * d
     }
 
+    /// `slices·(d² + 3d)` floats: s_i, z_i, φ(q_i), φ(k_i) (saturating).
     public static func stateBytes(slices: Int, capacity: Int, headDim: Int) -> Int {
-        AttentionCost.floats(slices * (headDim * headDim + 3 * headDim))
+        AttentionCost.floats(slices, .saturatingSum(.saturatingProduct(headDim, headDim), .saturatingProduct(3, headDim)))
     }
 }

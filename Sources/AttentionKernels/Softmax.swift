@@ -2,50 +2,49 @@
 ///
 /// Implementation goals, in order of priority:
 /// 1. Stability: every row is shifted by its maximum before `exp`, so no term exceeds 1 and the
-///    sum lies in [1, n]; a row whose entries are all `-inf` (fully masked, or empty) becomes zeros
-///    instead of `0/0 = NaN`.
+///    sum lies in [1, n]; masking is by position (`valid`), never by −inf scores, and non-finite
+///    scores propagate as in the naive formula (NaN rows), as ``ReferenceAttention`` does.
 /// 2. Accuracy: ``exp(_:)`` is within 2 ulp of the true value for x in [-87.3, 88] (Cephes' `expf`
 ///    polynomial); below -87.3 it returns 0, where the true value is under 1.2e-38.
-/// 3. Speed: 16 lanes at a time (one AVX-512 register), three passes over a row that stays in L1.
+/// 3. Speed: 16 lanes at a time (one AVX-512 register), two passes over a row that stays in L1; the
+///    division by the sum is deferred to the `d` outputs of the row (``divide(_:count:by:)``).
 public enum Softmax {
     public typealias Vector = SIMD16<Float>
 
-    /// In place: `x[j] ← exp(x[j] − max) / Σ exp(x[i] − max)` for `j < valid`, and `x[j] ← 0` for
-    /// `valid ≤ j < count` (the masked tail of a causal row). Costs about `count` exps and 3 passes.
-    @inline(__always)
-    public static func normalize(_ x: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
-        let sum = exponentiate(x, valid: valid, count: count)
-        guard sum > 0 else { return }
-        // pass 3: scale by 1/sum (sum ≥ 1 because the maximum contributes exp(0) = 1).
-        let inverse = Vector(repeating: 1 / sum)
-        var j = 0
-        while j + Vector.scalarCount <= valid {
-            store(load(x + j) * inverse, x + j)
-            j += Vector.scalarCount
-        }
-        while j < valid { x[j] *= inverse[0]; j += 1 }
-    }
-
-    /// The first two passes of ``normalize(_:valid:count:)``: in place `x[j] ← exp(x[j] − max)`
-    /// (0 in the masked tail), returning the sum Σ exp(x[j] − max), which is ≥ 1, or 0 for a fully
-    /// masked row (then the row is all zeros). Attention kernels divide their output rows by it
-    /// instead of scaling all `count` weights: d divisions per row instead of n multiplications.
+    /// In place `x[j] ← exp(x[j] − max)` for `j < valid` and `x[j] ← 0` for `valid ≤ j < count` (the
+    /// masked tail of a causal row), returning the sum Σ_{j<valid} exp(x[j] − max), which is ≥ 1 (the
+    /// maximum contributes exp(0) = 1). Attention kernels divide their output rows by it instead of
+    /// scaling all `count` weights: d divisions per row instead of n multiplications. About `valid`
+    /// exps and two passes over a row that stays in L1.
+    ///
+    /// Non-finite scores give what the naive formula (and ``ReferenceAttention``) gives: a NaN or a
+    /// +inf score (+inf − +inf = NaN), or a row whose valid scores are all −inf (−inf − −inf = NaN),
+    /// makes every valid weight NaN and returns NaN, so the whole output row becomes NaN; a −inf
+    /// score among finite ones gets weight exactly 0. The row-max pass stays a vectorised select;
+    /// beside it, `poison += x − x` (0 for a finite x, NaN for NaN or ±inf: one subtraction and one
+    /// addition per 16 lanes) flags a row that holds any non-finite score, and only such a row
+    /// takes a scalar pass that finds its true maximum.
     @inline(__always)
     public static func exponentiate(_ x: UnsafeMutablePointer<Float>, valid: Int, count: Int) -> Float {
         // pass 1: the row maximum, so every exponent is ≤ 0.
         var maxVector = Vector(repeating: -.infinity)
+        var poison = Vector()
         var j = 0
         while j + Vector.scalarCount <= valid {
             let v = load(x + j)
             maxVector = maxVector.replacing(with: v, where: v .> maxVector)
+            poison += v - v
             j += Vector.scalarCount
         }
         var rowMax = maxVector.max()
-        while j < valid { rowMax = max(rowMax, x[j]); j += 1 }
+        var tailPoison: Float = 0
+        while j < valid { rowMax = max(rowMax, x[j]); tailPoison += x[j] - x[j]; j += 1 }
+        if !(poison.sum() + tailPoison).isFinite { rowMax = nonFiniteMaximum(x, count: valid) }
 
-        guard rowMax > -.infinity else {  // empty or fully masked row: no probability mass anywhere.
-            x.update(repeating: 0, count: count)
-            return 0
+        guard rowMax.isFinite else {  // NaN or +inf in the row, or nothing but −inf: NaN weights.
+            x.update(repeating: .nan, count: valid)
+            (x + valid).update(repeating: 0, count: count - valid)
+            return .nan
         }
         // pass 2: exponentiate in place and sum (lane-wise partial sums, reduced once).
         let shift = Vector(repeating: rowMax)
@@ -67,10 +66,21 @@ public enum Softmax {
         return sum
     }
 
-    /// `row[c] ← row[c] / sum` for `c < count` (no change when `sum` is 0: a fully masked row).
+    /// The maximum of `x[0..<count]` with NaN winning (Swift's `max` and a select both drop it):
+    /// the slow path of a row that holds a non-finite score; −inf for an empty row.
+    static func nonFiniteMaximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var result = -Float.infinity
+        for j in 0..<count {
+            if x[j].isNaN { return .nan }
+            result = max(result, x[j])
+        }
+        return result
+    }
+
+    /// `row[c] ← row[c] · (1 / sum)` for `c < count`: one division, then `count` multiplications.
+    /// A NaN sum (a NaN row, see ``exponentiate(_:valid:count:)``) makes the row NaN.
     @inline(__always)
     public static func divide(_ row: UnsafeMutablePointer<Float>, count: Int, by sum: Float) {
-        guard sum > 0 else { return }
         let inverse = 1 / sum
         for c in 0..<count { row[c] *= inverse }
     }

@@ -7,7 +7,9 @@ import Glibc
 /// Attention tensors are `[B, H, n, d]` (batch, heads, length, head dim); projections are `[k, n]`
 /// or `[H, k, n]`. The storage comes from `posix_memalign`, so when jemalloc is linked it is
 /// allocated by jemalloc on the calling thread and shows in that thread's `thread.peak`.
-/// Offsets are computed only here and in ``MatrixView``.
+/// Offsets into a tensor are computed only here (``matrix(_:)`` and the multi-index subscript) and,
+/// within one matrix, in ``MatrixView``; kernels step along a single row. (``ReferenceAttention``
+/// indexes its own Float64 arrays, laid out like a `[b, h, n, d]` tensor, as `(s·n + i)·d + c`.)
 public final class Tensor: @unchecked Sendable {
     /// Alignment of ``data`` in bytes: one cache line, and a whole AVX-512 register.
     public static let alignment = 64
@@ -21,9 +23,10 @@ public final class Tensor: @unchecked Sendable {
         precondition(!shape.isEmpty, "a tensor needs at least one dimension")
         precondition(shape.allSatisfy { $0 >= 0 }, "tensor dimensions must be non-negative, got \(shape)")
         self.shape = shape
-        self.count = shape.reduce(1, *)
+        self.count = shape.reduce(1) { .saturatingProduct($0, $1) }
+        let bytes = AttentionCost.floats(max(count, 1))
+        precondition(bytes < Int.max, "tensor shape \(shape) is too large to allocate")
         var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let status = posix_memalign(&raw, Tensor.alignment, bytes)
         precondition(status == 0 && raw != nil, "posix_memalign of \(bytes) bytes failed (\(status))")
         data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))

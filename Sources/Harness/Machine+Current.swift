@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Profiling
 import Results
 
 extension Machine {
@@ -22,10 +23,6 @@ extension Machine {
     /// `MemAvailable` from /proc/meminfo: what can be allocated without swapping, right now.
     public static func availableMemoryBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
-        }
-        return nil
+        return try? RSSProbe.bytes("MemAvailable", in: text, file: "/proc/meminfo")
     }
 }

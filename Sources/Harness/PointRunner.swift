@@ -75,7 +75,7 @@ public struct PointRunner: Sendable {
 
         let times = StepTimes(length: point.length, workers: ComputeThreads.workerCount(generation.slices))
         var latency = TokenLatency(length: point.length)
-        let samples = policy.measure({ blackHole(generation(stepTimes: times)) }, afterEach: { latency.add(times) })
+        let samples = policy.measure({ blackHole(generation(observer: times)) }, afterEach: { latency.add(times) })
         record(samples, flops: generation.cost.flops, into: &row)
         row.tokenLatency = latency.samples
         return row

@@ -29,8 +29,8 @@ extension SweepPoint {
     /// Saturates at `Int.max`, so a size beyond any machine is refused, never a trap.
     public var predictedBytes: Int {
         let cost = self.cost
-        let inputs = mode == .decode ? 0 : Saturating.product([3, batch, heads, length, headDim, MemoryLayout<Float>.stride])
-        return Saturating.sum([inputs, cost.parameterBytes, cost.callPeakBytes, 512 * 1024])
+        let inputs = mode == .decode ? 0 : Int.saturatingProduct(3, AttentionCost.floats(batch, heads, length, headDim))
+        return Int.saturatingSum(inputs, cost.parameterBytes, cost.callPeakBytes, 512 * 1024)
     }
 
     /// Builds the generation of a decode point (its projections and prompt are seeded from `seed`).
@@ -47,28 +47,5 @@ extension SweepPoint {
             projections = LinformerProjections.seeded(k: k, length: length, heads: heads, sharing: sharing, seed: seed &+ 3)
         }
         return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
-    }
-}
-
-/// Integer arithmetic on user-given sizes that saturates at `Int.max` instead of trapping.
-enum Saturating {
-    static func product(_ factors: [Int]) -> Int {
-        var result = 1
-        for f in factors {
-            let (value, overflow) = result.multipliedReportingOverflow(by: f)
-            if overflow { return Int.max }
-            result = value
-        }
-        return result
-    }
-
-    static func sum(_ terms: [Int]) -> Int {
-        var result = 0
-        for t in terms {
-            let (value, overflow) = result.addingReportingOverflow(t)
-            if overflow { return Int.max }
-            result = value
-        }
-        return result
     }
 }

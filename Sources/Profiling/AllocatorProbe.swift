@@ -25,10 +25,15 @@ public enum AllocatorProbe {
     public static var options: String { String(cString: attnbench_malloc_conf()) }
 
     /// jemalloc's effective `opt.dirty_decay_ms` (-1: freed pages are never purged).
-    public static var dirtyDecayMilliseconds: Int? {
-        var value = 0
-        var size = MemoryLayout<Int>.size
-        return mallctl("opt.dirty_decay_ms", &value, &size, nil, 0) == 0 ? value : nil
+    public static var dirtyDecayMilliseconds: Int? { try? integer("opt.dirty_decay_ms", as: Int.self) }
+
+    /// The integer `mallctl` value `name`, read as a `T` of the width jemalloc stores it in (a
+    /// different width is `EINVAL`; an unknown name, `ENOENT`).
+    public static func integer<T: FixedWidthInteger>(_ name: String, as _: T.Type) throws(JemallocError) -> T {
+        var value: T = 0
+        var size = MemoryLayout<T>.size
+        try check(mallctl(name, &value, &size, nil, 0), name)
+        return value
     }
 
     /// Whether jemalloc was built with statistics (`config.stats`); the peak counters need it.
@@ -45,10 +50,7 @@ public enum AllocatorProbe {
 
     /// The calling thread's high-water mark in bytes since the last reset (`thread.peak.read`).
     public static func threadPeakBytes() throws(JemallocError) -> Int {
-        var peak: UInt64 = 0
-        var size = MemoryLayout<UInt64>.size
-        try check(mallctl("thread.peak.read", &peak, &size, nil, 0), "thread.peak.read")
-        return Int(peak)
+        Int(try integer("thread.peak.read", as: UInt64.self))
     }
 
     /// Bytes currently allocated by the application in the whole process (`stats.allocated`,
@@ -58,10 +60,7 @@ public enum AllocatorProbe {
         var epoch: UInt64 = 1, newEpoch: UInt64 = 1
         var size = MemoryLayout<UInt64>.size
         try check(mallctl("epoch", &epoch, &size, &newEpoch, size), "epoch")
-        var allocated = 0
-        size = MemoryLayout<Int>.size
-        try check(mallctl("stats.allocated", &allocated, &size, nil, 0), "stats.allocated")
-        return allocated
+        return try integer("stats.allocated", as: Int.self)
     }
 
     /// The peak of the calling thread's allocations while `body` runs, above what it held before.

@@ -11,7 +11,7 @@ public struct NPYArray: Equatable, Sendable {
     public var scalars: [Float]
 
     public init(shape: [Int], scalars: [Float]) {
-        precondition(shape.reduce(1, *) == scalars.count, "shape \(shape) does not hold \(scalars.count) values")
+        precondition(NPY.elementCount(shape) == scalars.count, "shape \(shape) does not hold \(scalars.count) values")
         self.shape = shape
         self.scalars = scalars
     }
@@ -64,25 +64,28 @@ public enum NPY {
         }
         let descr = try field("descr", in: header)
         guard ["'<f4'", "'|f4'", "'f4'", "'float32'"].contains(descr) else {
-            throw NPYError("dtype is \(descr), expected float32 ('<f4'); convert with arr.astype(np.float32)")
+            throw NPYError("dtype is \(printable(descr)), expected float32 ('<f4'); convert with arr.astype(np.float32)")
         }
         guard try field("fortran_order", in: header) == "False" else {
             throw NPYError("Fortran-ordered arrays are not supported; save np.ascontiguousarray(arr)")
         }
         let shape = try parseShape(try field("shape", in: header))
-        let count = shape.reduce(1, *)
         let dataStart = headerStart + headerLength
         let available = bytes.count - dataStart
-        guard available >= count * 4 else {
-            throw NPYError("truncated data: shape \(shape) needs \(count * 4) bytes, file has \(available)")
+        // Checked products: a shape such as (2**61, 4) must not wrap around to a small byte count.
+        guard let count = elementCount(shape), case let (needed, false) = count.multipliedReportingOverflow(by: 4) else {
+            throw NPYError("shape \(shape) is too large: its size in bytes overflows a 64-bit integer (file has \(available) bytes of data)")
         }
-        guard available == count * 4 else {
-            throw NPYError("\(available - count * 4) unexpected bytes after the data of shape \(shape)")
+        guard available >= needed else {
+            throw NPYError("truncated data: shape \(shape) needs \(needed) bytes, file has \(available)")
+        }
+        guard available == needed else {
+            throw NPYError("\(available - needed) unexpected bytes after the data of shape \(shape)")
         }
         var scalars = [Float](repeating: 0, count: count)
         scalars.withUnsafeMutableBytes { out in
             bytes.withUnsafeBytes { raw in
-                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[dataStart..<(dataStart + count * 4)]))
+                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[dataStart..<(dataStart + needed)]))
             }
         }
         return NPYArray(shape: shape, scalars: scalars.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) })
@@ -116,17 +119,34 @@ public enum NPY {
             if (ch == "," && depth == 0) || ch == "}" { break }
             value.append(ch)
         }
-        return value.trimmingCharacters(in: .whitespaces)
+        return value.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `text` with control characters (newlines, tabs, bytes of a damaged header) escaped, so an
+    /// error that quotes it stays on one line.
+    static func printable(_ text: String) -> String {
+        text.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined()
+    }
+
+    /// The number of elements of `shape` (1 for `()`), or nil when the product overflows `Int`.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            if overflow { return nil }
+            count = product
+        }
+        return count
     }
 
     static func parseShape(_ text: String) throws(NPYError) -> [Int] {
-        guard text.hasPrefix("("), text.hasSuffix(")") else { throw NPYError("malformed shape \(text)") }
+        guard text.hasPrefix("("), text.hasSuffix(")") else { throw NPYError("malformed shape \(printable(text))") }
         let inner = text.dropFirst().dropLast()
         var shape: [Int] = []
         for part in inner.split(separator: ",") {
             let trimmed = part.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            guard let dim = Int(trimmed), dim >= 0 else { throw NPYError("malformed shape \(text)") }
+            guard let dim = Int(trimmed), dim >= 0 else { throw NPYError("malformed shape \(printable(text))") }
             shape.append(dim)
         }
         return shape

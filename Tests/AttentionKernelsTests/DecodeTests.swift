@@ -62,19 +62,29 @@ import _TestSupport
         #expect(maxDifference(record.q, record.k) > 0.1)
     }
 
-    /// Slices are independent, so splitting them across threads changes nothing.
+    /// Slices are independent, so splitting them across threads changes nothing, and neither does
+    /// an observer.
     @Test(arguments: [Mechanism.standard, .linear])
     func threadsDoNotChangeTheSequence(_ mechanism: Mechanism) throws {
         let generation = try Self.generation(mechanism)
-        let saved = ComputeThreads.current
-        defer { ComputeThreads.set(saved) }
-        ComputeThreads.set(1)
-        let one = generation()
-        ComputeThreads.set(2)
-        let times = StepTimes(length: generation.length, workers: 16)  // ≥ any worker count a concurrent test sets
-        let two = generation(stepTimes: times)
-        #expect(one.scalars == two.scalars)
-        #expect((0..<generation.length).allSatisfy { times.latency(at: $0) > 0 })
+        let one = withComputeThreads(1) { generation() }
+        let two = withComputeThreads(2) { generation() }
+        let observed = withComputeThreads(2) { generation(observer: StepLog(workers: 2)) }
+        #expect(one.scalars == two.scalars && one.scalars == observed.scalars)
+    }
+
+    /// The observer contract: told the worker count and N first; then every worker starts and
+    /// finishes steps 0, 1, …, N−1 in order, each start before its finish.
+    @Test(arguments: [(Mechanism.standard, 1), (.linear, 1), (.standard, 2), (.linear, 2)])
+    func theObserverSeesEveryStepOfEveryWorkerInOrder(_ mechanism: Mechanism, threads: Int) throws {
+        let generation = try Self.generation(mechanism)
+        let log = StepLog(workers: 4)
+        withComputeThreads(threads) { generation(observer: log) }
+        #expect(log.announced == [threads, generation.length])
+        for w in 0..<4 {
+            #expect(log.inOrder[w], "worker \(w) saw a step out of order")
+            #expect(log.events[w] == (w < threads ? 2 * generation.length : 0), "worker \(w)")
+        }
     }
 
     /// The KV cache grows with N; the RNN state does not. jemalloc's peak across one generation is
@@ -102,5 +112,36 @@ import _TestSupport
         #expect(throws: KernelConfigurationError.self) {
             try Generation(mechanism: .linformer, batch: 1, heads: 1, headDim: 8, length: 16, seed: 1)
         }
+    }
+}
+
+/// A ``StepObserver`` that checks the order of its calls: per worker, events 2i (start of step i)
+/// and 2i + 1 (its finish), in sequence. Each worker writes only its own slots.
+final class StepLog: StepObserver, @unchecked Sendable {
+    private(set) var announced: [Int] = []
+    let events: UnsafeMutablePointer<Int>
+    let inOrder: UnsafeMutablePointer<Bool>
+
+    init(workers: Int) {
+        events = .allocate(capacity: workers)
+        events.initialize(repeating: 0, count: workers)
+        inOrder = .allocate(capacity: workers)
+        inOrder.initialize(repeating: true, count: workers)
+    }
+
+    deinit {
+        events.deallocate()
+        inOrder.deallocate()
+    }
+
+    func willGenerate(workers: Int, steps: Int) { announced = [workers, steps] }
+
+    func stepStarted(worker: Int, step: Int) { record(worker, 2 * step) }
+
+    func stepFinished(worker: Int, step: Int) { record(worker, 2 * step + 1) }
+
+    private func record(_ worker: Int, _ event: Int) {
+        if events[worker] != event { inOrder[worker] = false }
+        events[worker] = event + 1
     }
 }

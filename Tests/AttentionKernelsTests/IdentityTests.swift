@@ -52,8 +52,9 @@ import _TestSupport
         #expect(ok)
     }
 
-    /// Causal standard attention equals softmax over a score matrix masked with -inf above the
-    /// diagonal, evaluated by the kernel's own row softmax (which must treat -inf as weight 0).
+    /// Causal standard attention (masking by position) equals softmax over a score matrix masked
+    /// with -inf above the diagonal, evaluated by the kernel's own row softmax over the whole row
+    /// (which must give -inf weight 0) and normalised after the product, as the kernel does.
     @Test func causalStandardEqualsTheMaskedQuadraticForm() {
         let (q, k, v) = Verification.inputs(Self.shape, seed: 23)
         let (n, d) = (Self.shape.length, Self.shape.headDim)
@@ -68,8 +69,11 @@ import _TestSupport
                     for l in 0..<d { dot += qs[i, l] * ks[j, l] }
                     scores[i, j] = j <= i ? dot / Float(d).squareRoot() : -.infinity
                 }
-                Softmax.normalize(scores.row(i), valid: n, count: n)
-                for c in 0..<d { for j in 0..<n { e[i, c] += scores[i, j] * vs[j, c] } }
+                let sum = Softmax.exponentiate(scores.row(i), valid: n, count: n)
+                for c in 0..<d {
+                    for j in 0..<n { e[i, c] += scores[i, j] * vs[j, c] }
+                    e[i, c] /= sum
+                }
             }
         }
         let bound = ReferenceAttention.standard(q: q, k: k, v: v, causal: true).bounds.max()!

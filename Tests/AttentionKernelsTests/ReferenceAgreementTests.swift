@@ -23,10 +23,10 @@ extension KernelCase: CustomTestStringConvertible {
     func resultsDoNotDependOnTheThreadCount(_ threads: Int) {
         let shape = AttentionShape(batch: 2, heads: 3, length: 65, headDim: 16)
         let (q, k, v) = Verification.inputs(shape, seed: 3)
-        ComputeThreads.set(threads)
-        defer { ComputeThreads.set(1) }
-        for kernel in Verification.kernels(for: shape, projectedLength: 9, seed: 5) {
-            #expect(Verification.check(kernel, q: q, k: k, v: v).passed, "\(kernel.name) with \(threads) threads")
+        withComputeThreads(threads) {
+            for kernel in Verification.kernels(for: shape, projectedLength: 9, seed: 5) {
+                #expect(Verification.check(kernel, q: q, k: k, v: v).passed, "\(kernel.name) with \(threads) threads")
+            }
         }
     }
 

@@ -89,7 +89,7 @@ import Testing
             for p in [path, samplesPath, RunMetadata.path(forCSV: path)] { try? FileManager.default.removeItem(atPath: p) }
         }
         let spec = try spec([("mechanism", "standard,linformer,linear"), ("mode", "decode"), ("n", "64,256")])
-        let summary = try Sweep(spec: spec, output: path, buildConfiguration: "test").run()
+        let summary = try testSweep(spec, output: path).run()
         #expect(summary.measured == 4 && summary.skipped == 2)
         let table = try ResultTable(path: path)
         for row in table.rows where row.isOK {
@@ -107,7 +107,7 @@ import Testing
         var lines = text.split(separator: "\n").map(String.init)
         lines.removeLast()
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        var resumed = Sweep(spec: spec, output: path, buildConfiguration: "test")
+        var resumed = testSweep(spec, output: path)
         resumed.resume = true
         #expect(try resumed.run().measured == 1)
         #expect(try TokenLatencyRow.read(samplesPath).mapValues(\.count) == samples.mapValues(\.count))

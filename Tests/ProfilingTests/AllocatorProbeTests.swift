@@ -54,8 +54,17 @@ let mallocFunction = unsafeBitCast(
         #expect(during - before >= 32 << 20)
     }
 
+    /// A real mallctl call with a name jemalloc does not have: ENOENT, and the message names it.
     @Test func unknownNamesAreClearErrors() {
-        let error = JemallocError(rawValue: 2, name: "thread.peak.read")
-        #expect(error.description.contains("not found"))
+        let error = #expect(throws: JemallocError.self) { try AllocatorProbe.integer("thread.peak.nonexistent", as: UInt64.self) }
+        #expect(error == JemallocError(rawValue: 2, name: "thread.peak.nonexistent"))
+        #expect(error?.description == #"mallctl("thread.peak.nonexistent") failed: not found: this jemalloc lacks the statistic (built without --enable-stats, or older than 5.3)"#)
+    }
+
+    /// A known name read at the wrong width: jemalloc refuses with EINVAL rather than filling half a value.
+    @Test func aWrongWidthIsAnInvalidArgument() throws {
+        #expect(try AllocatorProbe.integer("opt.dirty_decay_ms", as: Int.self) == -1)
+        let error = #expect(throws: JemallocError.self) { try AllocatorProbe.integer("opt.dirty_decay_ms", as: Int32.self) }
+        #expect(error?.description == #"mallctl("opt.dirty_decay_ms") failed: invalid argument"#)
     }
 }

@@ -1,4 +1,22 @@
 import AttentionKernels
+import Foundation
+
+/// Held by every test that sets ``ComputeThreads`` (see ``withComputeThreads(_:_:)``).
+private let threadSettingLock = NSLock()
+
+/// Runs `body` with ``ComputeThreads`` set to `count`, then restores the setting it found. Suites run
+/// in parallel in one process and the setting is global, so tests that set it take one lock while
+/// they run: two of them never interleave their settings, and each restores what was there before.
+/// Tests that do not set it may run at either count, which must not change their results.
+@discardableResult
+public func withComputeThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+    threadSettingLock.lock()
+    defer { threadSettingLock.unlock() }
+    let saved = ComputeThreads.current
+    ComputeThreads.set(count)
+    defer { ComputeThreads.set(saved) }
+    return try body()
+}
 
 /// One row of the kernel test table: an attention shape and the Linformer k to use with it.
 public struct KernelCase: Sendable, CustomStringConvertible {
