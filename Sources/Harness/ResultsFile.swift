@@ -24,28 +24,8 @@ public final class ResultsFile {
             }
         }
         let file = try AppendingFile(path: path, truncate: !resume, lock: waitForLock ? .exclusiveWaiting : .exclusive)
-        var existing: [ResultRow] = []
-        var empty = !resume
-        if resume {
-            let text = try file.readText()
-            empty = text.isEmpty
-            if !empty {
-                let parsed: CSV.Parsed
-                do { parsed = try CSV.parse(text) } catch {
-                    throw UsageError("\(path) is not valid CSV (\(error)); move it aside or use --overwrite")
-                }
-                guard parsed.rows.first == ResultRow.columns else {
-                    throw UsageError("\(path) has different columns from this version's; move it aside or use --overwrite")
-                }
-                if parsed.unterminated != nil { try file.truncate(toLength: parsed.completeLength) }
-                let whole = String(decoding: text.utf8.prefix(parsed.completeLength), as: UTF8.self)
-                do { existing = try ResultTable(text: whole, source: path).rows } catch {
-                    throw UsageError("\(error.description); move it aside or use --overwrite")
-                }
-            }
-        }
-        self.existing = existing
-        writer = try CSVWriter(file: file, columns: ResultRow.columns, writeHeader: empty)
+        existing = resume ? ResultTable.lastPerPoint(try RowFile.resume(file, columns: ResultRow.table, empty: .empty)) : []
+        writer = try CSVWriter(file: file, columns: ResultRow.columns, writeHeader: try file.length() == 0)
     }
 
     /// Writes one row and makes it durable before returning.

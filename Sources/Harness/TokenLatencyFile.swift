@@ -25,16 +25,8 @@ public struct TokenLatencyFile {
     public mutating func append(_ point: SweepPoint, _ samples: [LatencySample]) throws {
         if writer == nil {
             let file = try AppendingFile(path: path, truncate: false)
-            let text = try file.readText()
-            if !text.isEmpty {
-                let parsed: CSV.Parsed
-                do { parsed = try CSV.parse(text) } catch { throw UsageError("\(path) is not valid CSV (\(error)); move it aside") }
-                guard parsed.rows.first == TokenLatencyRow.columns else {
-                    throw UsageError("\(path) has different columns from this version's; move it aside or use --overwrite")
-                }
-                if parsed.unterminated != nil { try file.truncate(toLength: parsed.completeLength) }
-            }
-            writer = try CSVWriter(file: file, columns: TokenLatencyRow.columns, writeHeader: text.isEmpty)
+            _ = try RowFile.resume(file, columns: TokenLatencyRow.table, empty: .empty)
+            writer = try CSVWriter(file: file, columns: TokenLatencyRow.columns, writeHeader: try file.length() == 0)
         }
         for s in samples {
             try writer?.write(RowFile.fields(TokenLatencyRow(point: point, sample: s), TokenLatencyRow.table))

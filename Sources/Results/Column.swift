@@ -165,6 +165,27 @@ public enum RowFile {
         return try parse(text, source: path, columns: columns, empty: empty)
     }
 
+    /// Reads a file being continued through its open, locked descriptor: checks the header, cuts
+    /// a last line left by an interrupted write (even inside a quoted field) in place, and returns
+    /// the rows. An empty file has none (the caller writes the header).
+    /// - Throws: ``UsageError`` for another schema or a malformed row; ``FileError``.
+    public static func resume<Row>(_ file: AppendingFile, columns: [Column<Row>], empty: Row) throws -> [Row] {
+        let text = try file.readText()
+        if text.isEmpty { return [] }
+        let parsed: CSV.Parsed
+        do { parsed = try CSV.parse(text) } catch {
+            throw UsageError("\(file.path) is not valid CSV (\(error)); move it aside or use --overwrite")
+        }
+        guard parsed.rows.first == header(columns) else {
+            throw UsageError("\(file.path) has different columns from this version's; move it aside or use --overwrite")
+        }
+        if parsed.unterminated != nil { try file.truncate(toLength: parsed.completeLength) }
+        let whole = String(decoding: text.utf8.prefix(parsed.completeLength), as: UTF8.self)
+        do { return try Self.parse(whole, source: file.path, columns: columns, empty: empty) } catch {
+            throw UsageError("\(error.description); move it aside or use --overwrite")
+        }
+    }
+
     /// The whole file as text: header and rows (for files written in one go).
     public static func text<Row>(_ rows: [Row], _ columns: [Column<Row>]) -> String {
         CSV.line(header(columns)) + rows.map { CSV.line(fields($0, columns)) }.joined()

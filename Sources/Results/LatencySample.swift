@@ -47,7 +47,7 @@ public struct TokenLatencyRow: Equatable, Sendable {
     ]
 
     public static let columns = RowFile.header(table)
-    static let empty = TokenLatencyRow(point: .empty, sample: LatencySample(position: 0, median: 0, min: 0, count: 0))
+    public static let empty = TokenLatencyRow(point: .empty, sample: LatencySample(position: 0, median: 0, min: 0, count: 0))
 
     /// The path of the samples file that goes with a results CSV.
     public static func path(forCSV csv: String) -> String { sidecarPath(forCSV: csv, suffix: ".tokens.csv") }

@@ -84,7 +84,7 @@ public struct ResultRow: Equatable, Sendable {
     public var fields: [String] { RowFile.fields(self, Self.table) }
 
     /// A placeholder that rows are read into.
-    static let empty = ResultRow(point: .empty, status: .ok, seed: 0)
+    public static let empty = ResultRow(point: .empty, status: .ok, seed: 0)
 
     /// Reads one row from its fields (nil when a field does not parse).
     public init?(fields: [String]) {

@@ -20,7 +20,7 @@ public struct ResultTable: Sendable {
         rows = Self.lastPerPoint(try RowFile.parse(text, source: source, columns: ResultRow.table, empty: ResultRow.empty))
     }
 
-    static func lastPerPoint(_ rows: [ResultRow]) -> [ResultRow] {
+    public static func lastPerPoint(_ rows: [ResultRow]) -> [ResultRow] {
         var index: [SweepPoint: Int] = [:]
         var kept: [ResultRow] = []
         for row in rows {
