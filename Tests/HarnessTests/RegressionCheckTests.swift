@@ -121,14 +121,4 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         #expect(try Thresholds.load(repo.path + "/Baselines/thresholds.txt") == Thresholds())
     }
-
-    @Test func scalingFitRecoversKnownExponents() throws {
-        let x = [512.0, 1024, 2048, 4096]
-        let quadratic = try #require(ScalingFit(x: x, y: x.map { 3e-9 * $0 * $0 }))
-        #expect(abs(quadratic.exponent - 2) < 1e-12 && quadratic.halfWidth < 1e-9)
-        let noisy = try #require(ScalingFit(x: x, y: zip(x, [1.05, 0.95, 1.04, 0.97]).map { 1e-6 * $0 * $1 }))
-        #expect(abs(noisy.exponent - 1) < 0.05)
-        #expect(noisy.halfWidth > 0 && noisy.halfWidth < 0.3)
-        #expect(ScalingFit(x: [1], y: [1]) == nil)
-    }
 }
