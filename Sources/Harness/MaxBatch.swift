@@ -42,6 +42,7 @@ public struct MaxBatch {
     }
 
     public func find(_ template: SweepPoint) throws -> MaxBatchRow {
+        try template.checkMeasurable()
         var point = template
         point.batch = 1
         var row = MaxBatchRow(point: point, status: .ok, budgetBytes: budget, seed: seed)
