@@ -34,11 +34,7 @@ public struct Thresholds: Equatable, Sendable {
 
     public static func load(_ path: String) throws -> Thresholds {
         guard FileManager.default.fileExists(atPath: path) else { throw UsageError("thresholds file \(path) does not exist") }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw FileError("cannot read thresholds file \(path): \(describe(error))")
-        }
-        return try parse(text, source: path)
+        return try parse(try TextFile.read(path), source: path)
     }
 
     public static func parse(_ text: String, source: String = "thresholds") throws(UsageError) -> Thresholds {

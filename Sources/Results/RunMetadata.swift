@@ -92,9 +92,11 @@ public struct RunMetadata: Codable, Equatable, Sendable {
     }
 
     /// Reads a sidecar; nil when there is none.
-    /// - Throws: ``UsageError`` when it exists but is not this tool's metadata.
-    public static func read(from path: String) throws(UsageError) -> RunMetadata? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    /// - Throws: ``UsageError`` when it exists but is not this tool's metadata, ``FileError`` when
+    ///   it exists but cannot be read (a folder, no permission).
+    public static func read(from path: String) throws -> RunMetadata? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let data = Data(try TextFile.bytes(path))
         do { return try JSONDecoder().decode(RunMetadata.self, from: data) } catch {
             throw UsageError("\(path) is not attnbench run metadata (\(describe(error))); regenerate it or move it aside")
         }
