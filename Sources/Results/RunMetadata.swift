@@ -83,10 +83,15 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         return try encoder.encode(self)
     }
 
-    /// Writes the sidecar atomically (a temporary file renamed into place).
+    /// Writes the sidecar atomically (a temporary file, synced, renamed into place), with the file
+    /// system's reason on failure ("No space left on device; free some disk space…").
     /// - Throws: ``FileError``.
     public func write(to path: String) throws(FileError) {
-        do { try json().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        let data: Data
+        do { data = try json() } catch { throw FileError("cannot encode the metadata for \(path): \(describe(error))") }
+        do { try AtomicFile.write(bytes: [UInt8](data), to: path, overwrite: true) } catch let error as FileError {
+            throw error
+        } catch {
             throw FileError("cannot write \(path): \(describe(error))")
         }
     }
