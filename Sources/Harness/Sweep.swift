@@ -54,6 +54,9 @@ public struct Sweep {
         var summary = Summary(alreadyDone: points.count - pending.count)
 
         var warnings: [String] = []
+        if spec.memoryBudget == nil && Machine.availableMemoryBytes() == nil {
+            warnings.append("cannot read MemAvailable from /proc/meminfo: the memory budget is 60% of an assumed 8 GiB; pass --memory-budget")
+        }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         for t in Set(points.map(\.threads)).sorted() where t > cores {
             warnings.append("--threads \(t) is more than the \(cores) cores of this machine: its points time oversubscribed cores")
