@@ -69,10 +69,7 @@ enum PaperData {
     /// The rows of `path` after its header, which must be `header`; a missing file has none.
     static func rows(_ path: String, header: [String]) throws -> [[String]] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw FileError("cannot read \(path): \(describe(error))")
-        }
+        let text = try TextFile.read(path)
         let parsed: CSV.Parsed
         do { parsed = try CSV.parse(text) } catch { throw UsageError("\(path) is not valid CSV (\(error))") }
         guard parsed.rows.first == header else {

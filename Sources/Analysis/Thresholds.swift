@@ -24,7 +24,7 @@ public struct Thresholds: Equatable, Sendable {
     public var slope = 0.25
     /// Largest allowed relative increase of the median time; checked only with --absolute-time.
     public var time = 0.5
-    /// How often a point that fails a time rule is measured again before it counts.
+    /// How often a point that fails a time rule is measured again before it counts (at most 100).
     public var remeasure = 2
 
     public init() {}
@@ -34,11 +34,7 @@ public struct Thresholds: Equatable, Sendable {
 
     public static func load(_ path: String) throws -> Thresholds {
         guard FileManager.default.fileExists(atPath: path) else { throw UsageError("thresholds file \(path) does not exist") }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw FileError("cannot read thresholds file \(path): \(describe(error))")
-        }
-        return try parse(text, source: path)
+        return try parse(try TextFile.read(path), source: path)
     }
 
     public static func parse(_ text: String, source: String = "thresholds") throws(UsageError) -> Thresholds {
@@ -52,15 +48,20 @@ public struct Thresholds: Equatable, Sendable {
             let location = "\(source):\(number + 1)"
             guard parts.count == 2 else { throw UsageError("\(location): expected 'key = value'") }
             guard seen.insert(parts[0]).inserted else { throw UsageError("\(location): '\(parts[0])' is set twice") }
+            func bytes() throws(UsageError) -> Int {
+                do { return try ValueList.bytes(parts[1], axis: parts[0]) } catch {
+                    throw UsageError("\(location): \(parts[0]) needs a size like 64K or 1M, at most 4 EiB, got '\(parts[1])'")
+                }
+            }
             func fraction() throws(UsageError) -> Double {
                 guard let v = Double(parts[1]), v >= 0, v < 10 else { throw UsageError("\(location): \(parts[0]) needs a number like 0.15") }
                 return v
             }
             switch parts[0] {
             case "memory-relative": t.memoryRelative = try fraction()
-            case "memory-absolute": t.memoryAbsolute = try ValueList.bytes(parts[1], axis: parts[0])
+            case "memory-absolute": t.memoryAbsolute = try bytes()
             case "model-relative": t.modelRelative = try fraction()
-            case "model-absolute": t.modelAbsolute = try ValueList.bytes(parts[1], axis: parts[0])
+            case "model-absolute": t.modelAbsolute = try bytes()
             case "efficiency": t.efficiency = try fraction()
             case "speedup": t.speedup = try fraction()
             case "efficiency-series": t.efficiencySeries = try fraction()
@@ -68,7 +69,10 @@ public struct Thresholds: Equatable, Sendable {
             case "slope": t.slope = try fraction()
             case "time": t.time = try fraction()
             case "remeasure":
-                guard let n = Int(parts[1]), n >= 0 else { throw UsageError("\(location): remeasure needs a whole number") }
+                // Each round measures the failing points again: a huge count would never end.
+                guard let n = Int(parts[1]), (0...100).contains(n) else {
+                    throw UsageError("\(location): remeasure needs a whole number from 0 to 100")
+                }
                 t.remeasure = n
             default: throw UsageError("\(location): unknown threshold '\(parts[0])'; known: \(keys.joined(separator: ", "))")
             }

@@ -99,8 +99,14 @@ public struct Plotter {
     }
 
     /// Blocks of whitespace-separated columns, two blank lines apart (gnuplot's `index`).
+    ///
+    /// gnuplot counts only blocks that hold a data line: an empty block (no paper data, no
+    /// measured N at the paper's sizes, no memory cells) would shift every later `index` onto the
+    /// wrong curve, or past the end ("x range is invalid"). An empty block therefore holds one
+    /// `nan` line: a record, but no point.
     static func blocks(_ blocks: [(comment: String, lines: [String])]) -> String {
-        blocks.map { "# \($0.comment)\n" + $0.lines.joined(separator: "\n") }.joined(separator: "\n\n\n") + "\n"
+        blocks.map { "# \($0.comment)\n" + ($0.lines.isEmpty ? "nan" : $0.lines.joined(separator: "\n")) }
+            .joined(separator: "\n\n\n") + "\n"
     }
 
     static func number(_ x: Double) -> String { String(format: "%.6g", x) }

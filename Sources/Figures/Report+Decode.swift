@@ -32,7 +32,7 @@ extension Report {
 
             ### Per-token latency against position
 
-            The latency of one decode step (all sequences of the batch; the slowest worker when threads split the heads), median over a window of steps and all repetitions, from `\(TokenLatencyRow.path(forCSV: source))`. Slopes are fitted on log–log axes, with a 95% interval, over positions N/64…N (and ≥ 16), and over the first four octaves of that range, N/64…N/4; a and b are a least-squares fit of latency = a + b·position over N/64…N/4. Softmax with a cache should have slope 1 (b is then the cost of reading one cached token's key and value in every head), linear attention slope 0. The softmax cache is 2·h·d·4 = \(2 * p.heads * p.headDim * 4) bytes per position; where it outgrows a cache level, b steps up and the slope over the whole range exceeds 1.
+            The latency of one decode step (all sequences of the batch; the slowest worker when threads split the heads), median over a window of steps and all repetitions, from `\(TokenLatencyRow.path(forCSV: source))`. Slopes are fitted on log–log axes, with a 95% interval, over positions N/64…N (and ≥ 16), and over the first four octaves of that range, N/64…N/4; a and b are a least-squares fit of latency = a + b·position over N/64…N/4. Softmax with a cache should have slope 1 (b is then the cost of reading one cached token's key and value in every head), linear attention slope 0. The softmax cache is 2·h·d·4 = \(Self.cacheBytesPerPosition(p)) bytes per position; where it outgrows a cache level, b steps up and the slope over the whole range exceeds 1.
 
             | curve | N | slope, N/64…N | slope, N/64…N/4 | a (µs) | b (ns per position) | last step (µs) |
             |---|---|---|---|---|---|---|
@@ -45,6 +45,11 @@ extension Report {
             md += String(format: " | %.1f |\n", (c.samples.last?.median ?? 0) * 1e6)
         }
         return md
+    }
+
+    /// 2·h·d·4, in `Double` so that no h and d read from a CSV can overflow it.
+    static func cacheBytesPerPosition(_ p: SweepPoint) -> String {
+        String(format: "%.0f", 2 * Double(p.heads) * Double(p.headDim) * 4)
     }
 
     static func rate(_ row: ResultRow) -> String {

@@ -92,20 +92,21 @@ public struct Report {
         var md = "## Break-even against standard attention\n\nThe sequence length from which the mechanism is faster than standard attention at the same batch, heads and d (interpolated between measured n on log scales), and its speed-up at the largest n measured.\n\n"
         md += "| mechanism | batch | break-even n | speed-up at largest n |\n|---|---|---|---|\n"
         for s in analysis.series where s.mechanism != .standard {
-            let pairs = s.rows.compactMap { r -> (Double, Double)? in
+            // (n, Double(n), speed-up): n is printed as the integer it is (Int(Double(Int.max)) traps).
+            let pairs = s.rows.compactMap { r -> (n: Int, x: Double, speedup: Double)? in
                 guard let standard = analysis.standardRow(for: r)?.median, let time = r.median else { return nil }
-                return (Double(r.point.length), standard / time)
+                return (r.point.length, Double(r.point.length), standard / time)
             }
             guard let last = pairs.last else { continue }
-            var text = "> \(Int(last.0)) (never faster in range)"
-            if let first = pairs.first, first.1 >= 1 {
-                text = "≤ \(Int(first.0)) (faster at every n measured)"
-            } else if let i = pairs.indices.dropFirst().first(where: { pairs[$0].1 >= 1 }) {
+            var text = "> \(last.n) (never faster in range)"
+            if let first = pairs.first, first.speedup >= 1 {
+                text = "≤ \(first.n) (faster at every n measured)"
+            } else if let i = pairs.indices.dropFirst().first(where: { pairs[$0].speedup >= 1 }) {
                 let (a, b) = (pairs[i - 1], pairs[i])
-                let t = (0 - log(a.1)) / (log(b.1) - log(a.1))
-                text = String(format: "≈ %.0f", exp(log(a.0) + t * (log(b.0) - log(a.0))))
+                let t = (0 - log(a.speedup)) / (log(b.speedup) - log(a.speedup))
+                text = String(format: "≈ %.0f", exp(log(a.x) + t * (log(b.x) - log(a.x))))
             }
-            md += "| \(s.label) | \(s.batch) | \(text) | \(String(format: "%.1f×", last.1)) at n = \(Int(last.0)) |\n"
+            md += "| \(s.label) | \(s.batch) | \(text) | \(String(format: "%.1f×", last.speedup)) at n = \(last.n) |\n"
         }
         return md
     }

@@ -39,7 +39,7 @@ public struct Baseline {
             sweep.quiet = true
             sweep.ceiling = ceiling
             sweep.commandLine = "\(commandLine) (run \(i) of \(runs))"
-            _ = try sweep.run()
+            _ = try sweep.run { if $0.hasPrefix("warning: ") { log($0) } }  // a failed probe is said, not only recorded
             tables.append(try ResultTable(path: sweep.output).byKey)
             if let m = try RunMetadata.read(from: RunMetadata.path(forCSV: sweep.output)) { metadata.append(m) }
             log("baseline: run \(i) of \(runs) done")

@@ -75,6 +75,16 @@ public struct KernelBench {
         return rows
     }
 
+    /// The most heap ``measure(shape:threads:ceiling:)`` holds at once, saturating at `Int.max`:
+    /// a standard point's (inputs and one call) plus the GEMM-only buffers (an n×n score matrix
+    /// and an n×d output), the largest of every kernel's.
+    public static func predictedBytes(_ shape: AttentionShape) -> Int {
+        let point = SweepPoint(mechanism: .standard, length: shape.length, batch: shape.batch, heads: shape.heads,
+                               headDim: shape.headDim, threads: 1)
+        guard point.costModelFits else { return Int.max }
+        return Int.saturatingSum(point.predictedBytes, Int.saturatingProduct(shape.length, shape.length + shape.headDim, 4))
+    }
+
     public static func fields(_ r: Row, shape: AttentionShape, ceiling: Double) -> [String] {
         [r.kernel, String(r.n), String(shape.batch), String(shape.heads), String(shape.headDim), String(r.threads),
          String(format: "%.3f", r.seconds * 1e3), r.gemmSeconds.map { String(format: "%.3f", $0 * 1e3) } ?? "",

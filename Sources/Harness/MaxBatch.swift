@@ -41,7 +41,30 @@ public struct MaxBatch {
         return (try AllocatorProbe.threadPeakBytes(), seconds)
     }
 
+    /// The largest batch of `point` whose ``SweepPoint/predictedBytes`` fits the budget (0 when
+    /// none does), by doubling then bisection on the cost model alone: nothing is allocated.
+    func largestAdmittedBatch(_ point: SweepPoint) -> Int {
+        var p = point
+        func admits(_ batch: Int) -> Bool {
+            p.batch = batch
+            return p.predictedBytes <= budget
+        }
+        guard admits(1) else { return 0 }
+        var (low, high) = (1, Int.max)  // low admitted; high refused (Int.max: never reached, refused as beyond any machine)
+        while true {
+            let (next, overflow) = low.multipliedReportingOverflow(by: 2)
+            if overflow { break }
+            if admits(next) { low = next } else { high = next; break }
+        }
+        while high - low > 1 {
+            let mid = low + (high - low) / 2
+            if admits(mid) { low = mid } else { high = mid }
+        }
+        return low
+    }
+
     public func find(_ template: SweepPoint) throws -> MaxBatchRow {
+        try template.checkMeasurable()
         var point = template
         point.batch = 1
         var row = MaxBatchRow(point: point, status: .ok, budgetBytes: budget, seed: seed)
@@ -69,9 +92,19 @@ public struct MaxBatch {
         // size classes (4 per doubling, so up to 25% over the request; exact at powers of two).
         // Try the prediction, then binary-search between the largest batch verified to fit and the
         // smallest verified not to (or that the cost model refuses), to within 1%.
+        //
+        // The search starts no higher than the largest batch the cost model admits: a per-sample
+        // heap below thread.peak's resolution (a decode point's few hundred bytes) predicts the
+        // whole budget / 1 byte, and halving down from there spent all 12 steps on batches the
+        // model refuses, leaving the probe batch as the answer.
+        let admitted = largestAdmittedBatch(point)
         var fits = (batch: probe.batch, bytes: pb, seconds: Double.nan)
         var tooBig = Int.max
         var batch = max((budget - fixed) / perSample, 1)
+        if batch > admitted {
+            batch = admitted
+            tooBig = admitted + 1
+        }
         for _ in 0..<12 {
             point.batch = batch
             if point.predictedBytes > budget {

@@ -27,6 +27,7 @@ public struct PointRunner: Sendable {
     }
 
     public func measure(_ point: SweepPoint) throws -> ResultRow {
+        try point.checkMeasurable()
         var budget = SweepSpec()
         budget.memoryBudget = memoryBudget
         if case .skip(let reason) = PointPlan(point, memoryBudget: budget.effectiveMemoryBudget()) {

@@ -36,11 +36,10 @@ public enum Preset {
     }
 
     /// Reads a preset file into a spec.
-    public static func load(_ name: String) throws(UsageError) -> SweepSpec {
+    /// - Throws: ``UsageError`` for a missing or malformed preset, ``FileError`` when it cannot be read.
+    public static func load(_ name: String) throws -> SweepSpec {
         let path = try locate(name)
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw UsageError("cannot read preset \(path)")
-        }
+        let text = try TextFile.read(path)
         var spec = try parse(text, source: path)
         spec.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return spec

@@ -20,7 +20,11 @@ public struct Progress {
     }
 
     /// A point's weight: its FLOPs, plus a floor for the fixed per-point time (calibration, min-time).
-    static func work(_ point: SweepPoint) -> Double { point.cost.flops + 1e9 }
+    /// A point beyond the cost model (skipped at once) weighs only the floor.
+    static func work(_ point: SweepPoint) -> Double {
+        let flops = point.cost.flops
+        return (flops.isFinite ? flops : 0) + 1e9
+    }
 
     public mutating func starting(_ index: Int, of total: Int, _ point: SweepPoint) {
         guard enabled else { return }
@@ -38,6 +42,7 @@ public struct Progress {
     }
 
     static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return "?" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }

@@ -54,6 +54,9 @@ public struct Sweep {
         var summary = Summary(alreadyDone: points.count - pending.count)
 
         var warnings: [String] = []
+        if spec.memoryBudget == nil && Machine.availableMemoryBytes() == nil {
+            warnings.append("cannot read MemAvailable from /proc/meminfo: the memory budget is 60% of an assumed 8 GiB; pass --memory-budget")
+        }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         for t in Set(points.map(\.threads)).sorted() where t > cores {
             warnings.append("--threads \(t) is more than the \(cores) cores of this machine: its points time oversubscribed cores")
@@ -118,8 +121,10 @@ public struct Sweep {
     }
 
     /// A resumed file must not mix measurements made under other settings: the seed and the timing
-    /// policy must equal the first session's, and so must an explicit memory budget (without one,
-    /// the run keeps the budget it was started with).
+    /// policy must equal the first session's. The memory budget decides only which points run: an
+    /// explicit larger one is taken (the rows skipped for memory that it admits are measured now,
+    /// and the sidecar records it); a smaller one is refused, since rows already measured would
+    /// exceed the budget the sidecar states. Without one, the run keeps the budget it was started with.
     static func checkResumable(_ spec: inout SweepSpec, previous: RunMetadata, csv: String) throws(UsageError) {
         func refuse(_ setting: String, _ was: String, _ now: String) -> UsageError {
             UsageError("cannot resume \(csv): it was measured with \(setting) \(was), this run has \(now); use the same setting, or another --output")
@@ -133,8 +138,8 @@ public struct Sweep {
             throw refuse("the timing policy", "(\(text(a)))", "(\(text(b)))")
         }
         if let budget = spec.memoryBudget {
-            if budget != previous.memoryBudgetBytes {
-                throw refuse("--memory-budget", formatBytes(previous.memoryBudgetBytes), formatBytes(budget))
+            if budget < previous.memoryBudgetBytes {
+                throw UsageError("cannot resume \(csv): it was measured with --memory-budget \(formatBytes(previous.memoryBudgetBytes)), this run has a smaller \(formatBytes(budget)); give the same or a larger budget, or another --output")
             }
         } else {
             spec.memoryBudget = previous.memoryBudgetBytes

@@ -1,4 +1,5 @@
 import AttentionKernels
+import Reporting
 import Results
 
 /// What the harness builds and predicts for a point: its shape, the cost model, the kernel or
@@ -10,7 +11,14 @@ extension SweepPoint {
 
     /// The analytic cost of one call at this point (no allocation): a forward pass, or a whole
     /// generation of n tokens. Byte counts saturate at `Int.max` for sizes beyond any machine.
+    ///
+    /// The kernels' cost model counts bytes in plain `Int` arithmetic, which traps on overflow
+    /// (`--n 1000000000 --batch 1000000000`): it is only consulted when every product of sizes it
+    /// forms is at most 2^56 elements (``costModelFits``), leaving room for its coefficients, sums
+    /// and 4 bytes per float. Beyond that the point needs more than any machine has, and its cost
+    /// is ``AttentionCost/beyondAnyMachine``.
     public var cost: AttentionCost {
+        guard costModelFits else { return .beyondAnyMachine }
         if mode == .decode {
             return Generation.cost(
                 mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
@@ -23,6 +31,19 @@ extension SweepPoint {
         }
     }
 
+    /// Whether the kernels' cost model can be evaluated at this point without overflowing: sizes
+    /// are at least 1 and no product it forms (slices·n², slices·n·d, slices·d², slices·n·k,
+    /// slices·k·d, heads·k·n, heads·d², slices·prompt·d) exceeds 2^56, computed in `Double`.
+    public var costModelFits: Bool {
+        let sizes = [batch, heads, length, headDim, projectedLength ?? 1, prompt ?? 1]
+        guard sizes.allSatisfy({ $0 >= 1 }) else { return false }
+        let (b, h, n, d) = (Double(batch), Double(heads), Double(length), Double(headDim))
+        let (k, p) = (Double(projectedLength ?? 1), Double(prompt ?? 1))
+        let s = b * h
+        let products = [s * n * n, s * n * d, s * d * d, s * n * k, s * k * d, h * k * n, h * d * d, s * p * d, s * n]
+        return products.allSatisfy { $0 <= 0x1p56 }
+    }
+
     /// The most heap the point needs at once: Q, K, V, the parameters, one call's intermediates and
     /// output, and OpenBLAS's 512 KiB job array. This is what the memory guard compares with the budget.
     /// A decode point has no q, k, v inputs (its parameters hold the projections and the prompt).
@@ -31,6 +52,28 @@ extension SweepPoint {
         let cost = self.cost
         let inputs = mode == .decode ? 0 : Int.saturatingProduct(3, AttentionCost.floats(batch, heads, length, headDim))
         return Int.saturatingSum(inputs, cost.parameterBytes, cost.callPeakBytes, 512 * 1024)
+    }
+
+    /// The most threads a point, or any command, may use: far above any machine's cores (more
+    /// than the cores is allowed, with a warning), and inside OpenBLAS's `Int32` thread count.
+    public static let maximumThreads = 4096
+
+    /// Refuses a point that cannot be built at all, before anything is allocated or any thread
+    /// count is set: a size below 1, a thread count outside 1...``maximumThreads``, a Linformer
+    /// point without k or sharing. Points from the command line always pass; points read back
+    /// from a CSV (the check's re-measure) can hold anything.
+    public func checkMeasurable() throws(UsageError) {
+        let sizes: [(String, Int?)] = [("n", length), ("batch", batch), ("heads", heads), ("d", headDim),
+                                       ("k", projectedLength), ("prompt", prompt)]
+        for case let (name, value?) in sizes where value < 1 {
+            throw UsageError("\(label) cannot be measured: \(name) = \(value), it must be at least 1")
+        }
+        guard (1...Self.maximumThreads).contains(threads) else {
+            throw UsageError("\(label) cannot be measured: threads = \(threads), it must be between 1 and \(Self.maximumThreads)")
+        }
+        if mode == .forward && mechanism == .linformer && (projectedLength == nil || sharing == nil) {
+            throw UsageError("\(label) cannot be measured: a Linformer point needs k and sharing, and this one has \(projectedLength == nil ? "no k" : "no sharing")")
+        }
     }
 
     /// Builds the generation of a decode point (its projections and prompt are seeded from `seed`).
@@ -48,4 +91,10 @@ extension SweepPoint {
         }
         return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
     }
+}
+
+extension AttentionCost {
+    /// The cost of a point too large for the cost model's `Int` arithmetic: bytes saturated at
+    /// `Int.max` (so any budget refuses it) and infinite FLOPs.
+    public static let beyondAnyMachine = AttentionCost(flops: .infinity, intermediateBytes: Int.max, outputBytes: 0, parameterBytes: Int.max)
 }

@@ -56,7 +56,11 @@ public struct SweepSpec: Equatable, Sendable {
             tokens = values[0]
         case "heads": heads = try ValueList.integers(value, axis: key)
         case "head-dim": headDims = try ValueList.integers(value, axis: key)
-        case "threads": threads = try ValueList.integers(value, axis: key)
+        case "threads":
+            threads = try ValueList.integers(value, axis: key)
+            if let t = threads.first(where: { $0 > SweepPoint.maximumThreads }) {
+                throw UsageError("--threads: \(t) is more than \(SweepPoint.maximumThreads) threads")
+            }
         case "causal":
             causal = try ValueList.names(value, axis: key) { ["true": true, "false": false][$0.lowercased()] }
         case "sharing": sharing = try ValueList.names(value, axis: key) { ProjectionSharing(rawValue: $0) }
@@ -66,7 +70,7 @@ public struct SweepSpec: Equatable, Sendable {
         case "min-reps": policy.minReps = try count(value, key, minimum: 1)
         case "min-time": policy.minSeconds = try seconds(value, key)
         case "max-time": policy.maxSeconds = try seconds(value, key)
-        case "cycles": policy.cycles = try count(value, key, minimum: 1)
+        case "cycles": policy.cycles = try count(value, key, minimum: 1, maximum: 1000)
         case "seed":
             guard let s = UInt64(value.trimmingCharacters(in: .whitespaces)) else {
                 throw UsageError("--seed: '\(value)' is not a non-negative whole number")
@@ -77,10 +81,13 @@ public struct SweepSpec: Equatable, Sendable {
         }
     }
 
-    private func count(_ value: String, _ key: String, minimum: Int) throws(UsageError) -> Int {
+    /// A whole number ≥ `minimum` (and ≤ `maximum`: the grid is measured `cycles` times, and its
+    /// schedule is held in memory).
+    private func count(_ value: String, _ key: String, minimum: Int, maximum: Int = .max) throws(UsageError) -> Int {
         guard let n = Int(value.trimmingCharacters(in: .whitespaces)), n >= minimum else {
             throw UsageError("--\(key): '\(value)' is not a whole number ≥ \(minimum)")
         }
+        guard n <= maximum else { throw UsageError("--\(key): \(n) is more than \(maximum)") }
         return n
     }
 
@@ -171,6 +178,8 @@ public enum PointPlan: Equatable, Sendable {
             self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
         } else if let k = point.projectedLength, k >= point.length {
             self = .skip(reason: "k >= n: projecting n=\(point.length) to k=\(k) saves nothing (the paper's dash)")
+        } else if !point.costModelFits {
+            self = .skip(reason: "memory: beyond any machine (products of its sizes exceed 2^56 elements) > budget \(formatBytes(memoryBudget))")
         } else if point.predictedBytes > memoryBudget {
             self = .skip(reason: "memory: needs \(formatBytes(point.predictedBytes)) > budget \(formatBytes(memoryBudget))")
         } else {

@@ -23,8 +23,17 @@ public enum AtomicFile {
     }
 
     /// Writes `bytes` to `path` (see ``write(_:to:overwrite:)``).
+    ///
+    /// A destination that exists but is not a regular file is never renamed over: a folder is a
+    /// ``FileError`` (`EISDIR`); a device or a pipe (`/dev/stdout`, `/dev/full`), with `overwrite`,
+    /// is written into in place, since replacing it would put a plain file where the device was.
     public static func write(bytes: [UInt8], to path: String, overwrite: Bool) throws {
         if !overwrite && exists(path) { throw existsError(path) }
+        switch kind(path) {
+        case S_IFDIR: throw FileError(action: "write", path: path, errno: EISDIR)
+        case S_IFCHR, S_IFIFO, S_IFSOCK, S_IFBLK: return try writeInPlace(bytes, to: path)
+        default: break
+        }
         try Folder.create(containing: path)
         let temporary = try createTemporary(for: path)
         do {
@@ -44,6 +53,45 @@ public enum AtomicFile {
             throw error
         }
         syncFolder(Folder.parent(of: path))
+    }
+
+    /// Refuses early, before a long computation, a path that ``write(bytes:to:overwrite:)`` could
+    /// not create: a folder, or a destination whose nearest existing folder is not a folder or
+    /// does not take a new file (`/proc`, a read-only file system, no permission). It creates and
+    /// removes an empty probe file there, and creates no folder.
+    /// - Throws: ``FileError``.
+    public static func checkCreatable(_ path: String) throws(FileError) {
+        switch kind(path) {
+        case S_IFDIR: throw FileError(action: "write", path: path, errno: EISDIR)
+        case S_IFCHR, S_IFIFO, S_IFSOCK, S_IFBLK, S_IFREG: return  // exists: writing it is decided then
+        default: break
+        }
+        var folder = Folder.parent(of: path)
+        while !folder.isEmpty && folder != "/" && kind(folder) == nil { folder = Folder.parent(of: folder) }
+        if let found = kind(folder.isEmpty ? "." : folder), found != S_IFDIR {
+            throw FileError(action: "create", path: path, errno: ENOTDIR)
+        }
+        let probe = (folder.isEmpty ? "" : folder == "/" ? "/" : folder + "/") + ".attnbench-probe.\(getpid())-"
+            + String(UInt32.random(in: .min ... .max), radix: 16) + ".tmp"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError(action: "create", path: path, errno: errno) }
+        close(fd)
+        unlink(probe)
+    }
+
+    /// The file type (`S_IFREG`, `S_IFDIR`…) of what `path` names, following links; nil when nothing does.
+    private static func kind(_ path: String) -> mode_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mode & S_IFMT : nil
+    }
+
+    /// Writes into an existing device or pipe as it is (no temporary file, no truncation).
+    private static func writeInPlace(_ bytes: [UInt8], to path: String) throws(FileError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw FileError(action: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        let code = FileDescriptorIO.writeAll(fd, bytes)
+        if code != 0 { throw FileError(action: "write to", path: path, errno: code) }
     }
 
     private static func existsError(_ path: String) -> UsageError {

@@ -158,11 +158,7 @@ public enum RowFile {
     /// - Throws: ``UsageError`` when it is missing or malformed, ``FileError`` when it cannot be read.
     public static func read<Row>(_ path: String, columns: [Column<Row>], empty: Row) throws -> [Row] {
         guard FileManager.default.fileExists(atPath: path) else { throw UsageError("\(path) does not exist") }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw FileError("cannot read \(path): \(describe(error)); check it is a readable UTF-8 file")
-        }
-        return try parse(text, source: path, columns: columns, empty: empty)
+        return try parse(try TextFile.read(path), source: path, columns: columns, empty: empty)
     }
 
     /// Reads a file being continued through its open, locked descriptor: checks the header, cuts

@@ -83,18 +83,25 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         return try encoder.encode(self)
     }
 
-    /// Writes the sidecar atomically (a temporary file renamed into place).
+    /// Writes the sidecar atomically (a temporary file, synced, renamed into place), with the file
+    /// system's reason on failure ("No space left on device; free some disk space…").
     /// - Throws: ``FileError``.
     public func write(to path: String) throws(FileError) {
-        do { try json().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        let data: Data
+        do { data = try json() } catch { throw FileError("cannot encode the metadata for \(path): \(describe(error))") }
+        do { try AtomicFile.write(bytes: [UInt8](data), to: path, overwrite: true) } catch let error as FileError {
+            throw error
+        } catch {
             throw FileError("cannot write \(path): \(describe(error))")
         }
     }
 
     /// Reads a sidecar; nil when there is none.
-    /// - Throws: ``UsageError`` when it exists but is not this tool's metadata.
-    public static func read(from path: String) throws(UsageError) -> RunMetadata? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    /// - Throws: ``UsageError`` when it exists but is not this tool's metadata, ``FileError`` when
+    ///   it exists but cannot be read (a folder, no permission).
+    public static func read(from path: String) throws -> RunMetadata? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let data = Data(try TextFile.bytes(path))
         do { return try JSONDecoder().decode(RunMetadata.self, from: data) } catch {
             throw UsageError("\(path) is not attnbench run metadata (\(describe(error))); regenerate it or move it aside")
         }

@@ -23,6 +23,7 @@ struct BaselineCommand: ParsableCommand {
     func run() throws {
         try reportingUsageErrors {
             if buildConfiguration == "debug" { throw UsageError("a baseline needs a release build (`make build`)") }
+            try OutputFile.checkWritable(output, overwrite: true)  // before minutes of measuring
             let baseline = Baseline(spec: try Preset.load(preset), runs: runs, buildConfiguration: buildConfiguration)
             let (rows, metadata) = try baseline.measure { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
             try OutputFile.write(RowFile.text(rows, ResultRow.table), to: output, overwrite: true)

@@ -39,6 +39,7 @@ struct Check: ParsableCommand {
             runner.memoryBudget = metadata?.memoryBudgetBytes
             let check = RegressionCheck(thresholds: rules, absoluteTime: absoluteTime)
             let findings = try check.run(baseline: base, current: now) { point in
+                try point.checkMeasurable()  // before its thread count is used for the calibration
                 if runner.ceilings[point.threads] == nil {
                     runner.ceilings[point.threads] = Calibration.sgemmGflops(threads: point.threads)
                 }

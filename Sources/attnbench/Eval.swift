@@ -39,7 +39,9 @@ struct Eval: ParsableCommand {
     @Flag(help: "Replace --out when it exists.") var overwrite = false
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard (1...SweepPoint.maximumThreads).contains(threads) else {
+            throw ValidationError("--threads must be between 1 and \(SweepPoint.maximumThreads), got \(threads)")
+        }
         if mechanism != .linformer && (ePath != nil || fPath != nil || projectedLength != nil) {
             throw ValidationError("--e, --f and --projected-length are for --mechanism linformer only")
         }
@@ -74,17 +76,25 @@ struct Eval: ParsableCommand {
             guard shape.headDim >= 1, shape.length >= 1 else {
                 throw UsageError("q has shape \(q.shape): n and d must be at least 1")
             }
+            // The cost model through the harness's point, whose cost saturates instead of
+            // overflowing (--projected-length 9223372036854775807 is refused, never a trap).
+            func cost(projectedLength k: Int?) -> AttentionCost {
+                SweepPoint(mechanism: mechanism, causal: causal, sharing: mechanism == .linformer ? sharing : nil,
+                           length: shape.length, projectedLength: k, batch: shape.batch, heads: shape.heads,
+                           headDim: shape.headDim, threads: threads).cost
+            }
+            func text(_ bytes: Int) -> String { bytes == Int.max ? "over 8 EiB" : formatBytes(bytes) }
             if let kp = projectedLength, ePath == nil {
                 // Seeded projections are allocated before the call: check them against the budget first.
-                let bytes = LinformerAttention.cost(for: shape, projectedLength: kp, sharing: sharing).parameterBytes
+                let bytes = cost(projectedLength: kp).parameterBytes
                 guard bytes <= budget else {
-                    throw UsageError("--projected-length \(kp) needs \(formatBytes(bytes)) of projections, over the memory budget \(formatBytes(budget)); lower it or raise --memory-budget")
+                    throw UsageError("--projected-length \(kp) needs \(text(bytes)) of projections, over the memory budget \(formatBytes(budget)); lower it or raise --memory-budget")
                 }
             }
             let kernel = try makeKernel(shape: shape)
-            let cost = kernel.cost(for: shape)
-            guard cost.callPeakBytes <= budget else {
-                throw UsageError("\(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)) for one call, over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
+            let callBytes = cost(projectedLength: (kernel as? LinformerAttention)?.projectedLength).callPeakBytes
+            guard callBytes <= budget else {
+                throw UsageError("\(kernel.name) on \(shape) needs \(text(callBytes)) for one call, over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
             }
             let out = kernel(q: q.tensor, k: k.tensor, v: v.tensor)
             let data = NPY.encode(NPYArray(shape: q.shape, scalars: out.scalars))

@@ -25,6 +25,20 @@ struct Kernels: ParsableCommand {
             if buildConfiguration == "debug" && !allowDebug { throw UsageError("kernels needs a release build (`make build`), or --allow-debug") }
             let lengths = try ValueList.integers(n, axis: "n")
             let threadCounts = try ValueList.integers(threads, axis: "threads")
+            guard heads >= 1, headDim >= 1 else { throw UsageError("--heads and --head-dim must be at least 1, got \(heads) and \(headDim)") }
+            guard (1...1000).contains(cycles) else { throw UsageError("--cycles must be between 1 and 1000, got \(cycles)") }
+            if let t = threadCounts.first(where: { $0 > SweepPoint.maximumThreads }) {
+                throw UsageError("--threads: \(t) is more than \(SweepPoint.maximumThreads) threads")
+            }
+            // The memory guard, as in `run`: nothing is allocated that the cost model puts over 60% of
+            // the available memory.
+            let budget = SweepSpec().effectiveMemoryBudget()
+            for length in lengths {
+                let bytes = KernelBench.predictedBytes(AttentionShape(batch: 1, heads: heads, length: length, headDim: headDim))
+                guard bytes <= budget else {
+                    throw UsageError("n=\(length) needs \(bytes == Int.max ? "over 8 EiB" : formatBytes(bytes)), over the memory budget \(formatBytes(budget)) (60% of the available memory); lower --n, --heads or --head-dim")
+                }
+            }
             var bench = KernelBench()
             bench.policy.cycles = cycles
             try OutputFile.checkWritable(output, overwrite: overwrite)

@@ -9,7 +9,8 @@ import Reporting
 /// that is one of the command's inputs is refused (even through another path or a link); the text
 /// goes to a temporary file that is renamed into place, so a failure leaves the old file whole.
 enum OutputFile {
-    /// Refuses `path` when it exists and `overwrite` is false, or when it is one of `inputs`.
+    /// Refuses `path` when it exists and `overwrite` is false, when it is one of `inputs`, or when
+    /// it cannot be created (a folder, `/proc/x`, a read-only file system: a ``FileError``).
     static func checkWritable(_ path: String, overwrite: Bool, inputs: [String] = []) throws {
         for input in inputs where sameFile(path, input) {
             throw UsageError("the output \(path) is also an input (\(input)); write to another file")
@@ -17,6 +18,7 @@ enum OutputFile {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw UsageError("\(path) already exists; pass --overwrite to replace it, or choose another --output")
         }
+        try AtomicFile.checkCreatable(path)  // an unwritable path fails now, not after hours of measuring
     }
 
     /// Writes `data` to `path` through a temporary file in the same folder (see ``checkWritable``).

@@ -20,7 +20,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Continue an existing CSV, skipping points it already has.") var resume = false
     @Flag(help: "Replace an existing CSV.") var overwrite = false
     @Flag(help: "If another run is writing the same CSV, wait for it to finish instead of refusing.") var waitLock = false
-    @Flag(help: "No progress line on stderr.") var quiet = false
+    @Flag(help: "No progress line on stderr (warnings are still printed).") var quiet = false
     @Flag(help: "Allow timing a debug build (numbers will be meaningless).") var allowDebug = false
     @Option(help: .hidden) var injectRegression: String?
 
@@ -37,8 +37,9 @@ struct Run: ParsableCommand {
             sweep.quiet = quiet
             sweep.waitForLock = waitLock
             sweep.injection = try injectRegression.map { try RegressionInjection($0) }
+            // --quiet silences progress, never a warning (a probe that failed, oversubscribed cores).
             let summary = try sweep.run { message in
-                if !quiet { FileHandle.standardError.write(Data("run: \(message)\n".utf8)) }
+                if !quiet || message.hasPrefix("warning: ") { FileHandle.standardError.write(Data("run: \(message)\n".utf8)) }
             }
             print("run: \(summary.measured) measured, \(summary.skipped) skipped, \(summary.alreadyDone) already in \(sweep.output)")
         }

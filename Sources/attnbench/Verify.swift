@@ -1,6 +1,8 @@
 import ArgumentParser
 import AttentionKernels
 import Foundation
+import Harness
+import Results
 
 /// `attnbench verify`: every mechanism and causal variant against the Float64 reference.
 struct Verify: ParsableCommand {
@@ -26,7 +28,9 @@ struct Verify: ParsableCommand {
     ]
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard (1...SweepPoint.maximumThreads).contains(threads) else {
+            throw ValidationError("--threads must be between 1 and \(SweepPoint.maximumThreads), got \(threads)")
+        }
     }
 
     func run() throws {

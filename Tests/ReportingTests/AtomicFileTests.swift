@@ -30,7 +30,7 @@ import Testing
         defer { folder.remove() }
         let path = folder.path + "/taken"
         try FileManager.default.createDirectory(atPath: path + "/inside", withIntermediateDirectories: true)
-        #expect(throws: FileError("cannot replace \(path): Is a directory; it is a folder; give the path of a file")) {
+        #expect(throws: FileError("cannot write \(path): Is a directory; it is a folder; give the path of a file")) {
             try AtomicFile.write("x\n", to: path, overwrite: true)
         }
         #expect(try folder.names() == ["taken"])

@@ -1,0 +1,75 @@
+import Analysis
+import Figures
+import Foundation
+import Reporting
+import Results
+import Testing
+
+/// Plots and reports rendered from mutated copies of the committed results: a value at the edge
+/// of its type in any cell (n = 2^63 − 1 made the report's break-even table trap) either makes
+/// the table unreadable (a thrown error) or renders, never traps. Seeded; a few seconds.
+@Suite struct RenderFuzzTests {
+    /// SplitMix64, so every run renders the same tables.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let extremes = [
+        "", "0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "1e-320", "9223372036854775807", "-9223372036854775808",
+        "4611686018427387904", "true", "false", "decode", "forward", "standard", "linformer", "linear", "key-value", "skipped",
+        "memory: needs 1 GiB", "\"a,b\"",
+    ]
+
+    static let numbers = ["0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "9223372036854775807", "-9223372036854775808"]
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func text(_ path: String) -> String {
+        (try? String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)) ?? ""
+    }
+
+    /// Replaces 1–3 random cells (of data rows) with extreme values.
+    static func mutate(_ rows: [[String]], _ rng: inout Generator) -> [[String]] {
+        var rows = rows
+        guard rows.count > 1 else { return rows }
+        for _ in 0..<Int.random(in: 1...3, using: &rng) {
+            let r = Int.random(in: 1..<rows.count, using: &rng)
+            let c = Int.random(in: 0..<rows[r].count, using: &rng)
+            // Mostly numbers (most cells are numeric, and a number in them parses).
+            let pool = Int.random(in: 0...2, using: &rng) == 0 ? extremes : numbers
+            rows[r][c] = pool.randomElement(using: &rng) ?? ""
+        }
+        return rows
+    }
+
+    @Test func plotsAndReportsOfMutatedResultsNeverTrap() throws {
+        let sources = ["Results/default.csv", "Results/rnn-figure1.csv", "Results/rnn-generation.csv", "Baselines/ci.csv"]
+        let tables = try sources.map { try CSV.parse(Self.text($0)).rows }
+        #expect(tables.allSatisfy { $0.count > 5 }, "results not found under \(Self.repository.path)")
+        let tokens = try TokenLatencyRow.read(Self.repository.appendingPathComponent("Results/rnn-generation.tokens.csv").path)
+        let metadata = try RunMetadata.read(from: Self.repository.appendingPathComponent("Results/default.meta.json").path)
+        var rng = Generator(state: 11)
+        var rendered = 0, refused = 0
+        for i in 0..<400 {
+            let rows = Self.mutate(tables[i % tables.count], &rng)
+            let table: ResultTable
+            do { table = try ResultTable(text: CSV.text(columns: rows[0], rows: Array(rows.dropFirst())), source: "fuzz.csv") } catch {
+                refused += 1
+                continue
+            }
+            var analysis = Analysis(table: table)
+            analysis.tokenLatency = tokens
+            _ = Plotter(analysis: analysis, source: "fuzz.csv", machine: "fuzz").render()
+            _ = Report(analysis: analysis, source: "fuzz.csv", metadata: metadata).markdown()
+            rendered += 1
+        }
+        #expect(rendered > 100 && refused > 20, "rendered \(rendered), refused \(refused)")
+    }
+}
