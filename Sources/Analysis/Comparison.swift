@@ -29,7 +29,8 @@ public struct Comparison: Sendable {
         public var oldSamples: Int
         public var newSamples: Int
         public var verdict: Verdict
-        /// new − old peak heap in bytes; nil when a side did not measure it.
+        /// new − old peak heap in bytes; nil when a side did not measure it (or the difference of two
+        /// corrupt values does not fit an Int).
         public var heapChange: Int?
     }
 
@@ -89,7 +90,9 @@ public struct Comparison: Sendable {
             let verdict: Verdict = test.map { t in
                 t.pValue < alpha && abs(change) >= minEffect ? (change > 0 ? .slower : .faster) : .same
             } ?? .untested
-            let heap = o.peakHeapBytes.flatMap { ob in n.peakHeapBytes.map { $0 - ob } }
+            let heap = o.peakHeapBytes.flatMap { ob in
+                n.peakHeapBytes.flatMap { nb in nb.subtractingReportingOverflow(ob).overflow ? nil : nb - ob }
+            }
             points.append(Point(key: o.point, old: o, new: n, change: change, test: test, oldSamples: xs.count,
                                 newSamples: ys.count, verdict: verdict, heapChange: heap))
         }
@@ -134,8 +137,8 @@ public struct Comparison: Sendable {
         let header = ["point", "old ms [95% CI]", "new ms [95% CI]", "change", "p", "samples", "verdict", "peak heap old → new (Δ bytes)"]
         let rows = points.map { p -> [String] in
             let heap: String
-            if let ob = p.old.peakHeapBytes, let nb = p.new.peakHeapBytes {
-                heap = "\(ob) → \(nb) (\(nb - ob >= 0 ? "+" : "")\(nb - ob))"
+            if let ob = p.old.peakHeapBytes, let nb = p.new.peakHeapBytes, let change = p.heapChange {
+                heap = "\(ob) → \(nb) (\(change >= 0 ? "+" : "")\(change))"
             } else {
                 heap = "–"
             }

@@ -17,9 +17,12 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
     public let index: Int
     public let count: Int
 
+    /// More shards than any job array has tasks (Slurm's default MaxArraySize is 1001).
+    public static let maximumCount = 1_000_000
+
     public init(index: Int, count: Int) throws(UsageError) {
-        guard count >= 1, index >= 1, index <= count else {
-            throw UsageError("--shard \(index)/\(count): expected i/N with 1 ≤ i ≤ N")
+        guard count >= 1, count <= Self.maximumCount, index >= 1, index <= count else {
+            throw UsageError("--shard \(index)/\(count): expected i/N with 1 ≤ i ≤ N ≤ \(Self.maximumCount)")
         }
         (self.index, self.count) = (index, count)
     }
@@ -58,11 +61,12 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
         return Double(max(policy.cycles, 1)) * (call + warmups + timed)
     }
 
-    /// The shard (0-based) of each point of `grid`, for `count` shards.
+    /// The shard (0-based) of each point of `grid`, for `count` shards. With more shards than
+    /// points, each point gets a shard of its own and the rest get none.
     public static func partition(_ grid: [SweepPoint], count: Int, policy: TimingPolicy) -> [Int] {
         let seconds = grid.map { predictedSeconds($0, policy: policy) }
         let order = grid.indices.sorted { seconds[$0] != seconds[$1] ? seconds[$0] > seconds[$1] : $0 < $1 }
-        var load = [Double](repeating: 0, count: max(count, 1))
+        var load = [Double](repeating: 0, count: max(min(count, grid.count), 1))
         var shardOf = [Int](repeating: 0, count: grid.count)
         for i in order {
             var least = 0

@@ -65,6 +65,11 @@ public struct ShardMerge {
         try same("build", { $0.metadata.buildConfiguration }) { $0 }
         try same("grid", { $0.metadata.grid }) { $0.map { "\($0.digest) (\($0.points) points)" } ?? "unknown" }
         try same("shard count", { $0.assignment.count }) { "N = \($0)" }
+        for input in inputs {
+            do { _ = try Shard(index: input.assignment.index, count: input.assignment.count) } catch {
+                throw UsageError("\(input.path): its metadata names shard \(input.assignment.label), which is not a shard this tool makes; regenerate it")
+            }
+        }
         var byIndex: [Int: String] = [:]
         var pointFile: [SweepPoint: String] = [:]
         for input in inputs {

@@ -107,6 +107,21 @@ func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * ab
         #expect(error?.description.contains("2 measured point(s) of Results/x.csv have no samples") == true)
     }
 
+    /// A NaN or infinite time (a corrupt file) is refused, never written as null.
+    @Test func nonFiniteTimesAreRefused() throws {
+        var input = exportInput()
+        input.table.rows[0].median = .nan
+        for format in ExportFormat.allCases {
+            let error = #expect(throws: UsageError.self) { try format.document(input) }
+            #expect(error?.description == "Results/x.csv: time_median_ms of standard/n=4096/b=1/h=8/d=64/t=2 is nan, which cannot be exported; re-measure it")
+        }
+        input = exportInput()
+        let b = input.table.rows[2].point
+        input.samples[b]?[0].time.seconds = .infinity
+        let error = #expect(throws: UsageError.self) { try ExportFormat.googleBenchmark.document(input) }
+        #expect(error?.description.contains("the seconds of repetition 1 of linear/n=4096/b=1/h=8/d=64/t=2 is inf") == true)
+    }
+
     /// Bencher Metric Format: benchmark → measure → {value, lower_value, upper_value}, as its JSON schema
     /// (https://bencher.dev/bmf.json: every measure an object with a required number `value`).
     @Test func bencherMetricFormat() throws {

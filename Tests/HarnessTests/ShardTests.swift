@@ -57,10 +57,24 @@ import Testing
         #expect(abs(Shard.predictedSeconds(huge, policy: policy) - 3 * huge.cost.flops / (Shard.nominalGflopsPerThread * 1e9)) < 1e-6)
     }
 
-    @Test(arguments: ["0/4", "5/4", "1/0", "a/b", "3", "1/2/3", ""])
+    @Test(arguments: ["0/4", "5/4", "1/0", "a/b", "3", "1/2/3", "", "1/1000001", "1/99999999999999"])
     func badShardsAreRefused(_ text: String) {
         let error = #expect(throws: UsageError.self) { try Shard(text) }
         #expect(error?.description.contains("--shard") == true)
+    }
+
+    /// More shards than points: each point that costs time alone in a shard, the last shards empty
+    /// (the points skipped whatever the machine cost nothing and share one).
+    @Test func moreShardsThanPoints() throws {
+        let spec = try tinySpec()
+        let grid = try spec.points()
+        let count = grid.count + 5
+        let shardOf = Shard.partition(grid, count: count, policy: spec.policy)
+        let timed = grid.indices.filter { Shard.predictedSeconds(grid[$0], policy: spec.policy) > 0 }
+        #expect(timed.count < grid.count)  // the grid has k ≥ n dashes
+        #expect(Set(timed.map { shardOf[$0] }).count == timed.count)
+        #expect(shardOf.allSatisfy { $0 < grid.count })
+        #expect(try Shard(index: count, count: count).select(grid, policy: spec.policy).isEmpty)
     }
 
     @Test func shardsParse() throws {
