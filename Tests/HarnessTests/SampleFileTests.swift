@@ -67,3 +67,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 }
+
+@Suite(.serialized) struct BaselineSampleTests {
+    /// A baseline keeps, per point, the row of the run with the median time, and that run's samples
+    /// of the point: their median is the row's.
+    @Test func aBaselineKeepsTheSamplesOfTheRowsItKeeps() throws {
+        var baseline = Baseline(spec: try tinySpec(), runs: 3, buildConfiguration: "test")
+        baseline.ceiling = { _ in 100 }
+        let (rows, samples, metadata) = try baseline.measure()
+        let byPoint = SampleRow.lastMeasurements(samples)
+        let measured = rows.filter(\.isOK)
+        #expect(!measured.isEmpty && Set(byPoint.keys) == Set(measured.map(\.point)))
+        for row in measured {
+            let mine = try #require(byPoint[row.point]).map(\.time.seconds)
+            #expect(mine.count == row.reps)
+            #expect(abs((SampleStatistics(mine)?.median ?? 0) - (row.median ?? 1)) < 1e-9, "\(row.point.label)")
+        }
+        #expect(metadata?.sessions.count == 3)
+    }
+}
