@@ -139,7 +139,7 @@ public struct Sweep {
         return summary
     }
 
-    /// A shard is resumed only as the same shard of the same grid (``merge`` relies on it); a run
+    /// A shard is resumed only as the same shard of the same grid (`attnbench merge` relies on it); a run
     /// without a shard may resume with a grown or changed grid.
     static func checkSameShard(previous: RunMetadata, grid: GridIdentity, shard: ShardAssignment?, csv: String) throws(UsageError) {
         guard previous.shard != nil || shard != nil else { return }

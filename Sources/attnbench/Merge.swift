@@ -50,6 +50,10 @@ struct Merge: ParsableCommand {
             for (shard, point) in missing {
                 print("merge: missing point (shard \(shard)/\(merge.count), grid position \(point.position)): \(point.key.joined(separator: ","))")
             }
+            let dirty = merge.inputs.filter { $0.metadata.gitDirty == true }.map(\.path)
+            if !dirty.isEmpty {
+                FileHandle.standardError.write(Data("merge: warning: \(dirty.joined(separator: ", ")) measured with uncommitted changes: one commit does not prove one code\n".utf8))
+            }
             incomplete = !missing.isEmpty || !merge.missingShards.isEmpty
         }
         if incomplete && requireComplete { throw ExitCode.failure }
