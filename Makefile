@@ -6,6 +6,8 @@ PRESET   ?= default
 # RESUME=1 continues an interrupted Results/$(PRESET).csv instead of replacing it.
 RESUME   ?=
 RUN_FLAGS ?=
+# make test-slurm: shards of its test sweep.
+SHARDS   ?= 3
 # make bench runs these presets (or only PRESET when it is given on the command line).
 BENCH_PRESETS ?= default rnn-generation
 ifeq ($(origin PRESET),command line)
@@ -23,7 +25,7 @@ TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=u
 # SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
 SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
-.PHONY: deps build test verify crosscheck bench bench-kernels plots check baseline clean
+.PHONY: deps build test test-slurm verify crosscheck bench bench-kernels plots check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -37,10 +39,15 @@ deps:
 build: deps
 	$(SWIFT) build -c release $(TUNING)
 
-## test: the whole test suite, then the NumPy cross-check of `attnbench eval`.
+## test: the whole test suite, then the NumPy cross-check of `attnbench eval` (never skipped).
 test: deps
 	$(SWIFT) test
 	$(MAKE) crosscheck
+
+## test-slurm: a sharded sweep on a real one-node Slurm started for the test (root; installs slurm-wlm
+## and munge when missing; stops exactly the daemons it started), in a few minutes.
+test-slurm: build
+	SHARDS=$(SHARDS) ATTNBENCH=$(RELEASE) Scripts/slurm/test-one-node.sh
 
 ## verify: every kernel against the Float64 reference (what `make bench` runs before timing).
 verify: build
@@ -74,10 +81,10 @@ check: build
 baseline: build
 	$(RELEASE) baseline --preset ci --runs 3 --output Baselines/ci.csv
 
-## crosscheck: `attnbench eval` against NumPy on the same .npy files (skipped without NumPy).
+## crosscheck: `attnbench eval` against NumPy on the same .npy files. NumPy is installed when no
+## python3 has it (python3-numpy through apt-get, else pip); without it the target fails.
 crosscheck: build
-	@if python3 -c "import numpy" 2>/dev/null; then python3 Tests/numpy_crosscheck.py $(RELEASE); \
-	else echo "crosscheck: skipped (python3 with numpy not found; pip install numpy to run it)"; fi
+	@python=$$(Scripts/python-with-numpy.sh) && echo "crosscheck: $$python" && $$python Tests/numpy_crosscheck.py $(RELEASE)
 
 clean:
 	rm -rf .build

@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "Analysis", dependencies: ["Results", "AttentionTypes"]),
         // gnuplot scripts and the Markdown report, from an analysis.
         .target(name: "Figures", dependencies: ["Analysis", "Results", "Reporting", "AttentionTypes"]),
+        // Results in other tools' formats: Google Benchmark JSON, Bencher, github-action-benchmark.
+        .target(name: "Exports", dependencies: ["Results", "Reporting"]),
 
         // MARK: - Measuring
         // jemalloc's options for this process (its malloc_conf): freed buffers come back warm.
@@ -54,7 +56,7 @@ let package = Package(
             name: "attnbench",
             dependencies: [
                 "AttentionKernels", "AttentionTypes", "Profiling", "TensorIO", "Reporting", "Results", "Analysis",
-                "Harness", "Figures",
+                "Harness", "Figures", "Exports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "AttentionTypes"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Results", "AttentionTypes"]),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Analysis", "Results", "Reporting", "AttentionTypes"]),
+        .testTarget(name: "ExportsTests", dependencies: ["Exports", "Results", "Reporting"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: ["Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels"]),

@@ -48,8 +48,19 @@ public struct Report {
             | sgemm ceiling | \(ceilings.joined(separator: ", ")) (\(m.calibrationGemm)) |
             | timing | \(m.timing.warmups) warm-up(s), ≥ \(m.timing.minReps) reps and ≥ \(m.timing.minSeconds) s per point, ≤ \(m.timing.maxSeconds) s; seed \(m.seed) |
             | sessions | \(m.sessions.map { "\($0.start) → \($0.end ?? "interrupted")" }.joined(separator: "; ")) |
-
+            \(shards(m))
             """
+    }
+
+    /// A row naming each shard's machine, for a file joined by `attnbench merge` (machine and sgemm
+    /// ceiling above are the first shard's); nothing otherwise.
+    func shards(_ m: RunMetadata) -> String {
+        guard let shards = m.mergedShards, !shards.isEmpty else { return "" }
+        let list = shards.map { s in
+            let ceilings = s.sgemmCeilingGflops.sorted { $0.key < $1.key }.map { String(format: "%.0f", $0.value) }.joined(separator: "/")
+            return "\(s.index)/\(s.count): \(s.rowsMerged) rows on \(s.machine.hostName ?? "?") (\(s.machine.cpuModel), sgemm \(ceilings) GF/s)"
+        }
+        return "| shards | \(list.joined(separator: "; ")) |\n"
     }
 
     func scope() -> String {

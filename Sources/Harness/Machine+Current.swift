@@ -8,21 +8,56 @@ import Results
 extension Machine {
     public static func current() -> Machine {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
+        func field(_ name: String) -> String? {
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix(name) }
+                .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
+        }
         var name = utsname()
         uname(&name)
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let node = withUnsafeBytes(of: &name.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let governor = try? String(contentsOfFile: "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", encoding: .utf8)
         return Machine(
-            cpuModel: model ?? "unknown", logicalCores: ProcessInfo.processInfo.activeProcessorCount,
+            cpuModel: field("model name") ?? "unknown", logicalCores: ProcessInfo.processInfo.activeProcessorCount,
             memoryTotalBytes: Int(ProcessInfo.processInfo.physicalMemory), kernel: release,
-            governor: governor?.trimmingCharacters(in: .whitespacesAndNewlines))
+            governor: governor?.trimmingCharacters(in: .whitespacesAndNewlines),
+            hostName: node.split(separator: ".").first.map(String.init), mhzPerCPU: field("cpu MHz").flatMap(Double.init).map { Int($0.rounded()) },
+            caches: caches())
     }
 
     /// `MemAvailable` from /proc/meminfo: what can be allocated without swapping, right now.
     public static func availableMemoryBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
         return try? RSSProbe.bytes("MemAvailable", in: text, file: "/proc/meminfo")
+    }
+
+    /// CPU 0's caches from `/sys/devices/system/cpu/cpu0/cache/index*` (`level`, `type`, `size` like
+    /// `32K`, `shared_cpu_list` like `0-1,4`); nil when the kernel does not expose them.
+    static func caches(folder: String = "/sys/devices/system/cpu/cpu0/cache") -> [Cache]? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
+        let caches = entries.filter { $0.hasPrefix("index") }.sorted().compactMap { entry -> Cache? in
+            func read(_ file: String) -> String? {
+                (try? String(contentsOfFile: "\(folder)/\(entry)/\(file)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let type = read("type"), let level = read("level").flatMap({ Int($0) }),
+                  let size = read("size").flatMap(sizeBytes) else { return nil }
+            return Cache(type: type, level: level, sizeBytes: size, sharedBy: read("shared_cpu_list").map(cpuCount) ?? 1)
+        }
+        return caches.isEmpty ? nil : caches
+    }
+
+    /// `32K` → 32768, `1M` → 1048576, `512` → 512.
+    static func sizeBytes(_ text: String) -> Int? {
+        let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let last = text.last, let multiplier = multipliers[last] { return Int(text.dropLast()).map { $0 * multiplier } }
+        return Int(text)
+    }
+
+    /// The number of CPUs in a list like `0-3,8,10-11` (7).
+    static func cpuCount(_ list: String) -> Int {
+        list.split(separator: ",").reduce(0) { total, part in
+            let ends = part.split(separator: "-").compactMap { Int($0) }
+            return total + (ends.count == 2 ? max(ends[1] - ends[0] + 1, 0) : ends.count == 1 ? 1 : 0)
+        }
     }
 }

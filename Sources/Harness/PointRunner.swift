@@ -55,8 +55,8 @@ public struct PointRunner: Sendable {
         }
 
         // Time.
-        let samples = policy.measure { blackHole(kernel(q: q, k: k, v: v)) }
-        record(samples, flops: cost.flops, into: &row)
+        let calls = policy.measureCalls { blackHole(kernel(q: q, k: k, v: v)) }
+        record(calls, flops: cost.flops, into: &row)
         return row
     }
 
@@ -76,15 +76,17 @@ public struct PointRunner: Sendable {
 
         let times = StepTimes(length: point.length, workers: ComputeThreads.workerCount(generation.slices))
         var latency = TokenLatency(length: point.length)
-        let samples = policy.measure({ blackHole(generation(observer: times)) }, afterEach: { latency.add(times) })
-        record(samples, flops: generation.cost.flops, into: &row)
+        let calls = policy.measureCalls({ blackHole(generation(observer: times)) }, afterEach: { latency.add(times) })
+        record(calls, flops: generation.cost.flops, into: &row)
         row.tokenLatency = latency.samples
         return row
     }
 
-    /// Fills the timing columns of `row` from the timed repetitions of a call costing `flops`.
-    private func record(_ samples: [Double], flops: Double, into row: inout ResultRow) {
-        guard let stats = SampleStatistics(samples) else { return }  // a policy always times at least once
+    /// Fills the timing columns of `row` from the timed repetitions of a call costing `flops`, and
+    /// keeps the repetitions themselves for the samples file.
+    private func record(_ calls: [CallTime], flops: Double, into row: inout ResultRow) {
+        row.calls = calls
+        guard let stats = SampleStatistics(calls.map(\.seconds)) else { return }  // a policy always times at least once
         row.reps = stats.count
         (row.median, row.min, row.mean, row.stddev) = (stats.median, stats.min, stats.mean, stats.stddev)
         (row.ciLow, row.ciHigh) = (stats.ciLow, stats.ciHigh)

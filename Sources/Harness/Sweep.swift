@@ -19,6 +19,8 @@ public struct Sweep {
     public var buildConfiguration: String
     /// A deliberate regression, for testing the checker end to end.
     public var injection: RegressionInjection?
+    /// Measure only this part of the grid (``Shard``); its assignment goes into the metadata.
+    public var shard: Shard?
     /// The sgemm ceiling (GFLOP/s) at a thread count; tests pass a fixed value instead of timing
     /// a 1024³ sgemm.
     public var ceiling: @Sendable (Int) -> Double = { Calibration.sgemmGflops(threads: $0) }
@@ -34,18 +36,33 @@ public struct Sweep {
         public var measured = 0, skipped = 0, alreadyDone = 0
     }
 
+    /// The whole grid, and the points this run measures (all of them, or its shard's) with their
+    /// positions in the grid, in run order. Validates the grid.
+    public func plan() throws(UsageError) -> (grid: [SweepPoint], points: [(position: Int, point: SweepPoint)]) {
+        let grid = try spec.points()
+        return (grid, shard.map { $0.select(grid, policy: spec.policy) } ?? grid.enumerated().map { ($0.offset, $0.element) })
+    }
+
     /// Validates everything (grid, file, settings against a resumed run's), then runs. Throws
     /// ``UsageError`` before measuring anything when the input is unusable, ``FileError`` when a
     /// file cannot be written (rows already written stay).
     public func run(log: (String) -> Void = { _ in }) throws -> Summary {
         var spec = self.spec
-        let points = try spec.points()
+        let (grid, planned) = try plan()
+        let points = planned.map(\.point)
+        let assignment = shard.map { s in
+            ShardAssignment(index: s.index, count: s.count, planned: planned.map { PlannedPoint(position: $0.position, key: $0.point.keyFields) })
+        }
         let metadataPath = RunMetadata.path(forCSV: output)
         let file = try ResultsFile(path: output, resume: resume, overwrite: overwrite, waitForLock: waitForLock)
         let previous = resume ? try RunMetadata.read(from: metadataPath) : nil
-        if let previous { try Self.checkResumable(&spec, previous: previous, csv: output) }
+        if let previous {
+            try Self.checkResumable(&spec, previous: previous, csv: output)
+            try Self.checkSameShard(previous: previous, grid: GridIdentity(grid), shard: assignment, csv: output)
+        }
         let budget = spec.effectiveMemoryBudget()
         var latencyFile = try TokenLatencyFile(forCSV: output, resume: resume)
+        var sampleFile = try SampleFile(forCSV: output, resume: resume)
         // Points already in the file are done, except rows skipped for memory that the budget now admits.
         let done = Set(file.existing.filter { row in
             !(row.status == .skipped && row.reason.hasPrefix("memory") && PointPlan(row.point, memoryBudget: budget) == .run)
@@ -73,6 +90,8 @@ public struct Sweep {
             sessions: (previous?.sessions ?? []) + [
                 .init(commandLine: commandLine, start: RunMetadata.now(), completed: false, pointsMeasured: 0)
             ])
+        metadata.grid = GridIdentity(grid)
+        metadata.shard = assignment
         func warn(_ message: String) {
             log("warning: " + message)
             let last = metadata.sessions.count - 1
@@ -90,6 +109,7 @@ public struct Sweep {
         let schedule = (0..<cycles).flatMap { cycle in pending.indices.map { (cycle, $0) } }
         var progress = Progress(points: schedule.map { pending[$0.1] }, quiet: quiet)
         var best: [Int: ResultRow] = [:]
+        var calls: [Int: [[CallTime]]] = [:]  // every cycle's timed calls, by pending index
         for (step, (cycle, i)) in schedule.enumerated() {
             let point = pending[i]
             progress.starting(step + 1, of: schedule.count, point)
@@ -103,7 +123,9 @@ public struct Sweep {
                 let row = try runner.measure(point)
                 for message in row.warnings { warn("\(point.label): \(message)") }
                 if let kept = best[i], let keptMedian = kept.median, let median = row.median, keptMedian <= median {} else { best[i] = row }
+                calls[i, default: []].append(row.calls ?? [])
                 if cycle == cycles - 1, let kept = best.removeValue(forKey: i) {
+                    try sampleFile.append(point, cycles: calls.removeValue(forKey: i) ?? [])
                     if let samples = kept.tokenLatency { try latencyFile.append(point, samples) }
                     try file.append(kept)
                     summary.measured += 1
@@ -118,6 +140,18 @@ public struct Sweep {
         metadata.sessions[metadata.sessions.count - 1].completed = true
         try metadata.write(to: metadataPath)
         return summary
+    }
+
+    /// A shard is resumed only as the same shard of the same grid (`attnbench merge` relies on it); a run
+    /// without a shard may resume with a grown or changed grid.
+    static func checkSameShard(previous: RunMetadata, grid: GridIdentity, shard: ShardAssignment?, csv: String) throws(UsageError) {
+        guard previous.shard != nil || shard != nil else { return }
+        func text(_ s: ShardAssignment?, _ g: GridIdentity?) -> String {
+            (s.map { "shard \($0.label)" } ?? "no shard") + (g.map { " of grid \($0.digest) (\($0.points) points)" } ?? "")
+        }
+        if previous.shard?.index != shard?.index || previous.shard?.count != shard?.count || previous.grid != grid {
+            throw UsageError("cannot resume \(csv): it was measured as \(text(previous.shard, previous.grid)), this run is \(text(shard, grid)); use the same grid and --shard, or another --output")
+        }
     }
 
     /// A resumed file must not mix measurements made under other settings: the seed and the timing

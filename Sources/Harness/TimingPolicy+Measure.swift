@@ -6,13 +6,32 @@ extension TimingPolicy {
     /// Warm-ups also stop once `maxSeconds` is spent, so a very slow call is timed at least once.
     /// `afterEach` runs after every timed repetition, outside its time (to collect what it recorded).
     public func measure(_ body: () -> Void, afterEach: () -> Void = {}) -> [Double] {
+        repeatTimed(body, afterEach: afterEach) { Stopwatch.seconds(body) }
+    }
+
+    /// ``measure(_:afterEach:)`` with the process's CPU time of each timed call beside its wall time.
+    /// The CPU clock is a system call, so it is read just outside the wall-clock window: the wall
+    /// times are those ``measure(_:afterEach:)`` would give, and the CPU time covers the call plus
+    /// two monotonic-clock reads (~40 ns).
+    public func measureCalls(_ body: () -> Void, afterEach: () -> Void = {}) -> [CallTime] {
+        repeatTimed(body, afterEach: afterEach) {
+            let cpuStart = Stopwatch.processCPUTime()
+            let seconds = Stopwatch.seconds(body)
+            let cpu = Stopwatch.processCPUTime() &- cpuStart
+            return CallTime(seconds: seconds, cpuSeconds: Double(cpu) * 1e-9)
+        }
+    }
+
+    /// The policy's loop: warm-ups of `body`, then `time()` (one timed call of it) until the minimums
+    /// are met or the maximum is spent.
+    private func repeatTimed<T>(_ body: () -> Void, afterEach: () -> Void, time: () -> T) -> [T] {
         let start = Stopwatch.now()
         let elapsed = { Double(Stopwatch.now() - start) * 1e-9 }
         for _ in 0..<warmups where elapsed() < maxSeconds / 2 { body() }
         let timedStart = Stopwatch.now()
-        var samples: [Double] = []
+        var samples: [T] = []
         repeat {
-            samples.append(Stopwatch.seconds(body))
+            samples.append(time())
             afterEach()
             let timed = Double(Stopwatch.now() - timedStart) * 1e-9
             if samples.count >= minReps && timed >= minSeconds { break }

@@ -38,6 +38,9 @@ public struct ResultRow: Equatable, Sendable {
     /// Decode points: per-token latency against position (written to the `.tokens.csv` beside the
     /// CSV, not a column).
     public var tokenLatency: [LatencySample]?
+    /// Every timed call behind the timing columns, in order (written to the `.samples.csv` beside
+    /// the CSV, with the calls of the point's other cycles; not a column).
+    public var calls: [CallTime]?
     /// Why a measurement of this point is missing (a probe that failed), for the run's log and
     /// sidecar; not a column.
     public var warnings: [String] = []

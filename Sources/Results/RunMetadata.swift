@@ -53,6 +53,13 @@ public struct RunMetadata: Codable, Equatable, Sendable {
     /// What the ceiling is: "1024x1024x1024 sgemm, best of 3 medians".
     public var calibrationGemm: String
     public var sessions: [Session]
+    /// The whole grid the run was planned from (nil in metadata written before it was recorded).
+    public var grid: GridIdentity?
+    /// Set when the run measured one shard of the grid (`--shard i/N`).
+    public var shard: ShardAssignment?
+    /// Set on a file made by `attnbench merge`: each shard's machine, sessions and ceilings (the
+    /// top-level ones are the first shard's; `sessions` lists every shard's).
+    public var mergedShards: [MergedShard]?
 
     public init(
         preset: String, machine: Machine, libraries: Libraries, buildConfiguration: String, gitCommit: String?, gitDirty: Bool?,

@@ -7,7 +7,8 @@ struct AttnBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attnbench",
         abstract: "Measures how self-attention scales: standard softmax, Linformer and linear attention on the CPU.",
-        subcommands: [Verify.self, Eval.self, Run.self, MaxBatchCommand.self, Check.self, BaselineCommand.self, Plot.self, ReportCommand.self, Kernels.self])
+        subcommands: [Verify.self, Eval.self, Run.self, MaxBatchCommand.self, Check.self, BaselineCommand.self, Plot.self, ReportCommand.self,
+                      Kernels.self, Compare.self, Export.self, Merge.self])
 }
 
 extension ParsableCommand {

@@ -86,7 +86,7 @@ import Testing
         let path = temporaryPath("decode.csv")
         let samplesPath = TokenLatencyRow.path(forCSV: path)
         defer {
-            for p in [path, samplesPath, RunMetadata.path(forCSV: path)] { try? FileManager.default.removeItem(atPath: p) }
+            for p in [path] + ResultsFile.sidecars(of: path) { try? FileManager.default.removeItem(atPath: p) }
         }
         let spec = try spec([("mechanism", "standard,linformer,linear"), ("mode", "decode"), ("n", "64,256")])
         let summary = try testSweep(spec, output: path).run()

@@ -31,7 +31,7 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
 @Suite(.serialized) struct SweepRunTests {
     @Test func aSweepWritesOneRowPerPointAndMetadata() throws {
         let path = temporaryPath("sweep.csv")
-        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: RunMetadata.path(forCSV: path)) }
+        defer { for p in [path] + ResultsFile.sidecars(of: path) { try? FileManager.default.removeItem(atPath: p) } }
         let spec = try tinySpec()
         let summary = try testSweep(spec, output: path).run()
         let rows = try CSV.parse(String(contentsOfFile: path, encoding: .utf8)).rows
@@ -56,7 +56,7 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
     /// An interrupted file (some rows, then half a row) resumes to exactly one row per point.
     @Test func resumeCompletesWithoutDuplicatesOrLosses() throws {
         let path = temporaryPath("resume.csv")
-        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: RunMetadata.path(forCSV: path)) }
+        defer { for p in [path] + ResultsFile.sidecars(of: path) { try? FileManager.default.removeItem(atPath: p) } }
         let spec = try tinySpec()
         _ = try testSweep(spec, output: path).run()
         let full = try String(contentsOfFile: path, encoding: .utf8)
