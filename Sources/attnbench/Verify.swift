@@ -8,7 +8,8 @@ struct Verify: ParsableCommand {
         abstract: "Check every kernel against the naive Float64 reference on small seeded shapes.",
         discussion: """
             Decoding (KV cache and RNN state) is checked against causal attention over the q, k, v it \
-            generated. Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
+            generated; each backward pass (after its training forward) against the Float64 reference \
+            gradients for a seeded dO, the worst of dQ, dK, dV (and dE, dF). Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
             derived error bound it uses (≤ 1 passes). Exits 1 if any kernel fails.
             """)
 
@@ -40,9 +41,13 @@ struct Verify: ParsableCommand {
                 try Generation(mechanism: $0, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
                                 length: shape.length, prompt: min(3, shape.length), seed: seed)
             }
-            let results = Verification.kernels(for: shape, projectedLength: k, seed: seed).map {
-                Verification.check($0, q: q, k: kk, v: v)
-            } + decoders.map(Verification.check)
+            let kernels = Verification.kernels(for: shape, projectedLength: k, seed: seed)
+            let outputGradient = Verification.outputGradient(shape, seed: seed)
+            let results = kernels.map { Verification.check($0, q: q, k: kk, v: v) }
+                + decoders.map(Verification.check)
+                + kernels.compactMap { $0 as? any DifferentiableAttention }.map {
+                    Verification.checkGradients($0, q: q, k: kk, v: v, outputGradient: outputGradient)
+                }
             for r in results {
                 if !r.passed { failures += 1 }
                 print(
