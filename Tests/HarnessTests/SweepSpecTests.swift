@@ -46,6 +46,23 @@ import Testing
         #expect(Set(points.map(\.keyFields)).count == points.count)
     }
 
+    /// Every forward-mode point is repeated per pass (after its causal and k settings); decode points
+    /// are generated once, as forward passes, whatever the pass axis says.
+    @Test func passesMultiplyForwardModePointsOnly() throws {
+        let points = try spec([("mechanism", "standard,linformer,linear"), ("n", "256"), ("k", "32"), ("batch", "1"),
+                               ("heads", "2"), ("head-dim", "16"), ("threads", "1"), ("causal", "false,true"),
+                               ("mode", "forward,decode"), ("pass", "forward,backward,train")]).points()
+        let forward = points.filter { $0.mode == .forward }
+        #expect(forward.count == 3 * (2 + 1 + 2))
+        #expect(Set(forward.map(\.pass)) == Set(Pass.allCases))
+        #expect(forward.filter { $0.pass == .train }.count == 5)
+        #expect(points.filter { $0.mode == .decode }.allSatisfy { $0.pass == .forward })
+        #expect(points.filter { $0.mode == .decode }.count == 3)
+        #expect(Set(points.map(\.keyFields)).count == points.count)
+        let error = #expect(throws: UsageError.self) { try spec([("pass", "sideways")]).points() }
+        #expect(error?.description.contains("unknown value 'sideways'") == true)
+    }
+
     @Test func tokensFixTheBatchPerLength() throws {
         let points = try spec([("mechanism", "linear"), ("n", "512...4096"), ("tokens", "8192")]).points()
         #expect(points.map(\.batch) == [16, 8, 4, 2])
@@ -75,6 +92,23 @@ import Testing
         guard case .skip(let memory) = PointPlan(huge, memoryBudget: 12 << 30) else { Issue.record("huge ran"); return }
         #expect(memory == "memory: needs 128.5 GiB > budget 12.0 GiB")
         #expect(PointPlan(huge, memoryBudget: 1 << 40) == .run)
+    }
+
+    /// A training step adds dO to the inputs and peaks at the output, the saved weights and the
+    /// backward's gradients and dS block; a backward point runs on a saved forward, so it needs as much.
+    @Test func predictedBytesOfTrainingPassesAddUp() {
+        var p = SweepPoint(mechanism: .standard, pass: .train, length: 1024, batch: 2, heads: 4, headDim: 64, threads: 1)
+        let inputs = 4 * 2 * 4 * 1024 * 64 * 4  // Q, K, V, dO
+        let saved = 2 * 4 * (1024 * 1024 + 1024) * 4  // the weights and their row sums
+        let output = 2 * 4 * 1024 * 64 * 4
+        let backward = 3 * output + 2 * 4 * 64 * 1024 * 4  // three gradients and a 64-row dS block per slice
+        #expect(p.predictedBytes == inputs + output + saved + backward + 512 * 1024)
+        let forwardFlops: Double = 2 * 4 * 4 * 1024 * 1024 * 64, backwardFlops: Double = 2 * 4 * 8 * 1024 * 1024 * 64
+        #expect(p.cost.flops == forwardFlops + backwardFlops)
+        p.pass = .backward
+        #expect(p.predictedBytes == inputs + output + saved + backward + 512 * 1024)
+        #expect(p.cost.callPeakBytes == backward)
+        #expect(p.cost.flops == backwardFlops)
     }
 
     /// Inputs, parameters, one call's intermediates and output, and OpenBLAS's job array.
