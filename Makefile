@@ -7,7 +7,7 @@ PRESET   ?= default
 RESUME   ?=
 RUN_FLAGS ?=
 # make bench runs these presets (or only PRESET when it is given on the command line).
-BENCH_PRESETS ?= default rnn-generation
+BENCH_PRESETS ?= default rnn-generation train
 ifeq ($(origin PRESET),command line)
 BENCH_PRESETS := $(PRESET)
 endif
@@ -42,7 +42,7 @@ test: deps
 	$(SWIFT) test
 	$(MAKE) crosscheck
 
-## verify: every kernel against the Float64 reference (what `make bench` runs before timing).
+## verify: every kernel and backward pass against the Float64 reference (what `make bench` runs before timing).
 verify: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
 
@@ -74,7 +74,7 @@ check: build
 baseline: build
 	$(RELEASE) baseline --preset ci --runs 3 --output Baselines/ci.csv
 
-## crosscheck: `attnbench eval` against NumPy on the same .npy files (skipped without NumPy).
+## crosscheck: `attnbench eval` (outputs and, with --grad-out, gradients) against NumPy on the same .npy files (skipped without NumPy).
 crosscheck: build
 	@if python3 -c "import numpy" 2>/dev/null; then python3 Tests/numpy_crosscheck.py $(RELEASE); \
 	else echo "crosscheck: skipped (python3 with numpy not found; pip install numpy to run it)"; fi

@@ -145,17 +145,21 @@ import Testing
         #expect(throws: UsageError.self) { try Preset.parse("just words\n") }
     }
 
-    /// The shipped presets load and plan; `ci` stays small enough for a fast regression check.
+    /// The shipped presets load and plan; `ci` stays small enough for a fast regression check and
+    /// covers the backward passes; Figure 1 times training steps, as the paper did.
     @Test func shippedPresetsLoad() throws {
-        #expect(Set(Preset.available()).isSuperset(of: ["default", "linformer-table3", "rnn-figure1", "ci"]))
-        for name in ["default", "linformer-table3", "rnn-figure1", "ci"] {
+        #expect(Set(Preset.available()).isSuperset(of: ["default", "linformer-table3", "rnn-figure1", "ci", "train"]))
+        for name in ["default", "linformer-table3", "rnn-figure1", "ci", "train"] {
             let spec = try Preset.load(name)
             #expect(spec.name == name)
             #expect(try !spec.points().isEmpty)
         }
         let ci = try Preset.load("ci")
         let flops = try ci.points().reduce(0) { $0 + $1.cost.flops }
-        #expect(flops < 20e9, "ci preset does \(flops / 1e9) GFLOP per repetition")
+        // 16.0 GFLOP of forward passes and decoders, 24.5 of backward passes (twice the forwards' products).
+        #expect(flops < 45e9, "ci preset does \(flops / 1e9) GFLOP per repetition")
+        #expect(try ci.points().contains { $0.pass == .backward && $0.mechanism == .linear && $0.causal })
+        #expect(try Preset.load("rnn-figure1").points().allSatisfy { $0.pass == .train })
         let table3 = try Preset.load("linformer-table3").points()
         #expect(Set(table3.map(\.length)) == [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536])
         #expect(Set(table3.compactMap(\.projectedLength)) == [128, 256, 512, 1024, 2048])
