@@ -1,31 +1,3 @@
-/// The gradients of one attention call with respect to its inputs, for an upstream gradient
-/// dO = ∂L/∂O: `q`, `k`, `v` are ∂L/∂Q, ∂L/∂K, ∂L/∂V (`[b, h, n, d]`, like the inputs).
-///
-/// Linformer also returns ∂L/∂E and ∂L/∂F, shaped like its projections' `e` and `f` tensors and
-/// summed over every (batch, head) slice that uses each matrix. Under key-value sharing E = F is
-/// one matrix: `e` holds its whole gradient (the key path plus the value path) and `f` is the
-/// same tensor.
-public struct AttentionGradients: Sendable {
-    public let q: Tensor
-    public let k: Tensor
-    public let v: Tensor
-    public let e: Tensor?
-    public let f: Tensor?
-
-    public init(q: Tensor, k: Tensor, v: Tensor, e: Tensor? = nil, f: Tensor? = nil) {
-        (self.q, self.k, self.v, self.e, self.f) = (q, k, v, e, f)
-    }
-
-    /// Every gradient tensor with its name (`dq`, `dk`, `dv`, then `de`, `df` when present; `df` is
-    /// left out when it is `de` itself, under key-value sharing).
-    public var named: [(name: String, tensor: Tensor)] {
-        var all = [("dq", q), ("dk", k), ("dv", v)]
-        if let e { all.append(("de", e)) }
-        if let f, f !== e { all.append(("df", f)) }
-        return all
-    }
-}
-
 /// An attention mechanism with a backward pass.
 ///
 /// A training step is ``trainingForward(q:k:v:)``, which returns the output and what the backward
@@ -79,30 +51,5 @@ extension DifferentiableAttention {
         precondition(output.shape == q.shape && outputGradient.shape == q.shape,
             "\(name) backward: the output \(output.shape) and its gradient \(outputGradient.shape) must have the shape of q, \(q.shape)")
         return shape
-    }
-}
-
-extension AttentionCost {
-    /// The cost of one pass of a training step, from the forward's and the backward's costs and the
-    /// bytes the forward saves for the backward:
-    /// - `forward`: the forward alone;
-    /// - `backward`: the backward alone, given a saved forward (its heap is what it allocates on top
-    ///   of Q, K, V, dO, the output and the saved tensors);
-    /// - `train`: FLOPs add; the heap peaks at max(forward's peak, output + saved + backward's peak),
-    ///   and what the step returns (`outputBytes`) is the output and the gradients.
-    /// Byte counts saturate at `Int.max`.
-    public static func of(_ pass: Pass, forward: AttentionCost, backward: AttentionCost, savedBytes: Int) -> AttentionCost {
-        switch pass {
-        case .forward: return forward
-        case .backward: return backward
-        case .train:
-            let peak = max(forward.callPeakBytes,
-                           Int.saturatingSum(forward.outputBytes, savedBytes, backward.callPeakBytes))
-            let returned = Int.saturatingSum(forward.outputBytes, backward.outputBytes)
-            return AttentionCost(
-                flops: forward.flops + backward.flops,
-                intermediateBytes: peak == .max ? .max : peak - returned,
-                outputBytes: returned, parameterBytes: forward.parameterBytes)
-        }
     }
 }
