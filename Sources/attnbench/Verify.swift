@@ -33,7 +33,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         ComputeThreads.set(threads)
         print("verify: \(buildConfiguration) build, \(threads) thread(s), seed \(seed)")
-        print("kernel                      shape                   max |err|   bound used  result")
+        print("kernel".padding(toLength: 37, withPad: " ", startingAt: 0) + "shape                   max |err|   bound used  result")
         var failures = 0
         for (shape, k) in Self.cases {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
@@ -51,7 +51,7 @@ struct Verify: ParsableCommand {
             for r in results {
                 if !r.passed { failures += 1 }
                 print(
-                    r.kernel.padding(toLength: 28, withPad: " ", startingAt: 0)
+                    r.kernel.padding(toLength: 37, withPad: " ", startingAt: 0)
                         + shape.description.padding(toLength: 24, withPad: " ", startingAt: 0)
                         + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
                         + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
