@@ -9,7 +9,7 @@ RUN_FLAGS ?=
 # make test-slurm: shards of its test sweep.
 SHARDS   ?= 3
 # make bench runs these presets (or only PRESET when it is given on the command line).
-BENCH_PRESETS ?= default rnn-generation
+BENCH_PRESETS ?= default rnn-generation train
 ifeq ($(origin PRESET),command line)
 BENCH_PRESETS := $(PRESET)
 endif
@@ -49,7 +49,7 @@ test: deps
 test-slurm: build
 	SHARDS=$(SHARDS) ATTNBENCH=$(RELEASE) Scripts/slurm/test-one-node.sh
 
-## verify: every kernel against the Float64 reference (what `make bench` runs before timing).
+## verify: every kernel and backward pass against the Float64 reference (what `make bench` runs before timing).
 verify: build
 	$(RELEASE) verify --threads $(THREADS) --seed $(SEED)
 
@@ -81,8 +81,9 @@ check: build
 baseline: build
 	$(RELEASE) baseline --preset ci --runs 3 --output Baselines/ci.csv
 
-## crosscheck: `attnbench eval` against NumPy on the same .npy files. NumPy is installed when no
-## python3 has it (python3-numpy through apt-get, else pip); without it the target fails.
+## crosscheck: `attnbench eval` (outputs and, with --grad-out, gradients) against NumPy on the same
+## .npy files. NumPy is installed when no python3 has it (python3-numpy through apt-get, else pip);
+## without it the target fails.
 crosscheck: build
 	@python=$$(Scripts/python-with-numpy.sh) && echo "crosscheck: $$python" && $$python Tests/numpy_crosscheck.py $(RELEASE)
 

@@ -7,6 +7,13 @@ For each mechanism (and causal variant), writes seeded float32 .npy inputs, runs
 compares its output with a Float64 NumPy implementation written independently of the Swift code.
 The tolerance is float32 precision: max |swift - numpy| <= 1e-5 * max |numpy| (n <= 300 terms per
 sum and u = 6e-8 give worst-case bounds of a few 1e-5; observed errors are ~1e-7).
+
+Then the backward passes: `eval --grad-out dO.npy --grads-dir DIR` against NumPy gradients of
+L = sum(dO * out), derived by hand from the formulas (reverse mode through the softmax, through
+Linformer's E K and F V, and through linear attention's n x n quadratic form; not the Swift
+kernels' blocked or cumulative-sum forms), themselves checked first against central differences
+of the NumPy forward passes on a tiny shape. Each gradient must agree within 1e-4 of its largest
+magnitude (the gradients chain two to four float32 sums, each n <= 97 or d = 32 terms long).
 """
 import os
 import subprocess
@@ -30,12 +37,6 @@ def standard(q, k, v, causal):
     return softmax(s) @ v
 
 
-def linformer(q, k, v, e, f):
-    kp = np.einsum("kn,bhnd->bhkd", e, k)  # [b, h, k, d]
-    vp = np.einsum("kn,bhnd->bhkd", f, v)
-    return softmax(q @ np.swapaxes(kp, -1, -2) / np.sqrt(q.shape[-1])) @ vp
-
-
 def linear(q, k, v, causal, eps=1e-6):
     phi = lambda x: np.where(x > 0, x + 1, np.exp(np.minimum(x, 0)))
     fq, fk = phi(q), phi(k)
@@ -43,6 +44,95 @@ def linear(q, k, v, causal, eps=1e-6):
     if causal:
         a = np.tril(a)
     return (a @ v) / (a.sum(axis=-1, keepdims=True) + eps)
+
+
+def phi(x):
+    return np.where(x > 0, x + 1, np.exp(np.minimum(x, 0)))
+
+
+def phi_slope(x):
+    return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0)))
+
+
+def softmax_attention_grads(q, k, v, do, causal):
+    """dq, dk, dv of sum(do * softmax(q k^T / sqrt(d)) v): the softmax Jacobian applied row by row,
+    ds_ij = p_ij (dp_ij - sum_t p_it dp_it)."""
+    scale = 1 / np.sqrt(q.shape[-1])
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    if causal:
+        n = q.shape[-2]
+        s = np.where(np.tril(np.ones((n, n), dtype=bool)), s, -np.inf)
+    p = softmax(s)
+    dv = np.swapaxes(p, -1, -2) @ do
+    dp = do @ np.swapaxes(v, -1, -2)
+    ds = p * (dp - (p * dp).sum(axis=-1, keepdims=True))
+    return ds @ k * scale, np.swapaxes(ds, -1, -2) @ q * scale, dv
+
+
+def linformer_grads(q, k, v, e, f, do):
+    """dq, dk, dv, de, df through k' = e k and v' = f v; e, f are [k, n] (shared) or [h, k, n]."""
+    spec = "kn,bhnd->bhkd" if e.ndim == 2 else "hkn,bhnd->bhkd"
+    kp, vp = np.einsum(spec, e, k), np.einsum(spec, f, v)
+    dq, dkp, dvp = softmax_attention_grads(q, kp, vp, do, False)
+    back = "kn,bhkd->bhnd" if e.ndim == 2 else "hkn,bhkd->bhnd"
+    outer = "bhkd,bhnd->kn" if e.ndim == 2 else "bhkd,bhnd->hkn"
+    return dq, np.einsum(back, e, dkp), np.einsum(back, f, dvp), np.einsum(outer, dkp, k), np.einsum(outer, dvp, v)
+
+
+def linear_grads(q, k, v, do, causal, eps=1e-6):
+    """dq, dk, dv of sum(do * (a v) / (a 1 + eps)), a = phi(q) phi(k)^T (lower triangle when causal)."""
+    fq, fk = phi(q), phi(k)
+    a = fq @ np.swapaxes(fk, -1, -2)
+    mask = np.tril(np.ones(a.shape[-2:])) if causal else np.ones(a.shape[-2:])
+    a = a * mask
+    num, den = a @ v, a.sum(axis=-1, keepdims=True) + eps
+    dnum = do / den
+    dden = -(do * num).sum(axis=-1, keepdims=True) / den ** 2
+    da = (dnum @ np.swapaxes(v, -1, -2) + dden) * mask
+    dv = np.swapaxes(a, -1, -2) @ dnum
+    return (da @ fk) * phi_slope(q), (np.swapaxes(da, -1, -2) @ fq) * phi_slope(k), dv
+
+
+def check_numpy_gradients():
+    """The hand-derived gradients against central differences of the forward passes (float64)."""
+    rng = np.random.default_rng(99)
+    b, h, n, d, kp = 1, 2, 5, 3, 2
+    q, k, v, do = (rng.standard_normal((b, h, n, d)) for _ in range(4))
+    e, f = rng.standard_normal((kp, n)), rng.standard_normal((kp, n))
+    eh = rng.standard_normal((h, kp, n))
+    cases = [
+        ("standard", lambda x: standard(*x, False), lambda x: softmax_attention_grads(*x, do, False), [q, k, v]),
+        ("standard --causal", lambda x: standard(*x, True), lambda x: softmax_attention_grads(*x, do, True), [q, k, v]),
+        ("linformer", lambda x: linformer(*x), lambda x: linformer_grads(*x, do), [q, k, v, e, f]),
+        ("linformer per head", lambda x: linformer(*x), lambda x: linformer_grads(*x, do), [q, k, v, eh, eh + 0.5]),
+        ("linear", lambda x: linear(*x, False), lambda x: linear_grads(*x, do, False), [q, k, v]),
+        ("linear --causal", lambda x: linear(*x, True), lambda x: linear_grads(*x, do, True), [q, k, v]),
+    ]
+    step, failures = 1e-6, 0
+    for label, forward, grads, args in cases:
+        analytic = grads(args)
+        worst = 0.0
+        for which, x in enumerate(args):
+            numeric = np.zeros_like(x)
+            for index in np.ndindex(x.shape):
+                saved = x[index]
+                x[index] = saved + step
+                plus = (do * forward(args)).sum()
+                x[index] = saved - step
+                minus = (do * forward(args)).sum()
+                x[index] = saved
+                numeric[index] = (plus - minus) / (2 * step)
+            worst = max(worst, float(np.abs(numeric - analytic[which]).max() / max(1.0, np.abs(analytic[which]).max())))
+        ok = worst <= 1e-6
+        failures += not ok
+        print(f"numpy-crosscheck: gradients of {label:<20} vs central differences {worst:.1e}  {'ok' if ok else 'FAIL'}")
+    return failures
+
+
+def linformer(q, k, v, e, f):
+    spec = "kn,bhnd->bhkd" if e.ndim == 2 else "hkn,bhnd->bhkd"
+    kp, vp = np.einsum(spec, e, k), np.einsum(spec, f, v)
+    return softmax(q @ np.swapaxes(kp, -1, -2) / np.sqrt(q.shape[-1])) @ vp
 
 
 def main():
@@ -61,7 +151,7 @@ def main():
         ("linear", [], linear(q64, k64, v64, False)),
         ("linear", ["--causal"], linear(q64, k64, v64, True)),
     ]
-    failures = 0
+    failures = check_numpy_gradients()  # the NumPy gradients themselves first
     with tempfile.TemporaryDirectory() as tmp:
         paths = {name: os.path.join(tmp, name + ".npy") for name in "QKVEF"}
         for name, array in zip("QKVEF", (q, k, v, e, f)):
@@ -78,8 +168,58 @@ def main():
             failures += not ok
             label = " ".join([mechanism] + [x for x in extra if x.startswith("--")])
             print(f"numpy-crosscheck: {label:<28} max |err| {error:.3e} (scale {scale:.3f})  {'ok' if ok else 'FAIL'}")
-    print(f"numpy-crosscheck: {len(cases) - failures} passed, {failures} failed")
+        failures += crosscheck_gradients(binary, tmp, paths, (q64, k64, v64, e64, f64), rng)
+        total = 6 + len(cases) + len(GRADIENT_CASES)
+    print(f"numpy-crosscheck: {total - failures} passed, {failures} failed")
     sys.exit(1 if failures else 0)
+
+
+GRADIENT_CASES = [
+    ("standard", [], lambda x, do: softmax_attention_grads(*x[:3], do, False), ["dq", "dk", "dv"]),
+    ("standard", ["--causal"], lambda x, do: softmax_attention_grads(*x[:3], do, True), ["dq", "dk", "dv"]),
+    ("linformer", ["--e", "E", "--f", "F"], lambda x, do: linformer_grads(*x[:5], do), ["dq", "dk", "dv", "de", "df"]),
+    # E = F: one matrix, whose gradient is both paths' sum.
+    ("linformer", ["--e", "E"], lambda x, do: (lambda g: g[:3] + (g[3] + g[4],))(linformer_grads(*x[:4], x[3], do)),
+     ["dq", "dk", "dv", "de"]),
+    ("linformer", ["--e", "EH", "--f", "FH"], lambda x, do: linformer_grads(*x[:3], x[5], x[6], do), ["dq", "dk", "dv", "de", "df"]),
+    ("linear", [], lambda x, do: linear_grads(*x[:3], do, False), ["dq", "dk", "dv"]),
+    ("linear", ["--causal"], lambda x, do: linear_grads(*x[:3], do, True), ["dq", "dk", "dv"]),
+]
+
+
+def crosscheck_gradients(binary, tmp, paths, inputs, rng):
+    """`eval --grad-out` against the NumPy gradients, each within 1e-4 of its largest magnitude."""
+    q64 = inputs[0]
+    b, h, n, d = q64.shape
+    kp = inputs[3].shape[0]
+    do = rng.standard_normal(q64.shape).astype(np.float32)
+    eh = (rng.standard_normal((h, kp, n)) / np.sqrt(kp)).astype(np.float32)
+    fh = (rng.standard_normal((h, kp, n)) / np.sqrt(kp)).astype(np.float32)
+    for name, array in (("DO", do), ("EH", eh), ("FH", fh)):
+        paths[name] = os.path.join(tmp, name + ".npy")
+        np.save(paths[name], array)
+    args64 = inputs + (eh.astype(np.float64), fh.astype(np.float64))
+    failures = 0
+    for mechanism, extra, grads, names in GRADIENT_CASES:
+        flags = [paths.get(x, x) for x in extra]
+        folder = os.path.join(tmp, "grads")
+        subprocess.run([binary, "eval", "--mechanism", mechanism, "--q", paths["Q"], "--k", paths["K"], "--v", paths["V"],
+                        "--out", os.path.join(tmp, "out.npy"), "--grad-out", paths["DO"], "--grads-dir", folder,
+                        "--overwrite"] + flags, check=True)
+        expected = grads(args64, do.astype(np.float64))
+        written = sorted(f[:-4] for f in os.listdir(folder))
+        worst = 0.0
+        ok = written == sorted(names)
+        for name, want in zip(names, expected):
+            got = np.load(os.path.join(folder, name + ".npy")).astype(np.float64)
+            error = float(np.abs(got - want).max() / np.abs(want).max()) if got.shape == want.shape else float("inf")
+            worst = max(worst, error)
+            os.remove(os.path.join(folder, name + ".npy"))
+        ok = ok and worst <= 1e-4
+        failures += not ok
+        label = " ".join([mechanism] + [x for x in extra if x.startswith("--")] + (["(per head)"] if "EH" in extra else []))
+        print(f"numpy-crosscheck: gradients of {label:<28} max |err| / max |grad| {worst:.3e}  {'ok' if ok else 'FAIL'}")
+    return failures
 
 
 if __name__ == "__main__":

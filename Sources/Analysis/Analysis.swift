@@ -24,7 +24,20 @@ public struct Analysis: Sendable {
     /// The measured rows.
     var measured: [ResultRow] { table.measured }
 
-    /// The measured standard-attention row at `row`'s point (same n, batch, heads, d, threads, causal, mode).
+    /// The pass that figures of one pass show (scaling, efficiency, batch scaling): forward when the
+    /// run has forward-mode rows of that pass, else a training step, else the backward alone.
+    public var primaryPass: Pass { Self.preferred([.forward, .train, .backward], among: measured) }
+
+    /// The pass of "Transformers are RNNs" Figure 1: a training step, as the paper timed, when the run
+    /// has one, else the forward pass.
+    public var figure1Pass: Pass { Self.preferred([.train, .forward, .backward], among: measured) }
+
+    static func preferred(_ order: [Pass], among rows: [ResultRow]) -> Pass {
+        let present = Set(rows.filter { $0.point.mode == .forward }.map(\.point.pass))
+        return order.first(where: present.contains) ?? .forward
+    }
+
+    /// The measured standard-attention row at `row`'s point (same n, batch, heads, d, threads, causal, mode, pass).
     public func standardRow(for row: ResultRow) -> ResultRow? {
         table.byKey[row.point.standardCounterpart].flatMap { $0.isOK ? $0 : nil }
     }
@@ -48,8 +61,12 @@ extension SweepPoint {
         return label
     }
 
-    /// ``mechanismLabel`` with " causal" for causal points: a forward series' label.
-    public var seriesLabel: String { mechanismLabel + (causal ? " causal" : "") }
+    /// ``mechanismLabel`` with " causal" for causal points, and the pass when it is not the forward:
+    /// a series' label ("softmax", "linear causal train").
+    public var seriesLabel: String { kernelLabel + (pass == .forward ? "" : " " + pass.rawValue) }
+
+    /// ``mechanismLabel`` with " causal" for causal points: the kernel, whatever the pass.
+    public var kernelLabel: String { mechanismLabel + (causal ? " causal" : "") }
 
     /// Curves' order in figures and tables: standard, Linformer by k, linear.
     public var mechanismRank: (Int, Int) {

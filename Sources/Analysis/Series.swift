@@ -25,8 +25,9 @@ public struct Series: Equatable, Sendable {
         return ScalingFit(x: pairs.map(\.0), y: pairs.map(\.1))
     }
 
-    /// Groups the measured forward-pass rows of a table into series, in a stable order (batch,
-    /// non-causal first, then standard, Linformer by k, linear). Decode rows have their own curves
+    /// Groups the measured forward-mode rows of a table into series (one per pass too), in a stable
+    /// order (batch, non-causal first, then standard, Linformer by k, linear, each kernel's passes in
+    /// the order forward, backward, train). Decode rows have their own curves
     /// (``Analysis/decodeSeries()``).
     public static func all(in table: ResultTable) -> [Series] {
         let ok = table.measured.filter { $0.point.mode == .forward }
@@ -34,7 +35,8 @@ public struct Series: Equatable, Sendable {
             Series(label: key.seriesLabel, key: key, rows: rows.sorted { $0.point.length < $1.point.length })
         }.sorted { a, b in
             let (ra, rb) = (a.key.mechanismRank, b.key.mechanismRank)
-            return (a.batch, a.causal ? 1 : 0, ra.0, ra.1) < (b.batch, b.causal ? 1 : 0, rb.0, rb.1)
+            let (pa, pb) = (Pass.allCases.firstIndex(of: a.key.pass) ?? 0, Pass.allCases.firstIndex(of: b.key.pass) ?? 0)
+            return (a.batch, a.causal ? 1 : 0, ra.0, ra.1, pa) < (b.batch, b.causal ? 1 : 0, rb.0, rb.1, pb)
         }
     }
 }
@@ -44,11 +46,12 @@ extension Analysis {
     public var series: [Series] { Series.all(in: table) }
 
     /// Per-sample curves against n at each n's largest batch ("Transformers are RNNs" Figure 1 scales
-    /// the batch inversely with n): one per mechanism (and k), non-causal forward rows, by increasing n.
-    /// In the paper's legend order: softmax, linear, then Linformer by k.
+    /// the batch inversely with n): one per mechanism (and k), non-causal forward-mode rows of
+    /// ``figure1Pass``, by increasing n. In the paper's legend order: softmax, linear, then Linformer by k.
     public func perSampleCurves() -> [(label: String, key: SweepPoint, rows: [ResultRow])] {
         let order: [Mechanism: Int] = [.standard: 0, .linear: 1, .linformer: 2]
-        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward }
+        let pass = figure1Pass
+        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == pass }
         let groups = Dictionary(grouping: ok) { r in Self.mechanismKey(r.point) }
         return groups.map { key, rows in
             let perN = Dictionary(grouping: rows, by: \.point.length).values.compactMap { $0.max { $0.point.batch < $1.point.batch } }
@@ -56,16 +59,28 @@ extension Analysis {
         }.sorted { (order[$0.key.mechanism] ?? 3, $0.key.projectedLength ?? 0) < (order[$1.key.mechanism] ?? 3, $1.key.projectedLength ?? 0) }
     }
 
-    /// The smallest n at which standard attention was skipped for memory (where its curve ends).
+    /// Exponents of per-sample time and per-sample peak heap in n over one ``perSampleCurves()`` curve.
+    public static func perSampleFits(_ rows: [ResultRow]) -> (time: ScalingFit?, memory: ScalingFit?) {
+        let n = rows.map { Double($0.point.length) }
+        let time = rows.map { ($0.median ?? .nan) / Double($0.point.batch) }
+        let memory = rows.map { Double($0.peakHeapBytes ?? 0) / Double($0.point.batch) }
+        return (ScalingFit(x: n, y: time), ScalingFit(x: n, y: memory))
+    }
+
+    /// The smallest n at which standard attention's ``figure1Pass`` was skipped for memory (where its
+    /// Figure 1 curve ends).
     public func standardMemoryLimit() -> Int? {
-        table.rows.filter { $0.point.mechanism == .standard && !$0.point.causal && $0.reason.hasPrefix("memory") }
+        let pass = figure1Pass
+        return table.rows.filter { $0.point.mechanism == .standard && !$0.point.causal && $0.point.pass == pass && $0.reason.hasPrefix("memory") }
             .map(\.point.length).min()
     }
 
     /// Time and memory against batch at one n: the largest n measured at 2 or more batch sizes for
-    /// which standard attention has every batch too; one curve per mechanism (and k), by batch.
+    /// which standard attention has every batch too; one curve per mechanism (and k), by batch, of
+    /// ``primaryPass``.
     public func batchCurves() -> (n: Int, curves: [(label: String, key: SweepPoint, rows: [ResultRow])])? {
-        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward }
+        let pass = primaryPass
+        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == pass }
         let byN = Dictionary(grouping: ok, by: \.point.length)
         guard let n = byN.keys.sorted(by: >).first(where: { n in
             let rows = byN[n] ?? []

@@ -34,11 +34,11 @@ public struct Table3Cell: Equatable, Sendable {
 }
 
 extension Analysis {
-    /// The measured cells of Table 3: time saved (standard ÷ Linformer time at the same n and
-    /// batch, the smallest batch measured) and memory saved (max-batch ratio when max-batch results
-    /// are given, else the peak-heap ratio at that batch).
+    /// The measured cells of Table 3, an inference table (forward passes only): time saved (standard ÷
+    /// Linformer time at the same n and batch, the smallest batch measured) and memory saved
+    /// (max-batch ratio when max-batch results are given, else the peak-heap ratio at that batch).
     public func table3Cells() -> (time: [Table3Cell], memory: [Table3Cell], memoryIsBatchRatio: Bool) {
-        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward }
+        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == .forward }
         guard let batch = ok.map(\.point.batch).min() else { return ([], [], false) }
         var time: [Table3Cell] = [], memory: [Table3Cell] = []
         for lf in ok where lf.point.mechanism == .linformer && lf.point.batch == batch {
@@ -50,7 +50,7 @@ extension Analysis {
             }
         }
         if let maxBatch {
-            let found = maxBatch.filter { $0.isOK && $0.point.mode == .forward }
+            let found = maxBatch.filter { $0.isOK && $0.point.mode == .forward && $0.point.pass == .forward }
             let standard = Dictionary(found.filter { $0.point.mechanism == .standard }.compactMap { r in
                 r.maxBatch.map { (r.point.length, Double($0)) }
             }, uniquingKeysWith: max)

@@ -23,10 +23,13 @@ public struct LinearAttention: AttentionKernel {
     public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let shape = checkedShape(q: q, k: k, v: v)
         precondition(shape.headDim >= 1, "\(name): head dimension must be at least 1")
-        return isCausal ? causal(q: q, k: k, v: v, shape: shape) : nonCausal(q: q, k: k, v: v, shape: shape)
+        return isCausal ? causal(q: q, k: k, v: v, shape: shape) : nonCausal(q: q, k: k, v: v, shape: shape).output
     }
 
-    private func nonCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> Tensor {
+    /// The non-causal forward pass, with its intermediates φ(Q), φ(K), the state and Σ φ(k_j)
+    /// (``Saved/Features``): ``callAsFunction(q:k:v:)`` frees them on return,
+    /// ``trainingForward(q:k:v:)`` keeps them for the backward pass.
+    func nonCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> (output: Tensor, features: Saved.Features) {
         let (n, d) = (shape.length, shape.headDim)
         let phiQ = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let phiK = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
@@ -54,10 +57,10 @@ public struct LinearAttention: AttentionKernel {
                 Softmax.divide(o.row(i), count: d, by: denominator + eps)
             }
         }
-        return out
+        return (out, Saved.Features(phiQ: phiQ, phiK: phiK, state: state, keySum: keySum))
     }
 
-    private func causal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> Tensor {
+    func causal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> Tensor {
         let (n, d) = (shape.length, shape.headDim)
         let state = Tensor(zeros: [shape.batch, shape.heads, d, d])  // S_i: [b, h, d, d]
         let keySum = Tensor(zeros: [shape.batch, shape.heads, 1, d])  // Z_i: [b, h, 1, d]
@@ -161,6 +164,12 @@ public enum FeatureMap {
         precondition(src.rows == dst.rows && src.cols == dst.cols, "feature map: shapes differ")
         for i in 0..<src.rows { apply(src.row(i), into: dst.row(i), count: src.cols) }
     }
+
+    /// φ′(x) from the value φ(x): 1 for x > 0, where φ(x) = x + 1 > 1, and eˣ = φ(x) for x ≤ 0, where
+    /// φ(x) ≤ 1; so min(φ(x), 1), with no second `exp` and no branch. NaN stays NaN (`min` returns
+    /// its first argument unless the second is smaller).
+    @inline(__always)
+    public static func derivative(fromValue phi: Float) -> Float { min(phi, 1) }
 
     /// `sums[c] = Σ_i m[i, c]`: the column sums of an `[n, d]` matrix.
     public static func columnSums(_ m: MatrixView, into sums: UnsafeMutablePointer<Float>) {

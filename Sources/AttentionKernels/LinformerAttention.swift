@@ -27,7 +27,12 @@ public struct LinformerAttention: AttentionKernel {
     /// The (only) non-causal form, which cannot fail.
     init(nonCausal projections: LinformerProjections) { self.projections = projections }
 
-    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor { forward(q: q, k: k, v: v).output }
+
+    /// The forward pass, with its intermediates: K′ and V′ (`[b, h, k, d]`), the unnormalised
+    /// weights exp(s − max) (`[b, h, n, k]`) and their row sums (`[b, h, 1, n]`).
+    /// ``callAsFunction(q:k:v:)`` frees them on return, ``trainingForward(q:k:v:)`` keeps them.
+    func forward(q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, saved: Saved) {
         let shape = checkedShape(q: q, k: k, v: v)
         let (n, d, kp) = (shape.length, shape.headDim, projectedLength)
         precondition(d >= 1, "\(name): head dimension must be at least 1")
@@ -62,7 +67,7 @@ public struct LinformerAttention: AttentionKernel {
             BLAS.gemm(p, vProjected.matrix(s), into: o)
             for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
         }
-        return out
+        return (out, Saved(keys: kProjected, values: vProjected, weights: scores, rowSums: sums))
     }
 
     public func cost(for shape: AttentionShape) -> AttentionCost {

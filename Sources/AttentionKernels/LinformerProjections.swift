@@ -60,9 +60,13 @@ public struct LinformerProjections: Sendable {
     }
 
     /// E for head `h`: `[k, n]`.
-    public func e(head h: Int) -> MatrixView { e.matrix(e.shape.count == 3 && e.shape[0] > 1 ? h : 0) }
+    public func e(head h: Int) -> MatrixView { e.matrix(Self.index(of: h, in: e)) }
     /// F for head `h`: `[k, n]`.
-    public func f(head h: Int) -> MatrixView { f.matrix(f.shape.count == 3 && f.shape[0] > 1 ? h : 0) }
+    public func f(head h: Int) -> MatrixView { f.matrix(Self.index(of: h, in: f)) }
+
+    /// Which `[k, n]` matrix of a projection tensor head `h` uses: its own when the tensor holds one
+    /// per head, else the shared one. Gradients, shaped like the tensor, use the same index.
+    static func index(of h: Int, in t: Tensor) -> Int { t.shape.count == 3 && t.shape[0] > 1 ? h : 0 }
 
     /// Bytes held by E and F (F counted once more only if it is a distinct tensor).
     public var byteCount: Int { e.byteCount + (e === f ? 0 : f.byteCount) }

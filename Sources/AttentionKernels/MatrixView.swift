@@ -32,6 +32,12 @@ public struct MatrixView: @unchecked Sendable {
         return MatrixView(base: base, rows: count, cols: cols, rowStride: rowStride)
     }
 
+    /// Rows `range` of this matrix (same stride): a block of rows, for block-wise products.
+    public func rows(_ range: Range<Int>) -> MatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) of a \(rows)-row matrix")
+        return MatrixView(base: base + range.lowerBound * rowStride, rows: range.count, cols: cols, rowStride: rowStride)
+    }
+
     /// Whether every element is finite: Σ (x − x) is 0 for finite elements and NaN as soon as one is
     /// NaN or ±inf, accumulated 16 lanes at a time (one subtraction and one addition per 16 floats).
     public func allFinite() -> Bool {

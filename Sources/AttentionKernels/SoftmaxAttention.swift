@@ -26,7 +26,12 @@ public struct SoftmaxAttention: AttentionKernel {
 
     public init(causal: Bool = false) { isCausal = causal }
 
-    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor { forward(q: q, k: k, v: v).output }
+
+    /// The forward pass, with its unnormalised weights exp(s − max) (`[b, h, n, n]`, masked entries
+    /// 0) and their row sums (`[b, h, 1, n]`): ``callAsFunction(q:k:v:)`` frees them on return,
+    /// ``trainingForward(q:k:v:)`` keeps them for the backward pass.
+    func forward(q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, weights: Tensor, rowSums: Tensor) {
         let shape = checkedShape(q: q, k: k, v: v)
         let (n, d) = (shape.length, shape.headDim)
         precondition(d >= 1, "\(name): head dimension must be at least 1")
@@ -61,7 +66,7 @@ public struct SoftmaxAttention: AttentionKernel {
             }
             for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
         }
-        return out
+        return (out, scores, sums)
     }
 
     /// Whether slices are split across threads: only while one slice's scores fit in a 16 MiB

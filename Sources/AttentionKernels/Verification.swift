@@ -39,6 +39,44 @@ public enum Verification {
         return result
     }
 
+    /// Runs `kernel`'s training step (forward, then backward from `outputGradient`) and compares every
+    /// gradient element by element with the Float64 reference gradients: the result is the worst
+    /// over dQ, dK, dV (and dE, dF), under the kernel's name with " backward". Linformer's reference
+    /// is given the K′, V′ of this forward pass (``ReferenceAttention/linformerGradients(q:k:v:projections:outputGradient:projected:)``).
+    public static func checkGradients(
+        _ kernel: some DifferentiableAttention, q: Tensor, k: Tensor, v: Tensor, outputGradient: Tensor
+    ) -> Result {
+        let (output, saved) = kernel.trainingForward(q: q, k: k, v: v)
+        let gradients = kernel.backward(q: q, k: k, v: v, output: output, saved: saved, outputGradient: outputGradient)
+        let projected = (saved as? LinformerAttention.Saved).map { ($0.keys, $0.values) }
+        let reference = ReferenceAttention.gradients(of: kernel, q: q, k: k, v: v, outputGradient: outputGradient,
+                                                     projected: projected)
+        return compare(gradients, reference, kernel: kernel.name + " backward", shape: AttentionShape(of: q))
+    }
+
+    /// Compares float32 gradients with reference gradients, pairing them by name (dq, dk, dv, de, df).
+    public static func compare(
+        _ gradients: AttentionGradients, _ reference: ReferenceAttention.Gradients, kernel: String, shape: AttentionShape
+    ) -> Result {
+        let expected = Dictionary(reference.named.map { ($0.name, $0.output) }, uniquingKeysWith: { a, _ in a })
+        precondition(Set(expected.keys) == Set(gradients.named.map(\.name)), "kernel and reference gradients differ in kind")
+        var result = Result(kernel: kernel, shape: shape, maxAbsoluteError: 0, worstBoundFraction: 0, nonFinite: 0)
+        for (name, tensor) in gradients.named {
+            guard let output = expected[name] else { continue }
+            let one = compare(tensor, output, kernel: kernel, shape: shape)
+            result.maxAbsoluteError = max(result.maxAbsoluteError, one.maxAbsoluteError)
+            result.worstBoundFraction = max(result.worstBoundFraction, one.worstBoundFraction)
+            result.nonFinite += one.nonFinite
+        }
+        return result
+    }
+
+    /// The seeded upstream gradient dO for a shape: N(0, 1) entries from `seed + 4` (Q, K, V take
+    /// `seed`…`seed + 2`, Linformer's projections `seed + 3` in the harness).
+    public static func outputGradient(_ shape: AttentionShape, seed: UInt64) -> Tensor {
+        Tensor.normal(shape.dims, seed: seed &+ 4)
+    }
+
     /// Generates a sequence (recording every q, k, v and output) and compares the outputs with the
     /// Float64 reference of causal attention over the recorded q, k, v: what decoding must equal.
     public static func check(_ generation: Generation) -> Result {

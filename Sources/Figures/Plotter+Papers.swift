@@ -8,10 +8,13 @@ extension Plotter {
     // MARK: - Figure 2: "Transformers are RNNs" Figure 1
 
     /// Per-sample time and peak heap against N, log-log, at each N's largest batch (the rnn-figure1
-    /// preset scales the batch inversely with N), with reference slopes n and n². Softmax's curve
+    /// preset scales the batch inversely with N), with reference slopes n and n² and each curve's
+    /// fitted exponent in its legend. It shows training steps (forward + backward) when the run has
+    /// them, as the paper's does (``Analysis/figure1Pass``), else forward passes. Softmax's curve
     /// ends where its points were skipped for memory, as the paper's does.
     func rnnFigure1() -> (script: String, data: String)? {
         let curves = analysis.perSampleCurves()
+        let pass = analysis.figure1Pass
         guard let softmax = curves.first(where: { $0.key.mechanism == .standard })?.rows, softmax.count >= 2,
               let linear = curves.first(where: { $0.key.mechanism == .linear })?.rows, linear.count >= 2 else { return nil }
         let (s0, sLast, l0) = (softmax[0], softmax[softmax.count - 1], linear[0])
@@ -29,7 +32,9 @@ extension Plotter {
         let skipped = analysis.standardMemoryLimit()
         func plots(_ column: Int, _ anchor: (Double, Double)) -> String {
             let lines = curves.enumerated().map { i, c in
-                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label))\""
+                let fits = Analysis.perSampleFits(c.rows)
+                let fit = Series.exponentLabel(column == 3 ? fits.time : fits.memory, of: "N")
+                return "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label) + fit)\""
             }
             let refs = [
                 "[\(s0.point.length):\(sLast.point.length)] \(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\"",
@@ -39,7 +44,7 @@ extension Plotter {
         }
         let note = skipped.map { "set label 1 \"softmax: N ≥ \($0) over the memory budget\" at graph 0.03, graph 0.94 font \",9\"" } ?? "unset label 1"
         let body = """
-            set multiplot layout 1,2 title "\(title("\"Transformers are RNNs\" Figure 1: per sample, \(batchText)"))"
+            set multiplot layout 1,2 title "\(title("\"Transformers are RNNs\" Figure 1: per sample, \(batchText)", pass: pass))"
             set logscale xy 2
             set grid
             set key bottom right font ",9"

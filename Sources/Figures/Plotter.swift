@@ -34,7 +34,7 @@ public struct Plotter {
         var out = Output()
         let builders: [(String, () -> (script: String, data: String)?)] = [
             ("scaling", scaling), ("efficiency", efficiency), ("batch-scaling", batchScaling),
-            ("rnn-figure1", rnnFigure1), ("table3", table3), ("decode-latency", decodeLatency),
+            ("rnn-figure1", rnnFigure1), ("training", training), ("table3", table3), ("decode-latency", decodeLatency),
             ("decode-speedup", decodeSpeedup),
         ]
         for (name, build) in builders {
@@ -53,6 +53,7 @@ public struct Plotter {
         case "scaling", "efficiency": "no series with 2 or more lengths n"
         case "batch-scaling": "no n measured at 2 or more batch sizes for every mechanism"
         case "rnn-figure1": "needs softmax and linear attention at 2 or more n (the rnn-figure1 preset)"
+        case "training": "needs a kernel's forward and training-step points at 2 or more n (the train preset)"
         case "decode-latency": "needs decode points of softmax and linear attention with latency samples (the rnn-generation preset)"
         case "decode-speedup": "needs softmax and linear decode points at 2 or more N (the rnn-generation preset)"
         default: "needs standard attention and Linformer at the same n for 2 or more k (the linformer-table3 preset)"
@@ -94,8 +95,19 @@ public struct Plotter {
         return "\(threads) thread\(threads == "1" ? "" : "s")"
     }
 
-    func title(_ what: String) -> String {
-        Gnuplot.escape("\(what) — \(machine), \(threadsLabel), attention core, fp32 forward")
+    /// A figure's title: what it shows, then the machine, threads and the pass it shows (by default
+    /// ``Analysis/primaryPass``, the pass of the one-pass figures).
+    func title(_ what: String, pass: Pass? = nil) -> String {
+        Gnuplot.escape("\(what) — \(machine), \(threadsLabel), attention core, fp32 \(Self.passText(pass ?? analysis.primaryPass))")
+    }
+
+    /// How a title names a pass: "forward", "backward", "forward + backward".
+    static func passText(_ pass: Pass) -> String {
+        switch pass {
+        case .forward: "forward"
+        case .backward: "backward"
+        case .train: "forward + backward"
+        }
     }
 
     /// Blocks of whitespace-separated columns, two blank lines apart (gnuplot's `index`).
@@ -114,7 +126,8 @@ public struct Plotter {
     // MARK: - Figure 3: time and memory against n, one panel per k
 
     func scaling() -> (script: String, data: String)? {
-        let series = Series.all(in: table).filter { $0.rows.count >= 2 && !$0.causal }
+        let pass = analysis.primaryPass
+        let series = Series.all(in: table).filter { $0.rows.count >= 2 && !$0.causal && $0.key.pass == pass }
         guard let batch = series.map(\.batch).min() else { return nil }
         let atBatch = series.filter { $0.batch == batch }
         let ks = Set(atBatch.compactMap(\.projectedLength)).sorted()
@@ -158,7 +171,8 @@ public struct Plotter {
     // MARK: - Figure 4: efficiency against n
 
     func efficiency() -> (script: String, data: String)? {
-        let series = Series.all(in: table).filter { $0.rows.count >= 2 && $0.rows.allSatisfy { $0.efficiency != nil } }
+        let pass = analysis.primaryPass
+        let series = Series.all(in: table).filter { $0.rows.count >= 2 && $0.key.pass == pass && $0.rows.allSatisfy { $0.efficiency != nil } }
         guard let batch = series.map(\.batch).min() else { return nil }
         let atBatch = series.filter { $0.batch == batch }
         let blocks = atBatch.map { s in (s.label + " (n, efficiency)", s.rows.map { "\($0.point.length) \(Self.number($0.efficiency ?? .nan))" }) }

@@ -25,7 +25,9 @@ public struct Report {
         md += header()
         // A decode-only run (the rnn-generation preset) gets only the decode section.
         if table.rows.contains(where: { $0.point.mode == .forward }) || table.rows.isEmpty {
-            md += "\n" + scope() + "\n" + exponents() + "\n" + breakEven() + "\n" + table3() + "\n" + approximation()
+            md += "\n" + scope() + "\n" + exponents() + "\n" + breakEven()
+            for section in [figure1(), training()] where !section.isEmpty { md += "\n" + section }
+            md += "\n" + table3() + "\n" + approximation()
         }
         let decoding = decode()
         if !decoding.isEmpty { md += "\n" + decoding }
@@ -70,11 +72,24 @@ public struct Report {
         The papers timed whole models on GPUs: Linformer's Table 3 a RoBERTa-like model on a 16 GB V100
         (layerwise sharing, largest batch that fits), "Transformers are RNNs" Figure 1 a forward/backward
         pass of self-attention on an 11 GB GTX 1080 Ti. This run measures the attention core only
-        (softmax(QKᵀ/√d)V or its replacement, one layer, forward, fp32) on a CPU with OpenBLAS. Compare
+        (softmax(QKᵀ/√d)V or its replacement, one layer, \(passes), fp32) on a CPU with OpenBLAS. Compare
         ratios and slopes with the papers, not absolute times; "memory" here is heap measured by
         jemalloc, not GPU memory.
 
         """
+    }
+
+    /// The passes this run timed, as the scope names them ("forward" for an inference run).
+    var passes: String {
+        let present = Set(table.rows.filter { $0.point.mode == .forward }.map(\.point.pass))
+        guard present != [.forward], !present.isEmpty else { return "forward" }
+        return Pass.allCases.filter(present.contains).map { pass in
+            switch pass {
+            case .forward: "forward passes"
+            case .backward: "backward passes (given a saved forward)"
+            case .train: "training steps (forward + backward)"
+            }
+        }.joined(separator: ", ")
     }
 
     func exponents() -> String {

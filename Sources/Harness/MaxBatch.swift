@@ -6,8 +6,8 @@ import Results
 /// The largest batch whose heap fits a budget, per point: how the Linformer paper defined "memory
 /// saved" (a ratio of maximum batch sizes).
 ///
-/// Method: the heap of a whole point (inputs, parameters, one call; for a decode point its
-/// projections, prompt and one whole generation) is measured with jemalloc's thread.peak at batch 1
+/// Method: the heap of a whole point (inputs, parameters, one call of its pass, a backward's saved
+/// forward and dO included; for a decode point its projections, prompt and one whole generation) is measured with jemalloc's thread.peak at batch 1
 /// and batch 8 (2 when 8 cannot fit); the difference over the batch step is the per-sample cost and
 /// the rest is fixed (parameters, OpenBLAS's job array). A step of 7 keeps thread.peak's ~100 KB
 /// sampling error small per sample. The predicted maximum is ⌊(budget − fixed) / per-sample⌋; runs at
@@ -36,7 +36,8 @@ public struct MaxBatch {
         } else {
             let kernel = try point.makeKernel(seed: seed)
             let (q, k, v) = Verification.inputs(point.shape, seed: seed)
-            seconds = Stopwatch.seconds { blackHole(kernel(q: q, k: k, v: v)) }
+            let call = try PassCall(point.pass, kernel: kernel, q: q, k: k, v: v, seed: seed)
+            seconds = Stopwatch.seconds { blackHole(call.run()) }
         }
         return (try AllocatorProbe.threadPeakBytes(), seconds)
     }

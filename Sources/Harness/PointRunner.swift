@@ -4,9 +4,10 @@ import Profiling
 import Reporting
 import Results
 
-/// Measures one point: builds the kernel and inputs (untimed), measures memory on one call, then
-/// times calls by the policy, then (Linformer) measures the approximation error. A decode point is
-/// the same with a ``Generation`` as the call, plus its per-token latency against position.
+/// Measures one point: builds the kernel, inputs and the call its pass makes (``PassCall``, untimed),
+/// measures memory on one call, then times calls by the policy; (Linformer's forward pass) measures
+/// the approximation error. A decode point is the same with a ``Generation`` as the call, plus its
+/// per-token latency against position.
 public struct PointRunner: Sendable {
     public var policy: TimingPolicy
     public var seed: UInt64
@@ -35,28 +36,27 @@ public struct PointRunner: Sendable {
         }
         ComputeThreads.set(point.threads)
         if point.mode == .decode { return try measureDecode(point) }
-        let made = try point.makeKernel(seed: seed)
-        let kernel = injection.map { $0.wrap(made) } ?? made
-        let shape = point.shape
-        let (q, k, v) = Verification.inputs(shape, seed: seed)
-        let cost = kernel.cost(for: shape)
+        let kernel = try point.makeKernel(seed: seed)
+        let (q, k, v) = Verification.inputs(point.shape, seed: seed)
+        let made = try PassCall(point.pass, kernel: kernel, q: q, k: k, v: v, seed: seed)
+        let call = injection.map { $0.wrap(made, mechanism: point.mechanism) } ?? made
         var row = ResultRow(point: point, status: .ok, seed: seed)
 
         // Memory, on a call of its own so that probing never lands in a timed region. It comes first,
         // so its RSS includes first-touch page faults of fresh buffers, as a cold call would.
         let rss = RSSWindow()
         try AllocatorProbe.resetThreadPeak()
-        let out = kernel(q: q, k: k, v: v)
+        let out = call.run()
         row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
         rss.finish(into: &row)
-        row.modelBytes = cost.callPeakBytes
-        if point.mechanism == .linformer {
+        row.modelBytes = made.cost.callPeakBytes
+        if point.mechanism == .linformer, point.pass == .forward, let out {
             row.approxRelError = ApproximationError.sampled(out, q: q, k: k, v: v)
         }
 
         // Time.
-        let calls = policy.measureCalls { blackHole(kernel(q: q, k: k, v: v)) }
-        record(calls, flops: cost.flops, into: &row)
+        let calls = policy.measureCalls { blackHole(call.run()) }
+        record(calls, flops: made.cost.flops, into: &row)
         return row
     }
 

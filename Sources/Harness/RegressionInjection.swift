@@ -7,7 +7,7 @@ import Profiling
 /// A deliberate regression for testing the checker end to end (hidden flag `--inject-regression`):
 /// `standard:memory` makes every standard-attention call also hold an extra buffer as large as its
 /// intermediates; `linear:time=0.25` makes every linear-attention call 25% slower by spinning.
-/// It wraps the kernel in the harness; the kernels themselves are never changed.
+/// It wraps the point's call in the harness (``PassCall``, any pass); the kernels are never changed.
 public struct RegressionInjection: Equatable, Sendable {
     public enum Kind: Equatable, Sendable { case memory, time(Double) }
     public var mechanism: Mechanism
@@ -28,34 +28,28 @@ public struct RegressionInjection: Equatable, Sendable {
         }
     }
 
-    func wrap(_ kernel: any AttentionKernel) -> any AttentionKernel {
-        kernel.mechanism == mechanism ? DegradedKernel(base: kernel, kind: kind) : kernel
-    }
-}
-
-/// The wrapped kernel: the base computation plus the injected waste.
-struct DegradedKernel: AttentionKernel {
-    let base: any AttentionKernel
-    let kind: RegressionInjection.Kind
-    var mechanism: Mechanism { base.mechanism }
-    var isCausal: Bool { base.isCausal }
-    var name: String { base.name + " (degraded)" }
-    func cost(for shape: AttentionShape) -> AttentionCost { base.cost(for: shape) }
-
-    func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+    /// The call with the injected waste, for points of this mechanism (any pass): `memory` also holds
+    /// a buffer as large as the call's intermediates, `time` spins for that fraction of the call.
+    func wrap(_ call: PassCall, mechanism: Mechanism) -> PassCall {
+        guard mechanism == self.mechanism else { return call }
+        let (base, bytes) = (call.run, call.cost.intermediateBytes)
         switch kind {
         case .memory:
-            let extra = Tensor(zeros: [max(base.cost(for: AttentionShape(of: q)).intermediateBytes / 4, 1)])
-            let out = base(q: q, k: k, v: v)
-            blackHole(extra)
-            return out
+            return PassCall(run: {
+                let extra = Tensor(zeros: [max(bytes / 4, 1)])
+                let out = base()
+                blackHole(extra)
+                return out
+            }, cost: call.cost)
         case .time(let fraction):
-            let start = Stopwatch.now()
-            let out = base(q: q, k: k, v: v)
-            let spin = UInt64(Double(Stopwatch.now() - start) * fraction)
-            let spinStart = Stopwatch.now()
-            while Stopwatch.now() - spinStart < spin {}
-            return out
+            return PassCall(run: {
+                let start = Stopwatch.now()
+                let out = base()
+                let spin = UInt64(Double(Stopwatch.now() - start) * fraction)
+                let spinStart = Stopwatch.now()
+                while Stopwatch.now() - spinStart < spin {}
+                return out
+            }, cost: call.cost)
         }
     }
 }

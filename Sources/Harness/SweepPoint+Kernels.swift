@@ -9,25 +9,26 @@ extension SweepPoint {
         AttentionShape(batch: batch, heads: heads, length: length, headDim: headDim)
     }
 
-    /// The analytic cost of one call at this point (no allocation): a forward pass, or a whole
-    /// generation of n tokens. Byte counts saturate at `Int.max` for sizes beyond any machine.
+    /// The analytic cost of one call at this point (no allocation): a forward pass, a backward pass
+    /// or a training step (``pass``), or a whole generation of n tokens. Byte counts saturate at
+    /// `Int.max` for sizes beyond any machine.
+    public var cost: AttentionCost { cost(of: pass) }
+
+    /// The cost of `pass` at this point's shape (a decode point's generation has one pass).
     ///
-    /// The kernels' cost model counts bytes in plain `Int` arithmetic, which traps on overflow
-    /// (`--n 1000000000 --batch 1000000000`): it is only consulted when every product of sizes it
-    /// forms is at most 2^56 elements (``costModelFits``), leaving room for its coefficients, sums
-    /// and 4 bytes per float. Beyond that the point needs more than any machine has, and its cost
-    /// is ``AttentionCost/beyondAnyMachine``.
-    public var cost: AttentionCost {
+    /// Sizes beyond any machine (``costModelFits`` false) get ``AttentionCost/beyondAnyMachine``
+    /// without evaluating the kernels' models.
+    public func cost(of pass: Pass) -> AttentionCost {
         guard costModelFits else { return .beyondAnyMachine }
         if mode == .decode {
             return Generation.cost(
                 mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
         }
         return switch mechanism {
-        case .standard: SoftmaxAttention(causal: causal).cost(for: shape)
-        case .linear: LinearAttention(causal: causal).cost(for: shape)
+        case .standard: SoftmaxAttention(causal: causal).cost(for: shape, pass: pass)
+        case .linear: LinearAttention(causal: causal).cost(for: shape, pass: pass)
         case .linformer:
-            LinformerAttention.cost(for: shape, projectedLength: projectedLength ?? 1, sharing: sharing ?? .keyValue)
+            LinformerAttention.cost(for: shape, projectedLength: projectedLength ?? 1, sharing: sharing ?? .keyValue, pass: pass)
         }
     }
 
@@ -44,13 +45,16 @@ extension SweepPoint {
         return products.allSatisfy { $0 <= 0x1p56 }
     }
 
-    /// The most heap the point needs at once: Q, K, V, the parameters, one call's intermediates and
-    /// output, and OpenBLAS's 512 KiB job array. This is what the memory guard compares with the budget.
+    /// The most heap the point needs at once: Q, K, V (and dO for a backward or training pass), the
+    /// parameters, one call's intermediates and output, and OpenBLAS's 512 KiB job array. A backward
+    /// point's call runs on a forward saved beforehand, so it holds as much as a training step.
+    /// This is what the memory guard compares with the budget.
     /// A decode point has no q, k, v inputs (its parameters hold the projections and the prompt).
     /// Saturates at `Int.max`, so a size beyond any machine is refused, never a trap.
     public var predictedBytes: Int {
-        let cost = self.cost
-        let inputs = mode == .decode ? 0 : Int.saturatingProduct(3, AttentionCost.floats(batch, heads, length, headDim))
+        let cost = self.cost(of: pass == .backward ? .train : pass)
+        let tensors = mode == .decode ? 0 : (pass == .forward ? 3 : 4)
+        let inputs = Int.saturatingProduct(tensors, AttentionCost.floats(batch, heads, length, headDim))
         return Int.saturatingSum(inputs, cost.parameterBytes, cost.callPeakBytes, 512 * 1024)
     }
 

@@ -12,7 +12,9 @@ import Profiling
 /// `tokens` fixes the number of tokens per call instead of the batch: batch = tokens / n, as in
 /// "Transformers are RNNs" Figure 1. `mode` = `decode` measures generating n tokens one at a time
 /// (always causal, whatever `causal` says; Linformer gets a skipped row, having no causal form), with
-/// `prompt` tokens given.
+/// `prompt` tokens given. `pass` = `backward` or `train` times the backward pass alone (given a saved
+/// forward) or a whole training step (forward + backward) of forward-mode points; decode points are
+/// timed once, as the forward generation they are, whatever `pass` says.
 public struct SweepSpec: Equatable, Sendable {
     public var name = "custom"
     public var mechanisms: [Mechanism] = Mechanism.allCases
@@ -25,6 +27,8 @@ public struct SweepSpec: Equatable, Sendable {
     public var threads: [Int] = [ProcessInfo.processInfo.activeProcessorCount]
     public var causal: [Bool] = [false]
     public var modes: [RunMode] = [.forward]
+    /// Forward-mode points only: which passes of each call are timed.
+    public var passes: [Pass] = [.forward]
     /// Decode only: tokens given before generation starts (at least 1, the start token).
     public var prompts: [Int] = [1]
     /// Linformer's projection sharing. Key-value sharing is the single-layer form of the layerwise
@@ -40,7 +44,7 @@ public struct SweepSpec: Equatable, Sendable {
     /// The keys ``apply(_:_:)`` accepts, in the order `--help` and presets list them.
     public static let keys = [
         "mechanism", "n", "k", "batch", "tokens", "heads", "head-dim", "threads", "causal", "sharing",
-        "mode", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
+        "mode", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
     ]
 
     /// Sets one setting from its text form.
@@ -65,6 +69,7 @@ public struct SweepSpec: Equatable, Sendable {
             causal = try ValueList.names(value, axis: key) { ["true": true, "false": false][$0.lowercased()] }
         case "sharing": sharing = try ValueList.names(value, axis: key) { ProjectionSharing(rawValue: $0) }
         case "mode": modes = try ValueList.names(value, axis: key) { RunMode(rawValue: $0) }
+        case "pass": passes = try ValueList.names(value, axis: key) { Pass(rawValue: $0) }
         case "prompt": prompts = try ValueList.integers(value, axis: key)
         case "warmups": policy.warmups = try count(value, key, minimum: 0)
         case "min-reps": policy.minReps = try count(value, key, minimum: 1)
@@ -135,7 +140,8 @@ public struct SweepSpec: Equatable, Sendable {
     }
 
     /// The points of one mechanism and mode at one shape: one per sharing and k for Linformer's
-    /// forward pass, one per causal setting for the others, one per prompt length for decoding.
+    /// forward mode, one per causal setting for the others, each once per pass; one per prompt
+    /// length for decoding.
     private func points(
         _ mechanism: Mechanism, _ mode: RunMode, n: Int, batch b: Int, heads h: Int, headDim d: Int, threads t: Int
     ) -> [SweepPoint] {
@@ -148,14 +154,18 @@ public struct SweepSpec: Equatable, Sendable {
         case (.forward, .linformer):
             guard causal.contains(false) else { return [] }
             return sharing.flatMap { share in
-                projectedLengths.map {
-                    SweepPoint(mechanism: mechanism, sharing: share, length: n, projectedLength: $0,
-                               batch: b, heads: h, headDim: d, threads: t)
+                projectedLengths.flatMap { k in
+                    passes.map {
+                        SweepPoint(mechanism: mechanism, pass: $0, sharing: share, length: n, projectedLength: k,
+                                   batch: b, heads: h, headDim: d, threads: t)
+                    }
                 }
             }
         case (.forward, .standard), (.forward, .linear):
-            return causal.map {
-                SweepPoint(mechanism: mechanism, causal: $0, length: n, batch: b, heads: h, headDim: d, threads: t)
+            return causal.flatMap { causal in
+                passes.map {
+                    SweepPoint(mechanism: mechanism, pass: $0, causal: causal, length: n, batch: b, heads: h, headDim: d, threads: t)
+                }
             }
         }
     }

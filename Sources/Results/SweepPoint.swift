@@ -10,13 +10,15 @@ public enum RunMode: String, CaseIterable, Sendable, Codable {
 
 /// One point of a sweep, and the key of every row about it: a mechanism at one shape and thread
 /// count. `projectedLength` and `sharing` are set for Linformer only; `prompt` for decode points only
-/// (which are always causal).
+/// (which are always causal). `pass` says which direction of a forward-mode call is timed (forward,
+/// backward given a saved forward, or a whole training step); decode points are always `forward`.
 ///
 /// Its CSV form is ``SweepPoint/columns``: adding a key is one stored property here and one entry
 /// there; every file, grouping and match (series, speed-ups, resume, the check) follows.
 public struct SweepPoint: Hashable, Sendable {
     public var mechanism: Mechanism
     public var mode: RunMode
+    public var pass: Pass
     public var causal: Bool
     public var sharing: ProjectionSharing?
     public var length: Int
@@ -29,11 +31,12 @@ public struct SweepPoint: Hashable, Sendable {
     public var threads: Int
 
     public init(
-        mechanism: Mechanism, mode: RunMode = .forward, causal: Bool = false, sharing: ProjectionSharing? = nil,
+        mechanism: Mechanism, mode: RunMode = .forward, pass: Pass = .forward, causal: Bool = false, sharing: ProjectionSharing? = nil,
         length: Int, projectedLength: Int? = nil, prompt: Int? = nil, batch: Int, heads: Int, headDim: Int, threads: Int
     ) {
         self.mechanism = mechanism
         self.mode = mode
+        self.pass = pass
         self.causal = causal
         self.sharing = sharing
         self.length = length
@@ -49,6 +52,7 @@ public struct SweepPoint: Hashable, Sendable {
     public static let columns: [Column<SweepPoint>] = [
         .enumeration("mechanism", \.mechanism),
         .enumeration("mode", \.mode),
+        .enumeration("pass", \.pass),
         .bool("causal", \.causal),
         .optionalEnumeration("sharing", \.sharing),
         .int("n", \.length),
@@ -74,12 +78,13 @@ public struct SweepPoint: Hashable, Sendable {
     }
 
     /// A short human description for progress lines and check findings:
-    /// `linformer k=128 n=1024 b=1 h=8 d=64 t=2`.
+    /// `linformer k=128 n=1024 b=1 h=8 d=64 t=2`, `linear causal train n=4096 b=1 h=8 d=64 t=1`.
     public var label: String { label(withLength: true) }
 
     /// ``label`` without `n=…`: the description of a whole series.
     public func label(withLength: Bool) -> String {
         var text = mechanism.rawValue + (mode == .decode ? " decode" : causal ? " causal" : "")
+        if pass != .forward { text += " " + pass.rawValue }
         if let k = projectedLength { text += " k=\(k)" }
         if let prompt, mode == .decode { text += " prompt=\(prompt)" }
         return text + (withLength ? " n=\(length)" : "") + " b=\(batch) h=\(heads) d=\(headDim) t=\(threads)"

@@ -9,12 +9,16 @@ import TensorIO
 /// `attnbench eval`: one mechanism on user tensors, for cross-checking with NumPy or PyTorch.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run one mechanism on .npy inputs and write the output as .npy.",
+        abstract: "Run one mechanism on .npy inputs and write the output (and, with --grad-out, the gradients) as .npy.",
         discussion: """
             Q, K and V are float32 arrays of shape [B, H, n, d] or [n, d]; the output has the same \
             shape. Linformer takes E and F as [k, n] (shared by all heads) or [H, k, n] (one per head); \
             --e alone means E = F (key-value sharing). Without --e, seeded projections are made from \
-            --projected-length, --sharing and --seed.
+            --projected-length, --sharing and --seed. With --grad-out dO.npy (the shape of Q) it runs a \
+            training step, the forward pass then the backward pass for dO = ∂L/∂out, and writes \
+            ∂L/∂Q, ∂L/∂K, ∂L/∂V to dq.npy, dk.npy, dv.npy in --grads-dir (and ∂L/∂E to de.npy with --e, \
+            ∂L/∂F to df.npy with --f, shaped like them; with --e alone, de.npy is the gradient of the \
+            one shared matrix, both paths summed).
             """)
 
     @Option(help: "standard, linformer or linear.")
@@ -33,6 +37,10 @@ struct Eval: ParsableCommand {
     var sharing: ProjectionSharing = .headwise
     @Option(help: "Seed for Linformer's projections.") var seed: UInt64 = 42
     @Option(name: .customLong("out"), help: "Output file (.npy).") var outPath: String
+    @Option(name: .customLong("grad-out"), help: "Upstream gradient dO = ∂L/∂out (.npy, the shape of --q): also run the backward pass.")
+    var gradOutPath: String?
+    @Option(help: "Folder for the gradients (dq.npy, dk.npy, dv.npy; de.npy, df.npy with --e, --f); needs --grad-out.")
+    var gradsDir: String?
     @Option(help: "Threads for OpenBLAS and the kernels' parallel loops.") var threads: Int = 1
     @Option(help: "Heap the call may need, e.g. 12G (default: 60% of available memory); checked with the cost model before anything is allocated.")
     var memoryBudget: String?
@@ -46,6 +54,9 @@ struct Eval: ParsableCommand {
             throw ValidationError("--e, --f and --projected-length are for --mechanism linformer only")
         }
         if fPath != nil && ePath == nil { throw ValidationError("--f needs --e") }
+        if (gradOutPath == nil) != (gradsDir == nil) {
+            throw ValidationError("--grad-out and --grads-dir go together: dO to differentiate with, and a folder for the gradients")
+        }
         if mechanism == .linformer && ePath == nil && projectedLength == nil {
             throw ValidationError("linformer needs --e (and optionally --f) or --projected-length K")
         }
@@ -61,8 +72,11 @@ struct Eval: ParsableCommand {
                 FileHandle.standardError.write(Data("attnbench: warning: --threads \(threads) is more than the \(ProcessInfo.processInfo.activeProcessorCount) cores of this machine\n".utf8))
             }
             ComputeThreads.set(threads)
-            let inputs = [qPath, kPath, vPath] + [ePath, fPath].compactMap { $0 }
-            try OutputFile.checkWritable(outPath, overwrite: overwrite, inputs: inputs)
+            let inputs = [qPath, kPath, vPath] + [ePath, fPath, gradOutPath].compactMap { $0 }
+            let gradientFiles = gradientPaths
+            for path in [outPath] + gradientFiles.map(\.path) {
+                try OutputFile.checkWritable(path, overwrite: overwrite, inputs: inputs)
+            }
             var budgetSpec = SweepSpec()
             if let memoryBudget { try budgetSpec.apply("memory-budget", memoryBudget) }
             let budget = budgetSpec.effectiveMemoryBudget()
@@ -72,34 +86,56 @@ struct Eval: ParsableCommand {
             guard k.shape == q.shape, v.shape == q.shape else {
                 throw UsageError("q, k and v must have one shape: q \(q.shape), k \(k.shape), v \(v.shape)")
             }
+            let outputGradient = try gradOutPath.map { try loadAttentionInput($0, "dO") }
+            if let outputGradient, outputGradient.shape != q.shape {
+                throw UsageError("dO (\(gradOutPath ?? "")) has shape \(outputGradient.shape) but q has \(q.shape): the gradient of the output has the output's shape")
+            }
             let shape = AttentionShape(of: q.tensor)
             guard shape.headDim >= 1, shape.length >= 1 else {
                 throw UsageError("q has shape \(q.shape): n and d must be at least 1")
             }
-            // The cost model through the harness's point, whose cost saturates instead of
-            // overflowing (--projected-length 9223372036854775807 is refused, never a trap).
-            func cost(projectedLength k: Int?) -> AttentionCost {
-                SweepPoint(mechanism: mechanism, causal: causal, sharing: mechanism == .linformer ? sharing : nil,
-                           length: shape.length, projectedLength: k, batch: shape.batch, heads: shape.heads,
-                           headDim: shape.headDim, threads: threads).cost
-            }
-            func text(_ bytes: Int) -> String { bytes == Int.max ? "over 8 EiB" : formatBytes(bytes) }
             if let kp = projectedLength, ePath == nil {
                 // Seeded projections are allocated before the call: check them against the budget first.
-                let bytes = cost(projectedLength: kp).parameterBytes
+                let bytes = LinformerAttention.cost(for: shape, projectedLength: kp, sharing: sharing).parameterBytes
                 guard bytes <= budget else {
-                    throw UsageError("--projected-length \(kp) needs \(text(bytes)) of projections, over the memory budget \(formatBytes(budget)); lower it or raise --memory-budget")
+                    throw UsageError("--projected-length \(kp) needs \(formatBytes(bytes)) of projections, over the memory budget \(formatBytes(budget)); lower it or raise --memory-budget")
                 }
             }
             let kernel = try makeKernel(shape: shape)
-            let callBytes = cost(projectedLength: (kernel as? LinformerAttention)?.projectedLength).callPeakBytes
-            guard callBytes <= budget else {
-                throw UsageError("\(kernel.name) on \(shape) needs \(text(callBytes)) for one call, over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
+            guard let outputGradient else {
+                let cost = kernel.cost(for: shape)
+                guard cost.callPeakBytes <= budget else {
+                    throw UsageError("\(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)) for one call, over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
+                }
+                let out = kernel(q: q.tensor, k: k.tensor, v: v.tensor)
+                try OutputFile.write(NPY.encode(NPYArray(shape: q.shape, scalars: out.scalars)), to: outPath, overwrite: overwrite, inputs: inputs)
+                return
             }
-            let out = kernel(q: q.tensor, k: k.tensor, v: v.tensor)
-            let data = NPY.encode(NPYArray(shape: q.shape, scalars: out.scalars))
-            try OutputFile.write(data, to: outPath, overwrite: overwrite, inputs: inputs)
+            guard let differentiable = kernel as? any DifferentiableAttention else {
+                throw UsageError("\(kernel.name) has no backward pass, so --grad-out cannot be used with it")
+            }
+            let cost = differentiable.cost(for: shape, pass: .train)
+            guard cost.callPeakBytes <= budget else {
+                throw UsageError("a training step of \(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)), over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
+            }
+            let (out, gradients) = differentiable.trainingStep(q: q.tensor, k: k.tensor, v: v.tensor, outputGradient: outputGradient.tensor)
+            let computed = Dictionary(gradients.named.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            var files = [(outPath, NPYArray(shape: q.shape, scalars: out.scalars))]
+            for (name, path) in gradientFiles {
+                guard let tensor = computed[name] else { throw UsageError("\(kernel.name) computes no \(name)") }
+                // dq, dk, dv in the inputs' own shape ([n, d] stays [n, d]); de, df in E's and F's.
+                files.append((path, NPYArray(shape: ["dq", "dk", "dv"].contains(name) ? q.shape : tensor.shape, scalars: tensor.scalars)))
+            }
+            for (path, array) in files { try OutputFile.write(NPY.encode(array), to: path, overwrite: overwrite, inputs: inputs) }
         }
+    }
+
+    /// The gradient files `--grads-dir` gets: dq, dk, dv, then de with --e and df with --f.
+    private var gradientPaths: [(name: String, path: String)] {
+        guard let gradsDir else { return [] }
+        let names = ["dq", "dk", "dv"] + (ePath == nil ? [] : ["de"]) + (fPath == nil ? [] : ["df"])
+        let folder = gradsDir.hasSuffix("/") ? gradsDir : gradsDir + "/"
+        return names.map { ($0, folder + "\($0).npy") }
     }
 
     private func makeKernel(shape: AttentionShape) throws -> any AttentionKernel {

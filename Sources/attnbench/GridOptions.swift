@@ -18,6 +18,7 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Causal masking for standard and linear: false, true or false,true.") var causal: String?
     @Option(help: "Linformer projection sharing: none, headwise, key-value.") var sharing: String?
     @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.") var mode: String?
+    @Option(help: "forward (one attention call), backward (its backward pass, given a saved forward), train (forward + backward: a training step), or a list; decode points are timed once whatever it says.") var pass: String?
     @Option(help: "Decode: prompt tokens given before generating (at least 1).") var prompt: String?
     @Option(help: "Untimed runs before timing.") var warmups: String?
     @Option(help: "Minimum timed repetitions.") var minReps: String?
@@ -31,7 +32,7 @@ struct GridOptions: ParsableArguments {
     var settings: [(key: String, value: String)] {
         let given: [String: String?] = [
             "mechanism": mechanism, "n": n, "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
-            "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "prompt": prompt, "warmups": warmups,
+            "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "pass": pass, "prompt": prompt, "warmups": warmups,
             "min-reps": minReps, "min-time": minTime, "max-time": maxTime, "cycles": cycles, "seed": seed,
             "memory-budget": memoryBudget,
         ]

@@ -10,7 +10,8 @@ struct Verify: ParsableCommand {
         abstract: "Check every kernel against the naive Float64 reference on small seeded shapes.",
         discussion: """
             Decoding (KV cache and RNN state) is checked against causal attention over the q, k, v it \
-            generated. Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
+            generated; each backward pass (after its training forward) against the Float64 reference \
+            gradients for a seeded dO, the worst of dQ, dK, dV (and dE, dF). Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
             derived error bound it uses (≤ 1 passes). Exits 1 if any kernel fails.
             """)
 
@@ -36,7 +37,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         ComputeThreads.set(threads)
         print("verify: \(buildConfiguration) build, \(threads) thread(s), seed \(seed)")
-        print("kernel                      shape                   max |err|   bound used  result")
+        print("kernel".padding(toLength: 37, withPad: " ", startingAt: 0) + "shape                   max |err|   bound used  result")
         var failures = 0
         for (shape, k) in Self.cases {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
@@ -44,13 +45,17 @@ struct Verify: ParsableCommand {
                 try Generation(mechanism: $0, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
                                 length: shape.length, prompt: min(3, shape.length), seed: seed)
             }
-            let results = Verification.kernels(for: shape, projectedLength: k, seed: seed).map {
-                Verification.check($0, q: q, k: kk, v: v)
-            } + decoders.map(Verification.check)
+            let kernels = Verification.kernels(for: shape, projectedLength: k, seed: seed)
+            let outputGradient = Verification.outputGradient(shape, seed: seed)
+            let results = kernels.map { Verification.check($0, q: q, k: kk, v: v) }
+                + decoders.map(Verification.check)
+                + kernels.compactMap { $0 as? any DifferentiableAttention }.map {
+                    Verification.checkGradients($0, q: q, k: kk, v: v, outputGradient: outputGradient)
+                }
             for r in results {
                 if !r.passed { failures += 1 }
                 print(
-                    r.kernel.padding(toLength: 28, withPad: " ", startingAt: 0)
+                    r.kernel.padding(toLength: 37, withPad: " ", startingAt: 0)
                         + shape.description.padding(toLength: 24, withPad: " ", startingAt: 0)
                         + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
                         + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))

@@ -37,6 +37,30 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         #expect(cells.time == [Table3Cell(n: 512, k: 64, value: 4)])
     }
 
+    /// A kernel's passes are separate series (labelled with the pass), paired point by point in the
+    /// training comparisons; one-pass figures show the forward pass and Figure 1 the training step.
+    @Test func passesAreSeriesAndComparedWithTheForward() throws {
+        var rows: [ResultRow] = []
+        for n in [512, 1024] {
+            for (pass, factor) in [(Pass.forward, 1.0), (.backward, 2.0), (.train, 3.0)] {
+                var r = measured(SweepPoint(mechanism: .linear, pass: pass, causal: true, length: n, batch: 1, heads: 2, headDim: 8, threads: 1),
+                                 seconds: factor * Double(n) * 1e-6)
+                r.peakHeapBytes = Int(factor) * 1000 * n
+                rows.append(r)
+            }
+        }
+        let analysis = Analysis(table: ResultTable(rows: rows))
+        #expect(analysis.series.map(\.label) == ["linear causal", "linear causal backward", "linear causal train"])
+        #expect(analysis.primaryPass == .forward && analysis.figure1Pass == .train)
+        let comparisons = analysis.trainingComparisons()
+        #expect(comparisons.map(\.point.length) == [512, 1024])
+        #expect(comparisons.allSatisfy { $0.point.pass == .forward && $0.backwardRatio == 2 && $0.trainRatio == 3 && $0.trainHeapRatio == 3 })
+        #expect(analysis.trainingCurves().map(\.label) == ["linear causal"])
+        // Without forward rows, the one-pass figures fall back to the training step.
+        let trainOnly = Analysis(table: ResultTable(rows: rows.filter { $0.point.pass == .train }))
+        #expect(trainOnly.primaryPass == .train && trainOnly.trainingComparisons().allSatisfy { $0.forward == nil && $0.trainRatio == nil })
+    }
+
     @Test func decodeSpeedupsPairSoftmaxWithLinear() throws {
         let rows = [256, 512].flatMap { n in
             [Mechanism.standard, .linear].map { m in

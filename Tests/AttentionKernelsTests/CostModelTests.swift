@@ -39,6 +39,43 @@ import Testing
             outputBytes: 6 * 100 * 16 * 4))
     }
 
+    /// The backward passes on the same shape (r = min(n, 64) = 64 rows of dS per block), term by term,
+    /// and a training step's peak: max(forward's, output + saved + backward's).
+    @Test func backwardCostsGiveTheDocumentedFormulas() {
+        let shape = AttentionShape(batch: 2, heads: 3, length: 100, headDim: 16)
+        let gradients = 3 * 6 * 100 * 16 * 4
+        #expect(SoftmaxAttention().backwardCost(for: shape) == AttentionCost(
+            flops: 6 * 8 * 100 * 100 * 16, intermediateBytes: 6 * 64 * 100 * 4, outputBytes: gradients))
+        #expect(SoftmaxAttention().savedBytes(for: shape) == 6 * (100 * 100 + 100) * 4)
+        for (sharing, matrices) in [(ProjectionSharing.none, 2 * 3), (.headwise, 2), (.keyValue, 1)] {
+            #expect(LinformerAttention.backwardCost(for: shape, projectedLength: 37, sharing: sharing) == AttentionCost(
+                flops: 6 * 16 * 100 * 37 * 16, intermediateBytes: 6 * (2 * 37 * 16 + 64 * 37) * 4,
+                outputBytes: gradients + matrices * 37 * 100 * 4, parameterBytes: matrices * 37 * 100 * 4))
+        }
+        #expect(LinearAttention().backwardCost(for: shape) == AttentionCost(
+            flops: 6 * (8 * 100 * 16 * 16 + 9 * 100 * 16), intermediateBytes: 6 * (16 * 16 + 16 + 100) * 4, outputBytes: gradients))
+        #expect(LinearAttention().savedBytes(for: shape) == 6 * (2 * 100 * 16 + 16 * 16 + 16) * 4)
+        #expect(LinearAttention(causal: true).backwardCost(for: shape) == AttentionCost(
+            flops: 6 * (10 * 100 * 16 * 16 + 10 * 100 * 16), intermediateBytes: 6 * (16 * 16 + 4 * 16 + 100) * 4, outputBytes: gradients))
+        #expect(LinearAttention(causal: true).savedBytes(for: shape) == 0)
+
+        let output = 6 * 100 * 16 * 4
+        let standard = SoftmaxAttention()
+        let saved = standard.savedBytes(for: shape), backward = standard.backwardCost(for: shape)
+        #expect(standard.cost(for: shape, pass: .forward) == standard.cost(for: shape))
+        #expect(standard.cost(for: shape, pass: .backward) == backward)
+        #expect(standard.cost(for: shape, pass: .train) == AttentionCost(
+            flops: 6 * 4 * 100 * 100 * 16 + backward.flops, intermediateBytes: saved + backward.intermediateBytes,
+            outputBytes: output + gradients))
+        // Causal linear saves nothing, so its step peaks at the output plus the backward's peak.
+        let causal = LinearAttention(causal: true)
+        #expect(causal.cost(for: shape, pass: .train).callPeakBytes == output + causal.backwardCost(for: shape).callPeakBytes)
+        // A forward larger than what follows it sets the peak (n² scores, tiny gradients).
+        let long = AttentionShape(batch: 1, heads: 1, length: 4096, headDim: 1)
+        #expect(standard.cost(for: long, pass: .train).callPeakBytes == max(standard.cost(for: long).callPeakBytes,
+            4096 * 4 + standard.savedBytes(for: long) + standard.backwardCost(for: long).callPeakBytes))
+    }
+
     /// N = 100 tokens, prompt 5: state + scratch (5d per slice), x_N, and W (d×3d per head) + the prompt's sources.
     @Test func ordinaryGenerationsGiveTheDocumentedFormulas() {
         let parameters = (3 * 16 * 3 * 16 + 6 * 5 * 16) * 4
@@ -71,6 +108,12 @@ import Testing
                   ("linear", LinearAttention().cost(for: shape)), ("linear causal", LinearAttention(causal: true).cost(for: shape))]
         for sharing in ProjectionSharing.allCases {
             costs.append(("linformer \(sharing)", LinformerAttention.cost(for: shape, projectedLength: 256, sharing: sharing)))
+        }
+        for pass in [Pass.backward, .train] {
+            costs += [("standard \(pass)", SoftmaxAttention().cost(for: shape, pass: pass)),
+                      ("linear \(pass)", LinearAttention().cost(for: shape, pass: pass)),
+                      ("linear causal \(pass)", LinearAttention(causal: true).cost(for: shape, pass: pass)),
+                      ("linformer \(pass)", LinformerAttention.cost(for: shape, projectedLength: 256, sharing: .none, pass: pass))]
         }
         for (name, cost) in costs {
             #expect(cost.intermediateBytes == .max && cost.outputBytes == .max && cost.callPeakBytes == .max, "\(name): \(cost)")

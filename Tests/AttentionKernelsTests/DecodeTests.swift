@@ -101,7 +101,8 @@ import _TestSupport
             }
         }
         let cache = 4 * 2 * (2048 - 512) * 32 * 4  // 2·h·ΔN·d floats
-        #expect(peaks[.standard]![1] - peaks[.standard]![0] >= cache)
+        // Each peak is sampled to within the probe's resolution, so their difference is too (seen: 11 KB short).
+        #expect(peaks[.standard]![1] - peaks[.standard]![0] >= cache - MemoryTests.below)
         // The RNN state is the same at every n (model: exactly; measured: within thread.peak's resolution).
         #expect(abs(peaks[.linear]![1] - peaks[.linear]![0]) <= MemoryTests.below)
         let state = { (n: Int) in try Generation(mechanism: .linear, batch: 1, heads: 4, headDim: 32, length: n, seed: 3).cost.callPeakBytes }

@@ -56,6 +56,64 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
         }
     }
 
+    /// With --grad-out, eval also writes the gradients: dq, dk, dv in the inputs' shape, de and df in
+    /// E's and F's, and only de when E = F (--e alone).
+    @Test func evalWritesTheGradientsWithGradOut() throws {
+        let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1),
+                               "do.npy": ramp([6, 4], 0.5), "e.npy": ramp([3, 6], 0.2), "f.npy": ramp([3, 6], 0.9)])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = { (name: String) in dir.appendingPathComponent(name).path }
+        let cases: [([String], [String: [Int]])] = [
+            (["standard", "--causal"], [:]), (["linear"], [:]), (["linear", "--causal"], [:]),
+            (["linformer", "--e", path("e.npy"), "--f", path("f.npy")], ["de": [3, 6], "df": [3, 6]]),
+            (["linformer", "--e", path("e.npy")], ["de": [3, 6]]),
+            (["linformer", "--projected-length", "2"], [:]),
+        ]
+        for (i, (mechanism, projections)) in cases.enumerated() {
+            let grads = path("grads\(i)")
+            let result = try attnbench(["eval", "--mechanism"] + mechanism + [
+                "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"), "--out", path("out\(i).npy"),
+                "--grad-out", path("do.npy"), "--grads-dir", grads])
+            #expect(result.status == 0, "\(mechanism): \(result.stderr)")
+            let written = try FileManager.default.contentsOfDirectory(atPath: grads).sorted()
+            let expected = ["dq": [6, 4], "dk": [6, 4], "dv": [6, 4]].merging(projections) { a, _ in a }
+            #expect(written == expected.keys.map { "\($0).npy" }.sorted(), "\(mechanism)")
+            for (name, shape) in expected {
+                let array = try NPY.read(contentsOf: URL(fileURLWithPath: grads + "/\(name).npy"))
+                #expect(array.shape == shape && array.scalars.allSatisfy(\.isFinite), "\(mechanism) \(name)")
+            }
+        }
+    }
+
+    /// Bad gradient arguments: exit 64, one line, nothing written (nor overwritten).
+    @Test(arguments: [
+        ("shape", "has shape [5, 4] but q has [6, 4]"),
+        ("exists", "already exists; pass --overwrite"),
+        ("input", "is also an input"),
+        ("alone", "--grad-out and --grads-dir go together"),
+    ])
+    func badGradientArgumentsAreOneLineAndExit64(_ kind: String, _ message: String) throws {
+        let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1),
+                               "do.npy": ramp([6, 4], 0.5), "do5.npy": ramp([5, 4], 0.5)])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = { (name: String) in dir.appendingPathComponent(name).path }
+        try FileManager.default.createDirectory(atPath: path("grads"), withIntermediateDirectories: true)
+        var args = ["eval", "--mechanism", "linear", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"),
+                    "--out", path("o.npy"), "--grad-out", path("do.npy"), "--grads-dir", path("grads")]
+        switch kind {
+        case "shape": args[12] = path("do5.npy")
+        case "exists": try Data("precious".utf8).write(to: URL(fileURLWithPath: path("grads/dk.npy")))
+        case "input": args[14] = dir.path; try FileManager.default.moveItem(atPath: path("do.npy"), toPath: path("dv.npy")); args[12] = path("dv.npy")
+        default: args.removeLast(2)
+        }
+        let result = try attnbench(args)
+        #expect(result.status == 64, "\(kind): status \(result.status), \(result.stderr)")
+        #expect(result.stderr.contains(message), "\(kind): \(result.stderr)")
+        if kind != "alone" { #expect(result.stderr.split(separator: "\n").count == 1, "\(kind): \(result.stderr)") }
+        #expect(!FileManager.default.fileExists(atPath: path("o.npy")) && !FileManager.default.fileExists(atPath: path("grads/dq.npy")))
+        if kind == "exists" { #expect(try String(contentsOfFile: path("grads/dk.npy"), encoding: .utf8) == "precious") }
+    }
+
     /// Each bad input: exit 64 and exactly one line on stderr that names the problem.
     @Test(arguments: [
         ("mismatched", "must have one shape"),

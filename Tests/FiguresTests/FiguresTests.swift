@@ -82,7 +82,7 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         #expect(out.notes.contains { $0.hasPrefix("batch-scaling: skipped") })
         #expect(out.files["table3.gp"] != nil)  // three (n, k) cells on the paper's grid are enough
         let empty = FiguresTests_plotter(ResultTable(rows: [], path: "empty.csv"), source: "empty.csv").render()
-        #expect(empty.files.isEmpty && empty.notes.count == 7)
+        #expect(empty.files.isEmpty && empty.notes.count == 8)
     }
 
     @Test func reportHasExponentsBreakEvenAndTable3() {

@@ -55,7 +55,7 @@ import Testing
         (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (0.004, 0.0039, 0.0041, 0.0001, 0.0039, 0.0043)
         row.noisy = true
         row.tokensPerSecond = 196000
-        #expect(CSV.line(row.fields) == "linear,decode,true,,784,,1,1,8,32,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,42\n")
+        #expect(CSV.line(row.fields) == "linear,decode,forward,true,,784,,1,1,8,32,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,42\n")
     }
 
     /// Windows start at round(2^(j/4)), cover max(1, c/8) steps and never overlap; a sample is the

@@ -53,6 +53,33 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
         #expect(metadata.libraries.jemallocVersion?.hasPrefix("5.") == true)
     }
 
+    /// Backward and training points measure what their pass allocates: the heap jemalloc sees is the
+    /// cost model's (within the check's 2% + 1 MiB), and the FLOPs are the pass's.
+    @Test func backwardAndTrainingPointsMeasureTheirPass() throws {
+        let path = temporaryPath("train.csv")
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: RunMetadata.path(forCSV: path)) }
+        var spec = try tinySpec()
+        try spec.apply("n", "64")
+        try spec.apply("k", "8")
+        try spec.apply("causal", "false,true")
+        try spec.apply("pass", "forward,backward,train")
+        let summary = try testSweep(spec, output: path).run()
+        let table = try ResultTable(path: path)
+        #expect(summary.measured == 3 * 5 && table.measured.count == 15)
+        for row in table.measured {
+            let (heap, model) = (try #require(row.peakHeapBytes), try #require(row.modelBytes))
+            #expect(abs(heap - model) <= model / 50 + (1 << 20), "\(row.point.label): heap \(heap), model \(model)")
+            #expect(model == row.point.cost.callPeakBytes && row.modelGflop == row.point.cost.flops / 1e9)
+        }
+        // Per kernel: a training step costs a forward's and a backward's FLOPs.
+        for row in table.measured where row.point.pass == .train {
+            var forward = row.point, backward = row.point
+            (forward.pass, backward.pass) = (.forward, .backward)
+            let parts = [forward, backward].compactMap { table.byKey[$0]?.modelGflop }
+            #expect(parts.count == 2 && abs(parts.reduce(0, +) - (row.modelGflop ?? 0)) < 1e-9)
+        }
+    }
+
     /// An interrupted file (some rows, then half a row) resumes to exactly one row per point.
     @Test func resumeCompletesWithoutDuplicatesOrLosses() throws {
         let path = temporaryPath("resume.csv")
@@ -101,10 +128,10 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
         row.efficiency = 0.143165
         (row.peakHeapBytes, row.modelBytes, row.peakRSSBytes) = (12_000_000, 11_534_336, 900_000_000)
         row.approxRelError = 0.4321
-        #expect(CSV.line(row.fields) == "linformer,forward,false,key-value,1024,128,,4,8,64,2,ok,,7,12.500000,12.000000,12.600000,0.400000,12.200000,13.000000,false,327680,0.268435,21.475,150.000,0.1432,12000000,11534336,900000000,0.4321,42\n")
+        #expect(CSV.line(row.fields) == "linformer,forward,forward,false,key-value,1024,128,,4,8,64,2,ok,,7,12.500000,12.000000,12.600000,0.400000,12.200000,13.000000,false,327680,0.268435,21.475,150.000,0.1432,12000000,11534336,900000000,0.4321,42\n")
         let skipped = ResultRow(point: SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 2),
                                 status: .skipped, reason: "memory: needs 128.5 GiB > budget 12.0 GiB", seed: 42)
-        #expect(CSV.line(skipped.fields) == "standard,forward,false,,65536,,,1,8,64,2,skipped,memory: needs 128.5 GiB > budget 12.0 GiB,,,,,,,,,,,,,,,,,,42\n")
+        #expect(CSV.line(skipped.fields) == "standard,forward,forward,false,,65536,,,1,8,64,2,skipped,memory: needs 128.5 GiB > budget 12.0 GiB,,,,,,,,,,,,,,,,,,42\n")
     }
 
     @Test func maxBatchFitsTheBudgetAndIsVerified() throws {

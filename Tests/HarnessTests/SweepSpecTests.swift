@@ -46,6 +46,23 @@ import Testing
         #expect(Set(points.map(\.keyFields)).count == points.count)
     }
 
+    /// Every forward-mode point is repeated per pass (after its causal and k settings); decode points
+    /// are generated once, as forward passes, whatever the pass axis says.
+    @Test func passesMultiplyForwardModePointsOnly() throws {
+        let points = try spec([("mechanism", "standard,linformer,linear"), ("n", "256"), ("k", "32"), ("batch", "1"),
+                               ("heads", "2"), ("head-dim", "16"), ("threads", "1"), ("causal", "false,true"),
+                               ("mode", "forward,decode"), ("pass", "forward,backward,train")]).points()
+        let forward = points.filter { $0.mode == .forward }
+        #expect(forward.count == 3 * (2 + 1 + 2))
+        #expect(Set(forward.map(\.pass)) == Set(Pass.allCases))
+        #expect(forward.filter { $0.pass == .train }.count == 5)
+        #expect(points.filter { $0.mode == .decode }.allSatisfy { $0.pass == .forward })
+        #expect(points.filter { $0.mode == .decode }.count == 3)
+        #expect(Set(points.map(\.keyFields)).count == points.count)
+        let error = #expect(throws: UsageError.self) { try spec([("pass", "sideways")]).points() }
+        #expect(error?.description.contains("unknown value 'sideways'") == true)
+    }
+
     @Test func tokensFixTheBatchPerLength() throws {
         let points = try spec([("mechanism", "linear"), ("n", "512...4096"), ("tokens", "8192")]).points()
         #expect(points.map(\.batch) == [16, 8, 4, 2])
@@ -75,6 +92,23 @@ import Testing
         guard case .skip(let memory) = PointPlan(huge, memoryBudget: 12 << 30) else { Issue.record("huge ran"); return }
         #expect(memory == "memory: needs 128.5 GiB > budget 12.0 GiB")
         #expect(PointPlan(huge, memoryBudget: 1 << 40) == .run)
+    }
+
+    /// A training step adds dO to the inputs and peaks at the output, the saved weights and the
+    /// backward's gradients and dS block; a backward point runs on a saved forward, so it needs as much.
+    @Test func predictedBytesOfTrainingPassesAddUp() {
+        var p = SweepPoint(mechanism: .standard, pass: .train, length: 1024, batch: 2, heads: 4, headDim: 64, threads: 1)
+        let inputs = 4 * 2 * 4 * 1024 * 64 * 4  // Q, K, V, dO
+        let saved = 2 * 4 * (1024 * 1024 + 1024) * 4  // the weights and their row sums
+        let output = 2 * 4 * 1024 * 64 * 4
+        let backward = 3 * output + 2 * 4 * 64 * 1024 * 4  // three gradients and a 64-row dS block per slice
+        #expect(p.predictedBytes == inputs + output + saved + backward + 512 * 1024)
+        let forwardFlops: Double = 2 * 4 * 4 * 1024 * 1024 * 64, backwardFlops: Double = 2 * 4 * 8 * 1024 * 1024 * 64
+        #expect(p.cost.flops == forwardFlops + backwardFlops)
+        p.pass = .backward
+        #expect(p.predictedBytes == inputs + output + saved + backward + 512 * 1024)
+        #expect(p.cost.callPeakBytes == backward)
+        #expect(p.cost.flops == backwardFlops)
     }
 
     /// Inputs, parameters, one call's intermediates and output, and OpenBLAS's job array.
@@ -111,17 +145,21 @@ import Testing
         #expect(throws: UsageError.self) { try Preset.parse("just words\n") }
     }
 
-    /// The shipped presets load and plan; `ci` stays small enough for a fast regression check.
+    /// The shipped presets load and plan; `ci` stays small enough for a fast regression check and
+    /// covers the backward passes; Figure 1 times training steps, as the paper did.
     @Test func shippedPresetsLoad() throws {
-        #expect(Set(Preset.available()).isSuperset(of: ["default", "linformer-table3", "rnn-figure1", "ci"]))
-        for name in ["default", "linformer-table3", "rnn-figure1", "ci"] {
+        #expect(Set(Preset.available()).isSuperset(of: ["default", "linformer-table3", "rnn-figure1", "ci", "train"]))
+        for name in ["default", "linformer-table3", "rnn-figure1", "ci", "train"] {
             let spec = try Preset.load(name)
             #expect(spec.name == name)
             #expect(try !spec.points().isEmpty)
         }
         let ci = try Preset.load("ci")
         let flops = try ci.points().reduce(0) { $0 + $1.cost.flops }
-        #expect(flops < 20e9, "ci preset does \(flops / 1e9) GFLOP per repetition")
+        // 16.0 GFLOP of forward passes and decoders, 24.5 of backward passes (twice the forwards' products).
+        #expect(flops < 45e9, "ci preset does \(flops / 1e9) GFLOP per repetition")
+        #expect(try ci.points().contains { $0.pass == .backward && $0.mechanism == .linear && $0.causal })
+        #expect(try Preset.load("rnn-figure1").points().allSatisfy { $0.pass == .train })
         let table3 = try Preset.load("linformer-table3").points()
         #expect(Set(table3.map(\.length)) == [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536])
         #expect(Set(table3.compactMap(\.projectedLength)) == [128, 256, 512, 1024, 2048])

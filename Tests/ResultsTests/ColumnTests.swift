@@ -30,7 +30,14 @@ func fullRow() -> ResultRow {
         #expect(try ResultTable(text: text, source: "t.csv").rows == rows)
         // Not measured is empty, never 0.
         #expect(rows[1].fields[ResultRow.columns.firstIndex(of: "time_median_ms") ?? 0] == "")
-        #expect(rows[0].fields.prefix(ResultRow.keyColumns.count) == ["linformer", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64", "2"])
+        #expect(rows[0].fields.prefix(ResultRow.keyColumns.count) == ["linformer", "forward", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64", "2"])
+    }
+
+    /// A results file written before the `pass` column is refused with the column named, not misread.
+    @Test func aFileWithoutThePassColumnNamesIt() {
+        let old = ResultRow.columns.filter { $0 != "pass" }
+        let error = #expect(throws: UsageError.self) { try ResultTable(text: old.joined(separator: ",") + "\n", source: "old.csv") }
+        #expect(error?.description == "old.csv has a different schema (missing: pass); regenerate it with this version")
     }
 
     @Test func maxBatchAndTokenRowsRoundTrip() throws {

@@ -1,0 +1,65 @@
+import Analysis
+import AttentionTypes
+import Foundation
+import Results
+
+extension Report {
+    /// "Transformers are RNNs" Figure 1 as the paper drew it: per-sample time and peak heap against N
+    /// with the batch scaled inversely with N, each curve's exponent fitted. Only for runs whose
+    /// batch varies with N (the rnn-figure1 preset); empty otherwise.
+    func figure1() -> String {
+        let curves = analysis.perSampleCurves()
+        guard curves.contains(where: { $0.rows.count >= 2 }),
+              Set(curves.flatMap { $0.rows.map(\.point.batch) }).count > 1 else { return "" }
+        let pass = analysis.figure1Pass
+        let what = pass == .train
+            ? "a training step (the forward pass that keeps what the backward reads, then the backward pass from a seeded dO), as the paper timed"
+            : "the forward pass only; the paper timed a forward and backward pass (run the preset with `--pass train`)"
+        var md = """
+            ## "Transformers are RNNs" Figure 1: per sample, batch ∝ 1/N
+
+            Each point is \(what), at a batch of tokens ÷ N, divided by the batch. Exponents are least-squares fits of log(value per sample) on log N with a 95% interval. The paper's claim: linear attention is faster and needs less memory than softmax at every N, with softmax ∝ N² and linear ∝ N.
+
+            | mechanism | N | time per sample exponent | peak heap per sample exponent | at the largest N: time per sample | peak heap per sample |
+            |---|---|---|---|---|---|
+
+            """
+        for c in curves where !c.rows.isEmpty {
+            let fits = Analysis.perSampleFits(c.rows)
+            let last = c.rows[c.rows.count - 1]
+            let perSample = { (x: Double) in x / Double(last.point.batch) }
+            md += "| \(c.label) | \(c.rows[0].point.length)–\(last.point.length) | \(Self.fit(fits.time)) | \(Self.fit(fits.memory)) | "
+            md += String(format: "%.3f ms", perSample((last.median ?? .nan) * 1e3)) + " | "
+            md += String(format: "%.2f MiB", perSample(Double(last.peakHeapBytes ?? 0) / 1_048_576)) + " |\n"
+        }
+        if let limit = analysis.standardMemoryLimit() {
+            md += "\nSoftmax stops at N = \(limit), whose points were skipped: their predicted heap is over the memory budget (the paper's softmax curve stops at 4096 on an 11 GB GPU).\n"
+        }
+        return md
+    }
+
+    /// Backward passes and training steps against the forward pass of the same kernel and point.
+    /// Empty when the run timed forward passes only.
+    func training() -> String {
+        let comparisons = analysis.trainingComparisons()
+        guard !comparisons.isEmpty else { return "" }
+        var md = """
+            ## Training: the backward pass and the training step against the forward pass
+
+            Per kernel and n: median times of the forward pass, the backward pass alone (on a forward saved beforehand) and the training step (forward + backward), the backward's and the step's as multiples of the forward's; and the peak heap of the forward and of the step (its saved forward, the output, the gradients and the backward's intermediates, as jemalloc's thread.peak sees them). The GEMMs put the standard and Linformer backwards at about 2× their forward (four products of the forward's size against two, Linformer's four more through E and F against two); linear attention's causal backward (the paper's §3.3.1 gradient, prefix and suffix sums) keeps O(n·d) per head, so its step's heap stays a small multiple of its forward's where keeping every S_i would cost ~d times it.
+
+            | kernel | batch | n | forward ms | backward ms | step ms | backward ÷ forward | step ÷ forward | forward heap | step heap | step heap ÷ forward |
+            |---|---|---|---|---|---|---|---|---|---|---|
+
+            """
+        let ms = { (r: ResultRow?) in r?.median.map { String(format: "%.3f", $0 * 1e3) } ?? "–" }
+        let ratio = { (x: Double?) in x.map { String(format: "%.2f×", $0) } ?? "–" }
+        let heap = { (r: ResultRow?) in r?.peakHeapBytes.map { formatMiB($0, decimals: 2) } ?? "–" }
+        for c in comparisons {
+            let p = c.point
+            md += "| \(p.kernelLabel) | \(p.batch) | \(p.length) | \(ms(c.forward)) | \(ms(c.backward)) | \(ms(c.train)) | "
+            md += "\(ratio(c.backwardRatio)) | \(ratio(c.trainRatio)) | \(heap(c.forward)) | \(heap(c.train)) | \(ratio(c.trainHeapRatio)) |\n"
+        }
+        return md
+    }
+}
