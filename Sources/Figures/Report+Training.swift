@@ -39,9 +39,9 @@ extension Report {
     }
 
     /// Backward passes and training steps against the forward pass of the same kernel and point.
-    /// Empty when the run timed forward passes only.
+    /// Empty unless the run timed a forward pass and a backward or training pass of one point.
     func training() -> String {
-        let comparisons = analysis.trainingComparisons()
+        let comparisons = analysis.trainingComparisons().filter { $0.forward != nil }
         guard !comparisons.isEmpty else { return "" }
         var md = """
             ## Training: the backward pass and the training step against the forward pass
