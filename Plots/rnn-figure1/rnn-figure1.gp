@@ -16,7 +16,7 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set multiplot layout 1,2 title "\"Transformers are RNNs\" Figure 1: per sample, batch ∝ 1/N — AMD EPYC, 2 threads, attention core, fp32 forward"
+    set multiplot layout 1,2 title "\"Transformers are RNNs\" Figure 1: per sample, batch ∝ 1/N — AMD EPYC, 2 threads, attention core, fp32 forward + backward"
     set logscale xy 2
     set grid
     set key bottom right font ",9"
@@ -24,18 +24,18 @@ do for [FORMAT in "png svg"] {
     set label 1 "softmax: N ≥ 8192 over the memory budget" at graph 0.03, graph 0.94 font ",9"
     set title "time"
     set ylabel "time per sample (ms)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#27ae60" title "linear", \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256", \
-         [512:4096] 3.87299*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         0.723618*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.23 ± 0.83}", \
+         DATA index 1 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.15 ± 0.06}", \
+         DATA index 2 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{1.04 ± 0.04}", \
+         [512:4096] 15.657*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         2.08595*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
-    plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax", \
-         DATA index 1 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#27ae60" title "linear", \
-         DATA index 2 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256", \
-         [512:4096] 9.01563*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         3.12696*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+    plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.80 ± 0.14}", \
+         DATA index 1 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.99 ± 0.00}", \
+         DATA index 2 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{0.96 ± 0.03}", \
+         [512:4096] 13.0156*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         6.26954*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     unset multiplot
     unset output
 }

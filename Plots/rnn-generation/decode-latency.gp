@@ -23,8 +23,8 @@ do for [FORMAT in "png svg"] {
     set xlabel "position (tokens generated so far, incl. this one)"
     set ylabel "latency of one step (µs, median over a window and all repetitions)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 thread, N = 16384 ∝ position^{0.00 ± 0.00}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 2 threads, N = 16384 ∝ position^{-0.19 ± 0.07}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 thread, N = 16384 ∝ position^{1.20 ± 0.09}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 2 threads, N = 16384 ∝ position^{1.06 ± 0.08}"
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 2 threads, N = 16384 ∝ position^{-0.01 ± 0.01}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 thread, N = 16384 ∝ position^{1.10 ± 0.08}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 2 threads, N = 16384 ∝ position^{0.99 ± 0.06}"
     unset output
 }
