@@ -63,21 +63,23 @@ let package = Package(
         // MARK: - Implementation details
         .target(
             name: "_TestSupport", dependencies: ["AttentionKernels"], path: "Tests/_TestSupport"),
+        // A seeded generator for the fuzz tests of bundles that link no kernels.
+        .target(name: "_SeededRandom", path: "Tests/_SeededRandom"),
 
         // MARK: - Unit test bundles
         .testTarget(
             name: "AttentionKernelsTests",
             dependencies: ["AttentionKernels", "Profiling", "_TestSupport"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "_SeededRandom"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "AttentionTypes"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Results", "AttentionTypes"]),
-        .testTarget(name: "FiguresTests", dependencies: ["Figures", "Analysis", "Results", "Reporting", "AttentionTypes"]),
+        .testTarget(name: "FiguresTests", dependencies: ["Figures", "Analysis", "Results", "Reporting", "AttentionTypes", "_SeededRandom"]),
         .testTarget(name: "ExportsTests", dependencies: ["Exports", "Results", "Reporting"]),
         .testTarget(
             name: "HarnessTests",
-            dependencies: ["Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels"]),
-        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
+            dependencies: ["Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels", "_SeededRandom"]),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "_SeededRandom"]),
         .testTarget(
             name: "CLITests",
             dependencies: ["attnbench", "Harness", "Results", "TensorIO", "Reporting", "_TestSupport"]),

@@ -4,22 +4,13 @@ import Foundation
 import Reporting
 import Results
 import Testing
+import _SeededRandom
 
 /// Plots and reports rendered from mutated copies of the committed results: a value at the edge
 /// of its type in any cell (n = 2^63 − 1 made the report's break-even table trap) either makes
 /// the table unreadable (a thrown error) or renders, never traps. Seeded; a few seconds.
 @Suite struct RenderFuzzTests {
-    /// SplitMix64, so every run renders the same tables.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SplitMix64
 
     static let extremes = [
         "", "0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "1e-320", "9223372036854775807", "-9223372036854775808",

@@ -5,20 +5,11 @@ import Foundation
 import Reporting
 import Results
 import Testing
+import _SeededRandom
 
 /// Seeded, deterministic mutation of text: the inputs every parser of outside text gets here.
 struct Fuzzer {
-    /// SplitMix64: a tiny generator with a seed, so every run sees the same inputs.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = _SeededRandom.SplitMix64
 
     var rng: Generator
 

@@ -1,21 +1,11 @@
 import Reporting
 import Testing
+import _SeededRandom
 
 /// `CSV.parse` on thousands of damaged texts, from a fixed seed: it either returns or throws
 /// `CSVError` (its typed `throws` allows nothing else), never traps, and what it returns is
 /// consistent: the text up to `completeLength` parses to the same rows with nothing unterminated.
 @Suite struct CSVFuzzTests {
-    /// SplitMix64: a tiny generator with a seed, so every run sees the same texts.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let alphabet: [Unicode.Scalar] = ["a", "7", " ", ",", "\"", "\n", "\r", "µ", "—", "\u{0}", "\u{FFFD}"]
 

@@ -1,23 +1,12 @@
 import Foundation
 import TensorIO
 import Testing
+import _SeededRandom
 
 /// Thousands of damaged `.npy` files, reproducible from one seed: each must parse or throw a
 /// one-line ``NPYError``, never trap, and the whole run must take no more than a couple of seconds.
 @Suite struct NPYFuzzTests {
-    /// SplitMix64 (as in AttentionKernels, which this bundle does not link).
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
-    }
+    typealias Generator = SplitMix64
 
     /// A `.npy` file with this header text (padded to 64 bytes, version 1.0, or 2.0 when long) and data.
     static func file(header: String, data: [UInt8], version: UInt8? = nil) -> Data {
@@ -133,4 +122,9 @@ import Testing
         #expect(parsed >= 500 && refused >= 2500, "parsed \(parsed), refused \(refused)")
         #expect(elapsed < .seconds(2), "took \(elapsed)")
     }
+}
+
+extension SplitMix64 {
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
 }
