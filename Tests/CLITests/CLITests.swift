@@ -5,11 +5,13 @@ import Foundation
 import TensorIO
 import Testing
 
-/// Runs the built `attnbench` binary (it sits next to the test bundle) and captures its output.
-func attnbench(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs the built `attnbench` binary (it sits next to the test bundle), in `directory` when given,
+/// and captures its output.
+func attnbench(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = binaryURL()
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     let (out, err) = (Pipe(), Pipe())
     process.standardOutput = out
     process.standardError = err

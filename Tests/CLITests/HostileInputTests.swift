@@ -27,18 +27,7 @@ import Testing
 
     /// The binary run in `directory` (its working directory).
     static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = binaryURL()
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let (out, err) = (Pipe(), Pipe())
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try attnbench(arguments, in: directory)
     }
 
     /// A refusal: `status`, and stderr exactly one `attnbench: error:` line containing `message`.
