@@ -41,7 +41,7 @@ extension SweepPoint {
         return s
     }
 
-    /// The curve's name in figures and tables: "softmax", "linformer k=128", "linear".
+    /// The curve's name in figures and tables: "softmax", "flash", "linformer k=128", "linear".
     public var mechanismLabel: String {
         var label = mechanism == .standard ? "softmax" : mechanism.rawValue
         if let k = projectedLength { label += " k=\(k)" }
@@ -51,9 +51,9 @@ extension SweepPoint {
     /// ``mechanismLabel`` with " causal" for causal points: a forward series' label.
     public var seriesLabel: String { mechanismLabel + (causal ? " causal" : "") }
 
-    /// Curves' order in figures and tables: standard, Linformer by k, linear.
+    /// Curves' order in figures and tables: standard, flash, Linformer by k, linear.
     public var mechanismRank: (Int, Int) {
-        let order: [Mechanism: Int] = [.standard: 0, .linformer: 1, .linear: 2]
-        return (order[mechanism] ?? 3, projectedLength ?? 0)
+        let order: [Mechanism: Int] = [.standard: 0, .flash: 1, .linformer: 2, .linear: 3]
+        return (order[mechanism] ?? 4, projectedLength ?? 0)
     }
 }

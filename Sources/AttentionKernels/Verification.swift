@@ -52,8 +52,14 @@ public enum Verification {
         return compare(record.out, reference, kernel: name, shape: AttentionShape(of: record.q))
     }
 
+    /// Small flash-attention tiles for verification (8 query rows × 16 keys): with them n = 37 is
+    /// three key blocks, the last one partial, and query and key blocks straddle the diagonal
+    /// differently, which the default tiles (larger than every verified n) never exercise.
+    public static let smallFlashBlocks = FlashAttention.Blocks(query: 8, key: 16)
+
     /// Every mechanism and causal variant, as `verify` runs them on a shape: standard,
-    /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal).
+    /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal),
+    /// flash and flash (causal) with the default tiles and with ``smallFlashBlocks``.
     public static func kernels(for shape: AttentionShape, projectedLength: Int, seed: UInt64) -> [any AttentionKernel] {
         var kernels: [any AttentionKernel] = [SoftmaxAttention(), SoftmaxAttention(causal: true)]
         for sharing in ProjectionSharing.allCases {
@@ -62,6 +68,9 @@ public enum Verification {
             kernels.append(LinformerAttention(nonCausal: projections))
         }
         kernels += [LinearAttention(), LinearAttention(causal: true)]
+        for blocks in [FlashAttention.Blocks.default, smallFlashBlocks] {
+            kernels += [FlashAttention(blocks: blocks), FlashAttention(causal: true, blocks: blocks)]
+        }
         return kernels
     }
 

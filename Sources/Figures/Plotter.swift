@@ -62,7 +62,7 @@ public struct Plotter {
     // MARK: - Shared pieces
 
     static let colors: [Mechanism: [String]] = [
-        .standard: ["#c0392b", "#e67e22"], .linear: ["#27ae60", "#16a085"],
+        .standard: ["#c0392b", "#e67e22"], .flash: ["#7b241c", "#d98880"], .linear: ["#27ae60", "#16a085"],
         .linformer: ["#2e86c1", "#8e44ad", "#34495e", "#d4ac0d", "#7f8c8d"],
     ]
 

@@ -18,6 +18,7 @@ extension SweepPoint {
         return switch mechanism {
         case .standard: SoftmaxAttention(causal: causal).cost(for: shape)
         case .linear: LinearAttention(causal: causal).cost(for: shape)
+        case .flash: FlashAttention(causal: causal).cost(for: shape, threads: threads)
         case .linformer:
             LinformerAttention.cost(for: shape, projectedLength: projectedLength ?? 1, sharing: sharing ?? .keyValue)
         }

@@ -12,7 +12,7 @@ import Profiling
 /// `tokens` fixes the number of tokens per call instead of the batch: batch = tokens / n, as in
 /// "Transformers are RNNs" Figure 1. `mode` = `decode` measures generating n tokens one at a time
 /// (always causal, whatever `causal` says; Linformer gets a skipped row, having no causal form), with
-/// `prompt` tokens given.
+/// `prompt` tokens given. Flash attention is forward-only: its decode points are skipped rows too.
 public struct SweepSpec: Equatable, Sendable {
     public var name = "custom"
     public var mechanisms: [Mechanism] = Mechanism.allCases
@@ -146,7 +146,7 @@ public struct SweepSpec: Equatable, Sendable {
                                batch: b, heads: h, headDim: d, threads: t)
                 }
             }
-        case (.forward, .standard), (.forward, .linear):
+        case (.forward, .standard), (.forward, .linear), (.forward, .flash):
             return causal.map {
                 SweepPoint(mechanism: mechanism, causal: $0, length: n, batch: b, heads: h, headDim: d, threads: t)
             }
@@ -165,8 +165,8 @@ public enum PointPlan: Equatable, Sendable {
     case skip(reason: String)
 
     public init(_ point: SweepPoint, memoryBudget: Int) {
-        if point.mode == .decode && point.mechanism == .linformer {
-            self = .skip(reason: Generation.noLinformer.description)
+        if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
+            self = .skip(reason: reason.description)
         } else if let prompt = point.prompt, prompt >= point.length {
             self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
         } else if let k = point.projectedLength, k >= point.length {

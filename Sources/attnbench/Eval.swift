@@ -17,10 +17,10 @@ struct Eval: ParsableCommand {
             --projected-length, --sharing and --seed.
             """)
 
-    @Option(help: "standard, linformer or linear.")
+    @Option(help: "standard, linformer, linear or flash.")
     var mechanism: Mechanism
 
-    @Flag(help: "Causal masking (standard and linear only).")
+    @Flag(help: "Causal masking (standard, linear and flash only).")
     var causal = false
 
     @Option(name: .customLong("q"), help: "Queries (.npy).") var qPath: String
@@ -49,7 +49,7 @@ struct Eval: ParsableCommand {
         }
         if let k = projectedLength, k < 1 { throw ValidationError("--projected-length must be at least 1") }
         if mechanism == .linformer && causal {
-            throw ValidationError("Linformer has no causal form (the paper defines none); drop --causal or use standard/linear")
+            throw ValidationError("Linformer has no causal form (the paper defines none); drop --causal or use standard, linear or flash")
         }
     }
 

@@ -1,0 +1,167 @@
+/// Exact softmax attention without the `[n, n]` score matrix: FlashAttention (Dao et al. 2022) on
+/// the CPU. The same function as ``SoftmaxAttention``,
+///
+///     out_i = Σ_j exp(s_ij − m_i) v_j / Σ_j exp(s_ij − m_i),   s_ij = q_i·k_j / √d,   m_i = max_j s_ij,
+///
+/// computed one tile at a time: a block of `B_q` query rows against one block of `B_k` keys and
+/// values, through an online softmax (``Softmax/exponentiate(_:valid:count:runningMax:)``): each row
+/// keeps its running maximum m and sum l, and the partial output (accumulated in the output rows
+/// themselves) is rescaled by exp(m − m') whenever a block raises the maximum to m':
+///
+///     S = Q_b K_jᵀ/√d,  P = exp(S − m'),  l ← l·exp(m − m') + rowsum P,  O_b ← O_b·exp(m − m') + P V_j,
+///
+/// and at the end O_b ← O_b / l (d divisions per row, as in ``SoftmaxAttention``).
+///
+/// Cost per call: `4·b·h·d·Σ_blocks rows·keys` FLOPs, the products actually computed: `4·b·h·n²·d`
+/// without a mask; causal skips every key block above the diagonal (keys past the block's last
+/// row), about half. Extra memory: one `B_q × B_k` score tile and `B_q` running maxima and sums per
+/// worker thread, never O(n²) (``cost(for:threads:)``). The scale 1/√d is the first GEMM's
+/// `alpha`; the tiles go through OpenBLAS (`sgemm`), single-threaded inside each worker.
+///
+/// Causal: query i sees keys j ≤ i. A query block stops at its own last row, so blocks above the
+/// diagonal are never computed; within the blocks that straddle the diagonal, each row's weights
+/// past its own position are set to exactly 0 (masking by position, never by −inf scores).
+/// Non-finite inputs propagate as in ``SoftmaxAttention`` (and the naive formula): a NaN or +inf
+/// visible score, or a row of nothing but −inf, makes the row NaN; NaN or ±inf in v_jc reaches
+/// column c of every row that sees j. A diagonal block whose values are not all finite takes a
+/// row-by-row product over each row's visible keys, so a masked 0 never meets a NaN value.
+///
+/// Numerics: every weight is exp of a non-positive number, as in the materialised kernel; each
+/// rescaling adds at most 5u to the relative error of what was accumulated before it (u·|m − m'|
+/// for the difference, 4u for exp, u for the product; ``ReferenceAttention/standard(q:k:v:causal:rescalings:)``
+/// adds that per key block after the first).
+///
+/// Parallelism: the work items are (slice, query block) pairs, the costliest first (for causal,
+/// the last query blocks), handed to the threads one at a time (``ComputeThreads/forEachItem(_:_:)``).
+/// Block sizes: see ``Blocks/default``.
+public struct FlashAttention: AttentionKernel {
+    /// Query rows and key/value rows per tile.
+    public struct Blocks: Hashable, Sendable {
+        public var query: Int
+        public var key: Int
+
+        public init(query: Int, key: Int) {
+            precondition(query >= 1 && key >= 1, "flash attention blocks must be at least 1×1, got \(query)×\(key)")
+            self.query = query
+            self.key = key
+        }
+
+        /// Chosen from this machine's caches (AMD EPYC, 32 KiB L1d and 512 KiB L2 per core) and
+        /// measured: at d = 64 a tile's working set is the score tile (B_q·B_k floats), K_j and V_j
+        /// (B_k·d each) and Q_b, O_b (B_q·d each); 64 × 512 keeps it at 416 KiB, inside L2.
+        public static let `default` = Blocks(query: 64, key: 512)
+    }
+
+    public let isCausal: Bool
+    public let blocks: Blocks
+    public var mechanism: Mechanism { .flash }
+    public var name: String {
+        "flash" + (blocks == .default ? "" : " \(blocks.query)×\(blocks.key)") + (isCausal ? " (causal)" : "")
+    }
+
+    public init(causal: Bool = false, blocks: Blocks = .default) {
+        isCausal = causal
+        self.blocks = blocks
+    }
+
+    /// Key blocks a row can see at length n: `⌈n / B_k⌉` (each block after the first may rescale).
+    public func keyBlocks(length n: Int) -> Int { (n + blocks.key - 1) / blocks.key }
+
+    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+        let shape = checkedShape(q: q, k: k, v: v)
+        let (n, d) = (shape.length, shape.headDim)
+        precondition(d >= 1, "\(name): head dimension must be at least 1")
+        let (bq, bk) = (blocks.query, blocks.key)
+        let queryBlocks = (n + bq - 1) / bq
+        let items = Int.saturatingProduct(shape.slices, queryBlocks)
+        let workers = ComputeThreads.workerCount(items)
+        // per worker: the score tile, then the running maxima and sums of its query rows.
+        let scratch = Tensor(uninitialized: [workers, Self.scratchFloats(blocks)])
+        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let scale = 1 / Float(d).squareRoot()
+        let causal = isCausal
+
+        ComputeThreads.forEachItem(items) { worker, item in
+            // the costliest items first: query blocks from the last, every slice at each.
+            let (s, block) = (item % shape.slices, queryBlocks - 1 - item / shape.slices)
+            let start = block * bq
+            let rows = min(bq, n - start)
+            let tileBase = scratch.matrix(0).row(worker)
+            let (runningMax, rowSums) = (tileBase + bq * bk, tileBase + bq * bk + bq)
+            let queries = MatrixView(base: q.matrix(s).row(start), rows: rows, cols: d, rowStride: d)
+            let o = MatrixView(base: out.matrix(s).row(start), rows: rows, cols: d, rowStride: d)
+            let (keys, values) = (k.matrix(s), v.matrix(s))
+            runningMax.update(repeating: -.infinity, count: rows)
+            rowSums.update(repeating: 0, count: rows)
+
+            let end = causal ? start + rows : n  // keys no row of this block sees are never touched
+            for first in stride(from: 0, to: end, by: bk) {
+                let cols = min(bk, end - first)
+                let p = MatrixView(base: tileBase, rows: rows, cols: cols, rowStride: bk)
+                let kBlock = MatrixView(base: keys.row(first), rows: cols, cols: d, rowStride: d)
+                let vBlock = MatrixView(base: values.row(first), rows: cols, cols: d, rowStride: d)
+                let masked = causal && first + cols - 1 > start  // some row misses some key of the block
+                // [rows, d]·[d, cols] → [rows, cols]
+                BLAS.gemm(queries, kBlock, transposeB: true, into: p, alpha: scale)
+                for r in 0..<rows {
+                    let visible = masked ? max(min(cols, start + r - first + 1), 0) : cols
+                    let (sum, rescale) = Softmax.exponentiate(p.row(r), valid: visible, count: cols, runningMax: &runningMax[r])
+                    rowSums[r] = first == 0 ? sum : rowSums[r] * rescale + sum
+                    if first > 0 && rescale != 1 { Self.multiply(o.row(r), count: d, by: rescale) }
+                }
+                let beta: Float = first == 0 ? 0 : 1
+                if masked && !vBlock.allFinite() {
+                    // A masked weight is 0 and 0·NaN = NaN: each row takes only the values it sees.
+                    for r in 0..<rows {
+                        let visible = max(min(cols, start + r - first + 1), 0)
+                        // [visible, d]ᵀ·[visible] → [d]
+                        BLAS.gemv(vBlock.prefix(rows: visible), transpose: true, p.row(r), into: o.row(r), beta: beta)
+                    }
+                } else {
+                    // [rows, cols]·[cols, d] → [rows, d]
+                    BLAS.gemm(p, vBlock, into: o, beta: beta)
+                }
+            }
+            for r in 0..<rows { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
+        }
+        return out
+    }
+
+    /// `row[c] ← row[c] · factor` for `c < count`.
+    @inline(__always)
+    static func multiply(_ row: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        for c in 0..<count { row[c] *= factor }
+    }
+
+    /// Floats of one worker's scratch: the `B_q × B_k` tile, `B_q` maxima and `B_q` sums.
+    static func scratchFloats(_ blocks: Blocks) -> Int {
+        .saturatingSum(.saturatingProduct(blocks.query, blocks.key), .saturatingProduct(2, blocks.query))
+    }
+
+    /// The cost at the current thread count (``ComputeThreads/current``), which sets the number of tiles held.
+    public func cost(for shape: AttentionShape) -> AttentionCost {
+        cost(for: shape, threads: ComputeThreads.current)
+    }
+
+    /// FLOPs of the products computed: `4·d·Σ rows·keys` per slice over the query blocks, where a
+    /// block sees all n keys, or (causal) the keys up to its last row; intermediates: one scratch
+    /// (``scratchFloats(_:)``) per worker, `min(threads, b·h·⌈n/B_q⌉)` workers; output `b·h·n·d`.
+    public func cost(for shape: AttentionShape, threads: Int) -> AttentionCost {
+        let (n, d) = (shape.length, shape.headDim)
+        let bq = blocks.query
+        let queryBlocks = n / bq + (n % bq == 0 ? 0 : 1)
+        let workers = max(min(threads, Int.saturatingProduct(shape.slices, queryBlocks)), 1)
+        let products: Double  // Σ over query blocks of rows × keys seen
+        if isCausal {
+            // full blocks b = 0…F−1 see (b+1)·B_q keys; a tail of t rows sees all n.
+            let (full, tail) = (Double(n / bq), Double(n % bq))
+            products = Double(bq) * Double(bq) * full * (full + 1) / 2 + tail * Double(n)
+        } else {
+            products = Double(n) * Double(n)
+        }
+        return AttentionCost(
+            flops: Double(shape.batch) * Double(shape.heads) * 4 * Double(d) * products,
+            intermediateBytes: AttentionCost.floats(workers, Self.scratchFloats(blocks)),
+            outputBytes: AttentionCost.floats(shape.slices, n, d))
+    }
+}
