@@ -32,6 +32,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Linformer sharing for seeded projections: none, headwise, key-value.")
     var sharing: ProjectionSharing = .headwise
     @Option(help: "Seed for Linformer's projections.") var seed: UInt64 = 42
+    @Option(help: "Flash attention's tiles as QUERYxKEY rows, e.g. 16x32 (default: the kernel's own).")
+    var blocks: String?
     @Option(name: .customLong("out"), help: "Output file (.npy).") var outPath: String
     @Option(help: "Threads for OpenBLAS and the kernels' parallel loops.") var threads: Int = 1
     @Option(help: "Heap the call may need, e.g. 12G (default: 60% of available memory); checked with the cost model before anything is allocated.")
@@ -44,6 +46,7 @@ struct Eval: ParsableCommand {
             throw ValidationError("--e, --f and --projected-length are for --mechanism linformer only")
         }
         if fPath != nil && ePath == nil { throw ValidationError("--f needs --e") }
+        if blocks != nil && mechanism != .flash { throw ValidationError("--blocks is for --mechanism flash only") }
         if mechanism == .linformer && ePath == nil && projectedLength == nil {
             throw ValidationError("linformer needs --e (and optionally --f) or --projected-length K")
         }
@@ -110,6 +113,11 @@ struct Eval: ParsableCommand {
                 projections = LinformerProjections.seeded(
                     k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
             }
+        }
+        if let blocks, mechanism == .flash {
+            let tilings = try Kernels.tilings(blocks)
+            guard tilings.count == 1 else { throw UsageError("--blocks takes one tiling, got '\(blocks)'") }
+            return FlashAttention(causal: causal, blocks: tilings[0])
         }
         return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
     }
