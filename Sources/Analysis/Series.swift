@@ -79,8 +79,9 @@ extension Analysis {
         return (n, curves)
     }
 
-    /// What identifies a mechanism's curve regardless of shape: mechanism and k.
+    /// What identifies a mechanism's curve regardless of shape: mechanism, peer and k.
     static func mechanismKey(_ p: SweepPoint) -> SweepPoint {
-        SweepPoint(mechanism: p.mechanism, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0, headDim: 0, threads: 0)
+        SweepPoint(mechanism: p.mechanism, peer: p.peer, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0,
+                   headDim: 0, threads: 0)
     }
 }

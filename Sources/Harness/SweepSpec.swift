@@ -165,7 +165,9 @@ public enum PointPlan: Equatable, Sendable {
     case skip(reason: String)
 
     public init(_ point: SweepPoint, memoryBudget: Int) {
-        if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
+        if let peer = point.peer {
+            self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
+        } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
             self = .skip(reason: reason.description)
         } else if let prompt = point.prompt, prompt >= point.length {
             self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")

@@ -78,6 +78,24 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         #expect(script.contains("linformer k=128 ∝ n^{1.00"))
     }
 
+    /// A peers file adds dashed curves to the scaling figure (time only: a peer has no heap
+    /// measured) and the ratio table to the report.
+    @Test func peersAreOverlaidAndCompared() throws {
+        var analysis = plotter.analysis
+        analysis.peers = ResultTable(rows: sampleTable().rows.filter { $0.point.mechanism == .standard }.map { row in
+            var r = row
+            r.point.peer = .torch
+            (r.median, r.peakHeapBytes) = (row.median.map { $0 * 2 }, nil)
+            return r
+        })
+        let script = try #require(Plotter(analysis: analysis, source: "sample.csv", machine: "Test CPU").render().files["scaling.gp"])
+        #expect(script.contains("DATA index 3 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb \"#c0392b\" title \"torch-softmax ∝ n^{2.00"))
+        #expect(!script.contains("DATA index 3 using 1:3"))
+        let md = Report(analysis: analysis, source: "sample.csv", metadata: nil).markdown()
+        #expect(md.contains("## Against PyTorch on this machine"))
+        #expect(md.contains("| softmax † | 1024 | 1 | 2 | 40.00 | 80.00 | 0.50× |  |\n"))
+    }
+
     @Test func figuresWithoutTheirPointsAreSkippedWithANote() {
         let out = plotter.render()
         #expect(out.notes.contains { $0.hasPrefix("batch-scaling: skipped") })
