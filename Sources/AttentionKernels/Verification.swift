@@ -59,7 +59,8 @@ public enum Verification {
 
     /// Every mechanism and causal variant, as `verify` runs them on a shape: standard,
     /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal),
-    /// flash and flash (causal) with the default tiles and with ``smallFlashBlocks``.
+    /// flash and flash (causal) with the default tiles and with ``smallFlashBlocks`` (the tile
+    /// products through the micro-kernels where d allows, and through OpenBLAS).
     public static func kernels(for shape: AttentionShape, projectedLength: Int, seed: UInt64) -> [any AttentionKernel] {
         var kernels: [any AttentionKernel] = [SoftmaxAttention(), SoftmaxAttention(causal: true)]
         for sharing in ProjectionSharing.allCases {
@@ -71,6 +72,8 @@ public enum Verification {
         for blocks in [FlashAttention.Blocks.default, smallFlashBlocks] {
             kernels += [FlashAttention(blocks: blocks), FlashAttention(causal: true, blocks: blocks)]
         }
+        kernels += [FlashAttention(blocks: smallFlashBlocks, products: .blas),
+                    FlashAttention(causal: true, blocks: smallFlashBlocks, products: .blas)]
         return kernels
     }
 

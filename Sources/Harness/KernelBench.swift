@@ -15,6 +15,8 @@ public struct KernelBench {
     public var seed: UInt64 = 42
     /// Flash attention tilings to time (the default tiles, unless asked for others).
     public var flashBlocks: [FlashAttention.Blocks] = [.default]
+    /// What computes flash attention's tile products (its micro-kernels, unless asked for others).
+    public var flashProducts: [FlashAttention.Products] = [.simd]
     /// Kernels to time, by the start of their label (`flash`, `linear`…); nil times every kernel.
     public var only: [String]?
 
@@ -79,17 +81,21 @@ public struct KernelBench {
         }
         record(LinearAttention(causal: true), label: "linear causal", gemms: nil)
         for blocks in flashBlocks {
-            for causal in [false, true] {
-                let kernel = FlashAttention(causal: causal, blocks: blocks)
-                let label = "flash" + (causal ? " causal" : "") + (blocks == .default ? "" : " \(blocks.query)x\(blocks.key)")
-                record(kernel, label: label) { Self.flashTileProducts(kernel, q: q, k: k, v: v) }
+            for products in flashProducts {
+                for causal in [false, true] {
+                    let kernel = FlashAttention(causal: causal, blocks: blocks, products: products)
+                    let label = "flash" + (causal ? " causal" : "") + (blocks == .default ? "" : " \(blocks.query)x\(blocks.key)")
+                        + (products == .simd ? "" : " blas")
+                    record(kernel, label: label) { Self.flashTileProducts(kernel, q: q, k: k, v: v) }
+                }
             }
         }
         return rows
     }
 
-    /// The tile products of one flash call alone, into one warm tile per worker, the output rows
-    /// accumulating: the kernel without its online softmax.
+    /// The tile products of one flash call alone (through OpenBLAS, whichever products the kernel
+    /// uses: the reference the micro-kernels have to beat), into one warm tile per worker, the
+    /// output rows accumulating: the kernel without its online softmax.
     static func flashTileProducts(_ kernel: FlashAttention, q: Tensor, k: Tensor, v: Tensor) {
         let shape = AttentionShape(of: q)
         let (n, d, bq, bk) = (shape.length, shape.headDim, kernel.blocks.query, kernel.blocks.key)

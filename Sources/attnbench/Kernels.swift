@@ -18,6 +18,8 @@ struct Kernels: ParsableCommand {
     @Option(help: "Measure each configuration this many times and keep the best median.") var cycles = 2
     @Option(help: "Flash attention tilings to time, as query×key rows (e.g. 64x512,128x256); default: the kernel's own.")
     var flashBlocks: String?
+    @Option(help: "What computes flash attention's tile products: simd (its micro-kernels), blas, or both (simd,blas).")
+    var flashProducts = "simd"
     @Option(help: "Only the kernels whose label starts with one of these (e.g. flash,linear); default: all.")
     var only: String?
     @Option(help: "CSV to write.") var output = "Results/kernels.csv"
@@ -32,6 +34,7 @@ struct Kernels: ParsableCommand {
             var bench = KernelBench()
             bench.policy.cycles = cycles
             if let flashBlocks { bench.flashBlocks = try Self.tilings(flashBlocks) }
+            bench.flashProducts = try ValueList.names(flashProducts, axis: "flash-products") { FlashAttention.Products(rawValue: $0) }
             bench.only = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             try OutputFile.checkWritable(output, overwrite: overwrite)
             var lines: [[String]] = []
