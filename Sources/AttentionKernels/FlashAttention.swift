@@ -15,7 +15,7 @@
 /// Cost per call: `4·b·h·d·Σ_blocks rows·keys` FLOPs, the products actually computed: `4·b·h·n²·d`
 /// without a mask; causal skips every key block above the diagonal (keys past the block's last
 /// row), about half. Extra memory: one `B_q × B_k` score tile, K_jᵀ packed, and a few `B_q` row
-/// statistics per worker thread (``Scratch``), never O(n²) (``cost(for:threads:)``): 192 KiB per
+/// statistics per worker thread (``Scratch``), never O(n²) (``cost(for:threads:)``): 171 KiB per
 /// worker at the default tiles and d = 64, whatever n is.
 ///
 /// Tile products: ``FlashTiles``' SIMD micro-kernels when d is a multiple of 16 (they read Q, P

@@ -11,9 +11,10 @@
 /// once per key block for all the block's query rows; Q, P and V are read where they are; the
 /// scale α and the rescaling r of the online softmax are applied as the accumulators are stored.
 ///
-/// Register blocking (AVX2, 16 ymm registers): 4 rows × 16 columns, 8 accumulators of 8 lanes;
-/// each step loads two vectors and broadcasts four scalars for 8 FMAs, so the FMA units, not the
-/// loads, set the pace. Rows past a multiple of 4 go one at a time.
+/// Register blocking (AVX2, 16 ymm registers): 6 rows × 16 columns, 12 accumulators of 8 lanes;
+/// each step loads two vectors and broadcasts six scalars for 12 FMAs, so the FMA units, not the
+/// loads, set the pace, and 12 independent chains cover the FMA latency (4 cycles × 2 units).
+/// Rows past a multiple of 6 go four, then one at a time.
 enum FlashTiles {
     typealias Lanes = SIMD8<Float>
     /// Keys per packed panel, and output columns per micro-tile.
@@ -60,6 +61,38 @@ enum FlashTiles {
             let padded = panelStart == fullPanels  // the last panel, with keys past `cols`
             let panel = packedKeys + panelStart * d
             var i = 0
+            while i + 6 <= q.rows {
+                let (q0, q1, q2) = (UnsafePointer(q.row(i)), UnsafePointer(q.row(i + 1)), UnsafePointer(q.row(i + 2)))
+                let (q3, q4, q5) = (UnsafePointer(q.row(i + 3)), UnsafePointer(q.row(i + 4)), UnsafePointer(q.row(i + 5)))
+                var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())
+                var (c20, c21, c30, c31) = (Lanes(), Lanes(), Lanes(), Lanes())
+                var (c40, c41, c50, c51) = (Lanes(), Lanes(), Lanes(), Lanes())
+                var b = panel
+                for l in 0..<d {
+                    let (b0, b1) = (load(b), load(b + 8))
+                    b += width
+                    var a = Lanes(repeating: q0[l])
+                    c00.addProduct(a, b0); c01.addProduct(a, b1)
+                    a = Lanes(repeating: q1[l])
+                    c10.addProduct(a, b0); c11.addProduct(a, b1)
+                    a = Lanes(repeating: q2[l])
+                    c20.addProduct(a, b0); c21.addProduct(a, b1)
+                    a = Lanes(repeating: q3[l])
+                    c30.addProduct(a, b0); c31.addProduct(a, b1)
+                    a = Lanes(repeating: q4[l])
+                    c40.addProduct(a, b0); c41.addProduct(a, b1)
+                    a = Lanes(repeating: q5[l])
+                    c50.addProduct(a, b0); c51.addProduct(a, b1)
+                }
+                let valid = cols - panelStart
+                finish(c00 * scale, c01 * scale, s.row(i) + panelStart, maxima + i * 8, padded: padded, valid: valid)
+                finish(c10 * scale, c11 * scale, s.row(i + 1) + panelStart, maxima + (i + 1) * 8, padded: padded, valid: valid)
+                finish(c20 * scale, c21 * scale, s.row(i + 2) + panelStart, maxima + (i + 2) * 8, padded: padded, valid: valid)
+                finish(c30 * scale, c31 * scale, s.row(i + 3) + panelStart, maxima + (i + 3) * 8, padded: padded, valid: valid)
+                finish(c40 * scale, c41 * scale, s.row(i + 4) + panelStart, maxima + (i + 4) * 8, padded: padded, valid: valid)
+                finish(c50 * scale, c51 * scale, s.row(i + 5) + panelStart, maxima + (i + 5) * 8, padded: padded, valid: valid)
+                i += 6
+            }
             while i + 4 <= q.rows {
                 let (q0, q1, q2, q3) = (UnsafePointer(q.row(i)), UnsafePointer(q.row(i + 1)), UnsafePointer(q.row(i + 2)), UnsafePointer(q.row(i + 3)))
                 var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())
@@ -128,6 +161,37 @@ enum FlashTiles {
         let d = o.cols
         for column in stride(from: 0, to: d, by: width) {
             var i = 0
+            while i + 6 <= o.rows {
+                let (p0, p1, p2) = (UnsafePointer(p.row(i)), UnsafePointer(p.row(i + 1)), UnsafePointer(p.row(i + 2)))
+                let (p3, p4, p5) = (UnsafePointer(p.row(i + 3)), UnsafePointer(p.row(i + 4)), UnsafePointer(p.row(i + 5)))
+                var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())
+                var (c20, c21, c30, c31) = (Lanes(), Lanes(), Lanes(), Lanes())
+                var (c40, c41, c50, c51) = (Lanes(), Lanes(), Lanes(), Lanes())
+                var b = UnsafePointer(v.row(0) + column)
+                for j in 0..<cols {
+                    let (b0, b1) = (load(b), load(b + 8))
+                    b += v.rowStride
+                    var a = Lanes(repeating: p0[j])
+                    c00.addProduct(a, b0); c01.addProduct(a, b1)
+                    a = Lanes(repeating: p1[j])
+                    c10.addProduct(a, b0); c11.addProduct(a, b1)
+                    a = Lanes(repeating: p2[j])
+                    c20.addProduct(a, b0); c21.addProduct(a, b1)
+                    a = Lanes(repeating: p3[j])
+                    c30.addProduct(a, b0); c31.addProduct(a, b1)
+                    a = Lanes(repeating: p4[j])
+                    c40.addProduct(a, b0); c41.addProduct(a, b1)
+                    a = Lanes(repeating: p5[j])
+                    c50.addProduct(a, b0); c51.addProduct(a, b1)
+                }
+                update(o.row(i) + column, c00, c01, rescale[i], first)
+                update(o.row(i + 1) + column, c10, c11, rescale[i + 1], first)
+                update(o.row(i + 2) + column, c20, c21, rescale[i + 2], first)
+                update(o.row(i + 3) + column, c30, c31, rescale[i + 3], first)
+                update(o.row(i + 4) + column, c40, c41, rescale[i + 4], first)
+                update(o.row(i + 5) + column, c50, c51, rescale[i + 5], first)
+                i += 6
+            }
             while i + 4 <= o.rows {
                 let (p0, p1, p2, p3) = (UnsafePointer(p.row(i)), UnsafePointer(p.row(i + 1)), UnsafePointer(p.row(i + 2)), UnsafePointer(p.row(i + 3)))
                 var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())

@@ -58,7 +58,8 @@ public enum Verification {
     public static let smallFlashBlocks = FlashAttention.Blocks(query: 8, key: 16)
 
     /// Every mechanism and causal variant, as `verify` runs them on a shape: standard,
-    /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal),
+    /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal)
+    /// as the sequential recurrence and in chunks,
     /// flash and flash (causal) with the default tiles and with ``smallFlashBlocks`` (the tile
     /// products through the micro-kernels where d allows, and through OpenBLAS).
     public static func kernels(for shape: AttentionShape, projectedLength: Int, seed: UInt64) -> [any AttentionKernel] {
@@ -68,7 +69,7 @@ public enum Verification {
                 k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
             kernels.append(LinformerAttention(nonCausal: projections))
         }
-        kernels += [LinearAttention(), LinearAttention(causal: true)]
+        kernels += [LinearAttention(), LinearAttention(causal: true), LinearAttention(causal: true, chunk: LinearAttention.bestChunk)]
         for blocks in [FlashAttention.Blocks.default, smallFlashBlocks] {
             kernels += [FlashAttention(blocks: blocks), FlashAttention(causal: true, blocks: blocks)]
         }

@@ -80,6 +80,8 @@ public struct KernelBench {
             }
         }
         record(LinearAttention(causal: true), label: "linear causal", gemms: nil)
+        let chunk = LinearAttention.bestChunk
+        record(LinearAttention(causal: true, chunk: chunk), label: "linear causal chunk\(chunk)", gemms: nil)
         for blocks in flashBlocks {
             for products in flashProducts {
                 for causal in [false, true] {
