@@ -111,7 +111,9 @@ import Testing
         #expect(throws: UsageError.self) { try Preset.parse("just words\n") }
     }
 
-    /// The shipped presets load and plan; `ci` stays small enough for a fast regression check.
+    /// The shipped presets load and plan; `ci` stays small enough for a fast regression check
+    /// (about 25 GFLOP per repetition of its grid since flash joined standard as a second n² kernel:
+    /// under 30, a few seconds per cycle at this machine's 60–90 GFLOP/s).
     @Test func shippedPresetsLoad() throws {
         #expect(Set(Preset.available()).isSuperset(of: ["default", "linformer-table3", "rnn-figure1", "ci"]))
         for name in ["default", "linformer-table3", "rnn-figure1", "ci"] {
@@ -121,7 +123,7 @@ import Testing
         }
         let ci = try Preset.load("ci")
         let flops = try ci.points().reduce(0) { $0 + $1.cost.flops }
-        #expect(flops < 20e9, "ci preset does \(flops / 1e9) GFLOP per repetition")
+        #expect(flops < 30e9, "ci preset does \(flops / 1e9) GFLOP per repetition")
         let table3 = try Preset.load("linformer-table3").points()
         #expect(Set(table3.map(\.length)) == [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536])
         #expect(Set(table3.compactMap(\.projectedLength)) == [128, 256, 512, 1024, 2048])
