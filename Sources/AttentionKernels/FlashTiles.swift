@@ -49,17 +49,22 @@ enum FlashTiles {
     /// row, reduced to one value per row at the end). Writes whole panels: `s.rowStride` must be at
     /// least `cols` rounded up to 16 (the padding columns get scores against the zero keys, which
     /// the maxima leave out).
+    ///
+    /// Keys in another layout: key j, dimension l at `keys[j·keyStride + l·depthStride]`, 16
+    /// consecutive keys contiguous: packed panels are `keyStride = d, depthStride = 16`; a
+    /// row-major Kᵀ (`[d, cols]`, cols a multiple of 16, no padding) is `keyStride = 1,
+    /// depthStride = cols`. Without `maxima` no maxima are kept.
     static func scores(
         _ q: MatrixView, packedKeys: UnsafePointer<Float>, cols: Int, alpha: Float, into s: MatrixView,
-        maxima: UnsafeMutablePointer<Float>
+        maxima: UnsafeMutablePointer<Float>?, keyStride: Int? = nil, depthStride: Int = width
     ) {
         let d = q.cols
         let scale = Lanes(repeating: alpha)
-        maxima.update(repeating: -.infinity, count: q.rows * Lanes.scalarCount)
+        maxima?.update(repeating: -.infinity, count: q.rows * Lanes.scalarCount)
         let fullPanels = cols / width * width
         for panelStart in stride(from: 0, to: cols, by: width) {
             let padded = panelStart == fullPanels  // the last panel, with keys past `cols`
-            let panel = packedKeys + panelStart * d
+            let panel = packedKeys + panelStart * (keyStride ?? d)
             var i = 0
             while i + 6 <= q.rows {
                 let (q0, q1, q2) = (UnsafePointer(q.row(i)), UnsafePointer(q.row(i + 1)), UnsafePointer(q.row(i + 2)))
@@ -70,7 +75,7 @@ enum FlashTiles {
                 var b = panel
                 for l in 0..<d {
                     let (b0, b1) = (load(b), load(b + 8))
-                    b += width
+                    b += depthStride
                     var a = Lanes(repeating: q0[l])
                     c00.addProduct(a, b0); c01.addProduct(a, b1)
                     a = Lanes(repeating: q1[l])
@@ -85,12 +90,12 @@ enum FlashTiles {
                     c50.addProduct(a, b0); c51.addProduct(a, b1)
                 }
                 let valid = cols - panelStart
-                finish(c00 * scale, c01 * scale, s.row(i) + panelStart, maxima + i * 8, padded: padded, valid: valid)
-                finish(c10 * scale, c11 * scale, s.row(i + 1) + panelStart, maxima + (i + 1) * 8, padded: padded, valid: valid)
-                finish(c20 * scale, c21 * scale, s.row(i + 2) + panelStart, maxima + (i + 2) * 8, padded: padded, valid: valid)
-                finish(c30 * scale, c31 * scale, s.row(i + 3) + panelStart, maxima + (i + 3) * 8, padded: padded, valid: valid)
-                finish(c40 * scale, c41 * scale, s.row(i + 4) + panelStart, maxima + (i + 4) * 8, padded: padded, valid: valid)
-                finish(c50 * scale, c51 * scale, s.row(i + 5) + panelStart, maxima + (i + 5) * 8, padded: padded, valid: valid)
+                finish(c00 * scale, c01 * scale, s.row(i) + panelStart, maxima.map { $0 + i * 8 }, padded: padded, valid: valid)
+                finish(c10 * scale, c11 * scale, s.row(i + 1) + panelStart, maxima.map { $0 + (i + 1) * 8 }, padded: padded, valid: valid)
+                finish(c20 * scale, c21 * scale, s.row(i + 2) + panelStart, maxima.map { $0 + (i + 2) * 8 }, padded: padded, valid: valid)
+                finish(c30 * scale, c31 * scale, s.row(i + 3) + panelStart, maxima.map { $0 + (i + 3) * 8 }, padded: padded, valid: valid)
+                finish(c40 * scale, c41 * scale, s.row(i + 4) + panelStart, maxima.map { $0 + (i + 4) * 8 }, padded: padded, valid: valid)
+                finish(c50 * scale, c51 * scale, s.row(i + 5) + panelStart, maxima.map { $0 + (i + 5) * 8 }, padded: padded, valid: valid)
                 i += 6
             }
             while i + 4 <= q.rows {
@@ -100,7 +105,7 @@ enum FlashTiles {
                 var b = panel
                 for l in 0..<d {
                     let (b0, b1) = (load(b), load(b + 8))
-                    b += width
+                    b += depthStride
                     var a = Lanes(repeating: q0[l])
                     c00.addProduct(a, b0); c01.addProduct(a, b1)
                     a = Lanes(repeating: q1[l])
@@ -111,10 +116,10 @@ enum FlashTiles {
                     c30.addProduct(a, b0); c31.addProduct(a, b1)
                 }
                 let (s0, s1, s2, s3) = (s.row(i) + panelStart, s.row(i + 1) + panelStart, s.row(i + 2) + panelStart, s.row(i + 3) + panelStart)
-                finish(c00 * scale, c01 * scale, s0, maxima + i * 8, padded: padded, valid: cols - panelStart)
-                finish(c10 * scale, c11 * scale, s1, maxima + (i + 1) * 8, padded: padded, valid: cols - panelStart)
-                finish(c20 * scale, c21 * scale, s2, maxima + (i + 2) * 8, padded: padded, valid: cols - panelStart)
-                finish(c30 * scale, c31 * scale, s3, maxima + (i + 3) * 8, padded: padded, valid: cols - panelStart)
+                finish(c00 * scale, c01 * scale, s0, maxima.map { $0 + i * 8 }, padded: padded, valid: cols - panelStart)
+                finish(c10 * scale, c11 * scale, s1, maxima.map { $0 + (i + 1) * 8 }, padded: padded, valid: cols - panelStart)
+                finish(c20 * scale, c21 * scale, s2, maxima.map { $0 + (i + 2) * 8 }, padded: padded, valid: cols - panelStart)
+                finish(c30 * scale, c31 * scale, s3, maxima.map { $0 + (i + 3) * 8 }, padded: padded, valid: cols - panelStart)
                 i += 4
             }
             while i < q.rows {
@@ -124,12 +129,13 @@ enum FlashTiles {
                 for l in 0..<d {
                     let a = Lanes(repeating: q0[l])
                     c0.addProduct(a, load(b)); c1.addProduct(a, load(b + 8))
-                    b += width
+                    b += depthStride
                 }
-                finish(c0 * scale, c1 * scale, s.row(i) + panelStart, maxima + i * 8, padded: padded, valid: cols - panelStart)
+                finish(c0 * scale, c1 * scale, s.row(i) + panelStart, maxima.map { $0 + i * 8 }, padded: padded, valid: cols - panelStart)
                 i += 1
             }
         }
+        guard let maxima else { return }
         for i in 0..<q.rows {  // 8 lanes → 1 (row i's lanes start at 8i ≥ i, read before i is written)
             let m = load(maxima + i * 8)
             let m4 = m.lowHalf.replacing(with: m.highHalf, where: m.highHalf .> m.lowHalf)
@@ -140,8 +146,9 @@ enum FlashTiles {
     /// Stores 16 scores of a row and raises the row's maximum with them (with only the first
     /// `valid` of them in the last, padded panel).
     @inline(__always)
-    static func finish(_ c0: Lanes, _ c1: Lanes, _ s: UnsafeMutablePointer<Float>, _ maximum: UnsafeMutablePointer<Float>, padded: Bool, valid: Int) {
+    static func finish(_ c0: Lanes, _ c1: Lanes, _ s: UnsafeMutablePointer<Float>, _ maximum: UnsafeMutablePointer<Float>?, padded: Bool, valid: Int) {
         store(c0, s); store(c1, s + 8)
+        guard let maximum else { return }
         var m = load(maximum)
         if !padded {
             m = m.replacing(with: c0, where: c0 .> m)
