@@ -6,8 +6,8 @@ public struct PeerComparison: Sendable {
     /// attnbench's row and the peer's row at the same point.
     public var own: ResultRow
     public var peer: ResultRow
-    /// The peer's fused exact attention (`torch-flash`) at the same shape, for the exact mechanisms
-    /// (standard and flash): the honest softmax baseline.
+    /// The peer's fused exact attention (`torch-flash`) at the same shape, for materialised
+    /// standard attention: the honest softmax baseline (flash's own ratio is against it already).
     public var peerFused: ResultRow?
     /// Whether attnbench's row comes from the same file as the peer's, i.e. was measured in the same
     /// run, interleaved with it (`Tests/peers`); otherwise it comes from another run's results table.
@@ -54,7 +54,7 @@ extension Analysis {
             let (own, sameRun) = sameFile[key].map { ($0, true) } ?? (otherFile[key], false)
             guard let own else { return nil }
             var fused: ResultRow?
-            if row.point.mechanism == .standard || row.point.mechanism == .flash {
+            if row.point.mechanism == .standard {
                 var f = row.point
                 f.mechanism = .flash
                 fused = byPoint[f]
