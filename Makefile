@@ -8,6 +8,8 @@ RESUME   ?=
 RUN_FLAGS ?=
 # make test-slurm: shards of its test sweep.
 SHARDS   ?= 3
+# make bench-peers passes these to Tests/peers/torch_peers.py (e.g. PEERS_FLAGS="--rounds 5 --n 1024...4096").
+PEERS_FLAGS ?=
 # make bench runs these presets (or only PRESET when it is given on the command line).
 BENCH_PRESETS ?= default rnn-generation train
 ifeq ($(origin PRESET),command line)
@@ -25,7 +27,7 @@ TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=u
 # SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
 SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
-.PHONY: deps build test test-slurm verify crosscheck bench bench-kernels plots check baseline clean
+.PHONY: deps build test test-slurm verify crosscheck bench bench-kernels bench-peers plots check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -65,6 +67,11 @@ bench: build
 ## bench-kernels: each kernel against its own GEMMs, the sgemm ceiling and 1 thread → Results/kernels.csv.
 bench-kernels: build
 	$(RELEASE) kernels --output Results/kernels.csv --overwrite | tee Results/kernels.txt
+
+## bench-peers: PyTorch on the $(PRESET) grid, interleaved with attnbench over 3 rounds → Results/peers.csv
+## (skipped with a message when PyTorch is not installed; `pip install torch`). Then `make plots` overlays it.
+bench-peers: build
+	python3 Tests/peers/torch_peers.py $(RELEASE) --preset $(PRESET) --output Results/peers.csv --overwrite $(PEERS_FLAGS)
 
 ## plots: gnuplot scripts for Results/$(PRESET).csv into $(PLOTS)/, rendered to PNG and SVG, then $(REPORT).
 plots: build

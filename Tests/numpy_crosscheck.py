@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Cross-checks `attnbench eval` against NumPy implementations of the three mechanisms.
+"""Cross-checks `attnbench eval` against NumPy implementations of the four mechanisms.
 
 Usage: numpy_crosscheck.py PATH/TO/attnbench
 
 For each mechanism (and causal variant), writes seeded float32 .npy inputs, runs the binary, and
 compares its output with a Float64 NumPy implementation written independently of the Swift code.
+Flash attention is exact softmax attention, so it is compared with the same `standard` function:
+with its default tiles (n = 97 is smaller than one block) and with 16x32 tiles (97 rows are six
+query blocks and a tail of 1, four key blocks, the last of 1).
 The tolerance is float32 precision: max |swift - numpy| <= 1e-5 * max |numpy| (n <= 300 terms per
 sum and u = 6e-8 give worst-case bounds of a few 1e-5; observed errors are ~1e-7).
 
@@ -150,6 +153,10 @@ def main():
         ("linformer", ["--e", "E"], linformer(q64, k64, v64, e64, e64)),
         ("linear", [], linear(q64, k64, v64, False)),
         ("linear", ["--causal"], linear(q64, k64, v64, True)),
+        ("flash", [], standard(q64, k64, v64, False)),
+        ("flash", ["--causal"], standard(q64, k64, v64, True)),
+        ("flash", ["--blocks", "16x32"], standard(q64, k64, v64, False)),
+        ("flash", ["--blocks", "16x32", "--causal"], standard(q64, k64, v64, True)),
     ]
     failures = check_numpy_gradients()  # the NumPy gradients themselves first
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,7 +173,7 @@ def main():
             scale = float(np.abs(expected).max())
             ok = got.shape == expected.shape and error <= 1e-5 * scale
             failures += not ok
-            label = " ".join([mechanism] + [x for x in extra if x.startswith("--")])
+            label = " ".join([mechanism] + [x for x in extra if x.startswith("--") or x == "16x32"])
             print(f"numpy-crosscheck: {label:<28} max |err| {error:.3e} (scale {scale:.3f})  {'ok' if ok else 'FAIL'}")
         failures += crosscheck_gradients(binary, tmp, paths, (q64, k64, v64, e64, f64), rng)
         total = 6 + len(cases) + len(GRADIENT_CASES)
@@ -184,6 +191,9 @@ GRADIENT_CASES = [
     ("linformer", ["--e", "EH", "--f", "FH"], lambda x, do: linformer_grads(*x[:3], x[5], x[6], do), ["dq", "dk", "dv", "de", "df"]),
     ("linear", [], lambda x, do: linear_grads(*x[:3], do, False), ["dq", "dk", "dv"]),
     ("linear", ["--causal"], lambda x, do: linear_grads(*x[:3], do, True), ["dq", "dk", "dv"]),
+    # flash recomputes P per tile from the row log-sum-exp: the same gradients as standard's.
+    ("flash", [], lambda x, do: softmax_attention_grads(*x[:3], do, False), ["dq", "dk", "dv"]),
+    ("flash", ["--causal", "--blocks", "16x32"], lambda x, do: softmax_attention_grads(*x[:3], do, True), ["dq", "dk", "dv"]),
 ]
 
 

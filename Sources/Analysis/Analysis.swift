@@ -16,6 +16,9 @@ public struct Analysis: Sendable {
     public var paperTable3: [PaperTable3Cell] = []
     /// The paper's generation speed-ups (`Data/rnn_generation.csv`).
     public var paperGeneration: [PaperGeneration] = []
+    /// Another implementation's rows on the same grid (`Results/peers.csv`, written by `Tests/peers`),
+    /// with attnbench's rows of the same interleaved run.
+    public var peers: ResultTable?
 
     public init(table: ResultTable) {
         self.table = table
@@ -54,9 +57,10 @@ extension SweepPoint {
         return s
     }
 
-    /// The curve's name in figures and tables: "softmax", "linformer k=128", "linear".
+    /// The curve's name in figures and tables: "softmax", "flash", "linformer k=128", "linear";
+    /// a peer's curves are prefixed with its name ("torch-softmax", "torch-flash").
     public var mechanismLabel: String {
-        var label = mechanism == .standard ? "softmax" : mechanism.rawValue
+        var label = (peer.map { $0.rawValue + "-" } ?? "") + (mechanism == .standard ? "softmax" : mechanism.rawValue)
         if let k = projectedLength { label += " k=\(k)" }
         return label
     }
@@ -68,9 +72,9 @@ extension SweepPoint {
     /// ``mechanismLabel`` with " causal" for causal points: the kernel, whatever the pass.
     public var kernelLabel: String { mechanismLabel + (causal ? " causal" : "") }
 
-    /// Curves' order in figures and tables: standard, Linformer by k, linear.
+    /// Curves' order in figures and tables: standard, flash, Linformer by k, linear.
     public var mechanismRank: (Int, Int) {
-        let order: [Mechanism: Int] = [.standard: 0, .linformer: 1, .linear: 2]
-        return (order[mechanism] ?? 3, projectedLength ?? 0)
+        let order: [Mechanism: Int] = [.standard: 0, .flash: 1, .linformer: 2, .linear: 3]
+        return (order[mechanism] ?? 4, projectedLength ?? 0)
     }
 }

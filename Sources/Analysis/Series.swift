@@ -26,8 +26,8 @@ public struct Series: Equatable, Sendable {
     }
 
     /// Groups the measured forward-mode rows of a table into series (one per pass too), in a stable
-    /// order (batch, non-causal first, then standard, Linformer by k, linear, each kernel's passes in
-    /// the order forward, backward, train). Decode rows have their own curves
+    /// order (batch, non-causal first, then standard, flash, Linformer by k, linear, each kernel's
+    /// passes in the order forward, backward, train). Decode rows have their own curves
     /// (``Analysis/decodeSeries()``).
     public static func all(in table: ResultTable) -> [Series] {
         let ok = table.measured.filter { $0.point.mode == .forward }
@@ -47,16 +47,18 @@ extension Analysis {
 
     /// Per-sample curves against n at each n's largest batch ("Transformers are RNNs" Figure 1 scales
     /// the batch inversely with n): one per mechanism (and k), non-causal forward-mode rows of
-    /// ``figure1Pass``, by increasing n. In the paper's legend order: softmax, linear, then Linformer by k.
+    /// ``figure1Pass``, by increasing n. In the paper's legend order: softmax, linear, then Linformer
+    /// by k; flash (exact softmax attention without the n×n scores, which the paper did not have)
+    /// after softmax.
     public func perSampleCurves() -> [(label: String, key: SweepPoint, rows: [ResultRow])] {
-        let order: [Mechanism: Int] = [.standard: 0, .linear: 1, .linformer: 2]
+        let order: [Mechanism: Int] = [.standard: 0, .flash: 1, .linear: 2, .linformer: 3]
         let pass = figure1Pass
         let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == pass }
         let groups = Dictionary(grouping: ok) { r in Self.mechanismKey(r.point) }
         return groups.map { key, rows in
             let perN = Dictionary(grouping: rows, by: \.point.length).values.compactMap { $0.max { $0.point.batch < $1.point.batch } }
             return (key.mechanismLabel, key, perN.sorted { $0.point.length < $1.point.length })
-        }.sorted { (order[$0.key.mechanism] ?? 3, $0.key.projectedLength ?? 0) < (order[$1.key.mechanism] ?? 3, $1.key.projectedLength ?? 0) }
+        }.sorted { (order[$0.key.mechanism] ?? 4, $0.key.projectedLength ?? 0) < (order[$1.key.mechanism] ?? 4, $1.key.projectedLength ?? 0) }
     }
 
     /// Exponents of per-sample time and per-sample peak heap in n over one ``perSampleCurves()`` curve.
@@ -93,8 +95,9 @@ extension Analysis {
         return (n, curves)
     }
 
-    /// What identifies a mechanism's curve regardless of shape: mechanism and k.
+    /// What identifies a mechanism's curve regardless of shape: mechanism, peer and k.
     static func mechanismKey(_ p: SweepPoint) -> SweepPoint {
-        SweepPoint(mechanism: p.mechanism, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0, headDim: 0, threads: 0)
+        SweepPoint(mechanism: p.mechanism, peer: p.peer, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0,
+                   headDim: 0, threads: 0)
     }
 }

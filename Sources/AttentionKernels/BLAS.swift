@@ -29,20 +29,21 @@ public enum BLAS {
             beta, c.base, Int32(c.rowStride))
     }
 
-    /// `y ← alpha · op(a) · x`: `op(a)` is `a` (`[m, p]`: x has p floats, y has m) or `aᵀ`
+    /// `y ← alpha · op(a) · x + beta · y`: `op(a)` is `a` (`[m, p]`: x has p floats, y has m) or `aᵀ`
     /// (x has m floats, y has p). Costs `2·m·p` FLOPs; it streams `a` once, so it runs at memory
     /// speed, not at GEMM speed. The corresponding C function is `cblas_sgemv`.
     public static func gemv(
         _ a: MatrixView, transpose: Bool = false,
-        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, alpha: Float = 1
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, alpha: Float = 1, beta: Float = 0
     ) {
-        guard a.rows > 0, a.cols > 0 else {
-            y.update(repeating: 0, count: transpose ? a.cols : a.rows)
+        guard a.rows > 0, a.cols > 0 else {  // an empty product: y ← beta·y, explicitly.
+            let count = transpose ? a.cols : a.rows
+            for i in 0..<count { y[i] = beta == 0 ? 0 : beta * y[i] }
             return
         }
         cblas_sgemv(
             CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(a.rows), Int32(a.cols),
-            alpha, a.base, Int32(a.rowStride), x, 1, 0, y, 1)
+            alpha, a.base, Int32(a.rowStride), x, 1, beta, y, 1)
     }
 
     /// Sets the number of threads OpenBLAS uses for every following call.

@@ -94,3 +94,40 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+extension ComputeThreads {
+    /// Runs `body(worker, item)` for every item in `0..<count` on `min(current, count)` workers that
+    /// take the next untaken item whenever they finish one (dynamic scheduling: items of unequal
+    /// cost, such as causal query blocks, and a core that another process slows, still end
+    /// together). OpenBLAS runs on one thread meanwhile; with one worker everything runs inline, in
+    /// order, with OpenBLAS threading as set. Items are taken in increasing order, so put the most
+    /// expensive first.
+    public static func forEachItem(_ count: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
+        let threads = current
+        let workers = workerCount(count)
+        guard workers > 1 else {
+            for item in 0..<count { body(0, item) }
+            return
+        }
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(threads) }
+        let next = ItemCounter()
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                while true {
+                    let item = next.take()
+                    guard item < count else { return }
+                    box.value(w, item)
+                }
+            }
+        }
+    }
+}
+
+/// The shared "next item" of ``ComputeThreads/forEachItem(_:_:)``.
+final class ItemCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    /// The next untaken item (increasing from 0).
+    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+}

@@ -27,11 +27,13 @@ public struct Generation: Sendable {
     /// `[b, h, P, d]`: the prompt tokens' sources.
     public let promptSources: Tensor
 
-    /// - Throws: ``KernelConfigurationError`` for Linformer, which has no causal form to decode with.
+    /// - Throws: ``KernelConfigurationError`` for Linformer, which has no causal form to decode with,
+    /// and for flash attention, whose tiles have nothing to stream one token at a time
+    /// (``unsupported(_:)``).
     public init(
         mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length: Int, prompt: Int = 1, seed: UInt64
     ) throws(KernelConfigurationError) {
-        guard mechanism != .linformer else { throw Self.noLinformer }
+        if let reason = Self.unsupported(mechanism) { throw reason }
         precondition(batch >= 1 && heads >= 1 && headDim >= 1, "decode: batch, heads and head dimension must be ≥ 1")
         precondition(prompt >= 1 && prompt <= length, "decode: the prompt (\(prompt)) must be 1…N (\(length)) tokens")
         self.mechanism = mechanism
@@ -43,6 +45,19 @@ public struct Generation: Sendable {
     /// Why Linformer has no decode mode (the text of the skipped rows and of the error).
     public static let noLinformer = KernelConfigurationError(
         "Linformer has no causal form, so it cannot decode: E and F mix all n positions into every projected key, and the paper defines no autoregressive variant")
+
+    /// Why flash attention has no decode mode (the text of the skipped rows and of the error).
+    public static let noFlash = KernelConfigurationError(
+        "flash attention has no decode mode of its own: a decoding step is one query row against the KV cache, with no score matrix to tile, which is the standard decoder (--mechanism standard --mode decode)")
+
+    /// Why `mechanism` cannot decode (``noLinformer``, ``noFlash``), or nil when it can.
+    public static func unsupported(_ mechanism: Mechanism) -> KernelConfigurationError? {
+        switch mechanism {
+        case .standard, .linear: nil
+        case .linformer: noLinformer
+        case .flash: noFlash
+        }
+    }
 
     /// Independent sequences: b·h.
     public var slices: Int { .saturatingProduct(batch, heads) }
@@ -56,7 +71,7 @@ public struct Generation: Sendable {
         switch mechanism {
         case .standard: run(KVCacheDecoder.self, observer: observer, record: record)
         case .linear: run(RecurrentDecoder.self, observer: observer, record: record)
-        case .linformer: preconditionFailure(Self.noLinformer.description)
+        case .linformer, .flash: preconditionFailure(Self.unsupported(mechanism)?.description ?? "")
         }
     }
 
@@ -99,7 +114,7 @@ public struct Generation: Sendable {
         Self.cost(mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt)
     }
 
-    /// ``cost`` without building the generation (no allocation); Linformer costs nothing (never runs).
+    /// ``cost`` without building the generation (no allocation); Linformer and flash cost nothing (never run).
     public static func cost(
         mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length n: Int, prompt: Int
     ) -> AttentionCost {
@@ -112,7 +127,7 @@ public struct Generation: Sendable {
         case .linear:
             state = RecurrentDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
             attention = Double(n) * RecurrentDecoder.stepFlops(position: 0, headDim: headDim)
-        case .linformer:
+        case .linformer, .flash:
             return AttentionCost(flops: 0, intermediateBytes: 0, outputBytes: 0)
         }
         let projection = Double(n) * 6 * d * d

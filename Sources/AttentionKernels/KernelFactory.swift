@@ -3,17 +3,18 @@
 ///
 /// `projections` are Linformer's E and F (built by the caller: seeded, or from files).
 /// - Throws: ``KernelConfigurationError`` for Linformer without projections or with `causal`, and
-///   for projections given to standard or linear attention, which take none.
+///   for projections given to standard, linear or flash attention, which take none.
 public func makeAttentionKernel(
     _ mechanism: Mechanism, causal: Bool, projections: LinformerProjections?
 ) throws(KernelConfigurationError) -> any AttentionKernel {
     switch (mechanism, projections) {
     case (.standard, nil): return SoftmaxAttention(causal: causal)
     case (.linear, nil): return LinearAttention(causal: causal)
+    case (.flash, nil): return FlashAttention(causal: causal)
     case (.linformer, let projections?): return try LinformerAttention(projections: projections, causal: causal)
     case (.linformer, nil):
         throw KernelConfigurationError("Linformer needs its projections E and F ([k, n] or [h, k, n]): give them, or a projected length k to seed them")
-    case (.standard, _?), (.linear, _?):
+    case (.standard, _?), (.linear, _?), (.flash, _?):
         throw KernelConfigurationError("projections E and F are for Linformer only; \(mechanism.rawValue) attention takes none")
     }
 }

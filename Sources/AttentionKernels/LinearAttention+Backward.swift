@@ -53,7 +53,7 @@ extension LinearAttention: DifferentiableAttention {
     public func trainingForward(q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, saved: Saved) {
         let shape = checkedShape(q: q, k: k, v: v)
         precondition(shape.headDim >= 1, "\(name): head dimension must be at least 1")
-        if isCausal { return (causal(q: q, k: k, v: v, shape: shape), Saved(features: nil)) }
+        if isCausal { return (self(q: q, k: k, v: v), Saved(features: nil)) }  // the recurrence or the chunks
         let (output, features) = nonCausal(q: q, k: k, v: v, shape: shape)
         return (output, Saved(features: features))
     }

@@ -18,14 +18,29 @@
 /// and the projections' size) and dK′, dV′ and a 64-row dS block per slice (`b·h·(2kd + min(n, 64)·k)`).
 extension LinformerAttention: DifferentiableAttention {
     public struct Saved: Sendable {
-        /// K′ = E K: `[b, h, k, d]`.
-        public let keys: Tensor
+        /// K′ = E K as the forward left it: `[k, d]` per slice, or K′ᵀ (`[d, k]`) when
+        /// `keysTransposed` (the micro-kernel forward, ``LinformerAttention``); `[b, h, k, d]` floats.
+        let projectedKeys: Tensor
+        let keysTransposed: Bool
         /// V′ = F V: `[b, h, k, d]`.
         public let values: Tensor
         /// exp(s_ir − max_i): `[b, h, n, k]`.
         public let weights: Tensor
         /// Σ_r of each row of `weights`: `[b, h, 1, n]`.
         public let rowSums: Tensor
+
+        /// K′ = E K: `[b, h, k, d]` (a transposed copy when the forward stored K′ᵀ; for checks, not
+        /// for timed code).
+        public var keys: Tensor {
+            guard keysTransposed else { return projectedKeys }
+            let (b, h, k, d) = (projectedKeys.shape[0], projectedKeys.shape[1], projectedKeys.shape[2], projectedKeys.shape[3])
+            let rows = Tensor(uninitialized: [b, h, k, d])
+            for s in 0..<(b * h) {
+                let (from, to) = (projectedKeys.matrix(s).base, rows.matrix(s))
+                for r in 0..<k { for c in 0..<d { to.row(r)[c] = from[c * k + r] } }
+            }
+            return rows
+        }
     }
 
     public func trainingForward(q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, saved: Saved) {
@@ -52,7 +67,9 @@ extension LinformerAttention: DifferentiableAttention {
         ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in
             let head = s % shape.heads
             SoftmaxBackward.slice(
-                q: q.matrix(s), keys: saved.keys.matrix(s), values: saved.values.matrix(s),
+                q: q.matrix(s), keys: saved.keysTransposed
+                    ? MatrixView(base: saved.projectedKeys.matrix(s).base, rows: d, cols: kp) : saved.projectedKeys.matrix(s),
+                keysTransposed: saved.keysTransposed, values: saved.values.matrix(s),
                 weights: saved.weights.matrix(s), rowSums: saved.rowSums.matrix(s).row(0),
                 output: output.matrix(s), outputGradient: outputGradient.matrix(s), causal: false, scale: scale,
                 block: blocks.matrix(s), dq: dq.matrix(s), dKeys: dKeys.matrix(s), dValues: dValues.matrix(s),

@@ -6,6 +6,10 @@
 /// `b·h·(2·k·d + n·k + n)·4` bytes of intermediates (K', V', the `[n, k]` scores and their row
 /// sums): O(nkd) time and
 /// O(nk) extra memory. Numerics: as ``SoftmaxAttention`` (deferred normalisation), over k columns.
+/// Speed: the projections go through OpenBLAS (long products over n); when d and k are multiples
+/// of 16 the attention half (`Q K'ᵀ` and `P V'`) goes through flash attention's micro-kernels
+/// (``FlashTiles``; K' is computed transposed, so nothing is repacked), rows split across threads
+/// when there are fewer slices than threads. Same buffers, so the same memory.
 /// The paper gives Linformer no causal form, so there is none here (see ``init(projections:causal:)``).
 public struct LinformerAttention: AttentionKernel {
     public let projections: LinformerProjections
@@ -47,14 +51,34 @@ public struct LinformerAttention: AttentionKernel {
         let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
 
+        let micro = FlashTiles.supports(headDim: d) && kp % FlashTiles.width == 0
         ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in
             let head = s % shape.heads
             let (p, rowSums, o) = (scores.matrix(s), sums.matrix(s).row(0), out.matrix(s))
+            // [k, n]·[n, d] → [k, d]
+            BLAS.gemm(projections.f(head: head), v.matrix(s), into: vProjected.matrix(s))
+            if micro {
+                // K'ᵀ = (E K)ᵀ = Kᵀ Eᵀ, stored in K''s own buffer: [d, n]·[n, k] → [d, k]
+                let kT = MatrixView(base: kProjected.matrix(s).base, rows: d, cols: kp)
+                BLAS.gemm(k.matrix(s), transposeA: true, projections.e(head: head), transposeB: true, into: kT)
+                let rows = { (range: Range<Int>) in
+                    let queries = MatrixView(base: q.matrix(s).row(range.lowerBound), rows: range.count, cols: d)
+                    let (pr, or) = (MatrixView(base: p.row(range.lowerBound), rows: range.count, cols: kp),
+                                    MatrixView(base: o.row(range.lowerBound), rows: range.count, cols: d))
+                    // [rows, d]·[d, k] → [rows, k]
+                    FlashTiles.scores(queries, packedKeys: kT.base, cols: kp, alpha: scale, into: pr, maxima: nil,
+                                      keyStride: 1, depthStride: kp)
+                    for r in range { rowSums[r] = Softmax.exponentiate(p.row(r), valid: kp, count: kp) }
+                    // [rows, k]·[k, d] → [rows, d]
+                    FlashTiles.accumulate(pr, vProjected.matrix(s), cols: kp, into: or, rescale: rowSums, first: true)
+                    for r in range { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
+                }
+                if innerParallel { ComputeThreads.parallelFor(n, rows) } else { rows(0..<n) }
+                return
+            }
             // pass 1: project keys and values along the sequence, then score against the queries.
             // [k, n]·[n, d] → [k, d]
             BLAS.gemm(projections.e(head: head), k.matrix(s), into: kProjected.matrix(s))
-            // [k, n]·[n, d] → [k, d]
-            BLAS.gemm(projections.f(head: head), v.matrix(s), into: vProjected.matrix(s))
             // [n, d]·[d, k] → [n, k]
             BLAS.gemm(q.matrix(s), kProjected.matrix(s), transposeB: true, into: p, alpha: scale)
             // pass 2: unnormalised softmax weights over the n rows of k scores.
@@ -67,7 +91,7 @@ public struct LinformerAttention: AttentionKernel {
             BLAS.gemm(p, vProjected.matrix(s), into: o)
             for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
         }
-        return (out, Saved(keys: kProjected, values: vProjected, weights: scores, rowSums: sums))
+        return (out, Saved(projectedKeys: kProjected, keysTransposed: micro, values: vProjected, weights: scores, rowSums: sums))
     }
 
     public func cost(for shape: AttentionShape) -> AttentionCost {

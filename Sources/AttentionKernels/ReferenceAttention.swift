@@ -35,7 +35,12 @@ public enum ReferenceAttention {
     ///   subtraction) + 4u (exp), and normalising adds δ (the sum's terms) + γ(n) + u;
     /// - the weighted sum Σ_j p_j v_jc adds γ(n)·A.
     /// So |error| ≤ (2δ + 2γ(n) + u)·A.
-    public static func standard(q: Tensor, k: Tensor, v: Tensor, causal: Bool) -> Output {
+    ///
+    /// `rescalings` (R) is for kernels that see a row's keys in blocks with an online softmax
+    /// (``FlashAttention``, R = key blocks − 1): a weight is then exp(s_j − m_t) times up to R factors
+    /// exp(m_{t} − m_{t+1}), each off by u·|m_t − m_{t+1}| (the difference) + 4u (exp) + u (the
+    /// product); the differences add up to at most the row's spread, so δ gains u·spread + 5u·R.
+    public static func standard(q: Tensor, k: Tensor, v: Tensor, causal: Bool, rescalings: Int = 0) -> Output {
         let shape = AttentionShape(of: q)
         let (n, d) = (shape.length, shape.headDim)
         var values = [Double](repeating: 0, count: q.count)
@@ -56,7 +61,7 @@ public enum ReferenceAttention {
                     scores[j] = dot * scale
                     scoreError = max(scoreError, gamma(d + 2) * magnitude * scale)
                 }
-                let (probabilities, factor) = softmaxRow(scores, scoreError: scoreError, terms: n)
+                let (probabilities, factor) = softmaxRow(scores, scoreError: scoreError, terms: n, rescalings: rescalings)
                 for c in 0..<d {
                     var value = 0.0, magnitude = 0.0
                     for j in 0..<keys {
@@ -75,13 +80,17 @@ public enum ReferenceAttention {
 
     /// Softmax probabilities of one row of Float64 scores, and the relative error factor of a float32
     /// kernel's weighted sum over them, as derived in ``standard(q:k:v:causal:)``:
-    /// δ = 2·scoreError + u·(max − min score) + 4u, factor = 2δ + 2γ(terms) + u.
-    static func softmaxRow(_ scores: [Double], scoreError: Double, terms: Int) -> (probabilities: [Double], errorFactor: Double) {
+    /// δ = 2·scoreError + u·(max − min score) + 4u, factor = 2δ + 2γ(terms) + u; with R > 0
+    /// online-softmax rescalings δ gains u·(max − min score) + 5u·R.
+    static func softmaxRow(
+        _ scores: [Double], scoreError: Double, terms: Int, rescalings: Int = 0
+    ) -> (probabilities: [Double], errorFactor: Double) {
         let rowMax = scores.max()!
         let spread = scores.map { rowMax - $0 }.max()!
         let weights = scores.map { exp($0 - rowMax) }
         let total = weights.reduce(0, +)
-        let delta = 2 * scoreError + u * spread + elementwiseError
+        var delta = 2 * scoreError + u * spread + elementwiseError
+        if rescalings > 0 { delta += u * spread + 5 * u * Double(rescalings) }
         return (weights.map { $0 / total }, 2 * delta + 2 * gamma(terms) + u)
     }
 
@@ -210,6 +219,9 @@ public enum ReferenceAttention {
             return Self.linformer(q: q, k: k, v: v, projections: projected.projections)
         case let linearKernel as LinearAttention:
             return Self.linear(q: q, k: k, v: v, causal: linearKernel.isCausal, epsilon: Double(linearKernel.epsilon))
+        case let flash as FlashAttention:
+            let blocks = flash.keyBlocks(length: AttentionShape(of: q).length)
+            return Self.standard(q: q, k: k, v: v, causal: flash.isCausal, rescalings: max(blocks - 1, 0))
         default:
             precondition(kernel.mechanism == .standard, "no reference for \(kernel.name)")
             return Self.standard(q: q, k: k, v: v, causal: kernel.isCausal)

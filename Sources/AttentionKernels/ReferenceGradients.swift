@@ -52,6 +52,10 @@ extension ReferenceAttention {
         case let linearKernel as LinearAttention:
             return linearGradients(q: q, k: k, v: v, outputGradient: outputGradient, causal: linearKernel.isCausal,
                                    epsilon: Double(linearKernel.epsilon))
+        case let flash as FlashAttention:
+            return standardGradients(q: q, k: k, v: v, outputGradient: outputGradient, causal: flash.isCausal,
+                                     rescalings: max(flash.keyBlocks(length: AttentionShape(of: q).length) - 1, 0),
+                                     logSumExp: true)
         default:
             precondition(kernel.mechanism == .standard, "no reference gradients for \(kernel.name)")
             return standardGradients(q: q, k: k, v: v, outputGradient: outputGradient, causal: kernel.isCausal)
@@ -61,8 +65,11 @@ extension ReferenceAttention {
     // MARK: - Standard attention
 
     /// dQ, dK, dV of softmax(Q Kᵀ/√d) V (causal: keys j ≤ i), by ``softmaxSliceGradients``.
+    /// `rescalings` and `logSumExp` are for ``FlashAttention``: its output carries the forward's
+    /// online-softmax rescalings (``standard(q:k:v:causal:rescalings:)``), and its backward forms each
+    /// weight as exp(s_ij − L_i) from the saved L_i = m_i + log l_i.
     public static func standardGradients(
-        q: Tensor, k: Tensor, v: Tensor, outputGradient: Tensor, causal: Bool
+        q: Tensor, k: Tensor, v: Tensor, outputGradient: Tensor, causal: Bool, rescalings: Int = 0, logSumExp: Bool = false
     ) -> Gradients {
         let shape = AttentionShape(of: q)
         let (n, d) = (shape.length, shape.headDim)
@@ -70,7 +77,8 @@ extension ReferenceAttention {
         for s in 0..<shape.slices {
             let keys = Bounded(k.matrix(s)), values = Bounded(v.matrix(s))
             let slice = softmaxSliceGradients(
-                q: q.matrix(s), keys: keys, values: values, outputGradient: outputGradient.matrix(s), causal: causal)
+                q: q.matrix(s), keys: keys, values: values, outputGradient: outputGradient.matrix(s), causal: causal,
+                rescalings: rescalings, logSumExp: logSumExp)
             dq.place(slice.dq, at: s * n * d)
             dk.place(slice.dKeys, at: s * n * d)
             dv.place(slice.dValues, at: s * n * d)
@@ -116,8 +124,15 @@ extension ReferenceAttention {
     /// - dS_ij = P_ij·x_ij: P_ij·|δx_ij| + ε_P·|dS_ij|;
     /// - dQ_il: (γ(m+4)·Σ_j|dS_ij K_jl| + Σ_j (|δdS_ij|·|K_jl| + |dS_ij|·δK_jl)) / √d, the +4 for the
     ///   scale 1/√d (two roundings) and the product by it; dK_jl likewise over the n rows i.
+    ///
+    /// With `rescalings` R, the output (and so D_i) carries an online softmax's R rescalings
+    /// (``softmaxRow(_:scoreError:terms:rescalings:)``). With `logSumExp`, the kernel forms a weight
+    /// as exp(ŝ_ij − L̂_i), L̂_i = m_i + log l̂_i, instead of W_ij·(1/l_i): the same score and sum
+    /// errors (in factor), plus the roundings of log, of the sum m + log l and of the difference, and
+    /// exp's: ε_P gains u·(|m_i| + 3·log m + spread) + 8u.
     static func softmaxSliceGradients(
-        q qs: MatrixView, keys: Bounded, values: Bounded, outputGradient gs: MatrixView, causal: Bool
+        q qs: MatrixView, keys: Bounded, values: Bounded, outputGradient gs: MatrixView, causal: Bool,
+        rescalings: Int = 0, logSumExp: Bool = false
     ) -> (dq: Bounded, dKeys: Bounded, dValues: Bounded) {
         let (n, d, m) = (qs.rows, qs.cols, keys.rows)
         let scale = 1 / Double(d).squareRoot()
@@ -139,8 +154,11 @@ extension ReferenceAttention {
                 scores[j] = dot * scale
                 scoreError = max(scoreError, (gamma(d + 2) * magnitude + propagated) * scale)
             }
-            let (p, factor) = softmaxRow(scores, scoreError: scoreError, terms: m)
-            let weightError = factor + 3 * u  // ε_P
+            let (p, factor) = softmaxRow(scores, scoreError: scoreError, terms: m, rescalings: rescalings)
+            var weightError = factor + 3 * u  // ε_P
+            if logSumExp, let rowMax = scores.max(), let rowMin = scores.min() {
+                weightError += u * (abs(rowMax) + 3 * log(Double(m)) + (rowMax - rowMin) + 8)
+            }
             var rowTerm = 0.0, rowTermBound = 0.0  // D_i and its bound
             var rowTermMagnitude = 0.0
             for c in 0..<d {

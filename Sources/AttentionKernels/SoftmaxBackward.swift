@@ -29,17 +29,18 @@ enum SoftmaxBackward {
     /// The block's rows for a sequence of n queries: min(n, 64).
     static func rows(length n: Int) -> Int { min(n, blockRows) }
 
-    /// Writes dQ `[n, d]`, dKeys `[m, d]` and dValues `[m, d]` of one slice. `block` is an `[r, m]`
+    /// Writes dQ `[n, d]`, dKeys `[m, d]` and dValues `[m, d]` of one slice. `keys` is `[m, d]`, or
+    /// `[d, m]` with `keysTransposed` (Linformer's K′ᵀ, as its micro-kernel forward stores it). `block` is an `[r, m]`
     /// scratch matrix of this slice; `scale` is 1/√d; with `causal`, query i sees columns j ≤ i.
     /// `innerParallel`: whether the element-wise loops may use ``ComputeThreads/parallelFor(_:_:)``
     /// (slices run in order, see ``ComputeThreads/forEachSlice(_:splitSlices:_:)``).
     static func slice(
-        q: MatrixView, keys: MatrixView, values: MatrixView,
+        q: MatrixView, keys: MatrixView, keysTransposed: Bool = false, values: MatrixView,
         weights: MatrixView, rowSums: UnsafeMutablePointer<Float>,
         output: MatrixView, outputGradient dO: MatrixView, causal: Bool, scale: Float, block: MatrixView,
         dq: MatrixView, dKeys: MatrixView, dValues: MatrixView, innerParallel: Bool
     ) {
-        let (n, m, d) = (q.rows, keys.rows, q.cols)
+        let (n, m, d) = (q.rows, keysTransposed ? keys.cols : keys.rows, q.cols)
         // pass 1: dV = Wᵀ (dO / l). dO / l is staged in dQ's rows, which pass 2 writes only after.
         for i in 0..<n {
             let inverse = 1 / rowSums[i]
@@ -71,7 +72,7 @@ enum SoftmaxBackward {
             }
             if innerParallel { ComputeThreads.parallelFor(range.count, form) } else { form(0..<range.count) }
             // [r, m]·[m, d] → [r, d]
-            BLAS.gemm(ds, keys, into: dq.rows(range), alpha: scale)
+            BLAS.gemm(ds, keys, transposeB: keysTransposed, into: dq.rows(range), alpha: scale)
             // [m, r]·[r, d] → [m, d], accumulated over the blocks.
             BLAS.gemm(ds, transposeA: true, q.rows(range), into: dKeys, alpha: scale, beta: start == 0 ? 0 : 1)
             start = range.upperBound

@@ -90,8 +90,16 @@ public enum Verification {
         return compare(record.out, reference, kernel: name, shape: AttentionShape(of: record.q))
     }
 
+    /// Small flash-attention tiles for verification (8 query rows × 16 keys): with them n = 37 is
+    /// three key blocks, the last one partial, and query and key blocks straddle the diagonal
+    /// differently, which the default tiles (larger than every verified n) never exercise.
+    public static let smallFlashBlocks = FlashAttention.Blocks(query: 8, key: 16)
+
     /// Every mechanism and causal variant, as `verify` runs them on a shape: standard,
-    /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal).
+    /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal)
+    /// as the sequential recurrence and in chunks,
+    /// flash and flash (causal) with the default tiles and with ``smallFlashBlocks`` (the tile
+    /// products through the micro-kernels where d allows, and through OpenBLAS).
     public static func kernels(for shape: AttentionShape, projectedLength: Int, seed: UInt64) -> [any AttentionKernel] {
         var kernels: [any AttentionKernel] = [SoftmaxAttention(), SoftmaxAttention(causal: true)]
         for sharing in ProjectionSharing.allCases {
@@ -99,7 +107,12 @@ public enum Verification {
                 k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
             kernels.append(LinformerAttention(nonCausal: projections))
         }
-        kernels += [LinearAttention(), LinearAttention(causal: true)]
+        kernels += [LinearAttention(), LinearAttention(causal: true), LinearAttention(causal: true, chunk: LinearAttention.bestChunk)]
+        for blocks in [FlashAttention.Blocks.default, smallFlashBlocks] {
+            kernels += [FlashAttention(blocks: blocks), FlashAttention(causal: true, blocks: blocks)]
+        }
+        kernels += [FlashAttention(blocks: smallFlashBlocks, products: .blas),
+                    FlashAttention(causal: true, blocks: smallFlashBlocks, products: .blas)]
         return kernels
     }
 

@@ -1,9 +1,11 @@
 /// Dimension legend used everywhere (code, CSV columns, plot labels):
 /// `b` batch, `h` heads, `n` sequence length, `d` head dimension, `k` Linformer's projected length.
 
-/// The three mechanisms the suite measures; the raw value is the name used in CLI flags and CSV.
+/// The mechanisms the suite measures; the raw value is the name used in CLI flags and CSV.
+/// `standard` and `flash` compute the same exact softmax attention: `standard` materialises the
+/// `[n, n]` scores (the papers' baseline), `flash` streams them through cache-sized tiles.
 public enum Mechanism: String, CaseIterable, Sendable, Codable {
-    case standard, linformer, linear
+    case standard, linformer, linear, flash
 }
 
 /// How Linformer's projections E and F (each `[k, n]`) are shared, as in the paper's §4:

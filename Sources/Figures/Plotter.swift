@@ -63,7 +63,7 @@ public struct Plotter {
     // MARK: - Shared pieces
 
     static let colors: [Mechanism: [String]] = [
-        .standard: ["#c0392b", "#e67e22"], .linear: ["#27ae60", "#16a085"],
+        .standard: ["#c0392b", "#e67e22"], .flash: ["#7b241c", "#d98880"], .linear: ["#27ae60", "#16a085"],
         .linformer: ["#2e86c1", "#8e44ad", "#34495e", "#d4ac0d", "#7f8c8d"],
     ]
 
@@ -125,9 +125,10 @@ public struct Plotter {
 
     // MARK: - Figure 3: time and memory against n, one panel per k
 
+    /// Peers' series (``Analysis/peerSeries``) are drawn dashed in their mechanism's colour, time only.
     func scaling() -> (script: String, data: String)? {
         let pass = analysis.primaryPass
-        let series = Series.all(in: table).filter { $0.rows.count >= 2 && !$0.causal && $0.key.pass == pass }
+        let series = (Series.all(in: table) + analysis.peerSeries).filter { $0.rows.count >= 2 && !$0.causal && $0.key.pass == pass }
         guard let batch = series.map(\.batch).min() else { return nil }
         let atBatch = series.filter { $0.batch == batch }
         let ks = Set(atBatch.compactMap(\.projectedLength)).sorted()
@@ -148,10 +149,13 @@ public struct Plotter {
             """
         for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
             for k in panels {
-                let members = atBatch.filter { $0.mechanism != .linformer || $0.projectedLength == k }
+                let members = atBatch.filter { s in
+                    (s.mechanism != .linformer || s.projectedLength == k) && (row == 0 || s.rows.allSatisfy { $0.peakHeapBytes != nil })
+                }
                 let fitLabel = { (s: Series) in Gnuplot.escape(s.label) + (row == 0 ? Series.exponentLabel(s.timeFit) : Series.exponentLabel(s.memoryFit)) }
                 let plots = members.map { s in
-                    "DATA index \(index[s.label] ?? 0) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
+                    let style = s.key.peer == nil ? "pt 7 ps 0.8 lw 2" : "pt 6 ps 0.8 lw 2 dt 2"
+                    return "DATA index \(index[s.label] ?? 0) using 1:\(column) with linespoints \(style) lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
                 }
                 body += """
 

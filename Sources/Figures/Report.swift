@@ -28,6 +28,8 @@ public struct Report {
             md += "\n" + scope() + "\n" + exponents() + "\n" + breakEven()
             for section in [figure1(), training()] where !section.isEmpty { md += "\n" + section }
             md += "\n" + table3() + "\n" + approximation()
+            let peerTable = peers()
+            if !peerTable.isEmpty { md += "\n" + peerTable }
         }
         let decoding = decode()
         if !decoding.isEmpty { md += "\n" + decoding }
@@ -161,6 +163,27 @@ public struct Report {
             ? "Memory saved: Linformer's largest batch ÷ standard's under the same heap budget (`attnbench max-batch`), the paper's definition."
             : "Memory saved, approximated: standard's peak heap ÷ Linformer's at the same batch. The paper's figure is a ratio of largest batches (run `attnbench max-batch`), which also counts the inputs both share, so it is smaller.",
             cells.memory, \.memorySaved)
+        return md
+    }
+
+    /// attnbench against another implementation on this machine (``Analysis/peerComparisons()``).
+    func peers() -> String {
+        let comparisons = analysis.peerComparisons()
+        guard !comparisons.isEmpty else { return "" }
+        let sameRun = comparisons.allSatisfy(\.sameRun)
+        var md = "## Against PyTorch on this machine\n\n"
+        md += "attnbench's median time ÷ PyTorch's at the same point (below 1: attnbench is faster), from `Tests/peers/torch_peers.py` (`make bench-peers`). "
+        md += "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls, inference mode, PyTorch's threads set to the point's. "
+        md += sameRun
+            ? "Both sides come from one run, interleaved round by round; each is its best median over the rounds.\n\n"
+            : "Rows marked † take attnbench's time from the results table, not from the peers' run: compare them with care.\n\n"
+        md += "| mechanism | n | batch | threads | attnbench ms | PyTorch ms | ratio | ÷ torch-flash |\n|---|---|---|---|---|---|---|---|\n"
+        for c in comparisons {
+            let p = c.own.point
+            let ms = { (r: ResultRow) in r.median.map { String(format: "%.2f", $0 * 1e3) } ?? "–" }
+            let ratio = c.ratio.map { String(format: "%.2f×", $0) } ?? "–"
+            md += "| \(p.seriesLabel)\(c.sameRun ? "" : " †") | \(p.length) | \(p.batch) | \(p.threads) | \(ms(c.own)) | \(ms(c.peer)) | \(ratio) | \(c.fusedRatio.map { String(format: "%.2f×", $0) } ?? "") |\n"
+        }
         return md
     }
 

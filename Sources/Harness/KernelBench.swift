@@ -8,10 +8,17 @@ import Results
 ///
 /// GEMM-only times run exactly the kernel's matrix products, on the same shapes, into buffers
 /// allocated once beforehand (warm): standard QKᵀ and PV; Linformer EK, FV, QK'ᵀ and PV'; linear
-/// φ(K)ᵀV and φ(Q)S.
+/// φ(K)ᵀV and φ(Q)S; flash the tile products Q_b K_jᵀ and P V_j of every block it computes, spread
+/// over the threads as the kernel spreads them.
 public struct KernelBench {
     public var policy = TimingPolicy(warmups: 2, minReps: 5, minSeconds: 0.5, maxSeconds: 20, cycles: 1)
     public var seed: UInt64 = 42
+    /// Flash attention tilings to time (the default tiles, unless asked for others).
+    public var flashBlocks: [FlashAttention.Blocks] = [.default]
+    /// What computes flash attention's tile products (its micro-kernels, unless asked for others).
+    public var flashProducts: [FlashAttention.Products] = [.simd]
+    /// Kernels to time, by the start of their label (`flash`, `linear`…); nil times every kernel.
+    public var only: [String]?
 
     public init() {}
 
@@ -38,6 +45,7 @@ public struct KernelBench {
         let (n, d) = (shape.length, shape.headDim)
         var rows: [Row] = []
         func record(_ kernel: any AttentionKernel, label: String, gemms: (() -> Void)?) {
+            if let only, !only.contains(where: { label.hasPrefix($0) }) { return }
             let seconds = time { blackHole(kernel(q: q, k: k, v: v)) }
             let gemmSeconds = gemms.map { time($0) }
             let gflops = kernel.cost(for: shape).flops / seconds / 1e9
@@ -72,6 +80,18 @@ public struct KernelBench {
             }
         }
         record(LinearAttention(causal: true), label: "linear causal", gemms: nil)
+        let chunk = LinearAttention.bestChunk
+        record(LinearAttention(causal: true, chunk: chunk), label: "linear causal chunk\(chunk)", gemms: nil)
+        for blocks in flashBlocks {
+            for products in flashProducts {
+                for causal in [false, true] {
+                    let kernel = FlashAttention(causal: causal, blocks: blocks, products: products)
+                    let label = "flash" + (causal ? " causal" : "") + (blocks == .default ? "" : " \(blocks.query)x\(blocks.key)")
+                        + (products == .simd ? "" : " blas")
+                    record(kernel, label: label) { Self.flashTileProducts(kernel, q: q, k: k, v: v) }
+                }
+            }
+        }
         return rows
     }
 
@@ -83,6 +103,34 @@ public struct KernelBench {
                                headDim: shape.headDim, threads: 1)
         guard point.costModelFits else { return Int.max }
         return Int.saturatingSum(point.predictedBytes, Int.saturatingProduct(shape.length, shape.length + shape.headDim, 4))
+    }
+
+    /// The tile products of one flash call alone (through OpenBLAS, whichever products the kernel
+    /// uses: the reference the micro-kernels have to beat), into one warm tile per worker, the
+    /// output rows accumulating: the kernel without its online softmax.
+    static func flashTileProducts(_ kernel: FlashAttention, q: Tensor, k: Tensor, v: Tensor) {
+        let shape = AttentionShape(of: q)
+        let (n, d, bq, bk) = (shape.length, shape.headDim, kernel.blocks.query, kernel.blocks.key)
+        let queryBlocks = (n + bq - 1) / bq
+        let items = shape.slices * queryBlocks
+        let tiles = Tensor(zeros: [ComputeThreads.workerCount(items), bq * bk])
+        let out = Tensor(zeros: shape.dims)
+        ComputeThreads.forEachItem(items) { worker, item in
+            let (s, block) = (item % shape.slices, queryBlocks - 1 - item / shape.slices)
+            let (start, rows) = (block * bq, min(bq, n - block * bq))
+            let queries = MatrixView(base: q.matrix(s).row(start), rows: rows, cols: d)
+            let o = MatrixView(base: out.matrix(s).row(start), rows: rows, cols: d)
+            let end = kernel.isCausal ? start + rows : n
+            for first in stride(from: 0, to: end, by: bk) {
+                let cols = min(bk, end - first)
+                let p = MatrixView(base: tiles.matrix(0).row(worker), rows: rows, cols: cols, rowStride: bk)
+                // [rows, d]·[d, cols] → [rows, cols]
+                BLAS.gemm(queries, MatrixView(base: k.matrix(s).row(first), rows: cols, cols: d), transposeB: true, into: p)
+                // [rows, cols]·[cols, d] → [rows, d]
+                BLAS.gemm(p, MatrixView(base: v.matrix(s).row(first), rows: cols, cols: d), into: o, beta: first == 0 ? 0 : 1)
+            }
+        }
+        blackHole(out)
     }
 
     public static func fields(_ r: Row, shape: AttentionShape, ceiling: Double) -> [String] {

@@ -27,6 +27,7 @@ extension SweepPoint {
         return switch mechanism {
         case .standard: SoftmaxAttention(causal: causal).cost(for: shape, pass: pass)
         case .linear: LinearAttention(causal: causal).cost(for: shape, pass: pass)
+        case .flash: FlashAttention(causal: causal).cost(for: shape, threads: threads, pass: pass)
         case .linformer:
             LinformerAttention.cost(for: shape, projectedLength: projectedLength ?? 1, sharing: sharing ?? .keyValue, pass: pass)
         }

@@ -14,7 +14,8 @@ import Profiling
 /// (always causal, whatever `causal` says; Linformer gets a skipped row, having no causal form), with
 /// `prompt` tokens given. `pass` = `backward` or `train` times the backward pass alone (given a saved
 /// forward) or a whole training step (forward + backward) of forward-mode points; decode points are
-/// timed once, as the forward generation they are, whatever `pass` says.
+/// timed once, as the forward generation they are, whatever `pass` says. Flash attention has no
+/// decoder: its decode points are skipped rows too.
 public struct SweepSpec: Equatable, Sendable {
     public var name = "custom"
     public var mechanisms: [Mechanism] = Mechanism.allCases
@@ -161,7 +162,7 @@ public struct SweepSpec: Equatable, Sendable {
                     }
                 }
             }
-        case (.forward, .standard), (.forward, .linear):
+        case (.forward, .standard), (.forward, .linear), (.forward, .flash):
             return causal.flatMap { causal in
                 passes.map {
                     SweepPoint(mechanism: mechanism, pass: $0, causal: causal, length: n, batch: b, heads: h, headDim: d, threads: t)
@@ -182,8 +183,10 @@ public enum PointPlan: Equatable, Sendable {
     case skip(reason: String)
 
     public init(_ point: SweepPoint, memoryBudget: Int) {
-        if point.mode == .decode && point.mechanism == .linformer {
-            self = .skip(reason: Generation.noLinformer.description)
+        if let peer = point.peer {
+            self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
+        } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
+            self = .skip(reason: reason.description)
         } else if let prompt = point.prompt, prompt >= point.length {
             self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
         } else if let k = point.projectedLength, k >= point.length {

@@ -8,15 +8,27 @@ public enum RunMode: String, CaseIterable, Sendable, Codable {
     case decode
 }
 
+/// Another implementation measured on the same grid (`Tests/peers/`), whose rows share the suite's
+/// schema: the raw value prefixes the mechanism (`torch-flash`).
+public enum Peer: String, CaseIterable, Sendable, Codable {
+    /// PyTorch on the CPU: `standard` is matmul-softmax-matmul, `flash` is
+    /// `torch.nn.functional.scaled_dot_product_attention`, `linformer` and `linear` the formulas in batched matmuls.
+    case torch
+}
+
 /// One point of a sweep, and the key of every row about it: a mechanism at one shape and thread
 /// count. `projectedLength` and `sharing` are set for Linformer only; `prompt` for decode points only
 /// (which are always causal). `pass` says which direction of a forward-mode call is timed (forward,
 /// backward given a saved forward, or a whole training step); decode points are always `forward`.
+/// `peer` is set on another implementation's rows only (nil: attnbench's own).
 ///
 /// Its CSV form is ``SweepPoint/columns``: adding a key is one stored property here and one entry
-/// there; every file, grouping and match (series, speed-ups, resume, the check) follows.
+/// there; every file, grouping and match (series, speed-ups, resume, the check) follows. The peer is
+/// the one key without a column of its own: it prefixes the mechanism (`torch-standard`), so
+/// attnbench's rows and every file written before peers existed read and write exactly as before.
 public struct SweepPoint: Hashable, Sendable {
     public var mechanism: Mechanism
+    public var peer: Peer?
     public var mode: RunMode
     public var pass: Pass
     public var causal: Bool
@@ -31,10 +43,12 @@ public struct SweepPoint: Hashable, Sendable {
     public var threads: Int
 
     public init(
-        mechanism: Mechanism, mode: RunMode = .forward, pass: Pass = .forward, causal: Bool = false, sharing: ProjectionSharing? = nil,
-        length: Int, projectedLength: Int? = nil, prompt: Int? = nil, batch: Int, heads: Int, headDim: Int, threads: Int
+        mechanism: Mechanism, peer: Peer? = nil, mode: RunMode = .forward, pass: Pass = .forward, causal: Bool = false,
+        sharing: ProjectionSharing? = nil, length: Int, projectedLength: Int? = nil, prompt: Int? = nil,
+        batch: Int, heads: Int, headDim: Int, threads: Int
     ) {
         self.mechanism = mechanism
+        self.peer = peer
         self.mode = mode
         self.pass = pass
         self.causal = causal
@@ -50,7 +64,7 @@ public struct SweepPoint: Hashable, Sendable {
 
     /// The key columns, in file order.
     public static let columns: [Column<SweepPoint>] = [
-        .enumeration("mechanism", \.mechanism),
+        .mechanism("mechanism", \.mechanism, peer: \.peer),
         .enumeration("mode", \.mode),
         .enumeration("pass", \.pass),
         .bool("causal", \.causal),
@@ -77,16 +91,50 @@ public struct SweepPoint: Hashable, Sendable {
         return p
     }
 
+    /// The mechanism as its CSV field: `flash`, or with a peer's prefix, `torch-flash`.
+    public var mechanismName: String { (peer.map { $0.rawValue + "-" } ?? "") + mechanism.rawValue }
+
+    /// The same point measured by attnbench itself (the peer cleared).
+    public var ownCounterpart: SweepPoint {
+        var p = self
+        p.peer = nil
+        return p
+    }
+
     /// A short human description for progress lines and check findings:
     /// `linformer k=128 n=1024 b=1 h=8 d=64 t=2`, `linear causal train n=4096 b=1 h=8 d=64 t=1`.
     public var label: String { label(withLength: true) }
 
     /// ``label`` without `n=…`: the description of a whole series.
     public func label(withLength: Bool) -> String {
-        var text = mechanism.rawValue + (mode == .decode ? " decode" : causal ? " causal" : "")
+        var text = mechanismName + (mode == .decode ? " decode" : causal ? " causal" : "")
         if pass != .forward { text += " " + pass.rawValue }
         if let k = projectedLength { text += " k=\(k)" }
         if let prompt, mode == .decode { text += " prompt=\(prompt)" }
         return text + (withLength ? " n=\(length)" : "") + " b=\(batch) h=\(heads) d=\(headDim) t=\(threads)"
+    }
+}
+
+extension Column where Row == SweepPoint {
+    /// The mechanism and the peer in one field: `standard` (attnbench's own), `torch-standard` (a
+    /// peer's). A field whose prefix is not a known peer, or whose rest is not a mechanism, does not parse.
+    static func mechanism(
+        _ name: String, _ mechanism: WritableKeyPath<SweepPoint, Mechanism> & Sendable,
+        peer: WritableKeyPath<SweepPoint, Peer?> & Sendable
+    ) -> Column {
+        Column(name, write: { $0.mechanismName }, read: { row, field in
+            let parts = field.split(separator: "-", maxSplits: 1).map(String.init)
+            let (prefix, rest): (Peer?, String)
+            if parts.count == 2 {
+                guard let known = Peer(rawValue: parts[0]) else { return false }
+                (prefix, rest) = (known, parts[1])
+            } else {
+                (prefix, rest) = (nil, field)
+            }
+            guard let value = Mechanism(rawValue: rest) else { return false }
+            row[keyPath: mechanism] = value
+            row[keyPath: peer] = prefix
+            return true
+        })
     }
 }

@@ -21,10 +21,10 @@ struct Eval: ParsableCommand {
             one shared matrix, both paths summed).
             """)
 
-    @Option(help: "standard, linformer or linear.")
+    @Option(help: "standard, linformer, linear or flash.")
     var mechanism: Mechanism
 
-    @Flag(help: "Causal masking (standard and linear only).")
+    @Flag(help: "Causal masking (standard, linear and flash only).")
     var causal = false
 
     @Option(name: .customLong("q"), help: "Queries (.npy).") var qPath: String
@@ -36,6 +36,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Linformer sharing for seeded projections: none, headwise, key-value.")
     var sharing: ProjectionSharing = .headwise
     @Option(help: "Seed for Linformer's projections.") var seed: UInt64 = 42
+    @Option(help: "Flash attention's tiles as QUERYxKEY rows, e.g. 16x32 (default: the kernel's own).")
+    var blocks: String?
     @Option(name: .customLong("out"), help: "Output file (.npy).") var outPath: String
     @Option(name: .customLong("grad-out"), help: "Upstream gradient dO = ∂L/∂out (.npy, the shape of --q): also run the backward pass.")
     var gradOutPath: String?
@@ -57,12 +59,13 @@ struct Eval: ParsableCommand {
         if (gradOutPath == nil) != (gradsDir == nil) {
             throw ValidationError("--grad-out and --grads-dir go together: dO to differentiate with, and a folder for the gradients")
         }
+        if blocks != nil && mechanism != .flash { throw ValidationError("--blocks is for --mechanism flash only") }
         if mechanism == .linformer && ePath == nil && projectedLength == nil {
             throw ValidationError("linformer needs --e (and optionally --f) or --projected-length K")
         }
         if let k = projectedLength, k < 1 { throw ValidationError("--projected-length must be at least 1") }
         if mechanism == .linformer && causal {
-            throw ValidationError("Linformer has no causal form (the paper defines none); drop --causal or use standard/linear")
+            throw ValidationError("Linformer has no causal form (the paper defines none); drop --causal or use standard, linear or flash")
         }
     }
 
@@ -156,6 +159,11 @@ struct Eval: ParsableCommand {
                 projections = LinformerProjections.seeded(
                     k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
             }
+        }
+        if let blocks, mechanism == .flash {
+            let tilings = try Kernels.tilings(blocks)
+            guard tilings.count == 1 else { throw UsageError("--blocks takes one tiling, got '\(blocks)'") }
+            return FlashAttention(causal: causal, blocks: tilings[0])
         }
         return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
     }

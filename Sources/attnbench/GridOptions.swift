@@ -7,7 +7,7 @@ import Reporting
 /// written once (``SweepSpec/keys``).
 struct GridOptions: ParsableArguments {
     @Option(help: "A preset name (\(Preset.available().joined(separator: ", "))) or a .preset file.") var preset: String?
-    @Option(help: "Mechanisms: standard,linformer,linear.") var mechanism: String?
+    @Option(help: "Mechanisms: standard,linformer,linear,flash.") var mechanism: String?
     @Option(help: "Sequence lengths n.") var n: String?
     @Option(help: "Linformer projected lengths k.") var k: String?
     @Option(help: "Batch sizes.") var batch: String?
@@ -15,7 +15,7 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Head counts.") var heads: String?
     @Option(help: "Head dimensions d.") var headDim: String?
     @Option(help: "Thread counts (OpenBLAS and the kernels' loops).") var threads: String?
-    @Option(help: "Causal masking for standard and linear: false, true or false,true.") var causal: String?
+    @Option(help: "Causal masking for standard, linear and flash: false, true or false,true.") var causal: String?
     @Option(help: "Linformer projection sharing: none, headwise, key-value.") var sharing: String?
     @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.") var mode: String?
     @Option(help: "forward (one attention call), backward (its backward pass, given a saved forward), train (forward + backward: a training step), or a list; decode points are timed once whatever it says.") var pass: String?

@@ -16,6 +16,12 @@ struct Kernels: ParsableCommand {
     @Option(help: "Heads.") var heads = 8
     @Option(help: "Head dimension d.") var headDim = 64
     @Option(help: "Measure each configuration this many times and keep the best median.") var cycles = 2
+    @Option(help: "Flash attention tilings to time, as query×key rows (e.g. 64x512,128x256); default: the kernel's own.")
+    var flashBlocks: String?
+    @Option(help: "What computes flash attention's tile products: simd (its micro-kernels), blas, or both (simd,blas).")
+    var flashProducts = "simd"
+    @Option(help: "Only the kernels whose label starts with one of these (e.g. flash,linear); default: all.")
+    var only: String?
     @Option(help: "CSV to write.") var output = "Results/kernels.csv"
     @Flag(help: "Replace the CSV when it exists.") var overwrite = false
     @Flag(help: "Allow a debug build.") var allowDebug = false
@@ -41,6 +47,9 @@ struct Kernels: ParsableCommand {
             }
             var bench = KernelBench()
             bench.policy.cycles = cycles
+            if let flashBlocks { bench.flashBlocks = try Self.tilings(flashBlocks) }
+            bench.flashProducts = try ValueList.names(flashProducts, axis: "flash-products") { FlashAttention.Products(rawValue: $0) }
+            bench.only = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             try OutputFile.checkWritable(output, overwrite: overwrite)
             var lines: [[String]] = []
             var ceilings: [Int: Double] = [:]
@@ -75,6 +84,10 @@ struct Kernels: ParsableCommand {
             }
             for n in lengths {
                 for t in threadCounts {
+                    if let c = all.first(where: { $0.kernel == "flash" && $0.n == n && $0.threads == t }),
+                       let l = all.first(where: { $0.kernel == "standard" && $0.n == n && $0.threads == t }) {
+                        print(String(format: "flash ÷ standard, n=%d t=%d: %.2f", n, t, c.seconds / l.seconds))
+                    }
                     if let c = all.first(where: { $0.kernel == "linear causal" && $0.n == n && $0.threads == t }),
                        let l = all.first(where: { $0.kernel == "linear" && $0.n == n && $0.threads == t }) {
                         print(String(format: "causal ÷ non-causal linear, n=%d t=%d: %.2f", n, t, c.seconds / l.seconds))
@@ -83,5 +96,20 @@ struct Kernels: ParsableCommand {
             }
             print("kernels: wrote \(output)")
         }
+    }
+
+    /// `64x512,128x256` → tilings (query rows × key rows, each at least 1).
+    static func tilings(_ text: String) throws(UsageError) -> [FlashAttention.Blocks] {
+        var result: [FlashAttention.Blocks] = []
+        for item in text.split(separator: ",") {
+            let parts = item.trimmingCharacters(in: .whitespaces).lowercased().split(separator: "x")
+            guard parts.count == 2, let query = Int(parts[0]), let key = Int(parts[1]), query >= 1, key >= 1,
+                  query <= 1 << 16, key <= 1 << 16 else {
+                throw UsageError("'\(item)' is not a flash tiling QUERYxKEY with both 1…65536 (e.g. 64x512)")
+            }
+            result.append(FlashAttention.Blocks(query: query, key: key))
+        }
+        guard !result.isEmpty else { throw UsageError("no flash tiling given; write QUERYxKEY, e.g. 64x512") }
+        return result
     }
 }

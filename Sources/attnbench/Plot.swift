@@ -12,10 +12,12 @@ struct PlotInputs: ParsableArguments {
     @Option(help: "The paper's Table 3 (n,k,time_saved,memory_saved).") var paper = "Data/linformer_table3.csv"
     @Option(help: "The paper's generation throughput (dataset,method,images_per_second,speedup_vs_softmax).")
     var paperGeneration = "Data/rnn_generation.csv"
+    @Option(help: "PyTorch's rows on the same grid (make bench-peers), overlaid and compared when the file exists.")
+    var peers = "Results/peers.csv"
 
-    /// The files read: the results CSV, its sidecars, the max-batch results and the paper data.
+    /// The files read: the results CSV, its sidecars, the max-batch results, the peers and the paper data.
     var paths: [String] {
-        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), maxBatch, paper, paperGeneration]
+        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), maxBatch, paper, paperGeneration, peers]
     }
 
     func analysis() throws -> (Analysis, RunMetadata?) {
@@ -25,6 +27,9 @@ struct PlotInputs: ParsableArguments {
         analysis.paperGeneration = try PaperGeneration.load(paperGeneration)
         analysis.tokenLatency = try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: input))
         if FileManager.default.fileExists(atPath: maxBatch) { analysis.maxBatch = try MaxBatchRow.read(maxBatch) }
+        if FileManager.default.fileExists(atPath: peers) && !OutputFile.sameFile(peers, input) {
+            analysis.peers = try ResultTable(path: peers)
+        }
         return (analysis, metadata)
     }
 }

@@ -72,4 +72,29 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         #expect(speedups.count == 1 && speedups[0].label == "linear ÷ softmax")
         #expect(speedups[0].points.map(\.speedup) == [16, 32])
     }
+
+    /// attnbench against PyTorch: each peer row meets attnbench's row at its point, from the same
+    /// file when it has one (one interleaved run) or else from the other; the exact mechanisms are
+    /// also compared with the peer's fused attention.
+    @Test func peersAreComparedPointByPoint() throws {
+        func point(_ m: Mechanism, _ peer: Peer? = nil, n: Int) -> SweepPoint {
+            SweepPoint(mechanism: m, peer: peer, sharing: m == .linformer ? .keyValue : nil, length: n,
+                       projectedLength: m == .linformer ? 128 : nil, batch: 1, heads: 8, headDim: 64, threads: 2)
+        }
+        let table = ResultTable(rows: [measured(point(.standard, n: 1024), seconds: 0.5), measured(point(.linear, n: 1024), seconds: 0.1)])
+        let peers = ResultTable(rows: [
+            measured(point(.standard, n: 1024), seconds: 0.4), measured(point(.standard, .torch, n: 1024), seconds: 0.8),
+            measured(point(.flash, .torch, n: 1024), seconds: 0.2), measured(point(.linear, .torch, n: 1024), seconds: 0.25),
+            measured(point(.linformer, .torch, n: 1024), seconds: 0.1),  // attnbench has no Linformer row: no comparison
+        ])
+        var analysis = Analysis(table: table)
+        analysis.peers = peers
+        let c = analysis.peerComparisons()
+        #expect(c.map(\.own.point) == [point(.standard, n: 1024), point(.linear, n: 1024)])
+        #expect(c.map(\.sameRun) == [true, false])
+        #expect(c.map(\.ratio) == [0.5, 0.4] && c[0].fusedRatio == 2 && c[1].fusedRatio == nil)
+        #expect(analysis.peerSeries.map(\.label) == ["torch-softmax", "torch-flash", "torch-linformer k=128", "torch-linear"])
+        #expect(analysis.series.map(\.label) == ["softmax", "linear"])  // peers stay out of attnbench's own series
+        #expect(point(.flash, .torch, n: 1).mechanismLabel == "torch-flash" && point(.standard, .torch, n: 1).mechanismLabel == "torch-softmax")
+    }
 }

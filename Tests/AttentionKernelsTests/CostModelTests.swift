@@ -37,6 +37,10 @@ import Testing
         #expect(LinearAttention(causal: true).cost(for: shape) == AttentionCost(
             flops: 6 * (4 * 100 * 16 * 16 + 3 * 100 * 16), intermediateBytes: 6 * (16 * 16 + 3 * 16) * 4,
             outputBytes: 6 * 100 * 16 * 4))
+        // chunks of 64: one full chunk and one of 36 rows, each 4·rows²·d more; scratch 2·64·16 + 64² + 64.
+        #expect(LinearAttention(causal: true, chunk: 64).cost(for: shape) == AttentionCost(
+            flops: 6 * (4 * 100 * 16 * 16 + 3 * 100 * 16 + 4 * 16 * (64 * 64 + 36 * 36)),
+            intermediateBytes: 6 * (16 * 16 + 16 + 2 * 64 * 16 + 64 * 64 + 64) * 4, outputBytes: 6 * 100 * 16 * 4))
     }
 
     /// The backward passes on the same shape (r = min(n, 64) = 64 rows of dS per block), term by term,

@@ -6,11 +6,14 @@ import Testing
     static let projections = LinformerProjections.seeded(k: 4, length: 10, heads: 2, sharing: .headwise, seed: 1)
 
     @Test(arguments: [false, true])
-    func standardAndLinearAreBuiltWithTheirCausalForm(causal: Bool) throws {
+    func standardLinearAndFlashAreBuiltWithTheirCausalForm(causal: Bool) throws {
         let standard = try makeAttentionKernel(.standard, causal: causal, projections: nil)
         let linear = try makeAttentionKernel(.linear, causal: causal, projections: nil)
+        let flash = try makeAttentionKernel(.flash, causal: causal, projections: nil)
         #expect(standard is SoftmaxAttention && standard.isCausal == causal)
         #expect(linear is LinearAttention && linear.isCausal == causal)
+        #expect(flash is FlashAttention && flash.isCausal == causal && flash.mechanism == .flash)
+        #expect(flash.name == "flash" + (causal ? " (causal)" : ""))
         #expect(standard.name == "standard" + (causal ? " (causal)" : ""))
     }
 
@@ -29,7 +32,7 @@ import Testing
             try makeAttentionKernel(.linformer, causal: false, projections: nil)
         }
         #expect(missing?.description == "Linformer needs its projections E and F ([k, n] or [h, k, n]): give them, or a projected length k to seed them")
-        for mechanism in [Mechanism.standard, .linear] {
+        for mechanism in [Mechanism.standard, .linear, .flash] {
             let extra = #expect(throws: KernelConfigurationError.self) {
                 try makeAttentionKernel(mechanism, causal: false, projections: Self.projections)
             }

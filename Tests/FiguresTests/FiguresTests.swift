@@ -15,6 +15,7 @@ func modelCost(_ p: SweepPoint) -> (flops: Double, bytes: Int) {
     case .standard: return (4 * b * h * n * n * d, Int(b * h * (n * n + n) * 4 + out))
     case .linformer: return (8 * b * h * n * k * d, Int(b * h * (2 * k * d + n * k + n) * 4 + out))
     case .linear: return (b * h * (4 * n * d * d + 3 * n * d), Int(b * h * (2 * n * d + d * d + d) * 4 + out))
+    case .flash: return (4 * b * h * n * n * d, Int(2 * (64 * 512 + 2 * 64) * 4 + out))  // non-causal, 2 workers
     }
 }
 
@@ -75,6 +76,24 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         let script = try #require(plotter.render().files["scaling.gp"])
         #expect(script.contains("softmax ∝ n^{2.00"))
         #expect(script.contains("linformer k=128 ∝ n^{1.00"))
+    }
+
+    /// A peers file adds dashed curves to the scaling figure (time only: a peer has no heap
+    /// measured) and the ratio table to the report.
+    @Test func peersAreOverlaidAndCompared() throws {
+        var analysis = plotter.analysis
+        analysis.peers = ResultTable(rows: sampleTable().rows.filter { $0.point.mechanism == .standard }.map { row in
+            var r = row
+            r.point.peer = .torch
+            (r.median, r.peakHeapBytes) = (row.median.map { $0 * 2 }, nil)
+            return r
+        })
+        let script = try #require(Plotter(analysis: analysis, source: "sample.csv", machine: "Test CPU").render().files["scaling.gp"])
+        #expect(script.contains("DATA index 3 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb \"#c0392b\" title \"torch-softmax ∝ n^{2.00"))
+        #expect(!script.contains("DATA index 3 using 1:3"))
+        let md = Report(analysis: analysis, source: "sample.csv", metadata: nil).markdown()
+        #expect(md.contains("## Against PyTorch on this machine"))
+        #expect(md.contains("| softmax † | 1024 | 1 | 2 | 40.00 | 80.00 | 0.50× |  |\n"))
     }
 
     @Test func figuresWithoutTheirPointsAreSkippedWithANote() {

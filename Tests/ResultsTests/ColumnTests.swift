@@ -40,6 +40,27 @@ func fullRow() -> ResultRow {
         #expect(error?.description == "old.csv has a different schema (missing: pass); regenerate it with this version")
     }
 
+    /// A peer's rows share the schema: the peer prefixes the mechanism field, attnbench's own rows
+    /// are written exactly as before peers existed, and an unknown prefix or mechanism does not parse.
+    @Test func peerRowsPrefixTheMechanism() throws {
+        var own = fullRow()
+        own.point = SweepPoint(mechanism: .flash, causal: true, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2)
+        var peer = own
+        peer.point.peer = .torch
+        peer.peakHeapBytes = nil
+        let text = RowFile.text([own, peer], ResultRow.table)
+        #expect(own.fields[0] == "flash" && peer.fields[0] == "torch-flash")
+        #expect(peer.fields.prefix(ResultRow.keyColumns.count) == ["torch-flash", "forward", "true", "", "4096", "", "", "1", "8", "64", "2"])
+        let read = try ResultTable(text: text, source: "p.csv").rows
+        #expect(read == [own, peer] && read[1].point.ownCounterpart == own.point && read[1].point.label == "torch-flash causal n=4096 b=1 h=8 d=64 t=2")
+        for bad in ["jax-flash", "torch-", "torch-softmax", "-flash", "torch-torch-flash"] {
+            let error = #expect(throws: UsageError.self) {
+                try ResultTable(text: text.replacingOccurrences(of: "torch-flash,", with: "\(bad),"), source: "p.csv")
+            }
+            #expect(error?.description == "p.csv: line 3, column mechanism: '\(bad)' does not parse")
+        }
+    }
+
     @Test func maxBatchAndTokenRowsRoundTrip() throws {
         var m = MaxBatchRow(point: fullRow().point, status: .ok, budgetBytes: 16 << 30, seed: 3)
         (m.fixedBytes, m.perSampleBytes, m.maxBatch, m.verifiedPeakBytes, m.timePerSample) = (1000, 2000, 42, 85000, 0.25)
