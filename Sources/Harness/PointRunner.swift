@@ -50,6 +50,7 @@ public struct PointRunner: Sendable {
         row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
         rss.finish(into: &row)
         row.modelBytes = made.cost.callPeakBytes
+        row.paramBytes = made.cost.parameterBytes
         if point.mechanism == .linformer, point.pass == .forward, let out {
             row.approxRelError = ApproximationError.sampled(out, q: q, k: k, v: v)
         }
@@ -73,6 +74,7 @@ public struct PointRunner: Sendable {
         row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
         rss.finish(into: &row)
         row.modelBytes = generation.cost.callPeakBytes
+        row.paramBytes = generation.cost.parameterBytes
 
         let times = StepTimes(length: point.length, workers: ComputeThreads.workerCount(generation.slices))
         var latency = TokenLatency(length: point.length)

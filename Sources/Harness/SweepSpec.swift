@@ -15,7 +15,10 @@ import Profiling
 /// `prompt` tokens given. `pass` = `backward` or `train` times the backward pass alone (given a saved
 /// forward) or a whole training step (forward + backward) of forward-mode points; decode points are
 /// timed once, as the forward generation they are, whatever `pass` says. Flash attention has no
-/// decoder: its decode points are skipped rows too.
+/// decoder: its decode points are skipped rows too. `decoder` picks how decode points generate
+/// (``Decoder``; empty: each mechanism's own, softmax's KV cache and linear's state); a mechanism
+/// gets the listed decoders it supports, or a skipped row when it supports none of them. `scope` =
+/// `layer` times encoder layers around the core (`layers` of them, FFN `ffn-mult`·d_model wide).
 public struct SweepSpec: Equatable, Sendable {
     public var name = "custom"
     public var mechanisms: [Mechanism] = Mechanism.allCases
@@ -35,6 +38,13 @@ public struct SweepSpec: Equatable, Sendable {
     /// Linformer's projection sharing. Key-value sharing is the single-layer form of the layerwise
     /// sharing that the paper's Table 3 timed.
     public var sharing: [ProjectionSharing] = [.keyValue]
+    /// The core alone or encoder layers around it.
+    public var scopes: [Scope] = [.core]
+    /// Layer scope: layers stacked, and the FFN's width as a multiple of d_model.
+    public var layers: [Int] = [1]
+    public var ffnMultipliers: [Int] = [4]
+    /// Decode: the decoders to run (empty: each mechanism's default).
+    public var decoders: [Decoder] = []
     public var policy = TimingPolicy()
     public var seed: UInt64 = 42
     /// Heap bytes a point may need (``SweepPoint/predictedBytes``); nil means 60% of MemAvailable.
@@ -44,8 +54,8 @@ public struct SweepSpec: Equatable, Sendable {
 
     /// The keys ``apply(_:_:)`` accepts, in the order `--help` and presets list them.
     public static let keys = [
-        "mechanism", "n", "k", "batch", "tokens", "heads", "head-dim", "threads", "causal", "sharing",
-        "mode", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
+        "mechanism", "scope", "n", "k", "batch", "tokens", "heads", "head-dim", "layers", "ffn-mult", "threads", "causal",
+        "sharing", "mode", "decoder", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
     ]
 
     /// Sets one setting from its text form.
@@ -70,6 +80,10 @@ public struct SweepSpec: Equatable, Sendable {
             causal = try ValueList.names(value, axis: key) { ["true": true, "false": false][$0.lowercased()] }
         case "sharing": sharing = try ValueList.names(value, axis: key) { ProjectionSharing(rawValue: $0) }
         case "mode": modes = try ValueList.names(value, axis: key) { RunMode(rawValue: $0) }
+        case "scope": scopes = try ValueList.names(value, axis: key) { Scope(rawValue: $0) }
+        case "layers": layers = try ValueList.integers(value, axis: key)
+        case "ffn-mult": ffnMultipliers = try ValueList.integers(value, axis: key)
+        case "decoder": decoders = try ValueList.names(value, axis: key) { Decoder(rawValue: $0) }
         case "pass": passes = try ValueList.names(value, axis: key) { Pass(rawValue: $0) }
         case "prompt": prompts = try ValueList.integers(value, axis: key)
         case "warmups": policy.warmups = try count(value, key, minimum: 0)
@@ -128,8 +142,11 @@ public struct SweepSpec: Equatable, Sendable {
                     for n in lengths {
                         for b in tokens.map({ [max($0 / n, 1)] }) ?? batches {
                             for mode in modes {
-                                for mechanism in mechanisms {
-                                    points += self.points(mechanism, mode, n: n, batch: b, heads: h, headDim: d, threads: t)
+                                for scope in layerSettings {
+                                    for mechanism in mechanisms {
+                                        points += self.points(mechanism, mode, n: n, batch: b, heads: h, headDim: d, threads: t)
+                                            .map { var p = $0; (p.scope, p.layers, p.ffnMultiplier) = scope; return p }
+                                    }
                                 }
                             }
                         }
@@ -140,6 +157,23 @@ public struct SweepSpec: Equatable, Sendable {
         return points
     }
 
+    /// The scopes with their layer settings: core once, layer once per (layers, ffn-mult).
+    private var layerSettings: [(Scope, Int?, Int?)] {
+        scopes.flatMap { scope -> [(Scope, Int?, Int?)] in
+            scope == .core ? [(.core, nil, nil)] : layers.flatMap { l in ffnMultipliers.map { (.layer, l, $0) } }
+        }
+    }
+
+    /// The decoders a decode point of `mechanism` runs: the listed ones it supports (its default when
+    /// none are listed); when it supports none of the listed ones, the first of them, which
+    /// ``PointPlan`` skips with the reason. Nil for mechanisms that do not decode (skipped too).
+    func decoders(for mechanism: Mechanism) -> [Decoder?] {
+        guard !decoders.isEmpty else { return [Decoder.default(for: mechanism)] }
+        guard Generation.unsupported(mechanism) == nil else { return [nil] }
+        let supported = decoders.filter { Decoder.supported(by: mechanism).contains($0) }
+        return supported.isEmpty ? [decoders[0]] : supported
+    }
+
     /// The points of one mechanism and mode at one shape: one per sharing and k for Linformer's
     /// forward mode, one per causal setting for the others, each once per pass; one per prompt
     /// length for decoding.
@@ -148,9 +182,11 @@ public struct SweepSpec: Equatable, Sendable {
     ) -> [SweepPoint] {
         switch (mode, mechanism) {
         case (.decode, _):
-            return prompts.map {
-                SweepPoint(mechanism: mechanism, mode: .decode, causal: true, length: n, prompt: $0,
-                           batch: b, heads: h, headDim: d, threads: t)
+            return decoders(for: mechanism).flatMap { decoder in
+                prompts.map {
+                    SweepPoint(mechanism: mechanism, mode: .decode, decoder: decoder, causal: true, length: n, prompt: $0,
+                               batch: b, heads: h, headDim: d, threads: t)
+                }
             }
         case (.forward, .linformer):
             guard causal.contains(false) else { return [] }
@@ -187,6 +223,8 @@ public enum PointPlan: Equatable, Sendable {
             self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
         } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
             self = .skip(reason: reason.description)
+        } else if point.mode == .decode, let decoder = point.decoder, !Decoder.supported(by: point.mechanism).contains(decoder) {
+            self = .skip(reason: "\(point.mechanism.rawValue) has no \(decoder.rawValue) decoder (it has \(Decoder.supported(by: point.mechanism).map(\.rawValue).joined(separator: ", ")))")
         } else if let prompt = point.prompt, prompt >= point.length {
             self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
         } else if let k = point.projectedLength, k >= point.length {

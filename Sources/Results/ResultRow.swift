@@ -2,8 +2,10 @@
 /// names. The same type is written by a sweep and read back by plots, report and check.
 ///
 /// Columns (also documented in the README):
-/// - the key columns of ``SweepPoint``; `mode` is `forward` (one attention call over n tokens) or
-///   `decode` (generating n tokens one at a time, `prompt` of them given); decode rows are causal;
+/// - the key columns of ``SweepPoint``; `scope` is `core` (the attention mechanism alone) or `layer`
+///   (`layers` encoder layers around it, FFN `ffn_mult`·d_model wide); `mode` is `forward` (one call
+///   over n tokens) or `decode` (generating n tokens one at a time, `prompt` of them given, by
+///   `decoder`); decode rows are causal;
 /// - `time_*_ms`: wall time of one call (monotonic clock), over `reps` timed repetitions: a forward
 ///   pass, or the whole generation of a decode point;
 ///   `time_ci95_*_ms` is the distribution-free 95% interval of the median; `noisy` is true when
@@ -15,7 +17,8 @@
 ///   `efficiency` = gflops / ceiling_gflops;
 /// - `peak_heap_bytes`: jemalloc's thread.peak across one call (what it allocated on top of its
 ///   inputs: intermediates, output, OpenBLAS's job array); `model_bytes`: the cost model's figure for
-///   the same (intermediates + output);
+///   the same (intermediates + output); `param_bytes`: the parameters built before the call (layer
+///   weights, Linformer's E and F, a decoder's projections), which neither figure includes;
 /// - `peak_rss_bytes`: the process's VmHWM during that call (after clear_refs), which also sees
 ///   OpenBLAS's own buffers, the inputs and pages jemalloc keeps;
 /// - `approx_rel_error`: Linformer only, ‖O_linformer − O_exact‖_F / ‖O_exact‖_F over sampled rows.
@@ -33,6 +36,9 @@ public struct ResultRow: Equatable, Sendable {
     public var modelGflop: Double?
     public var gflops, ceilingGflops, efficiency: Double?
     public var peakHeapBytes, modelBytes, peakRSSBytes: Int?
+    /// Bytes of the point's parameters (weights, Linformer's E and F, a decoder's projections), built
+    /// before the measured call and not in `peak_heap_bytes`.
+    public var paramBytes: Int?
     public var approxRelError: Double?
     public var seed: UInt64
     /// Decode points: per-token latency against position (written to the `.tokens.csv` beside the
@@ -73,6 +79,7 @@ public struct ResultRow: Equatable, Sendable {
         .double("efficiency", \.efficiency, format: "%.4f"),
         .optionalInt("peak_heap_bytes", \.peakHeapBytes),
         .optionalInt("model_bytes", \.modelBytes),
+        .optionalInt("param_bytes", \.paramBytes),
         .optionalInt("peak_rss_bytes", \.peakRSSBytes),
         .double("approx_rel_error", \.approxRelError, format: "%.6g"),
         .uint64("seed", \.seed),

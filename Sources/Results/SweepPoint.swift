@@ -20,7 +20,9 @@ public enum Peer: String, CaseIterable, Sendable, Codable {
 /// count. `projectedLength` and `sharing` are set for Linformer only; `prompt` for decode points only
 /// (which are always causal). `pass` says which direction of a forward-mode call is timed (forward,
 /// backward given a saved forward, or a whole training step); decode points are always `forward`.
-/// `peer` is set on another implementation's rows only (nil: attnbench's own).
+/// `peer` is set on another implementation's rows only (nil: attnbench's own). `scope` says whether
+/// the core alone or encoder layers around it are timed; `ffnMultiplier` and `layers` are set at
+/// layer scope only, `decoder` for decode points only.
 ///
 /// Its CSV form is ``SweepPoint/columns``: adding a key is one stored property here and one entry
 /// there; every file, grouping and match (series, speed-ups, resume, the check) follows. The peer is
@@ -29,7 +31,11 @@ public enum Peer: String, CaseIterable, Sendable, Codable {
 public struct SweepPoint: Hashable, Sendable {
     public var mechanism: Mechanism
     public var peer: Peer?
+    /// The attention core alone, or encoder layers around it (``Scope``).
+    public var scope: Scope
     public var mode: RunMode
+    /// Decode points only: how tokens are generated (KV cache, recomputation, RNN state).
+    public var decoder: Decoder?
     public var pass: Pass
     public var causal: Bool
     public var sharing: ProjectionSharing?
@@ -40,16 +46,23 @@ public struct SweepPoint: Hashable, Sendable {
     public var batch: Int
     public var heads: Int
     public var headDim: Int
+    /// Layer scope only: the FFN's hidden width as a multiple of d_model = heads·d (4 in BERT).
+    public var ffnMultiplier: Int?
+    /// Layer scope only: encoder layers stacked.
+    public var layers: Int?
     public var threads: Int
 
     public init(
-        mechanism: Mechanism, peer: Peer? = nil, mode: RunMode = .forward, pass: Pass = .forward, causal: Bool = false,
+        mechanism: Mechanism, peer: Peer? = nil, scope: Scope = .core, mode: RunMode = .forward, decoder: Decoder? = nil,
+        pass: Pass = .forward, causal: Bool = false,
         sharing: ProjectionSharing? = nil, length: Int, projectedLength: Int? = nil, prompt: Int? = nil,
-        batch: Int, heads: Int, headDim: Int, threads: Int
+        batch: Int, heads: Int, headDim: Int, ffnMultiplier: Int? = nil, layers: Int? = nil, threads: Int
     ) {
         self.mechanism = mechanism
         self.peer = peer
+        self.scope = scope
         self.mode = mode
+        self.decoder = decoder
         self.pass = pass
         self.causal = causal
         self.sharing = sharing
@@ -59,13 +72,17 @@ public struct SweepPoint: Hashable, Sendable {
         self.batch = batch
         self.heads = heads
         self.headDim = headDim
+        self.ffnMultiplier = ffnMultiplier
+        self.layers = layers
         self.threads = threads
     }
 
     /// The key columns, in file order.
     public static let columns: [Column<SweepPoint>] = [
         .mechanism("mechanism", \.mechanism, peer: \.peer),
+        .enumeration("scope", \.scope),
         .enumeration("mode", \.mode),
+        .optionalEnumeration("decoder", \.decoder),
         .enumeration("pass", \.pass),
         .bool("causal", \.causal),
         .optionalEnumeration("sharing", \.sharing),
@@ -75,6 +92,8 @@ public struct SweepPoint: Hashable, Sendable {
         .int("batch", \.batch),
         .int("heads", \.heads),
         .int("d", \.headDim),
+        .optionalInt("ffn_mult", \.ffnMultiplier),
+        .optionalInt("layers", \.layers),
         .int("threads", \.threads),
     ]
 
@@ -108,7 +127,9 @@ public struct SweepPoint: Hashable, Sendable {
     /// ``label`` without `n=…`: the description of a whole series.
     public func label(withLength: Bool) -> String {
         var text = mechanismName + (mode == .decode ? " decode" : causal ? " causal" : "")
+        if let decoder, mode == .decode { text += " " + decoder.rawValue }
         if pass != .forward { text += " " + pass.rawValue }
+        if scope == .layer { text += " layer" + (layers.map { $0 == 1 ? "" : "×\($0)" } ?? "") + (ffnMultiplier.map { " ffn=\($0)" } ?? "") }
         if let k = projectedLength { text += " k=\(k)" }
         if let prompt, mode == .decode { text += " prompt=\(prompt)" }
         return text + (withLength ? " n=\(length)" : "") + " b=\(batch) h=\(heads) d=\(headDim) t=\(threads)"

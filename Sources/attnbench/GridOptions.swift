@@ -8,17 +8,21 @@ import Reporting
 struct GridOptions: ParsableArguments {
     @Option(help: "A preset name (\(Preset.available().joined(separator: ", "))) or a .preset file.") var preset: String?
     @Option(help: "Mechanisms: standard,linformer,linear,flash.") var mechanism: String?
+    @Option(help: "core (the attention mechanism alone) or layer (post-LN encoder layers around it), or core,layer.") var scope: String?
     @Option(help: "Sequence lengths n.") var n: String?
     @Option(help: "Linformer projected lengths k.") var k: String?
     @Option(help: "Batch sizes.") var batch: String?
     @Option(help: "Tokens per call instead of a batch axis: batch = tokens / n.") var tokens: String?
     @Option(help: "Head counts.") var heads: String?
     @Option(help: "Head dimensions d.") var headDim: String?
+    @Option(help: "Layer scope: encoder layers stacked (default 1).") var layers: String?
+    @Option(help: "Layer scope: the FFN's width as a multiple of d_model = heads × d (default 4).") var ffnMult: String?
     @Option(help: "Thread counts (OpenBLAS and the kernels' loops).") var threads: String?
     @Option(help: "Causal masking for standard, linear and flash: false, true or false,true.") var causal: String?
     @Option(help: "Linformer projection sharing: none, headwise, key-value.") var sharing: String?
     @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.") var mode: String?
     @Option(help: "forward (one attention call), backward (its backward pass, given a saved forward), train (forward + backward: a training step), or a list; decode points are timed once whatever it says.") var pass: String?
+    @Option(help: "Decode: kv-cache (softmax with a cache), recompute (softmax without one: each step re-runs the prefix), recurrent (linear's RNN state), or a list (default: each mechanism's own).") var decoder: String?
     @Option(help: "Decode: prompt tokens given before generating (at least 1).") var prompt: String?
     @Option(help: "Untimed runs before timing.") var warmups: String?
     @Option(help: "Minimum timed repetitions.") var minReps: String?
@@ -31,7 +35,7 @@ struct GridOptions: ParsableArguments {
     /// The flags given, by their ``SweepSpec`` key, in ``SweepSpec/keys`` order.
     var settings: [(key: String, value: String)] {
         let given: [String: String?] = [
-            "mechanism": mechanism, "n": n, "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
+            "mechanism": mechanism, "scope": scope, "layers": layers, "ffn-mult": ffnMult, "decoder": decoder, "n": n, "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
             "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "pass": pass, "prompt": prompt, "warmups": warmups,
             "min-reps": minReps, "min-time": minTime, "max-time": maxTime, "cycles": cycles, "seed": seed,
             "memory-budget": memoryBudget,

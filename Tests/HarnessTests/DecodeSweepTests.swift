@@ -48,14 +48,14 @@ import Testing
     }
 
     @Test func decodeRowIsExactText() {
-        let point = SweepPoint(mechanism: .linear, mode: .decode, causal: true, length: 784, prompt: 1,
-                               batch: 1, heads: 8, headDim: 32, threads: 2)
+        let point = SweepPoint(mechanism: .linear, scope: .layer, mode: .decode, decoder: .recurrent, causal: true, length: 784,
+                               prompt: 1, batch: 1, heads: 8, headDim: 32, ffnMultiplier: 4, layers: 8, threads: 2)
         var row = ResultRow(point: point, status: .ok, seed: 42)
         row.reps = 3
         (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (0.004, 0.0039, 0.0041, 0.0001, 0.0039, 0.0043)
         row.noisy = true
         row.tokensPerSecond = 196000
-        #expect(CSV.line(row.fields) == "linear,decode,forward,true,,784,,1,1,8,32,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,42\n")
+        #expect(CSV.line(row.fields) == "linear,layer,decode,recurrent,forward,true,,784,,1,1,8,32,4,8,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,,42\n")
     }
 
     /// Windows start at round(2^(j/4)), cover max(1, c/8) steps and never overlap; a sample is the

@@ -30,7 +30,7 @@ func fullRow() -> ResultRow {
         #expect(try ResultTable(text: text, source: "t.csv").rows == rows)
         // Not measured is empty, never 0.
         #expect(rows[1].fields[ResultRow.columns.firstIndex(of: "time_median_ms") ?? 0] == "")
-        #expect(rows[0].fields.prefix(ResultRow.keyColumns.count) == ["linformer", "forward", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64", "2"])
+        #expect(rows[0].fields.prefix(ResultRow.keyColumns.count) == ["linformer", "core", "forward", "", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64", "", "", "2"])
     }
 
     /// A results file written before the `pass` column is refused with the column named, not misread.
@@ -50,7 +50,7 @@ func fullRow() -> ResultRow {
         peer.peakHeapBytes = nil
         let text = RowFile.text([own, peer], ResultRow.table)
         #expect(own.fields[0] == "flash" && peer.fields[0] == "torch-flash")
-        #expect(peer.fields.prefix(ResultRow.keyColumns.count) == ["torch-flash", "forward", "true", "", "4096", "", "", "1", "8", "64", "2"])
+        #expect(peer.fields.prefix(ResultRow.keyColumns.count) == ["torch-flash", "core", "forward", "", "forward", "true", "", "4096", "", "", "1", "8", "64", "", "", "2"])
         let read = try ResultTable(text: text, source: "p.csv").rows
         #expect(read == [own, peer] && read[1].point.ownCounterpart == own.point && read[1].point.label == "torch-flash causal n=4096 b=1 h=8 d=64 t=2")
         for bad in ["jax-flash", "torch-", "torch-softmax", "-flash", "torch-torch-flash"] {
