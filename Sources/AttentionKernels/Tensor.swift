@@ -30,7 +30,14 @@ public final class Tensor: @unchecked Sendable {
         let status = posix_memalign(&raw, Tensor.alignment, bytes)
         precondition(status == 0 && raw != nil, "posix_memalign of \(bytes) bytes failed (\(status))")
         data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
+        Tensor.allocationObserver?(UInt(bitPattern: data), bytes)
     }
+
+    /// Told of every tensor allocation (its address and requested bytes) and release (bytes nil), in
+    /// order, while set: how the harness traces a call's heap (`HeapTrace`). Set it only around
+    /// code that runs on the calling thread's behalf, never while another thread may allocate; nil
+    /// (the default) costs one load per allocation.
+    nonisolated(unsafe) public static var allocationObserver: ((_ address: UInt, _ bytes: Int?) -> Void)?
 
     /// Allocates `shape` filled with zeros.
     public convenience init(zeros shape: [Int]) {
@@ -45,7 +52,10 @@ public final class Tensor: @unchecked Sendable {
         scalars.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { free(data) }
+    deinit {
+        Tensor.allocationObserver?(UInt(bitPattern: data), nil)
+        free(data)
+    }
 
     /// Bytes of storage (`count × 4`).
     public var byteCount: Int { count * MemoryLayout<Float>.stride }

@@ -64,6 +64,71 @@ public struct MaxBatch {
         return low
     }
 
+    /// The largest batch by replaying the call's tensor allocations (``HeapReplay``): the point is
+    /// run at batches 1, 2 and 3 only, so a grid of large maxima takes seconds, not a run at every
+    /// maximum. A point whose batch 3 the cost model already puts over the budget (a maximum of 0,
+    /// 1 or 2) is searched by runs instead (``find(_:)``), as is one whose allocations are not linear
+    /// in the batch (the row's reason says so). Nothing here runs over the budget.
+    public func predict(_ template: SweepPoint) throws -> MaxBatchRow {
+        try template.checkMeasurable()
+        var point = template
+        point.batch = 1
+        var row = MaxBatchRow(point: point, status: .ok, budgetBytes: budget, seed: seed)
+        row.method = .predicted
+        if case .skip(let reason) = PointPlan(point, memoryBudget: budget) {
+            (row.status, row.reason) = (.skipped, reason)
+            return row
+        }
+        let probes = [1, 2, 3].map { b -> SweepPoint in var p = point; p.batch = b; return p }
+        guard probes.allSatisfy({ $0.predictedBytes <= budget }) else { return try find(template) }
+        var traces: [HeapTrace] = [], peaks: [Int] = []
+        for probe in probes {
+            let (result, trace) = try HeapTrace.record { try pointPeak(probe) }
+            traces.append(trace)
+            peaks.append(result.bytes)
+        }
+        let replay: HeapReplay
+        do {
+            replay = try HeapReplay(batches: (1, 2, 3), traces: (traces[0], traces[1], traces[2]), measured: (peaks[0], peaks[1], peaks[2]))
+        } catch {
+            var measured = try find(template)
+            measured.reason = "searched by runs: \(error.description)"
+            return measured
+        }
+        let best = replay.largestBatch(within: budget)
+        point.batch = max(best, 1)
+        row.point = point
+        row.maxBatch = best
+        row.perSampleBytes = peaks[1] - peaks[0]
+        row.fixedBytes = peaks[0] - (peaks[1] - peaks[0])
+        row.predictedPeakBytes = replay.peak(batch: best)
+        return row
+    }
+
+    /// Confirms a maximum by measurement: runs the point at `max_batch` (its measured peak must be
+    /// within the budget; its time per sample is recorded) and at `max_batch` + 1 (over it). The
+    /// second run allocates past the budget, so it is made only when its cost model stays below
+    /// `ceiling` bytes (90% of the memory available, from the caller); otherwise the row's reason
+    /// says why it was not.
+    public func verify(_ row: inout MaxBatchRow, ceiling: Int) throws {
+        guard row.isOK, let best = row.maxBatch, best >= 1 else { return }
+        var point = row.point
+        point.batch = best
+        guard point.predictedBytes <= ceiling else {
+            row.reason = "not verified: batch \(best) needs \(formatBytes(point.predictedBytes)) > 90% of available memory"
+            return
+        }
+        let (fits, seconds) = try pointPeak(point)
+        row.verifiedPeakBytes = fits
+        row.timePerSample = seconds / Double(best)
+        point.batch = best + 1
+        guard point.predictedBytes <= ceiling else {
+            row.reason = "batch \(best + 1) not run: its \(formatBytes(point.predictedBytes)) > 90% of available memory"
+            return
+        }
+        row.overPeakBytes = try pointPeak(point).bytes
+    }
+
     public func find(_ template: SweepPoint) throws -> MaxBatchRow {
         try template.checkMeasurable()
         var point = template

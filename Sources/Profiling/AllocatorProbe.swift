@@ -63,6 +63,16 @@ public enum AllocatorProbe {
         return try integer("stats.allocated", as: Int.self)
     }
 
+    /// The bytes jemalloc actually reserves (and counts in `thread.peak`) for a request of `bytes`
+    /// aligned to `alignment` (a power of two): its size class, from `nallocx`. Large requests round
+    /// up to one of 4 classes per doubling, so a request just past a class costs up to 25% more.
+    /// Nil when jemalloc cannot serve the request at all.
+    public static func sizeClass(of bytes: Int, alignment: Int) -> Int? {
+        guard bytes >= 0, alignment > 0, alignment & (alignment - 1) == 0 else { return nil }
+        let size = nallocx(max(bytes, 1), Int32(alignment.trailingZeroBitCount))  // MALLOCX_LG_ALIGN(lg alignment)
+        return size == 0 ? nil : Int(size)
+    }
+
     /// The peak of the calling thread's allocations while `body` runs, above what it held before.
     public static func measurePeak<T>(_ body: () throws -> T) throws -> (value: T, peakBytes: Int) {
         try resetThreadPeak()

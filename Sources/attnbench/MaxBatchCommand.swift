@@ -17,12 +17,20 @@ struct MaxBatchCommand: ParsableCommand {
             make it miss). The verified run's time per sample is reported too. No batch is run that the \
             cost model puts over the budget. The grid comes from a preset or flags (batch, tokens, causal \
             and timing settings are ignored).
+
+            With --predict, each point runs at batches 1, 2 and 3 only, with every tensor allocation \
+            traced; replaying the trace through jemalloc's size classes predicts the peak at any batch, \
+            and a search over the replay gives the maximum in seconds. --verify-n then confirms the \
+            cells at those n by measurement: the run at the maximum within the budget, the run at the \
+            maximum + 1 over it (made only when it stays under 90% of the available memory).
             """)
 
     @OptionGroup var grid: GridOptions
     @Option(help: "CSV to write.") var output = "Results/max-batch.csv"
     @Flag(help: "Replace an existing output file.") var overwrite = false
     @Flag(help: "Allow a debug build.") var allowDebug = false
+    @Flag(help: "Predict each maximum from traced allocations at batches 1-3 instead of searching by runs.") var predict = false
+    @Option(help: "With --predict: confirm the cells at these n by runs at the maximum and the maximum + 1 (e.g. 512,65536).") var verifyN: String?
 
     func run() throws {
         try reportingUsageErrors {
@@ -39,11 +47,19 @@ struct MaxBatchCommand: ParsableCommand {
             }
             let points = try spec.points()
             try OutputFile.checkWritable(output, overwrite: overwrite)
+            let verified = try verifyN.map { try Set(ValueList.integers($0, axis: "verify-n")) } ?? []
+            if !verified.isEmpty && !predict { throw UsageError("--verify-n confirms predicted maxima: give --predict too") }
+            let ceiling = (Machine.availableMemoryBytes() ?? budget) / 10 * 9
             let finder = MaxBatch(budget: budget, seed: spec.seed)
             var rows: [MaxBatchRow] = []
             for point in points {
                 FileHandle.standardError.write(Data("max-batch: \(point.label)\n".utf8))
-                rows.append(try finder.find(point))
+                var row = try predict ? finder.predict(point) : finder.find(point)
+                if verified.contains(point.length) {
+                    FileHandle.standardError.write(Data("max-batch: verifying batch \(row.maxBatch ?? 0) and \((row.maxBatch ?? 0) + 1)\n".utf8))
+                    try finder.verify(&row, ceiling: ceiling)
+                }
+                rows.append(row)
             }
             try OutputFile.write(RowFile.text(rows, MaxBatchRow.table), to: output, overwrite: overwrite)
             print("max-batch: wrote \(output) (budget \(formatBytes(budget)))")
