@@ -6,6 +6,10 @@ PRESET   ?= default
 # RESUME=1 continues an interrupted Results/$(PRESET).csv instead of replacing it.
 RESUME   ?=
 RUN_FLAGS ?=
+# make bench PRESET=linformer-table3: the budget of its max-batch table (the paper's 16 GB V100) and
+# the n whose predicted maxima are confirmed by runs (at the maximum and the maximum + 1).
+TABLE3_BUDGET ?= 16G
+TABLE3_VERIFY ?= 512,8192,65536
 # make test-slurm: shards of its test sweep.
 SHARDS   ?= 3
 # make bench-peers passes these to Tests/peers/torch_peers.py (e.g. PEERS_FLAGS="--rounds 5 --n 1024...4096").
@@ -61,6 +65,10 @@ bench: build
 	@for p in $(BENCH_PRESETS); do \
 	  echo "bench: preset $$p"; \
 	  $(RELEASE) run --preset $$p $(if $(RESUME),--resume,--overwrite) $(SWEEP_FLAGS) $(RUN_FLAGS) || exit 1; \
+	  if [ $$p = linformer-table3 ]; then \
+	    $(RELEASE) max-batch --preset $$p --predict --memory-budget $(TABLE3_BUDGET) --verify-n $(TABLE3_VERIFY) \
+	      --output Results/$$p-max-batch.csv --overwrite $(SWEEP_FLAGS) || exit 1; \
+	  fi; \
 	  $(MAKE) --no-print-directory plots PRESET=$$p || exit 1; \
 	done
 

@@ -16,6 +16,8 @@ public struct Analysis: Sendable {
     public var paperTable3: [PaperTable3Cell] = []
     /// The paper's generation speed-ups (`Data/rnn_generation.csv`).
     public var paperGeneration: [PaperGeneration] = []
+    /// The paper's appendix Table 5 (seconds per image per decoder, CPU and GPU).
+    public var paperDecoderTimes: [PaperDecoderTime] = []
     /// Another implementation's rows on the same grid (`Results/peers.csv`, written by `Tests/peers`),
     /// with attnbench's rows of the same interleaved run.
     public var peers: ResultTable?
@@ -54,6 +56,7 @@ extension SweepPoint {
         s.mechanism = .standard
         s.sharing = nil
         s.projectedLength = nil
+        if s.decoder != nil { s.decoder = .kvCache }
         return s
     }
 

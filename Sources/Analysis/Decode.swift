@@ -24,6 +24,49 @@ public struct PaperGeneration: Equatable, Sendable {
     }
 }
 
+/// One row of the paper's appendix Table 5 (`Data/rnn_generation_appendix.csv`): seconds per image
+/// at batch 1 of one method on one device, and its multiple of linear's time on that device.
+public struct PaperDecoderTime: Equatable, Sendable {
+    public var dataset: String
+    /// Tokens per image (784 MNIST, 3072 CIFAR-10).
+    public var tokens: Int
+    public var device: String
+    /// The suite's decoder for the paper's method: Softmax ↔ recompute, Stateful-softmax ↔ kv-cache,
+    /// Linear ↔ recurrent.
+    public var decoder: Decoder
+    public var secondsPerImage: Double
+    public var multipleOfLinear: Double
+
+    /// The Table 5 rows of `table,dataset,device,method,value,unit,multiple_of_linear` for the three
+    /// methods the suite has (LSH rows are left out); a missing file has none.
+    public static func load(_ path: String) throws -> [PaperDecoderTime] {
+        let tokens = ["MNIST": 784, "CIFAR-10": 3072]
+        let decoders: [String: Decoder] = ["Softmax": .recompute, "Stateful-softmax": .kvCache, "Linear": .recurrent]
+        let header = ["table", "dataset", "device", "method", "value", "unit", "multiple_of_linear"]
+        return try PaperData.rows(path, header: header).compactMap { r in
+            guard r[0] == "5", let n = tokens[r[1]], let decoder = decoders[r[3]], let seconds = Double(r[4]),
+                  let multiple = Double(r[6]) else { return nil }
+            return PaperDecoderTime(dataset: r[1], tokens: n, device: r[2], decoder: decoder, secondsPerImage: seconds,
+                                    multipleOfLinear: multiple)
+        }
+    }
+}
+
+/// The three decoders at one N and setting: each one's row (when measured or skipped), and its time
+/// as a multiple of the recurrent (linear) decoder's.
+public struct DecoderComparison: Sendable {
+    public var n: Int
+    /// The setting shared by the rows (the linear point's key with n cleared).
+    public var key: SweepPoint
+    public var rows: [Decoder: ResultRow]
+
+    /// time(decoder) ÷ time(recurrent), when both were measured.
+    public func multipleOfLinear(_ decoder: Decoder) -> Double? {
+        guard let t = rows[decoder]?.median, let linear = rows[.recurrent]?.median else { return nil }
+        return t / linear
+    }
+}
+
 /// Linear ÷ softmax decoding at one N: the two rows and softmax's time over linear's.
 public struct DecodeSpeedup: Equatable, Sendable {
     public var n: Int
@@ -62,9 +105,37 @@ extension Analysis {
         }.sorted { $0.label < $1.label }
     }
 
-    /// "softmax, KV cache" / "linear, RNN state", with the thread count when a run has several.
+    /// "softmax, KV cache", "softmax, no cache", "linear, RNN state" (a layer-scope curve adds its
+    /// layers), with the thread count when a run has several.
     public static func decodeLabel(_ p: SweepPoint, withThreads: Bool) -> String {
-        (p.mechanism == .standard ? "softmax, KV cache" : "linear, RNN state") + (withThreads ? threadsSuffix(p) : "")
+        let name = switch p.decoder ?? Decoder.default(for: p.mechanism) {
+        case .kvCache: "softmax, KV cache"
+        case .recompute: "softmax, no cache"
+        case .recurrent, nil: "linear, RNN state"
+        }
+        let scope = p.scope == .layer ? ", \(p.layers ?? 1) layer\(p.layers == 1 ? "" : "s")" : ""
+        return name + scope + (withThreads ? threadsSuffix(p) : "")
+    }
+
+    /// Every decode setting with a linear (recurrent) row, and the other decoders' rows beside it at
+    /// the same N, batch, heads, d, scope, threads and prompt: the paper's Tables 4–5 comparison.
+    /// Skipped rows are kept (their reason is what a report shows), ordered by setting, then N.
+    public func decoderComparisons() -> [DecoderComparison] {
+        let decode = table.rows.filter { $0.point.mode == .decode && $0.point.peer == nil }
+        func common(_ p: SweepPoint) -> SweepPoint {
+            var c = p
+            (c.mechanism, c.decoder) = (.linear, nil)
+            return c
+        }
+        let groups = Dictionary(grouping: decode, by: { common($0.point) })
+        return groups.compactMap { key, rows -> DecoderComparison? in
+            var byDecoder: [Decoder: ResultRow] = [:]
+            for r in rows { if let d = r.point.decoder ?? Decoder.default(for: r.point.mechanism) { byDecoder[d] = r } }
+            guard byDecoder[.recurrent] != nil, byDecoder.count > 1 else { return nil }
+            return DecoderComparison(n: key.length, key: key, rows: byDecoder)
+        }.sorted { a, b in
+            (a.key.scope == .core ? 0 : 1, a.key.threads, a.key.batch, a.n) < (b.key.scope == .core ? 0 : 1, b.key.threads, b.key.batch, b.n)
+        }
     }
 
     /// ", 2 threads".
@@ -74,9 +145,12 @@ extension Analysis {
     /// batch, heads, d, threads and prompt, with the thread count in the label when it varies.
     public func decodeSpeedups() -> [(label: String, points: [DecodeSpeedup])] {
         let ok = measured.filter { $0.point.mode == .decode && $0.median != nil }
-        let softmax = Dictionary(ok.filter { $0.point.mechanism == .standard }.map { r -> (SweepPoint, ResultRow) in
+        // softmax with its cache (the decoder the speed-up has always meant), keyed as its linear point.
+        let cached = ok.filter { $0.point.mechanism == .standard && ($0.point.decoder ?? .kvCache) == .kvCache }
+        let softmax = Dictionary(cached.map { r -> (SweepPoint, ResultRow) in
             var p = r.point
             p.mechanism = .linear
+            if p.decoder != nil { p.decoder = .recurrent }
             return (p, r)
         }, uniquingKeysWith: { a, _ in a })
         let pairs = ok.filter { $0.point.mechanism == .linear }.compactMap { l in softmax[l.point].map { (s: $0, l: l) } }

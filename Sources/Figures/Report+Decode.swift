@@ -47,6 +47,46 @@ extension Report {
         return md
     }
 
+    /// The three decoders beside the paper's rows ("Transformers are RNNs" Tables 4–5): recompute ↔
+    /// Softmax, kv-cache ↔ Stateful-softmax, recurrent ↔ Linear. Empty without a setting that has
+    /// linear's row and another decoder's.
+    func decoders() -> String {
+        let comparisons = analysis.decoderComparisons()
+        guard !comparisons.isEmpty else { return "" }
+        let paper = analysis.paperDecoderTimes.filter { $0.device == "CPU" }
+        func published(_ n: Int, _ decoder: Decoder) -> PaperDecoderTime? { paper.first { $0.tokens == n && $0.decoder == decoder } }
+        func times(_ x: Double?) -> String { x.map { String(format: "%.1f×", $0) } ?? "–" }
+        func rate(_ row: ResultRow?) -> String {
+            guard let row else { return "not run" }
+            return row.isOK ? Self.rate(row) : "skipped"
+        }
+        var md = """
+            ## Decoders as the paper compares them ("Transformers are RNNs" Tables 4–5)
+
+            Three ways to generate N tokens: softmax **without a cache** (`recompute`, the paper's "Softmax" rows: every new token re-runs the causal core or layers over the whole prefix), softmax **with a key/value cache** (`kv-cache`, the paper's "stateful-softmax") and linear attention's **RNN state** (`recurrent`, "Linear"). Each multiple is a decoder's time for the whole sequence ÷ linear's at the same setting; beside it, the paper's multiple of linear's seconds per image at batch 1 on its CPU (Table 5: whole 8-layer MNIST and 16-layer CIFAR-10 models, the closest setting it published). Its headline 317× and 4,462× (Tables 1–2, GPU, each model at its largest batch) compare linear with the no-cache softmax; its Table 4 puts stateful-softmax 16.8× (MNIST) and 80× (CIFAR-10) above no-cache softmax in images per second.
+
+            | scope | threads | N | no cache tok/s | KV cache tok/s | RNN state tok/s | no cache ÷ linear | paper | KV cache ÷ linear | paper | no cache ÷ KV cache | paper (Table 5) |
+            |---|---|---|---|---|---|---|---|---|---|---|---|
+
+            """
+        for c in comparisons {
+            let k = c.key
+            let scope = k.scope == .layer ? "layer ×\(k.layers ?? 1), FFN \(k.ffnMultiplier ?? 4)×" : "core"
+            let (noCache, cached) = (c.multipleOfLinear(.recompute), c.multipleOfLinear(.kvCache))
+            let ratio = noCache.flatMap { a in cached.map { a / $0 } }
+            let paperRatio = published(c.n, .recompute).flatMap { s in published(c.n, .kvCache).map { s.secondsPerImage / $0.secondsPerImage } }
+            let label = published(c.n, .recurrent).map { " (\($0.dataset))" } ?? ""
+            md += "| \(scope) | \(k.threads) | \(c.n)\(label) | \(rate(c.rows[.recompute])) | \(rate(c.rows[.kvCache])) | \(rate(c.rows[.recurrent])) | "
+            md += "\(times(noCache)) | \(times(published(c.n, .recompute)?.multipleOfLinear)) | \(times(cached)) | \(times(published(c.n, .kvCache)?.multipleOfLinear)) | "
+            md += "\(times(ratio)) | \(times(paperRatio)) |\n"
+        }
+        let skipped = comparisons.flatMap { $0.rows.values }.filter { !$0.isOK }
+        if let first = skipped.first {
+            md += "\nSkipped: \(skipped.count) row\(skipped.count == 1 ? "" : "s"), e.g. \(first.point.label): \(first.reason).\n"
+        }
+        return md
+    }
+
     /// 2·h·d·4, in `Double` so that no h and d read from a CSV can overflow it.
     static func cacheBytesPerPosition(_ p: SweepPoint) -> String {
         String(format: "%.0f", 2 * Double(p.heads) * Double(p.headDim) * 4)

@@ -31,8 +31,7 @@ public struct Report {
             let peerTable = peers()
             if !peerTable.isEmpty { md += "\n" + peerTable }
         }
-        let decoding = decode()
-        if !decoding.isEmpty { md += "\n" + decoding }
+        for section in [decoders(), decode()] where !section.isEmpty { md += "\n" + section }
         if !figures.isEmpty {
             md += "\n## Figures\n\n" + figures.map { "![\($0)](\($0))\n" }.joined(separator: "\n")
         }

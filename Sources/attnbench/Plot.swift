@@ -8,16 +8,24 @@ import Results
 /// Loads a results CSV and what goes with it (metadata, max-batch results, the paper's Table 3).
 struct PlotInputs: ParsableArguments {
     @Option(help: "Results CSV.") var input = "Results/default.csv"
-    @Option(help: "max-batch CSV for Table 3's memory column (used when it exists).") var maxBatch = "Results/max-batch.csv"
+    @Option(help: "max-batch CSV for Table 3's memory column, used when it exists (default: <input>-max-batch.csv beside the input).")
+    var maxBatch: String?
+
+    /// The max-batch results read: `--max-batch`, or `Results/x-max-batch.csv` for `Results/x.csv`.
+    var maxBatchPath: String {
+        maxBatch ?? (input.hasSuffix(".csv") ? String(input.dropLast(4)) : input) + "-max-batch.csv"
+    }
     @Option(help: "The paper's Table 3 (n,k,time_saved,memory_saved).") var paper = "Data/linformer_table3.csv"
     @Option(help: "The paper's generation throughput (dataset,method,images_per_second,speedup_vs_softmax).")
     var paperGeneration = "Data/rnn_generation.csv"
+    @Option(help: "The paper's appendix Tables 4-5 (table,dataset,device,method,value,unit,multiple_of_linear).")
+    var paperDecoders = "Data/rnn_generation_appendix.csv"
     @Option(help: "PyTorch's rows on the same grid (make bench-peers), overlaid and compared when the file exists.")
     var peers = "Results/peers.csv"
 
     /// The files read: the results CSV, its sidecars, the max-batch results, the peers and the paper data.
     var paths: [String] {
-        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), maxBatch, paper, paperGeneration, peers]
+        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), maxBatchPath, paper, paperGeneration, paperDecoders, peers]
     }
 
     func analysis() throws -> (Analysis, RunMetadata?) {
@@ -25,8 +33,9 @@ struct PlotInputs: ParsableArguments {
         let metadata = try RunMetadata.read(from: RunMetadata.path(forCSV: input))
         analysis.paperTable3 = try PaperTable3Cell.load(paper)
         analysis.paperGeneration = try PaperGeneration.load(paperGeneration)
+        analysis.paperDecoderTimes = try PaperDecoderTime.load(paperDecoders)
         analysis.tokenLatency = try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: input))
-        if FileManager.default.fileExists(atPath: maxBatch) { analysis.maxBatch = try MaxBatchRow.read(maxBatch) }
+        if FileManager.default.fileExists(atPath: maxBatchPath) { analysis.maxBatch = try MaxBatchRow.read(maxBatchPath) }
         if FileManager.default.fileExists(atPath: peers) && !OutputFile.sameFile(peers, input) {
             analysis.peers = try ResultTable(path: peers)
         }
