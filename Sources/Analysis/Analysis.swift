@@ -31,6 +31,21 @@ public struct Analysis: Sendable {
 
     /// The pass that figures of one pass show (scaling, efficiency, batch scaling): forward when the
     /// run has forward-mode rows of that pass, else a training step, else the backward alone.
+    /// What the run timed, for titles: "attention core", "encoder layer" ("2 encoder layers", with an
+    /// FFN width other than 4×), or both.
+    public var scopeText: String {
+        let points = measured.map(\.point)
+        let layer = points.filter { $0.scope == .layer }
+        guard !layer.isEmpty else { return "attention core" }
+        let settings = Set(layer.map { "\($0.layers ?? 1),\($0.ffnMultiplier ?? 4)" })
+        var text = "encoder layers"
+        if settings.count == 1, let p = layer.first {
+            let l = p.layers ?? 1
+            text = (l == 1 ? "one encoder layer" : "\(l) encoder layers") + ((p.ffnMultiplier ?? 4) == 4 ? "" : " (FFN \(p.ffnMultiplier ?? 4)×)")
+        }
+        return layer.count == points.count ? text : "attention core and " + text
+    }
+
     public var primaryPass: Pass { Self.preferred([.forward, .train, .backward], among: measured) }
 
     /// The pass of "Transformers are RNNs" Figure 1: a training step, as the paper timed, when the run
@@ -70,7 +85,14 @@ extension SweepPoint {
 
     /// ``mechanismLabel`` with " causal" for causal points, and the pass when it is not the forward:
     /// a series' label ("softmax", "linear causal train").
-    public var seriesLabel: String { kernelLabel + (pass == .forward ? "" : " " + pass.rawValue) }
+    public var seriesLabel: String { kernelLabel + (pass == .forward ? "" : " " + pass.rawValue) + scopeSuffix }
+
+    /// "" at core scope; " (layer)", " (2 layers)", with the FFN width when it is not BERT's 4×.
+    public var scopeSuffix: String {
+        guard scope == .layer else { return "" }
+        let layers = layers ?? 1
+        return " (\(layers == 1 ? "layer" : "\(layers) layers")\(ffnMultiplier.map { $0 == 4 ? "" : ", FFN \($0)×" } ?? ""))"
+    }
 
     /// ``mechanismLabel`` with " causal" for causal points: the kernel, whatever the pass.
     public var kernelLabel: String { mechanismLabel + (causal ? " causal" : "") }

@@ -117,6 +117,16 @@ extension Analysis {
         return name + scope + (withThreads ? threadsSuffix(p) : "")
     }
 
+    /// The decode rows' scope for titles: "one attention layer" (the core with its projections and
+    /// feedback), "8 encoder layers", or both.
+    public var decodeScopeText: String {
+        let decode = measured.filter { $0.point.mode == .decode }.map(\.point)
+        let layers = Set(decode.filter { $0.scope == .layer }.map { $0.layers ?? 1 }).sorted()
+        let layerText = layers.map { "\($0) encoder layer\($0 == 1 ? "" : "s")" }.joined(separator: ", ")
+        if layers.isEmpty { return "one attention layer" }
+        return decode.contains { $0.scope == .core } ? "one attention layer and " + layerText : layerText
+    }
+
     /// Every decode setting with a linear (recurrent) row, and the other decoders' rows beside it at
     /// the same N, batch, heads, d, scope, threads and prompt: the paper's Tables 4–5 comparison.
     /// Skipped rows are kept (their reason is what a report shows), ordered by setting, then N.

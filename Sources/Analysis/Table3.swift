@@ -27,10 +27,26 @@ public struct PaperTable3Cell: Equatable, Sendable {
 public struct Table3Cell: Equatable, Sendable {
     public var n, k: Int
     public var value: Double
+    /// A 95% interval of the ratio when both sides have one (time: standard's interval low ÷
+    /// Linformer's high, and high ÷ low); nil for memory, which is deterministic.
+    public var low, high: Double?
 
-    public init(n: Int, k: Int, value: Double) {
-        (self.n, self.k, self.value) = (n, k, value)
+    public init(n: Int, k: Int, value: Double, low: Double? = nil, high: Double? = nil) {
+        (self.n, self.k, self.value, self.low, self.high) = (n, k, value, low, high)
     }
+
+    /// Whether this cell's interval and `other`'s overlap (false when either has none).
+    public func overlaps(_ other: Table3Cell) -> Bool {
+        guard let a = low, let b = high, let c = other.low, let d = other.high else { return false }
+        return a <= d && c <= b
+    }
+}
+
+/// Two neighbouring cells whose order contradicts the paper's monotone table (time saved grows with
+/// n at fixed k, and falls as k grows at fixed n): `first` should be below `second`.
+public struct Table3Inversion: Equatable, Sendable {
+    public var first, second: Table3Cell
+    public var overlapping: Bool { first.overlaps(second) }
 }
 
 extension Analysis {
@@ -44,7 +60,11 @@ extension Analysis {
         for lf in ok where lf.point.mechanism == .linformer && lf.point.batch == batch {
             guard let std = standardRow(for: lf), let k = lf.point.projectedLength,
                   let stdTime = std.median, let lfTime = lf.median else { continue }
-            time.append(Table3Cell(n: lf.point.length, k: k, value: stdTime / lfTime))
+            var cell = Table3Cell(n: lf.point.length, k: k, value: stdTime / lfTime)
+            if let sLow = std.ciLow, let sHigh = std.ciHigh, let lLow = lf.ciLow, let lHigh = lf.ciHigh, lLow > 0, lHigh > 0 {
+                (cell.low, cell.high) = (sLow / lHigh, sHigh / lLow)
+            }
+            time.append(cell)
             if maxBatch == nil, let sh = std.peakHeapBytes, let lh = lf.peakHeapBytes {
                 memory.append(Table3Cell(n: lf.point.length, k: k, value: Double(sh) / Double(lh)))
             }
@@ -61,6 +81,23 @@ extension Analysis {
             }
         }
         return (time, memory, maxBatch != nil)
+    }
+
+    /// Where the measured time-saved table is not monotone as the paper's is: each pair of
+    /// neighbours (n to 2n at one k; k to 2k at one n, which should fall) in the wrong order.
+    public func table3Inversions() -> [Table3Inversion] {
+        let cells = table3Cells().time
+        let byKey = Dictionary(cells.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
+        var inversions: [Table3Inversion] = []
+        for c in cells.sorted(by: { ($0.n, $0.k) < ($1.n, $1.k) }) {
+            if let longer = byKey["\(c.n * 2),\(c.k)"], longer.value < c.value {
+                inversions.append(Table3Inversion(first: c, second: longer))  // should grow with n
+            }
+            if let wider = byKey["\(c.n),\(c.k * 2)"], wider.value > c.value {
+                inversions.append(Table3Inversion(first: wider, second: c))  // should fall with k
+            }
+        }
+        return inversions
     }
 }
 

@@ -24,7 +24,7 @@ extension Plotter {
         }
         let p = curves[0].row.point
         let body = """
-            set title "\(Gnuplot.escape("Per-token decode latency against position — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), one layer, fp32"))"
+            set title "\(Gnuplot.escape("Per-token decode latency against position — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), \(analysis.decodeScopeText), fp32"))"
             set logscale xy 2
             set grid
             set key top left
@@ -80,7 +80,7 @@ extension Plotter {
         }
         let p = speedups[0].points[0].linear.point
         let body = """
-            set multiplot layout 1,2 title "\(Gnuplot.escape("Decoding N tokens one at a time — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), one layer, fp32"))"
+            set multiplot layout 1,2 title "\(Gnuplot.escape("Decoding N tokens one at a time — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), \(analysis.decodeScopeText), fp32"))"
             set logscale xy 2
             set grid
             set key bottom right font ",9"

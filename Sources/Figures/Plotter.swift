@@ -98,7 +98,7 @@ public struct Plotter {
     /// A figure's title: what it shows, then the machine, threads and the pass it shows (by default
     /// ``Analysis/primaryPass``, the pass of the one-pass figures).
     func title(_ what: String, pass: Pass? = nil) -> String {
-        Gnuplot.escape("\(what) — \(machine), \(threadsLabel), attention core, fp32 \(Self.passText(pass ?? analysis.primaryPass))")
+        Gnuplot.escape("\(what) — \(machine), \(threadsLabel), \(analysis.scopeText), fp32 \(Self.passText(pass ?? analysis.primaryPass))")
     }
 
     /// How a title names a pass: "forward", "backward", "forward + backward".
