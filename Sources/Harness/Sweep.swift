@@ -113,7 +113,7 @@ public struct Sweep {
         for (step, (cycle, i)) in schedule.enumerated() {
             let point = pending[i]
             progress.starting(step + 1, of: schedule.count, point)
-            switch PointPlan(point, memoryBudget: budget) {
+            switch PointPlan(point, memoryBudget: budget, timeLimit: spec.policy.maxSeconds, ceiling: ceilings[point.threads]) {
             case .skip(let reason):
                 if cycle == 0 {
                     try file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))

@@ -218,6 +218,20 @@ public enum PointPlan: Equatable, Sendable {
     case run
     case skip(reason: String)
 
+    /// With a `timeLimit` (seconds, the policy's max-time) and the sgemm `ceiling` (GFLOP/s at the
+    /// point's threads), a point whose one call would take longer than the limit even at the
+    /// ceiling (its cost model's FLOPs ÷ ceiling: a lower bound on its time) is skipped too: the
+    /// policy always completes at least one call, which max-time cannot stop.
+    public init(_ point: SweepPoint, memoryBudget: Int, timeLimit: Double, ceiling: Double?) {
+        self.init(point, memoryBudget: memoryBudget)
+        guard self == .run, let ceiling, ceiling > 0 else { return }
+        let seconds = point.cost.flops / (ceiling * 1e9)
+        if seconds > timeLimit {
+            self = .skip(reason: String(format: "time: one call is %.3g GFLOP, at least %.0f s at the sgemm ceiling (%.1f GF/s), over max-time %.0f s",
+                                        point.cost.flops / 1e9, seconds, ceiling, timeLimit))
+        }
+    }
+
     public init(_ point: SweepPoint, memoryBudget: Int) {
         if let peer = point.peer {
             self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")

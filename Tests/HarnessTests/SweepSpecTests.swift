@@ -82,6 +82,19 @@ import Testing
         #expect(throws: UsageError.self) { try spec.apply("decoder", "cache") }
     }
 
+    /// A point whose one call cannot finish within max-time even at the sgemm ceiling is skipped,
+    /// saying so; one that can is run; without a ceiling nothing is skipped for time.
+    @Test func pointsBeyondMaxTimeAtTheCeilingAreSkipped() {
+        let point = SweepPoint(mechanism: .standard, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 1)
+        let gflop = point.cost.flops / 1e9  // 4·n²·d·h = 34.4 GFLOP
+        #expect(PointPlan(point, memoryBudget: 1 << 34, timeLimit: 10, ceiling: gflop / 5) == .run)
+        guard case .skip(let reason) = PointPlan(point, memoryBudget: 1 << 34, timeLimit: 10, ceiling: gflop / 20) else {
+            Issue.record("not skipped"); return
+        }
+        #expect(reason.hasPrefix("time: one call is 34.4 GFLOP, at least 20 s at the sgemm ceiling"))
+        #expect(PointPlan(point, memoryBudget: 1 << 34, timeLimit: 10, ceiling: nil) == .run)
+    }
+
     /// Core scope is one point; layer scope one per (layers, ffn-mult), both set only there.
     @Test func scopesMultiplyByTheirLayerSettings() throws {
         var spec = SweepSpec()
