@@ -37,6 +37,11 @@ public struct PaperDecoderTime: Equatable, Sendable {
     public var secondsPerImage: Double
     public var multipleOfLinear: Double
 
+    public init(dataset: String, tokens: Int, device: String, decoder: Decoder, secondsPerImage: Double, multipleOfLinear: Double) {
+        (self.dataset, self.tokens, self.device, self.decoder) = (dataset, tokens, device, decoder)
+        (self.secondsPerImage, self.multipleOfLinear) = (secondsPerImage, multipleOfLinear)
+    }
+
     /// The Table 5 rows of `table,dataset,device,method,value,unit,multiple_of_linear` for the three
     /// methods the suite has (LSH rows are left out); a missing file has none.
     public static func load(_ path: String) throws -> [PaperDecoderTime] {

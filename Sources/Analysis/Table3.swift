@@ -90,10 +90,12 @@ extension Analysis {
         let byKey = Dictionary(cells.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
         var inversions: [Table3Inversion] = []
         for c in cells.sorted(by: { ($0.n, $0.k) < ($1.n, $1.k) }) {
-            if let longer = byKey["\(c.n * 2),\(c.k)"], longer.value < c.value {
+            let (n2, nOverflow) = c.n.multipliedReportingOverflow(by: 2)
+            let (k2, kOverflow) = c.k.multipliedReportingOverflow(by: 2)
+            if !nOverflow, let longer = byKey["\(n2),\(c.k)"], longer.value < c.value {
                 inversions.append(Table3Inversion(first: c, second: longer))  // should grow with n
             }
-            if let wider = byKey["\(c.n),\(c.k * 2)"], wider.value > c.value {
+            if !kOverflow, let wider = byKey["\(c.n),\(k2)"], wider.value > c.value {
                 inversions.append(Table3Inversion(first: wider, second: c))  // should fall with k
             }
         }

@@ -34,7 +34,7 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         other.threads = 1
         let analysis = Analysis(table: ResultTable(rows: [measured(lf, seconds: 1), measured(other, seconds: 8), measured(standard, seconds: 4)]))
         let cells = analysis.table3Cells()
-        #expect(cells.time == [Table3Cell(n: 512, k: 64, value: 4)])
+        #expect(cells.time == [Table3Cell(n: 512, k: 64, value: 4, low: 4, high: 4)])
     }
 
     /// A kernel's passes are separate series (labelled with the pass), paired point by point in the

@@ -554,7 +554,7 @@ import Testing
             #expect(!data.isEmpty, "\(name) is empty", sourceLocation: sourceLocation)
             if name.hasSuffix(".csv") {
                 let text = String(decoding: data, as: UTF8.self)
-                #expect(text.hasPrefix("mechanism,mode,"), "\(name) has no header: \(text.prefix(80))", sourceLocation: sourceLocation)
+                #expect(text.hasPrefix("mechanism,scope,mode,"), "\(name) has no header: \(text.prefix(80))", sourceLocation: sourceLocation)
                 #expect(text.hasSuffix("\n"), "\(name) ends inside a line", sourceLocation: sourceLocation)
             }
         }

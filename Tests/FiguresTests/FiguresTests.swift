@@ -110,7 +110,8 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         let md = Report(analysis: analysis, source: "sample.csv", metadata: nil).markdown()
         #expect(md.contains("| softmax | 1 | 512–2048 | 2.00 ± 0.00 |"))
         #expect(md.contains("| linear | 1 | ≤ 512 (faster at every n measured) | 20.0× at n = 2048 |"))
-        #expect(md.contains("| 512 | 2.5× (paper 1.5×) |\n| 1024 | 5.0× |\n"))
+        #expect(md.contains("| 512 | 2.5× [2.5, 2.5] (paper 1.5×; ÷ paper 1.67) |\n| 1024 | 5.0× [5.0, 5.0] |\n"))
+        #expect(md.contains("The measured table does too, at every pair of neighbouring cells."))
         #expect(md.contains("the paper timed") || md.contains("The papers timed"))
     }
 
