@@ -34,9 +34,7 @@ public struct MaxBatch {
             let generation = try point.makeGeneration(seed: seed)
             seconds = Stopwatch.seconds { blackHole(generation()) }
         } else {
-            let kernel = try point.makeKernel(seed: seed)
-            let (q, k, v) = Verification.inputs(point.shape, seed: seed)
-            let call = try PassCall(point.pass, kernel: kernel, q: q, k: k, v: v, seed: seed)
+            let call = try point.makeCall(seed: seed).call
             seconds = Stopwatch.seconds { blackHole(call.run()) }
         }
         return (try AllocatorProbe.threadPeakBytes(), seconds)

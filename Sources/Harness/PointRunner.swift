@@ -4,7 +4,8 @@ import Profiling
 import Reporting
 import Results
 
-/// Measures one point: builds the kernel, inputs and the call its pass makes (``PassCall``, untimed),
+/// Measures one point: builds the kernel (or, at layer scope, the encoder stack), inputs and the
+/// call its pass makes (``SweepPoint/makeCall(seed:)``, untimed),
 /// measures memory on one call, then times calls by the policy; (Linformer's forward pass) measures
 /// the approximation error. A decode point is the same with a ``Generation`` as the call, plus its
 /// per-token latency against position.
@@ -36,9 +37,7 @@ public struct PointRunner: Sendable {
         }
         ComputeThreads.set(point.threads)
         if point.mode == .decode { return try measureDecode(point) }
-        let kernel = try point.makeKernel(seed: seed)
-        let (q, k, v) = Verification.inputs(point.shape, seed: seed)
-        let made = try PassCall(point.pass, kernel: kernel, q: q, k: k, v: v, seed: seed)
+        let (made, inputs) = try point.makeCall(seed: seed)
         let call = injection.map { $0.wrap(made, mechanism: point.mechanism) } ?? made
         var row = ResultRow(point: point, status: .ok, seed: seed)
 
@@ -51,7 +50,7 @@ public struct PointRunner: Sendable {
         rss.finish(into: &row)
         row.modelBytes = made.cost.callPeakBytes
         row.paramBytes = made.cost.parameterBytes
-        if point.mechanism == .linformer, point.pass == .forward, let out {
+        if point.mechanism == .linformer, point.pass == .forward, let out, let (q, k, v) = inputs {
             row.approxRelError = ApproximationError.sampled(out, q: q, k: k, v: v)
         }
 

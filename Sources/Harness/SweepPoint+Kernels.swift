@@ -20,6 +20,7 @@ extension SweepPoint {
     /// without evaluating the kernels' models.
     public func cost(of pass: Pass) -> AttentionCost {
         guard costModelFits else { return .beyondAnyMachine }
+        if mode == .forward && scope == .layer { return layerCost(of: pass) }
         if mode == .decode {
             return Generation.cost(
                 mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
@@ -35,14 +36,19 @@ extension SweepPoint {
 
     /// Whether the kernels' cost model can be evaluated at this point without overflowing: sizes
     /// are at least 1 and no product it forms (slices·n², slices·n·d, slices·d², slices·n·k,
-    /// slices·k·d, heads·k·n, heads·d², slices·prompt·d) exceeds 2^56, computed in `Double`.
+    /// slices·k·d, heads·k·n, heads·d², slices·prompt·d; at layer scope also b·n·D·m, L·m·D² and
+    /// L·heads·k·n) exceeds 2^56, computed in `Double`.
     public var costModelFits: Bool {
-        let sizes = [batch, heads, length, headDim, projectedLength ?? 1, prompt ?? 1]
+        let sizes = [batch, heads, length, headDim, projectedLength ?? 1, prompt ?? 1, ffnMultiplier ?? 1, layers ?? 1]
         guard sizes.allSatisfy({ $0 >= 1 }) else { return false }
         let (b, h, n, d) = (Double(batch), Double(heads), Double(length), Double(headDim))
         let (k, p) = (Double(projectedLength ?? 1), Double(prompt ?? 1))
         let s = b * h
-        let products = [s * n * n, s * n * d, s * d * d, s * n * k, s * k * d, h * k * n, h * d * d, s * p * d, s * n]
+        var products = [s * n * n, s * n * d, s * d * d, s * n * k, s * k * d, h * k * n, h * d * d, s * p * d, s * n]
+        if scope == .layer {
+            let (m, l, dm) = (Double(ffnMultiplier ?? 4), Double(layers ?? 1), h * d)
+            products += [b * n * dm * m, l * m * dm * dm, l * h * k * n, l * s * n * n]
+        }
         return products.allSatisfy { $0 <= 0x1p56 }
     }
 
@@ -54,7 +60,8 @@ extension SweepPoint {
     /// Saturates at `Int.max`, so a size beyond any machine is refused, never a trap.
     public var predictedBytes: Int {
         let cost = self.cost(of: pass == .backward ? .train : pass)
-        let tensors = mode == .decode ? 0 : (pass == .forward ? 3 : 4)
+        // Q, K, V (and dO) of the core, or X (and dO) `[b, n, h·d]` of a layer stack.
+        let tensors = mode == .decode ? 0 : scope == .layer ? (pass == .forward ? 1 : 2) : (pass == .forward ? 3 : 4)
         let inputs = Int.saturatingProduct(tensors, AttentionCost.floats(batch, heads, length, headDim))
         return Int.saturatingSum(inputs, cost.parameterBytes, cost.callPeakBytes, 512 * 1024)
     }
@@ -69,7 +76,7 @@ extension SweepPoint {
     /// from a CSV (the check's re-measure) can hold anything.
     public func checkMeasurable() throws(UsageError) {
         let sizes: [(String, Int?)] = [("n", length), ("batch", batch), ("heads", heads), ("d", headDim),
-                                       ("k", projectedLength), ("prompt", prompt)]
+                                       ("k", projectedLength), ("prompt", prompt), ("ffn_mult", ffnMultiplier), ("layers", layers)]
         for case let (name, value?) in sizes where value < 1 {
             throw UsageError("\(label) cannot be measured: \(name) = \(value), it must be at least 1")
         }
