@@ -7,9 +7,10 @@ PRESET   ?= default
 RESUME   ?=
 RUN_FLAGS ?=
 # make bench PRESET=linformer-table3: the budget of its max-batch table (the paper's 16 GB V100) and
-# the n whose predicted maxima are confirmed by runs (at the maximum and the maximum + 1).
+# the cells whose predicted maxima are confirmed by runs (at the maximum and the maximum + 1):
+# standard's and Linformer k = 128's at the smallest, a middle and the largest n.
 TABLE3_BUDGET ?= 16G
-TABLE3_VERIFY ?= 512,8192,65536
+TABLE3_VERIFY ?= --verify-n 512,8192,65536 --verify-k 128
 # make test-slurm: shards of its test sweep.
 SHARDS   ?= 3
 # make bench-peers passes these to Tests/peers/torch_peers.py (e.g. PEERS_FLAGS="--rounds 5 --n 1024...4096").
@@ -66,7 +67,7 @@ bench: build
 	  echo "bench: preset $$p"; \
 	  $(RELEASE) run --preset $$p $(if $(RESUME),--resume,--overwrite) $(SWEEP_FLAGS) $(RUN_FLAGS) || exit 1; \
 	  if [ $$p = linformer-table3 ]; then \
-	    $(RELEASE) max-batch --preset $$p --predict --memory-budget $(TABLE3_BUDGET) --verify-n $(TABLE3_VERIFY) \
+	    $(RELEASE) max-batch --preset $$p --predict --memory-budget $(TABLE3_BUDGET) $(TABLE3_VERIFY) \
 	      --output Results/$$p-max-batch.csv --overwrite $(SWEEP_FLAGS) || exit 1; \
 	  fi; \
 	  $(MAKE) --no-print-directory plots PRESET=$$p || exit 1; \

@@ -31,6 +31,7 @@ struct MaxBatchCommand: ParsableCommand {
     @Flag(help: "Allow a debug build.") var allowDebug = false
     @Flag(help: "Predict each maximum from traced allocations at batches 1-3 instead of searching by runs.") var predict = false
     @Option(help: "With --predict: confirm the cells at these n by runs at the maximum and the maximum + 1 (e.g. 512,65536).") var verifyN: String?
+    @Option(help: "With --verify-n: confirm Linformer's cells at these k only (default: every k).") var verifyK: String?
 
     func run() throws {
         try reportingUsageErrors {
@@ -48,6 +49,7 @@ struct MaxBatchCommand: ParsableCommand {
             let points = try spec.points()
             try OutputFile.checkWritable(output, overwrite: overwrite)
             let verified = try verifyN.map { try Set(ValueList.integers($0, axis: "verify-n")) } ?? []
+            let verifiedK = try verifyK.map { try Set(ValueList.integers($0, axis: "verify-k")) }
             if !verified.isEmpty && !predict { throw UsageError("--verify-n confirms predicted maxima: give --predict too") }
             let ceiling = (Machine.availableMemoryBytes() ?? budget) / 10 * 9
             let finder = MaxBatch(budget: budget, seed: spec.seed)
@@ -55,7 +57,7 @@ struct MaxBatchCommand: ParsableCommand {
             for point in points {
                 FileHandle.standardError.write(Data("max-batch: \(point.label)\n".utf8))
                 var row = try predict ? finder.predict(point) : finder.find(point)
-                if verified.contains(point.length) {
+                if verified.contains(point.length), verifiedK.map({ k in point.projectedLength.map(k.contains) ?? true }) ?? true {
                     FileHandle.standardError.write(Data("max-batch: verifying batch \(row.maxBatch ?? 0) and \((row.maxBatch ?? 0) + 1)\n".utf8))
                     try finder.verify(&row, ceiling: ceiling)
                 }

@@ -63,6 +63,19 @@ import Testing
         }
     }
 
+    /// A point whose batch 2 the cost model (a lower bound on jemalloc's figure) puts over the budget
+    /// has a maximum of 1 when batch 1 fits when run, and none when it does not.
+    @Test func aBatchOfOneIsAMaximumToo() throws {
+        let point = SweepPoint(mechanism: .standard, length: 512, batch: 1, heads: 2, headDim: 16, threads: 1)
+        var two = point
+        two.batch = 2
+        let budget = two.predictedBytes - 1
+        let row = try MaxBatch(budget: budget, seed: 1).predict(point)
+        #expect(row.status == .ok && row.maxBatch == 1 && (row.verifiedPeakBytes ?? .max) <= budget, "\(row)")
+        let none = try MaxBatch(budget: 1 << 20, seed: 1).find(point)
+        #expect(none.status == .skipped)
+    }
+
     /// A point whose batch 3 the cost model puts over the budget is searched by runs instead.
     @Test func tightBudgetsFallBackToTheMeasuredSearch() throws {
         let point = SweepPoint(mechanism: .standard, length: 512, batch: 1, heads: 2, headDim: 16, threads: 1)
