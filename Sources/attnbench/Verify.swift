@@ -61,6 +61,15 @@ struct Verify: ParsableCommand {
                         + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
             }
         }
+        // The layer scope: L = 2 encoder stacks of each core, part by part, end to end and backward.
+        for r in Verification.checkLayers(seed: seed) {
+            if !r.passed { failures += 1 }
+            print(
+                r.kernel.padding(toLength: 37, withPad: " ", startingAt: 0)
+                    + r.shape.description.padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
+                    + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
+        }
         if failures > 0 {
             print("verify: \(failures) kernel check(s) FAILED")
             throw ExitCode.failure
