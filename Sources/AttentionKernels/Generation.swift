@@ -4,18 +4,22 @@
 /// For each (batch, head) slice and position i = 0…N−1:
 ///
 ///     [q_i | k_i | v_i] = x_i · W_h                 (DecodeProjections, 6·d² FLOPs)
-///     y_i = decoder.step(q_i, k_i, v_i)             (KV cache: 4·(i+1)·d FLOPs; RNN state: 4·d² + 3·d)
+///     y_i = decoder.step(q_i, k_i, v_i)             (KV cache: 4·(i+1)·d FLOPs; RNN state: 4·d² + 3·d;
+///                                                    recompute: 4·(i+1)²·d, the whole causal prefix again)
 ///     x_{i+1} = prompt token i+1 while i+1 < P, else (x_i + y_i) / rms(x_i + y_i)
 ///
 /// The first P tokens (the prompt, P ≥ 1) have seeded N(0, 1) sources and are ingested step by step,
 /// as an RNN ingests them; every later token's source is the previous output fed back, so each step
 /// depends on the one before and nothing can be skipped. Softmax decoding therefore costs O(N²·d) per
-/// sequence and linear decoding O(N·d²).
+/// sequence with its cache (``KVCacheDecoder``), O(N³·d) without one (``RecomputeDecoder``), and
+/// linear decoding O(N·d²) (``RecurrentDecoder``).
 ///
 /// Threads: the slices are independent (each head feeds back its own output), so they are split
 /// across ``ComputeThreads`` workers, each generating whole sequences for its slices on one thread.
 public struct Generation: Sendable {
     public let mechanism: Mechanism
+    /// How tokens are generated: ``Decoder/default(for:)`` unless another supported one is named.
+    public let decoder: Decoder
     public let batch: Int
     public let heads: Int
     public let headDim: Int
@@ -28,12 +32,15 @@ public struct Generation: Sendable {
     public let promptSources: Tensor
 
     /// - Throws: ``KernelConfigurationError`` for Linformer, which has no causal form to decode with,
-    /// and for flash attention, whose tiles have nothing to stream one token at a time
-    /// (``unsupported(_:)``).
+    /// for flash attention, whose tiles have nothing to stream one token at a time
+    /// (``unsupported(_:)``), and for a decoder the mechanism does not run (``unsupported(_:decoder:)``).
     public init(
-        mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length: Int, prompt: Int = 1, seed: UInt64
+        mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, heads: Int, headDim: Int, length: Int, prompt: Int = 1,
+        seed: UInt64
     ) throws(KernelConfigurationError) {
-        if let reason = Self.unsupported(mechanism) { throw reason }
+        if let reason = Self.unsupported(mechanism, decoder: decoder) { throw reason }
+        guard let decoder = decoder ?? Decoder.default(for: mechanism) else { throw Self.noDecoder(mechanism) }
+        self.decoder = decoder
         precondition(batch >= 1 && heads >= 1 && headDim >= 1, "decode: batch, heads and head dimension must be ≥ 1")
         precondition(prompt >= 1 && prompt <= length, "decode: the prompt (\(prompt)) must be 1…N (\(length)) tokens")
         self.mechanism = mechanism
@@ -49,6 +56,22 @@ public struct Generation: Sendable {
     /// Why flash attention has no decode mode (the text of the skipped rows and of the error).
     public static let noFlash = KernelConfigurationError(
         "flash attention has no decode mode of its own: a decoding step is one query row against the KV cache, with no score matrix to tile, which is the standard decoder (--mechanism standard --mode decode)")
+
+    /// Why `mechanism` cannot decode with `decoder` (nil: its default), or nil when it can: the
+    /// mechanism's own reason (``unsupported(_:)``), or a decoder it does not run
+    /// (``Decoder/supported(by:)``: softmax's cache or recomputation, linear attention's state).
+    public static func unsupported(_ mechanism: Mechanism, decoder: Decoder?) -> KernelConfigurationError? {
+        if let reason = unsupported(mechanism) { return reason }
+        guard let decoder, !Decoder.supported(by: mechanism).contains(decoder) else { return nil }
+        return noDecoder(mechanism, decoder)
+    }
+
+    /// The one-line reason a mechanism does not run a decoder.
+    static func noDecoder(_ mechanism: Mechanism, _ decoder: Decoder? = nil) -> KernelConfigurationError {
+        let supported = Decoder.supported(by: mechanism).map(\.rawValue).joined(separator: " or ")
+        return KernelConfigurationError(
+            "\(mechanism.rawValue) attention cannot decode with \(decoder?.rawValue ?? "no decoder"): it decodes with \(supported.isEmpty ? "none" : supported)")
+    }
 
     /// Why `mechanism` cannot decode (``noLinformer``, ``noFlash``), or nil when it can.
     public static func unsupported(_ mechanism: Mechanism) -> KernelConfigurationError? {
@@ -68,10 +91,10 @@ public struct Generation: Sendable {
     /// and y_i (for verification; it slows the loop).
     @discardableResult
     public func callAsFunction(observer: (any StepObserver)? = nil, record: DecodeRecord? = nil) -> Tensor {
-        switch mechanism {
-        case .standard: run(KVCacheDecoder.self, observer: observer, record: record)
-        case .linear: run(RecurrentDecoder.self, observer: observer, record: record)
-        case .linformer, .flash: preconditionFailure(Self.unsupported(mechanism)?.description ?? "")
+        switch decoder {
+        case .kvCache: run(KVCacheDecoder.self, observer: observer, record: record)
+        case .recurrent: run(RecurrentDecoder.self, observer: observer, record: record)
+        case .recompute: run(RecomputeDecoder.self, observer: observer, record: record)
         }
     }
 
@@ -111,24 +134,30 @@ public struct Generation: Sendable {
     /// included); `intermediateBytes` = the decoder's state plus the scratch rows; `outputBytes` = x_N;
     /// `parameterBytes` = the projections and the prompt's sources (allocated before the call).
     public var cost: AttentionCost {
-        Self.cost(mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt)
+        Self.cost(mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length,
+                  prompt: prompt)
     }
 
-    /// ``cost`` without building the generation (no allocation); Linformer and flash cost nothing (never run).
+    /// ``cost`` without building the generation (no allocation); `decoder` nil is the mechanism's
+    /// default; Linformer, flash and unsupported decoders cost nothing (never run).
     public static func cost(
-        mechanism: Mechanism, batch: Int, heads: Int, headDim: Int, length n: Int, prompt: Int
+        mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, heads: Int, headDim: Int, length n: Int, prompt: Int
     ) -> AttentionCost {
         let (slices, d) = (Int.saturatingProduct(batch, heads), Double(headDim))
         let state: Int, attention: Double
-        switch mechanism {
-        case .standard:
+        guard unsupported(mechanism, decoder: decoder) == nil, let decoder = decoder ?? Decoder.default(for: mechanism) else {
+            return AttentionCost(flops: 0, intermediateBytes: 0, outputBytes: 0)
+        }
+        switch decoder {
+        case .kvCache:
             state = KVCacheDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
             attention = 4 * d * Double(n) * (Double(n) + 1) / 2  // Σ_{i<N} 4·(i+1)·d
-        case .linear:
+        case .recurrent:
             state = RecurrentDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
             attention = Double(n) * RecurrentDecoder.stepFlops(position: 0, headDim: headDim)
-        case .linformer, .flash:
-            return AttentionCost(flops: 0, intermediateBytes: 0, outputBytes: 0)
+        case .recompute:
+            state = RecomputeDecoder.stateBytes(slices: slices, capacity: n, headDim: headDim)
+            attention = 4 * d * Double(n) * (Double(n) + 1) * (2 * Double(n) + 1) / 6  // Σ_{i<N} 4·(i+1)²·d
         }
         let projection = Double(n) * 6 * d * d
         return AttentionCost(

@@ -86,7 +86,8 @@ public enum Verification {
         let reference = generation.mechanism == .standard
             ? ReferenceAttention.standard(q: record.q, k: record.k, v: record.v, causal: true)
             : ReferenceAttention.linear(q: record.q, k: record.k, v: record.v, causal: true)
-        let name = (generation.mechanism == .standard ? "standard" : "linear") + " decode"
+        let name = (generation.mechanism == .standard ? "standard" : "linear")
+            + (generation.decoder == .recompute ? " recompute" : "") + " decode"
         return compare(record.out, reference, kernel: name, shape: AttentionShape(of: record.q))
     }
 

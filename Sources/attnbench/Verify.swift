@@ -9,7 +9,7 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every kernel against the naive Float64 reference on small seeded shapes.",
         discussion: """
-            Decoding (KV cache and RNN state) is checked against causal attention over the q, k, v it \
+            Decoding (KV cache, RNN state and recomputation without a cache) is checked against causal attention over the q, k, v it \
             generated; each backward pass (after its training forward) against the Float64 reference \
             gradients for a seeded dO, the worst of dQ, dK, dV (and dE, dF). Prints, per kernel and shape, the largest absolute error and the largest fraction of the \
             derived error bound it uses (≤ 1 passes). Exits 1 if any kernel fails.
@@ -41,8 +41,8 @@ struct Verify: ParsableCommand {
         var failures = 0
         for (shape, k) in Self.cases {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
-            let decoders = try [Mechanism.standard, .linear].map {
-                try Generation(mechanism: $0, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
+            let decoders = try [(Mechanism.standard, nil), (.linear, nil), (.standard, Decoder.recompute)].map {
+                try Generation(mechanism: $0, decoder: $1, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
                                 length: shape.length, prompt: min(3, shape.length), seed: seed)
             }
             let kernels = Verification.kernels(for: shape, projectedLength: k, seed: seed)
@@ -60,6 +60,15 @@ struct Verify: ParsableCommand {
                         + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
                         + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
             }
+        }
+        // The layer scope: L = 2 encoder stacks of each core, part by part, end to end and backward.
+        for r in Verification.checkLayers(seed: seed) {
+            if !r.passed { failures += 1 }
+            print(
+                r.kernel.padding(toLength: 37, withPad: " ", startingAt: 0)
+                    + r.shape.description.padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
+                    + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
         }
         if failures > 0 {
             print("verify: \(failures) kernel check(s) FAILED")
