@@ -23,7 +23,7 @@ extension SweepPoint {
         if mode == .forward && scope == .layer { return layerCost(of: pass) }
         if mode == .decode {
             return Generation.cost(
-                mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
+                mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
         }
         return switch mechanism {
         case .standard: SoftmaxAttention(causal: causal).cost(for: shape, pass: pass)
@@ -90,7 +90,7 @@ extension SweepPoint {
 
     /// Builds the generation of a decode point (its projections and prompt are seeded from `seed`).
     public func makeGeneration(seed: UInt64) throws(KernelConfigurationError) -> Generation {
-        try Generation(mechanism: mechanism, batch: batch, heads: heads, headDim: headDim, length: length,
+        try Generation(mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length,
                        prompt: prompt ?? 1, seed: seed)
     }
 
