@@ -91,7 +91,8 @@ def main():
             log(f"round {r + 1}/{args.rounds}: PyTorch")
             for fields in rows[1:]:
                 row = dict(zip(header, fields))
-                if row["mode"] != "forward":
+                # PyTorch's forms are the attention cores' forward passes.
+                if row["mode"] != "forward" or row.get("pass", "forward") != "forward" or row.get("scope", "core") != "core":
                     continue
                 measured = measure_torch(row, meta)
                 keep_best(peer, tuple(measured[c] for c in header[:key_count(header)]), measured)
