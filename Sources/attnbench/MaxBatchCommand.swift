@@ -51,7 +51,6 @@ struct MaxBatchCommand: ParsableCommand {
             let verified = try verifyN.map { try Set(ValueList.integers($0, axis: "verify-n")) } ?? []
             let verifiedK = try verifyK.map { try Set(ValueList.integers($0, axis: "verify-k")) }
             if !verified.isEmpty && !predict { throw UsageError("--verify-n confirms predicted maxima: give --predict too") }
-            let ceiling = (Machine.availableMemoryBytes() ?? budget) / 10 * 9
             let finder = MaxBatch(budget: budget, seed: spec.seed)
             var rows: [MaxBatchRow] = []
             for point in points {
@@ -59,7 +58,7 @@ struct MaxBatchCommand: ParsableCommand {
                 var row = try predict ? finder.predict(point) : finder.find(point)
                 if verified.contains(point.length), verifiedK.map({ k in point.projectedLength.map(k.contains) ?? true }) ?? true {
                     FileHandle.standardError.write(Data("max-batch: verifying batch \(row.maxBatch ?? 0) and \((row.maxBatch ?? 0) + 1)\n".utf8))
-                    try finder.verify(&row, ceiling: ceiling)
+                    try finder.verify(&row) { (Machine.availableMemoryBytes() ?? 0) / 10 * 9 }
                 }
                 rows.append(row)
             }

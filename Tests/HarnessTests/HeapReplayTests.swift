@@ -23,7 +23,7 @@ import Testing
         #expect(row.status == .ok && row.method == .predicted, "\(row.reason)")
         let best = try #require(row.maxBatch)
         #expect(best >= 4)
-        try finder.verify(&row, ceiling: 1 << 30)
+        try finder.verify(&row) { 1 << 30 }
         let (fits, over) = (try #require(row.verifiedPeakBytes), try #require(row.overPeakBytes))
         #expect(fits <= budget && over > budget, "batch \(best): \(fits) and batch \(best + 1): \(over) against \(budget)")
         #expect(row.isVerifiedExact == true)
