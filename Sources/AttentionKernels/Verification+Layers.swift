@@ -83,7 +83,8 @@ extension Verification {
                                   compare(s.output, f.normalized.output.output, kernel: "", shape: shape)],
                                  "layer \(l) FFN + LN2"))
         }
-        let endToEnd = self.endToEnd(stack, x: x, saved: saved, weights: weights)
+        let endToEnd = self.endToEnd(stack, x: x, boundaries: saved.layers.map(LayerBoundaries.init), final: stack(x: x),
+                                     weights: weights).result
 
         var backward = [Result]()
         for l in (0..<layers).reversed() {
@@ -122,8 +123,9 @@ extension Verification {
     }
 
     /// The stack against the Float64 stack run from X alone (every intermediate a Float64 value, never
-    /// the kernel's): at each part boundary (Q, K, V; A; H; Y of every layer, then the inference
-    /// output) the kernel's value must be within the part's own rounding bound plus the first-order
+    /// the kernel's): at each part boundary (Q, K, V; A; H; Y of every layer, then `final`, the
+    /// output of the call being checked) the kernel's value (`boundaries`: a training forward's, or a
+    /// generation's record) must be within the part's own rounding bound plus the first-order
     /// propagation of how far the part's inputs were from the Float64 stack's. That incoming deviation
     /// is measured (|float32 − Float64|, exact in Float64, ``ReferenceLayer/measured(_:against:heads:)``),
     /// as ``ReferenceAttention/linformerGradients(q:k:v:projections:outputGradient:projected:)`` does
@@ -132,7 +134,12 @@ extension Verification {
     /// measured at 0.3 on a Y of unit scale after one layer of the verify shape, which no wrong
     /// stack could fail. Each boundary is a comparison with the Float64 stack, so wiring errors (a
     /// layer fed the wrong tensor, the inference path differing from the training path) fail here.
-    static func endToEnd(_ stack: EncoderStack, x: Tensor, saved: EncoderStack.Saved, weights: [EncoderWeights]) -> Result {
+    /// An element that passes an input straight through uses nearly all of its bound by construction:
+    /// causal attention's first row is v₀ itself, whose error is exactly the deviation it inherits
+    /// (the bound adds only the rounding), so causal cores read up to ~0.9 of the bound there.
+    static func endToEnd(
+        _ stack: EncoderStack, x: Tensor, boundaries: [LayerBoundaries], final: Tensor, weights: [EncoderWeights]
+    ) -> (result: Result, final: ReferenceAttention.Output) {
         let shape = stack.checkedShape(x)
         let (batch, heads) = (shape.batch, shape.heads)
         var results = [Result]()
@@ -143,7 +150,7 @@ extension Verification {
         var current = ReferenceLayer.tokens(x)
         var last = current
         for l in 0..<stack.configuration.layers {
-            let (s, w) = (saved.layers[l], weights[l])
+            let (s, w) = (boundaries[l], weights[l])
             let (q, k, v) = ReferenceLayer.projections(input: current, weights: w)
             check(s.q, q, heads: true); check(s.k, k, heads: true); check(s.v, v, heads: true)
             let a = ReferenceLayer.core(stack.cores[l], q: ReferenceLayer.measured(q, against: s.q, heads: true),
@@ -157,8 +164,50 @@ extension Verification {
             check(s.output, last)
             current = ReferenceLayer.measured(last, against: s.output)
         }
-        check(stack(x: x), last)
-        return worst(results, named: "stack end-to-end", shape: shape)
+        check(final, last)
+        return (worst(results, named: "stack end-to-end", shape: shape), last.output)
+    }
+
+    /// A layer-scope generation against the causal stack over the inputs it recorded, x_0 … x_{N−1}
+    /// (each y_i is the causal stack's row i, which sees tokens ≤ i only): three results,
+    /// - `<L, mechanism, decoder> decode`: every boundary of every step (Q, K, V, A, H, Y of each
+    ///   layer) and every output against the Float64 stack over the recorded inputs
+    ///   (``endToEnd(_:x:boundaries:final:weights:)``);
+    /// - `… stack`: the float32 stack's own training forward and output over the same inputs,
+    ///   against the same Float64 stack;
+    /// - `… decode=stack`: each y_i against the float32 stack's row i, within the sum of the two
+    ///   bounds (both are within their own of the same Float64 value).
+    public static func check(_ generation: LayerGeneration) -> [Result] {
+        let (c, stack) = (generation.configuration, generation.stack)
+        let record = LayerDecodeRecord(configuration: c, batch: generation.batch, length: generation.length)
+        generation(record: record)
+        let shape = c.coreShape(batch: generation.batch, length: generation.length)
+        let label = "L=\(c.layers) \(generation.mechanism.rawValue) \(generation.decoder.rawValue)"
+        var decoded = endToEnd(stack, x: record.inputs, boundaries: record.layers, final: record.outputs, weights: stack.weights)
+        let rows = stack(x: record.inputs)
+        let (_, saved) = stack.trainingForward(x: record.inputs)
+        var rerun = endToEnd(stack, x: record.inputs, boundaries: saved.layers.map(LayerBoundaries.init), final: rows,
+                             weights: stack.weights)
+        decoded.result.kernel = label + " decode"
+        rerun.result.kernel = label + " stack"
+        let together = ReferenceAttention.Output(values: rows.scalars.map(Double.init),
+                                                 bounds: zip(decoded.final.bounds, rerun.final.bounds).map { $0 + $1 })
+        return [decoded.result, rerun.result, compare(record.outputs, together, kernel: label + " decode=stack", shape: shape)]
+    }
+
+    /// `attnbench verify`'s layer-decode lines: ``check(_:)-(LayerGeneration)`` for an L = 2 stack
+    /// (``layerCheckConfiguration``) generating b = 2 sequences of N = 23 tokens after a 3-token prompt
+    /// (weights seeded from `seed`), with each decoder: softmax's cache and recomputation, linear
+    /// attention's state.
+    public static func checkLayerGenerations(seed: UInt64) -> [Result] {
+        [(Mechanism.standard, Decoder.kvCache), (.standard, .recompute), (.linear, .recurrent)].flatMap { mechanism, decoder in
+            do {
+                return check(try LayerGeneration(configuration: layerCheckConfiguration, mechanism: mechanism, decoder: decoder,
+                                                 batch: 2, length: 23, prompt: 3, seed: seed))
+            } catch {
+                preconditionFailure("\(mechanism) decodes with \(decoder): \(error)")
+            }
+        }
     }
 
     /// The worst of several results under one name: the largest error and bound fraction, and all

@@ -61,8 +61,9 @@ struct Verify: ParsableCommand {
                         + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
             }
         }
-        // The layer scope: L = 2 encoder stacks of each core, part by part, end to end and backward.
-        for r in Verification.checkLayers(seed: seed) {
+        // The layer scope: L = 2 encoder stacks of each core, part by part, end to end and backward;
+        // then generation through such a stack with each decoder, against the stack over its inputs.
+        for r in Verification.checkLayers(seed: seed) + Verification.checkLayerGenerations(seed: seed) {
             if !r.passed { failures += 1 }
             print(
                 r.kernel.padding(toLength: 37, withPad: " ", startingAt: 0)
