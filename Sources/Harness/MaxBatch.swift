@@ -32,8 +32,8 @@ public struct MaxBatch {
         try AllocatorProbe.resetThreadPeak()
         let seconds: Double
         if point.mode == .decode {
-            let generation = try point.makeGeneration(seed: seed)
-            seconds = Stopwatch.seconds { blackHole(generation()) }
+            let generation = try point.makeDecodeCall(seed: seed)
+            seconds = Stopwatch.seconds { blackHole(generation.run(nil)) }
         } else {
             let call = try point.makeCall(seed: seed).call
             seconds = Stopwatch.seconds { blackHole(call.run()) }

@@ -64,20 +64,20 @@ public struct PointRunner: Sendable {
     /// records every step's wall time (two clock reads per step, ~40 ns against steps of ≥ 1 µs),
     /// gathered into ``TokenLatency`` windows outside the timed region.
     private func measureDecode(_ point: SweepPoint) throws -> ResultRow {
-        let generation = try point.makeGeneration(seed: seed)
+        let generation = try point.makeDecodeCall(seed: seed)
         var row = ResultRow(point: point, status: .ok, seed: seed)
 
         let rss = RSSWindow()
         try AllocatorProbe.resetThreadPeak()
-        blackHole(generation())
+        blackHole(generation.run(nil))
         row.peakHeapBytes = try AllocatorProbe.threadPeakBytes()
         rss.finish(into: &row)
         row.modelBytes = generation.cost.callPeakBytes
         row.paramBytes = generation.cost.parameterBytes
 
-        let times = StepTimes(length: point.length, workers: ComputeThreads.workerCount(generation.slices))
+        let times = StepTimes(length: point.length, workers: generation.workers)
         var latency = TokenLatency(length: point.length)
-        let calls = policy.measureCalls({ blackHole(generation(observer: times)) }, afterEach: { latency.add(times) })
+        let calls = policy.measureCalls({ blackHole(generation.run(times)) }, afterEach: { latency.add(times) })
         record(calls, flops: generation.cost.flops, into: &row)
         row.tokenLatency = latency.samples
         return row

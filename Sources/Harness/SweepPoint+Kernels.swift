@@ -21,6 +21,10 @@ extension SweepPoint {
     public func cost(of pass: Pass) -> AttentionCost {
         guard costModelFits else { return .beyondAnyMachine }
         if mode == .forward && scope == .layer { return layerCost(of: pass) }
+        if mode == .decode && scope == .layer {
+            return LayerGeneration.cost(configuration: layerConfiguration, mechanism: mechanism, decoder: decoder,
+                                        batch: batch, length: length, prompt: prompt ?? 1)
+        }
         if mode == .decode {
             return Generation.cost(
                 mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
