@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// The attention cores in Float64 on bounded inputs, for the end-to-end check of a whole stack
-/// (``Verification/endToEnd(_:x:saved:weights:)``), where Q, K and V are themselves Float64 values
+/// (``Verification/endToEnd(_:x:boundaries:final:weights:)``), where Q, K and V are themselves Float64 values
 /// that the kernel's differ from. The formulas and the rounding bounds are ``ReferenceAttention``'s
 /// (with zero input bounds the two agree exactly, which a test checks); the input bounds add their
 /// first-order propagation:

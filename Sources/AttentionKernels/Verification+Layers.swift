@@ -34,7 +34,7 @@ extension Verification {
     ///   LayerNorm 1 (H) and the FFN with LayerNorm 2 (U and Y), each against its Float64 reference on
     ///   the float32 inputs that part received in the training forward;
     /// - `endToEnd`: every part boundary and the inference output against the whole Float64 stack
-    ///   run from X (``endToEnd(_:x:saved:weights:)``);
+    ///   run from X (``endToEnd(_:x:boundaries:final:weights:)``);
     /// - `backward`: per layer, the FFN and LayerNorm 2 backward (dH, dW1, db1, dW2, db2, dγ₂, dβ₂),
     ///   LayerNorm 1 and the output projection (dZ₁, dA, dWo, dbo, dγ₁, dβ₁), the core's backward
     ///   (dQ, dK, dV, and dE, dF) and the projections' (dX, dWq, dWk, dWv, dbq, dbk, dbv), each on the
