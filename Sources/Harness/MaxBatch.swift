@@ -124,9 +124,9 @@ public struct MaxBatch {
         row.timePerSample = seconds / Double(best)
         point.batch = best + 1
         try AllocatorProbe.releaseFreedMemory()
-        // The cost model counts requests; jemalloc's size classes may add up to 25% to the largest
-        // tensor, so an eighth more is asked of the machine than the model says.
-        let needed = Int.saturatingSum(point.predictedBytes, point.predictedBytes / 8)
+        // The cost model counts requests; jemalloc's size classes may add up to 25% to a large
+        // tensor, so a quarter more is asked of the machine than the model says.
+        let needed = Int.saturatingSum(point.predictedBytes, point.predictedBytes / 4)
         guard needed <= ceiling() else {
             row.reason = "batch \(best + 1) not run: it may need \(formatBytes(needed)) > 90% of available memory"
             return

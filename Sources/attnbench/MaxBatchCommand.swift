@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Harness
 import Reporting
+import Profiling
 import Results
 
 /// `attnbench max-batch`: the largest batch that fits a memory budget, per point of a grid.
@@ -51,6 +52,9 @@ struct MaxBatchCommand: ParsableCommand {
             let verified = try verifyN.map { try Set(ValueList.integers($0, axis: "verify-n")) } ?? []
             let verifiedK = try verifyK.map { try Set(ValueList.integers($0, axis: "verify-k")) }
             if !verified.isEmpty && !predict { throw UsageError("--verify-n confirms predicted maxima: give --predict too") }
+            // Resident memory must follow the heap: runs near the budget (and past it, verifying) must
+            // not also hold the pages earlier runs freed.
+            try AllocatorProbe.returnFreedPagesAtOnce()
             let finder = MaxBatch(budget: budget, seed: spec.seed)
             var rows: [MaxBatchRow] = []
             for point in points {
