@@ -23,39 +23,55 @@ do for [FORMAT in "png svg"] {
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.34 ± 0.24}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.36 ± 0.17}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.34 ± 0.18}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.98 ± 0.10}", \
+         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}", \
+         DATA index 6 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax ∝ n^{2.37 ± 0.82}", \
+         DATA index 7 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash ∝ n^{2.01 ± 0.19}", \
+         DATA index 9 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear ∝ n^{1.11 ± 0.38}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.34 ± 0.24}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.31 ± 0.26}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.34 ± 0.18}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.01 ± 0.25}", \
+         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}", \
+         DATA index 6 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax ∝ n^{2.37 ± 0.82}", \
+         DATA index 7 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash ∝ n^{2.01 ± 0.19}", \
+         DATA index 8 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#8e44ad" title "torch-linformer k=128 ∝ n^{1.25 ± 0.68}", \
+         DATA index 9 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear ∝ n^{1.11 ± 0.38}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.34 ± 0.24}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.32 ± 0.22}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.34 ± 0.18}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.04 ± 0.04}", \
+         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}", \
+         DATA index 6 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax ∝ n^{2.37 ± 0.82}", \
+         DATA index 7 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash ∝ n^{2.01 ± 0.19}", \
+         DATA index 9 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear ∝ n^{1.11 ± 0.38}"
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.96 ± 0.03}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
+         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.96 ± 0.03}", \
+         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.95 ± 0.03}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
+         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.95 ± 0.03}", \
+         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
-         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{0.94 ± 0.04}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
+         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{0.94 ± 0.04}", \
+         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     unset multiplot
     unset output
 }

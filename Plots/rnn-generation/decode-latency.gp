@@ -16,15 +16,17 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set title "Per-token decode latency against position — AMD EPYC, b = 1, h = 8, d = 32, one layer, fp32"
+    set title "Per-token decode latency against position — AMD EPYC, b = 1, h = 8, d = 32, one attention layer and 1 encoder layer, fp32"
     set logscale xy 2
     set grid
     set key top left
     set xlabel "position (tokens generated so far, incl. this one)"
     set ylabel "latency of one step (µs, median over a window and all repetitions)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 thread, N = 16384 ∝ position^{0.00 ± 0.00}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 2 threads, N = 16384 ∝ position^{-0.01 ± 0.01}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 thread, N = 16384 ∝ position^{1.10 ± 0.08}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 2 threads, N = 16384 ∝ position^{0.99 ± 0.06}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, N = 16384 ∝ position^{-0.04 ± 0.03}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, N = 16384 ∝ position^{-0.01 ± 0.01}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, N = 16384 ∝ position^{1.20 ± 0.11}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 16384 ∝ position^{0.64 ± 0.10}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, N = 1024 ∝ position^{1.63 ± 0.06}", \
+         DATA index 5 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, 1 layer, N = 1024 ∝ position^{1.00 ± 0.05}"
     unset output
 }

@@ -35,9 +35,10 @@ extension Analysis {
     /// table does not hold itself.
     public var peerSeries: [Series] {
         guard let peers else { return [] }
+        // Only beside this run's own curves: a decode, training or layer run gets no peer curves.
         let own = Set(series.map(\.key))
         return Series.all(in: ResultTable(rows: peers.measured.filter { $0.point.peer != nil }))
-            .filter { !own.contains($0.key) }
+            .filter { own.contains($0.key.ownCounterpart) }
     }
 
     /// attnbench against its peers, point by point: each peer row with attnbench's row at the same
@@ -50,6 +51,7 @@ extension Analysis {
         let byPoint = Dictionary(peerRows.map { ($0.point, $0) }, uniquingKeysWith: { _, last in last })
         let comparisons = peerRows.compactMap { row -> PeerComparison? in
             let key = row.point.ownCounterpart
+            guard fromTable[key] != nil else { return nil }  // only points this run measured itself
             let (sameFile, otherFile) = fromTable[row.point] != nil ? (fromTable, fromPeersFile) : (fromPeersFile, fromTable)
             let (own, sameRun) = sameFile[key].map { ($0, true) } ?? (otherFile[key], false)
             guard let own else { return nil }
