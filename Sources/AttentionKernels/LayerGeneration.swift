@@ -232,10 +232,12 @@ public struct LayerGeneration: Sendable {
                 intermediateBytes: .saturatingSum(.saturatingProduct(layers, state), AttentionCost.floats(Rows.floats(batch, c))),
                 outputBytes: output, parameterBytes: parameters)
         case .recompute:
-            var flops = 0.0
-            for m in 1...max(n, 1) {
-                flops += EncoderStack.cost(configuration: c, batch: batch, length: m, pass: .forward, core: { _ in core(m) }).flops
+            // Step m re-runs the stack over m tokens: F(m) = α·m² + β·m (the GEMMs linear in m, the
+            // m×m core quadratic), so Σ_{m=1}^{N} F(m) comes from F(1), F(2), F(3) in O(1), not N calls.
+            let f = { (m: Int) in
+                EncoderStack.cost(configuration: c, batch: batch, length: m, pass: .forward, core: { _ in core(m) }).flops
             }
+            let flops = sumOfQuadratic(f(1), f(2), f(3), upTo: max(n, 1))
             // The prefix, then at the last step its copy and the stack's forward over it.
             let rerun = EncoderStack.cost(configuration: c, batch: batch, length: n, pass: .forward, core: { _ in core(n) })
             let prefix = AttentionCost.floats(batch, n, dm)
@@ -245,6 +247,17 @@ public struct LayerGeneration: Sendable {
                 outputBytes: output, parameterBytes: parameters)
         }
     }
+}
+
+/// Σ_{m=1}^{N} F(m) for a quadratic F(m) = a·m² + b·m + c given F(1), F(2), F(3):
+/// a = (F₃ − 2F₂ + F₁)/2, b = F₂ − F₁ − 3a, c = F₁ − a − b, and
+/// Σ = a·N(N+1)(2N+1)/6 + b·N(N+1)/2 + c·N. Exact in `Double` while the terms stay below 2⁵³.
+func sumOfQuadratic(_ f1: Double, _ f2: Double, _ f3: Double, upTo n: Int) -> Double {
+    let a = (f3 - 2 * f2 + f1) / 2
+    let b = f2 - f1 - 3 * a
+    let c = f1 - a - b
+    let m = Double(n)
+    return a * m * (m + 1) * (2 * m + 1) / 6 + b * m * (m + 1) / 2 + c * m
 }
 
 /// Every input token, output and part boundary of a ``LayerGeneration`` (`[b, N, ·]` each; per

@@ -39,12 +39,12 @@ extension SweepPoint {
     }
 
     /// Whether the kernels' cost model can be evaluated at this point without overflowing: sizes
-    /// are at least 1 and no product it forms (slices·n², slices·n·d, slices·d², slices·n·k,
+    /// are at least 1, layers at most ``maximumLayers``, and no product it forms (slices·n², slices·n·d, slices·d², slices·n·k,
     /// slices·k·d, heads·k·n, heads·d², slices·prompt·d; at layer scope also b·n·D·m, L·m·D² and
     /// L·heads·k·n) exceeds 2^56, computed in `Double`.
     public var costModelFits: Bool {
         let sizes = [batch, heads, length, headDim, projectedLength ?? 1, prompt ?? 1, ffnMultiplier ?? 1, layers ?? 1]
-        guard sizes.allSatisfy({ $0 >= 1 }) else { return false }
+        guard sizes.allSatisfy({ $0 >= 1 }), (layers ?? 1) <= Self.maximumLayers else { return false }
         let (b, h, n, d) = (Double(batch), Double(heads), Double(length), Double(headDim))
         let (k, p) = (Double(projectedLength ?? 1), Double(prompt ?? 1))
         let s = b * h
@@ -74,6 +74,10 @@ extension SweepPoint {
     /// than the cores is allowed, with a warning), and inside OpenBLAS's `Int32` thread count.
     public static let maximumThreads = 4096
 
+    /// The deepest stack a point may build: far beyond the papers' 16 layers, and small enough that
+    /// the cost model's per-layer walk stays instant.
+    public static let maximumLayers = 4096
+
     /// Refuses a point that cannot be built at all, before anything is allocated or any thread
     /// count is set: a size below 1, a thread count outside 1...``maximumThreads``, a Linformer
     /// point without k or sharing. Points from the command line always pass; points read back
@@ -83,6 +87,9 @@ extension SweepPoint {
                                        ("k", projectedLength), ("prompt", prompt), ("ffn_mult", ffnMultiplier), ("layers", layers)]
         for case let (name, value?) in sizes where value < 1 {
             throw UsageError("\(label) cannot be measured: \(name) = \(value), it must be at least 1")
+        }
+        if let layers, layers > Self.maximumLayers {
+            throw UsageError("\(label) cannot be measured: layers = \(layers), it must be at most \(Self.maximumLayers)")
         }
         guard (1...Self.maximumThreads).contains(threads) else {
             throw UsageError("\(label) cannot be measured: threads = \(threads), it must be between 1 and \(Self.maximumThreads)")

@@ -81,7 +81,11 @@ public struct SweepSpec: Equatable, Sendable {
         case "sharing": sharing = try ValueList.names(value, axis: key) { ProjectionSharing(rawValue: $0) }
         case "mode": modes = try ValueList.names(value, axis: key) { RunMode(rawValue: $0) }
         case "scope": scopes = try ValueList.names(value, axis: key) { Scope(rawValue: $0) }
-        case "layers": layers = try ValueList.integers(value, axis: key)
+        case "layers":
+            layers = try ValueList.integers(value, axis: key)
+            if let l = layers.first(where: { $0 > SweepPoint.maximumLayers }) {
+                throw UsageError("--layers: \(l) is more than \(SweepPoint.maximumLayers) layers")
+            }
         case "ffn-mult": ffnMultipliers = try ValueList.integers(value, axis: key)
         case "decoder": decoders = try ValueList.names(value, axis: key) { Decoder(rawValue: $0) }
         case "pass": passes = try ValueList.names(value, axis: key) { Pass(rawValue: $0) }

@@ -93,6 +93,10 @@ import _TestSupport
         #expect(try Self.generation(.linear, .recurrent).cost.flops == Double(n) * (products + b * h * layers * (4 * d * d + 3 * d)))
         let recompute = (1...n).reduce(0.0) { $0 + Double($1) * products + b * h * layers * 4 * Double($1 * $1) * d }
         #expect(try Self.generation(.standard, .recompute).cost.flops == recompute)
+        // At the rnn-generation preset's N = 3072 (a closed form, not 3072 stack costs), term by term.
+        let long = LayerGeneration.cost(configuration: c, mechanism: .standard, decoder: .recompute, batch: 2, length: 3072, prompt: 1)
+        let terms = (1...3072).reduce(0.0) { $0 + Double($1) * products + b * h * layers * 4 * Double($1 * $1) * d }
+        #expect(abs(long.flops - terms) <= 1e-12 * terms)
     }
 
     /// jemalloc's peak over one generation against the cost model (the kernels' bounds, ``MemoryTests``):

@@ -246,6 +246,7 @@ import Testing
     @Test(arguments: [
         (["--n", "1...9223372036854775807"], "doubling range"),
         (["--threads", "9223372036854775807"], "more than 4096 threads"),
+        (["--scope", "layer", "--layers", "9223372036854775807"], "more than 4096 layers"),
         (["--cycles", "9223372036854775807"], "more than 1000"),
         (["--memory-budget", "1e30"], "--memory-budget: '1e30' is out of range"),
         (["--memory-budget", "99999999T"], "out of range"),
