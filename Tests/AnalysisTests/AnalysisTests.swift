@@ -93,7 +93,11 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         #expect(c.map(\.own.point) == [point(.standard, n: 1024), point(.linear, n: 1024)])
         #expect(c.map(\.sameRun) == [true, false])
         #expect(c.map(\.ratio) == [0.5, 0.4] && c[0].fusedRatio == 2 && c[1].fusedRatio == nil)
-        #expect(analysis.peerSeries.map(\.label) == ["torch-softmax", "torch-flash", "torch-linformer k=128", "torch-linear"])
+        // Peer curves only beside this run's own: it has no flash or Linformer series, so no torch-flash or torch-linformer.
+        #expect(analysis.peerSeries.map(\.label) == ["torch-softmax", "torch-linear"])
+        var linformerOnly = Analysis(table: ResultTable(rows: [measured(point(.linformer, n: 1024), seconds: 0.05)]))
+        linformerOnly.peers = peers
+        #expect(linformerOnly.peerSeries.map(\.label) == ["torch-linformer k=128"])
         #expect(analysis.series.map(\.label) == ["softmax", "linear"])  // peers stay out of attnbench's own series
         #expect(point(.flash, .torch, n: 1).mechanismLabel == "torch-flash" && point(.standard, .torch, n: 1).mechanismLabel == "torch-softmax")
     }
