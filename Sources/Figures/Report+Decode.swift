@@ -13,16 +13,17 @@ extension Report {
         var md = """
             ## Decoding: KV-cache softmax against the RNN state ("Transformers are RNNs" §4.2)
 
-            Generating N tokens one at a time through one causal attention layer (b = \(p.batch), h = \(p.heads), d = \(p.headDim), a \(p.prompt ?? 1)-token prompt), each output fed back through fixed random projections as the next token's query, key and value. Softmax keeps a key/value cache (step i reads all i cached rows: O(i·d)); linear attention keeps s_i, z_i (O(d²) per step, whatever i). Tokens/s count every sequence of the batch; the speed-up is softmax's time for the whole sequence ÷ linear's. Peak heap is jemalloc's thread.peak over one generation, with the cost model's figure in brackets (thread.peak resolves about 100 KB, so the RNN state's few tens of KB read as noise around it).
+            Generating N tokens one at a time through the causal attention core, or at layer scope through the whole causal encoder stack (b = \(p.batch), h = \(p.heads), d = \(p.headDim), a \(p.prompt ?? 1)-token prompt), each output fed back through fixed random projections as the next token's query, key and value. Softmax keeps a key/value cache (step i reads all i cached rows: O(i·d)); linear attention keeps s_i, z_i (O(d²) per step, whatever i). Tokens/s count every sequence of the batch; the speed-up is softmax's time for the whole sequence ÷ linear's. Peak heap is jemalloc's thread.peak over one generation, with the cost model's figure in brackets (thread.peak resolves about 100 KB, so the RNN state's few tens of KB read as noise around it).
 
-            | threads | N | softmax tokens/s | linear tokens/s | speed-up | paper | softmax peak heap (model) | linear peak heap (model) |
-            |---|---|---|---|---|---|---|---|
+            | scope | threads | N | softmax tokens/s | linear tokens/s | speed-up | paper | softmax peak heap (model) | linear peak heap (model) |
+            |---|---|---|---|---|---|---|---|---|
 
             """
         for s in speedups {
             for point in s.points {
                 let paper = analysis.paperGeneration.first { $0.tokens == point.n }.map { String(format: "%.0f× (%@)", $0.speedup, $0.dataset) } ?? ""
-                md += "| \(point.linear.point.threads) | \(point.n) | \(Self.rate(point.softmax)) | \(Self.rate(point.linear)) | "
+                let q = point.linear.point
+                md += "| \(Self.scopeCell(q)) | \(q.threads) | \(point.n) | \(Self.rate(point.softmax)) | \(Self.rate(point.linear)) | "
                 md += String(format: "%.1f×", point.speedup) + " | \(paper) | \(Self.heap(point.softmax)) | \(Self.heap(point.linear)) |\n"
             }
         }
@@ -45,6 +46,11 @@ extension Report {
             md += String(format: " | %.1f |\n", (c.samples.last?.median ?? 0) * 1e6)
         }
         return md
+    }
+
+    /// A decode row's scope as a table cell: "core", or "layer ×L, FFN m×".
+    static func scopeCell(_ p: SweepPoint) -> String {
+        p.scope == .layer ? "layer ×\(p.layers ?? 1), FFN \(p.ffnMultiplier ?? 4)×" : "core"
     }
 
     /// The three decoders beside the paper's rows ("Transformers are RNNs" Tables 4–5): recompute ↔
@@ -71,12 +77,11 @@ extension Report {
             """
         for c in comparisons {
             let k = c.key
-            let scope = k.scope == .layer ? "layer ×\(k.layers ?? 1), FFN \(k.ffnMultiplier ?? 4)×" : "core"
             let (noCache, cached) = (c.multipleOfLinear(.recompute), c.multipleOfLinear(.kvCache))
             let ratio = noCache.flatMap { a in cached.map { a / $0 } }
             let paperRatio = published(c.n, .recompute).flatMap { s in published(c.n, .kvCache).map { s.secondsPerImage / $0.secondsPerImage } }
             let label = published(c.n, .recurrent).map { " (\($0.dataset))" } ?? ""
-            md += "| \(scope) | \(k.threads) | \(c.n)\(label) | \(rate(c.rows[.recompute])) | \(rate(c.rows[.kvCache])) | \(rate(c.rows[.recurrent])) | "
+            md += "| \(Self.scopeCell(k)) | \(k.threads) | \(c.n)\(label) | \(rate(c.rows[.recompute])) | \(rate(c.rows[.kvCache])) | \(rate(c.rows[.recurrent])) | "
             md += "\(times(noCache)) | \(times(published(c.n, .recompute)?.multipleOfLinear)) | \(times(cached)) | \(times(published(c.n, .kvCache)?.multipleOfLinear)) | "
             md += "\(times(ratio)) | \(times(paperRatio)) |\n"
         }
