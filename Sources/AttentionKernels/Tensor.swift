@@ -30,14 +30,27 @@ public final class Tensor: @unchecked Sendable {
         let status = posix_memalign(&raw, Tensor.alignment, bytes)
         precondition(status == 0 && raw != nil, "posix_memalign of \(bytes) bytes failed (\(status))")
         data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
-        Tensor.allocationObserver?(UInt(bitPattern: data), bytes)
+        Tensor.notify(data, bytes)
     }
 
-    /// Told of every tensor allocation (its address and requested bytes) and release (bytes nil), in
-    /// order, while set: how the harness traces a call's heap (`HeapTrace`). Set it only around
-    /// code that runs on the calling thread's behalf, never while another thread may allocate; nil
-    /// (the default) costs one load per allocation.
-    nonisolated(unsafe) public static var allocationObserver: ((_ address: UInt, _ bytes: Int?) -> Void)?
+    /// Told of every tensor allocation (its address and requested bytes) and release (bytes nil)
+    /// made **on the thread that set it**, in order, while set: how the harness traces a call's heap
+    /// (`HeapTrace`). Other threads' tensors (another test running beside the trace) are not
+    /// reported; the kernels' workers allocate none. nil (the default) costs one load per allocation.
+    nonisolated(unsafe) public static var allocationObserver: ((_ address: UInt, _ bytes: Int?) -> Void)? {
+        // The owner is recorded before the observer is stored and cleared with it, so a thread
+        // that is not the owner never reads the observer while it is being written.
+        willSet { observingThread = newValue == nil ? nil : pthread_self() }
+    }
+
+    /// The thread whose allocations ``allocationObserver`` sees (nil while there is none).
+    nonisolated(unsafe) private static var observingThread: pthread_t?
+
+    @inline(__always)
+    private static func notify(_ address: UnsafeMutablePointer<Float>, _ bytes: Int?) {
+        guard let owner = observingThread, pthread_equal(owner, pthread_self()) != 0 else { return }
+        allocationObserver?(UInt(bitPattern: address), bytes)
+    }
 
     /// Allocates `shape` filled with zeros.
     public convenience init(zeros shape: [Int]) {
@@ -53,7 +66,7 @@ public final class Tensor: @unchecked Sendable {
     }
 
     deinit {
-        Tensor.allocationObserver?(UInt(bitPattern: data), nil)
+        Tensor.notify(data, nil)
         free(data)
     }
 
