@@ -80,6 +80,9 @@ public struct MaxBatch {
         }
         let probes = [1, 2, 3].map { b -> SweepPoint in var p = point; p.batch = b; return p }
         guard probes.allSatisfy({ $0.predictedBytes <= budget }) else { return try find(template) }
+        // One untraced call first: what a thread allocates once, on its first call (OpenBLAS's
+        // buffers, the runtime's caches), would otherwise count in every predicted peak.
+        _ = try pointPeak(probes[0])
         var traces: [HeapTrace] = [], peaks: [Int] = []
         for probe in probes {
             let (result, trace) = try HeapTrace.record { try pointPeak(probe) }
@@ -179,6 +182,7 @@ public struct MaxBatch {
         let admitted = largestAdmittedBatch(point)
         var fits = (batch: probe.batch, bytes: pb, seconds: Double.nan)
         var tooBig = Int.max
+        var overPeak: Int?  // jemalloc's peak at tooBig, when it was run (nil: the cost model refused it)
         var batch = max((budget - fixed) / perSample, 1)
         if batch > admitted {
             batch = admitted
@@ -187,10 +191,10 @@ public struct MaxBatch {
         for _ in 0..<12 {
             point.batch = batch
             if point.predictedBytes > budget {
-                tooBig = batch
+                (tooBig, overPeak) = (batch, nil)
             } else {
                 let (peak, seconds) = try pointPeak(point)
-                if peak <= budget { fits = (batch, peak, seconds) } else { tooBig = batch }
+                if peak <= budget { fits = (batch, peak, seconds) } else { (tooBig, overPeak) = (batch, peak) }
             }
             if tooBig == Int.max || tooBig - fits.batch <= max(1, fits.batch / 100) { break }
             batch = fits.batch + (tooBig - fits.batch) / 2
@@ -204,6 +208,14 @@ public struct MaxBatch {
         row.maxBatch = fits.batch
         row.verifiedPeakBytes = fits.bytes
         row.timePerSample = fits.seconds / Double(fits.batch)
+        // What bounds the maximum from above: the next batch run over the budget, or refused by the cost model.
+        if tooBig == fits.batch + 1, let overPeak {
+            row.overPeakBytes = overPeak
+        } else if tooBig != Int.max {
+            point.batch = tooBig
+            let why = overPeak.map { "peaked at \(formatBytes($0))" } ?? "needs \(formatBytes(point.predictedBytes)) by the cost model"
+            row.reason = "batch \(tooBig) \(why) > budget" + (tooBig == fits.batch + 1 ? "" : " (searched to within 1%)")
+        }
         return row
     }
 }

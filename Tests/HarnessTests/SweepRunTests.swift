@@ -147,5 +147,11 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
         let analytic = 3 * 2 * 64 * 16 * 4 + 2 * 64 * 64 * 4 + 2 * 64 * 16 * 4
         #expect(perSample >= analytic && perSample <= analytic * 115 / 100, "per sample \(perSample)")
         #expect(batch >= 70 && batch <= budget / perSample)
+        // What bounds it from above: batch + 1 run over the budget, or a reason naming the batch that was refused.
+        if let over = row.overPeakBytes {
+            #expect(over > budget && row.isVerifiedExact == true)
+        } else {
+            #expect(row.reason.hasPrefix("batch ") && row.reason.hasSuffix("> budget") || row.reason.contains("within 1%"), "\(row.reason)")
+        }
     }
 }
