@@ -6,6 +6,9 @@ import Testing
 
 /// The predicted maximum batch (a replay of traced tensor allocations through jemalloc's size
 /// classes) against runs, and the replay's own rules.
+///
+/// `make test` runs this suite in a process of its own: OpenBLAS's thread count is process-wide, and
+/// a test beside it that sets 2 threads makes a 1-thread point's sgemm malloc a 512 KiB job array.
 @Suite(.serialized) struct HeapReplayTests {
     /// The prediction is exact where it matters: a run at the predicted maximum fits the budget and a
     /// run at one more sample does not, for kernels whose heaps differ in shape (standard's n² scores,
