@@ -67,13 +67,16 @@ public struct Report {
     }
 
     func scope() -> String {
-        """
+        let core = analysis.scopeText == "attention core"
+        let what = core
+            ? "the attention core only\n(softmax(QKᵀ/√d)V or its replacement, one layer"
+            : "\(analysis.scopeText)\n(post-LN, as BERT/RoBERTa: the Q, K, V and output projections around the core or its replacement,\nresiduals, LayerNorms and a GELU FFN"
+        return """
         ## Scope
 
         The papers timed whole models on GPUs: Linformer's Table 3 a RoBERTa-like model on a 16 GB V100
         (layerwise sharing, largest batch that fits), "Transformers are RNNs" Figure 1 a forward/backward
-        pass of self-attention on an 11 GB GTX 1080 Ti. This run measures the attention core only
-        (softmax(QKᵀ/√d)V or its replacement, one layer, \(passes), fp32) on a CPU with OpenBLAS. Compare
+        pass of self-attention on an 11 GB GTX 1080 Ti. This run measures \(what), \(passes), fp32) on a CPU with OpenBLAS. Compare
         ratios and slopes with the papers, not absolute times; "memory" here is heap measured by
         jemalloc, not GPU memory.
 
@@ -211,14 +214,14 @@ public struct Report {
             md += "\nConfirmed by runs (jemalloc's measured peak at the maximum, and at the maximum + 1):\n\n| point | max batch | predicted peak | measured peak | at max + 1 | exact | time per sample at max (ms) |\n|---|---|---|---|---|---|---|\n"
             for r in verified {
                 let label = r.point.mechanismLabel + " n=\(r.point.length)"
-                let over = r.overPeakBytes.map(formatBytes) ?? "not run: \(r.reason)"
+                let over = r.overPeakBytes.map(formatBytes) ?? (r.reason.isEmpty ? "not run" : "not run: \(r.reason)")
                 let exact = r.isVerifiedExact.map { $0 ? "yes" : "**no**" } ?? "–"
                 md += "| \(label) | \(r.maxBatch ?? 0) | \(r.predictedPeakBytes.map(formatBytes) ?? "–") | \(r.verifiedPeakBytes.map(formatBytes) ?? "–") | \(over) | \(exact) | "
                 md += (r.timePerSample.map { String(format: "%.2f", $0 * 1e3) } ?? "–") + " |\n"
             }
         }
         let skipped = rows.filter { !$0.isOK }
-        if let first = skipped.first { md += "\n\(skipped.count) point\(skipped.count == 1 ? "" : "s") did not fit at batch 1, e.g. \(first.point.label): \(first.reason).\n" }
+        if let first = skipped.first { md += "\n\(skipped.count) point\(skipped.count == 1 ? " has" : "s have") no maximum (skipped), e.g. \(first.point.label): \(first.reason).\n" }
         return md
     }
 
