@@ -29,8 +29,6 @@ public struct Analysis: Sendable {
     /// The measured rows.
     var measured: [ResultRow] { table.measured }
 
-    /// The pass that figures of one pass show (scaling, efficiency, batch scaling): forward when the
-    /// run has forward-mode rows of that pass, else a training step, else the backward alone.
     /// What the run timed, for titles: "attention core", "encoder layer" ("2 encoder layers", with an
     /// FFN width other than 4×), or both.
     public var scopeText: String {
@@ -46,6 +44,8 @@ public struct Analysis: Sendable {
         return layer.count == points.count ? text : "attention core and " + text
     }
 
+    /// The pass that figures of one pass show (scaling, efficiency, batch scaling): forward when the
+    /// run has forward-mode rows of that pass, else a training step, else the backward alone.
     public var primaryPass: Pass { Self.preferred([.forward, .train, .backward], among: measured) }
 
     /// The pass of "Transformers are RNNs" Figure 1: a training step, as the paper timed, when the run

@@ -1,5 +1,4 @@
 import AttentionKernels
-import Foundation
 import Profiling
 import Reporting
 
@@ -20,31 +19,22 @@ struct HeapTrace {
     /// Runs `body` with the observer set and returns its trace. Releases of tensors allocated before
     /// `body` started are not events (they only lower the heap below where the trace began).
     static func record<T>(_ body: () throws -> T) rethrows -> (value: T, trace: HeapTrace) {
-        let recorder = HeapTraceRecorder()
+        // Only this thread's tensors are reported (``Tensor/allocationObserver``), so no lock.
+        var trace = HeapTrace()
+        var live: [UInt: Int] = [:]  // address → allocation index
         Tensor.allocationObserver = { address, bytes in
-            recorder.lock.lock()
-            defer { recorder.lock.unlock() }
             if let bytes {
-                let index = recorder.trace.sizes.count
-                recorder.trace.sizes.append(bytes)
-                recorder.trace.events.append(.allocate(index: index, bytes: bytes))
-                recorder.live[address] = index
-            } else if let index = recorder.live.removeValue(forKey: address) {
-                recorder.trace.events.append(.release(index: index))
+                let index = trace.sizes.count
+                trace.sizes.append(bytes)
+                trace.events.append(.allocate(index: index, bytes: bytes))
+                live[address] = index
+            } else if let index = live.removeValue(forKey: address) {
+                trace.events.append(.release(index: index))
             }
         }
         defer { Tensor.allocationObserver = nil }
-        let value = try body()
-        Tensor.allocationObserver = nil
-        return (value, recorder.trace)
+        return (try body(), trace)
     }
-}
-
-/// The observer's state while ``HeapTrace/record(_:)`` runs.
-private final class HeapTraceRecorder: @unchecked Sendable {
-    let lock = NSLock()
-    var trace = HeapTrace()
-    var live: [UInt: Int] = [:]  // address → allocation index
 }
 
 /// Predicts the heap high-water mark (jemalloc's `thread.peak`) of a point at any batch from traces
