@@ -157,7 +157,7 @@ extension Analysis {
     public static func threadsSuffix(_ p: SweepPoint) -> String { ", \(p.threads) thread\(p.threads == 1 ? "" : "s")" }
 
     /// Speed-up of linear over softmax decoding at each N: softmax time ÷ linear time for the same
-    /// batch, heads, d, threads and prompt, with the thread count in the label when it varies.
+    /// batch, heads, d, threads and prompt, with the scope (" (layer)") and, when it varies, the thread count in the label.
     public func decodeSpeedups() -> [(label: String, points: [DecodeSpeedup])] {
         let ok = measured.filter { $0.point.mode == .decode && $0.median != nil }
         // softmax with its cache (the decoder the speed-up has always meant), keyed as its linear point.
@@ -172,7 +172,7 @@ extension Analysis {
         let threadCounts = Set(pairs.map(\.l.point.threads)).count
         return Dictionary(grouping: pairs, by: \.l.point.series).values.map { group in
             let p = group[0].l.point
-            let label = "linear ÷ softmax" + (threadCounts > 1 ? Self.threadsSuffix(p) : "")
+            let label = "linear ÷ softmax" + p.scopeSuffix + (threadCounts > 1 ? Self.threadsSuffix(p) : "")
             return (label, group.compactMap { pair -> DecodeSpeedup? in
                 guard let s = pair.s.median, let l = pair.l.median else { return nil }
                 return DecodeSpeedup(n: pair.l.point.length, speedup: s / l, softmax: pair.s, linear: pair.l)
