@@ -25,7 +25,7 @@ do for [FORMAT in "png svg"] {
     set ylabel "softmax time ÷ linear time"
     set yrange [1:*]
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ÷ softmax (measured)", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" dt 2 title "linear ÷ softmax (measured)", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" dt 2 title "linear ÷ softmax (layer) (measured)", \
          DATA index 2 using 1:2 with points pt 5 ps 1.6 lc rgb "#7f8c8d" title "paper, whole models on a GPU (Tables 1–2)", \
          DATA index 2 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle, \
          DATA index 3 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle
