@@ -25,7 +25,7 @@ public struct Thresholds: Equatable, Sendable {
     /// Largest allowed relative increase of the median time; checked only with --absolute-time.
     public var time = 0.5
     /// How often a point that fails a time rule is measured again before it counts (at most 100).
-    public var remeasure = 2
+    public var remeasure = 3
 
     public init() {}
 
