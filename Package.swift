@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "Exports", dependencies: ["Results", "Reporting"]),
 
         // MARK: - Measuring
+        // cpuid and xgetbv: the instruction sets this CPU runs (to choose OpenBLAS's core).
+        .target(name: "CPUFeatures"),
         // jemalloc's options for this process (its malloc_conf): freed buffers come back warm.
         .target(name: "JemallocConfig"),
         // jemalloc probe, RSS probe and the stopwatch; linking it makes jemalloc the process's malloc.
@@ -49,7 +51,7 @@ let package = Package(
         // Sweeps: grids, presets, the memory guard, the per-point measurement, results files, metadata.
         .target(
             name: "Harness",
-            dependencies: ["AttentionKernels", "AttentionTypes", "Profiling", "Results", "Reporting"]),
+            dependencies: ["AttentionKernels", "AttentionTypes", "CPUFeatures", "Profiling", "Results", "Reporting"]),
 
         // MARK: - Executable
         .executableTarget(

@@ -46,7 +46,7 @@ public struct Report {
             |---|---|
             | preset | `\(m.preset)` |
             | machine | \(m.machine.cpuModel), \(m.machine.logicalCores) cores, \(m.machine.memoryTotalBytes >> 30) GiB |
-            | libraries | \(m.libraries.openblasConfig) (core \(m.libraries.openblasCoreName)); jemalloc \(m.libraries.jemallocVersion?.prefix(5) ?? "?"); \(m.libraries.swiftVersion) |
+            | libraries | \(m.libraries.openblasConfig) (core \(m.libraries.openblasCore?.summary ?? m.libraries.openblasCoreName)); jemalloc \(m.libraries.jemallocVersion?.prefix(5) ?? "?"); \(m.libraries.swiftVersion) |
             | build | \(m.buildConfiguration), commit \(m.gitCommit.map { String($0.prefix(10)) } ?? "unknown")\(m.gitDirty == true ? " (uncommitted changes)" : "") |
             | sgemm ceiling | \(ceilings.joined(separator: ", ")) (\(m.calibrationGemm)) |
             | timing | \(m.timing.warmups) warm-up(s), ≥ \(m.timing.minReps) reps and ≥ \(m.timing.minSeconds) s per point, ≤ \(m.timing.maxSeconds) s; seed \(m.seed) |

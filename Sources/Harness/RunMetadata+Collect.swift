@@ -9,7 +9,8 @@ extension RunMetadata {
 
     public static func libraries() -> Libraries {
         Libraries(
-            openblasConfig: BLAS.config, openblasCoreName: BLAS.coreName, openblasParallel: BLAS.parallelMode,
+            openblasConfig: BLAS.config, openblasCoreName: BLAS.coreName, openblasCore: OpenBLASCore.record,
+            openblasParallel: BLAS.parallelMode,
             jemallocVersion: AllocatorProbe.version, jemallocOptions: AllocatorProbe.options, swiftVersion: swiftVersion())
     }
 

@@ -98,6 +98,10 @@ public struct Sweep {
             metadata.sessions[last].warnings = (metadata.sessions[last].warnings ?? []) + [message]
         }
         warnings.forEach(warn)
+        if let core = metadata.libraries.openblasCore?.warning {  // printed once at start-up (OpenBLASCore)
+            let last = metadata.sessions.count - 1
+            metadata.sessions[last].warnings = (metadata.sessions[last].warnings ?? []) + ["OpenBLAS core: " + core]
+        }
         try metadata.write(to: metadataPath)
         log("\(points.count) points (\(summary.alreadyDone) already in \(output)); memory budget \(formatBytes(budget)); "
             + "sgemm ceiling " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))

@@ -6,7 +6,11 @@ import Reporting
 public struct RunMetadata: Codable, Equatable, Sendable {
     public struct Libraries: Codable, Equatable, Sendable {
         public var openblasConfig: String
+        /// The core this process ran (`openblasCore.running`).
         public var openblasCoreName: String
+        /// How the core was chosen, and a warning when it is older than the CPU's best (nil in
+        /// metadata written before it was recorded).
+        public var openblasCore: OpenBLASCoreRecord?
         /// 0 sequential, 1 pthreads, 2 OpenMP.
         public var openblasParallel: Int
         public var jemallocVersion: String?
@@ -14,8 +18,9 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         public var jemallocOptions: String?
         public var swiftVersion: String
 
-        public init(openblasConfig: String, openblasCoreName: String, openblasParallel: Int, jemallocVersion: String?,
-                    jemallocOptions: String?, swiftVersion: String) {
+        public init(openblasConfig: String, openblasCoreName: String, openblasCore: OpenBLASCoreRecord? = nil,
+                    openblasParallel: Int, jemallocVersion: String?, jemallocOptions: String?, swiftVersion: String) {
+            self.openblasCore = openblasCore
             (self.openblasConfig, self.openblasCoreName, self.openblasParallel) = (openblasConfig, openblasCoreName, openblasParallel)
             (self.jemallocVersion, self.jemallocOptions, self.swiftVersion) = (jemallocVersion, jemallocOptions, swiftVersion)
         }

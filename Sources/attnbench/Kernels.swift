@@ -71,6 +71,7 @@ struct Kernels: ParsableCommand {
                 }
             }
             try OutputFile.write(CSV.line(KernelBench.columns) + lines.map(CSV.line).joined(), to: output, overwrite: overwrite)
+            print("OpenBLAS core: \(OpenBLASCore.record.summary)")
             print("sgemm ceiling: " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))
             if threadCounts.contains(1), threadCounts.contains(2) {
                 for kernel in Set(all.map(\.kernel)).sorted() {

@@ -37,6 +37,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         ComputeThreads.set(threads)
         print("verify: \(buildConfiguration) build, \(threads) thread(s), seed \(seed)")
+        print("verify: OpenBLAS core \(OpenBLASCore.record.summary)")
         print("kernel".padding(toLength: 37, withPad: " ", startingAt: 0) + "shape                   max |err|   bound used  result")
         var failures = 0
         for (shape, k) in Self.cases {
