@@ -32,7 +32,7 @@ TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=u
 # SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
 SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
-.PHONY: deps build test test-slurm verify crosscheck bench bench-kernels bench-peers plots check baseline clean
+.PHONY: deps build test test-slurm verify crosscheck bench bench-kernels bench-peers plots claims check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -91,6 +91,11 @@ plots: build
 	$(RELEASE) plot --input Results/$(PRESET).csv --output $(PLOTS) --overwrite
 	@for f in $(PLOTS)/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
 	$(RELEASE) report --input Results/$(PRESET).csv --output $(REPORT) --plots $(PLOTS) --overwrite
+	$(RELEASE) claims --overwrite
+
+## claims: the claims ledger, Results/CLAIMS.md, from the committed runs and Data/ (make plots runs it too).
+claims: build
+	$(RELEASE) claims --overwrite
 
 ## check: the regression check: the ci preset, compared with Baselines/ci.csv (exit 1 on a regression).
 check: build
