@@ -102,12 +102,20 @@ public struct PointRunner: Sendable {
     }
 }
 
-/// The process's resident high-water mark over one call: reset before, read after. A probe that
-/// fails leaves `peak_rss_bytes` empty and says why in the row's warnings, never in silence.
+/// The process's resident high-water mark over one call: jemalloc returns every freed page first
+/// (`arena.<all>.purge`: it is configured never to return them by itself, so without this the mark
+/// would hold every earlier call's pages and never fall across a run), then the mark is reset and
+/// read after the call. What it covers: the call's own pages, plus what is live (inputs, weights,
+/// the binary and its libraries, OpenBLAS's buffers). A probe that fails leaves `peak_rss_bytes`
+/// empty and says why in the row's warnings, never in silence.
 struct RSSWindow {
     private var failure: String?
 
     init() {
+        do { try AllocatorProbe.releaseFreedMemory() } catch {
+            failure = "peak_rss_bytes not measured: jemalloc could not return freed pages (\(error))"
+            return
+        }
         do { try RSSProbe.resetPeak() } catch { failure = "peak_rss_bytes not measured: cannot reset the RSS peak (\(error))" }
     }
 

@@ -19,8 +19,9 @@
 ///   inputs: intermediates, output, OpenBLAS's job array); `model_bytes`: the cost model's figure for
 ///   the same (intermediates + output); `param_bytes`: the parameters built before the call (layer
 ///   weights, Linformer's E and F, a decoder's projections), which neither figure includes;
-/// - `peak_rss_bytes`: the process's VmHWM during that call (after clear_refs), which also sees
-///   OpenBLAS's own buffers, the inputs and pages jemalloc keeps;
+/// - `peak_rss_bytes`: the process's VmHWM during that call, after jemalloc returned its freed pages
+///   and clear_refs reset the mark: the call's own pages plus what is live (inputs, weights, the
+///   binary, OpenBLAS's own buffers);
 /// - `approx_rel_error`: Linformer only, ‖O_linformer − O_exact‖_F / ‖O_exact‖_F over sampled rows.
 public struct ResultRow: Equatable, Sendable {
     public enum Status: String, Sendable { case ok, skipped }
