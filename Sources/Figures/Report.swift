@@ -38,6 +38,17 @@ public struct Report {
         return md
     }
 
+    /// "2026-12-02T20:00:00Z → 2026-12-02T20:10:00Z (load average 0.02 → 0.95, 0.01 cores busy
+    /// before it)": a session's span, the 1-minute load average at its start and end (the end counts
+    /// the run itself) and the cores other work kept busy just before it, when recorded.
+    static func sessionText(_ s: RunMetadata.Session) -> String {
+        let span = "\(s.start) → \(s.end ?? "interrupted")"
+        guard let a = s.loadAverageStart?.first else { return span }
+        let b = s.loadAverageEnd?.first.map { String(format: "%.2f", $0) } ?? "?"
+        let busy = s.busyCoresStart.map { String(format: ", %.2f cores busy before it", $0) } ?? ""
+        return span + " (load average \(String(format: "%.2f", a)) → \(b)\(busy))"
+    }
+
     func header() -> String {
         guard let m = metadata else { return "No metadata sidecar was found for this CSV.\n" }
         let ceilings = m.sgemmCeilingGflops.sorted { $0.key < $1.key }.map { "\(String(format: "%.0f", $0.value)) GF/s at \($0.key) thread(s)" }
@@ -50,7 +61,7 @@ public struct Report {
             | build | \(m.buildConfiguration), commit \(m.gitCommit.map { String($0.prefix(10)) } ?? "unknown")\(m.gitDirty == true ? " (uncommitted changes)" : "") |
             | sgemm ceiling | \(ceilings.joined(separator: ", ")) (\(m.calibrationGemm)) |
             | timing | \(m.timing.warmups) warm-up(s), ≥ \(m.timing.minReps) reps and ≥ \(m.timing.minSeconds) s per point, ≤ \(m.timing.maxSeconds) s; seed \(m.seed) |
-            | sessions | \(m.sessions.map { "\($0.start) → \($0.end ?? "interrupted")" }.joined(separator: "; ")) |
+            | sessions | \(m.sessions.map(Self.sessionText).joined(separator: "; ")) |
             \(shards(m))
             """
     }

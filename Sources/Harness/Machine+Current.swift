@@ -25,6 +25,34 @@ extension Machine {
             caches: caches())
     }
 
+    /// The 1-, 5- and 15-minute load averages from `/proc/loadavg`; nil when it cannot be read.
+    public static func loadAverage() -> [Double]? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ").prefix(3).compactMap { Double($0) }
+        return fields.count == 3 ? fields : nil
+    }
+
+    /// How many cores other processes kept busy over `seconds`, while this one waits: the change in
+    /// the non-idle jiffies of `/proc/stat`'s `cpu` line (user, nice, system, irq, softirq, steal)
+    /// over the change in all of them, times the cores. nil when /proc/stat cannot be read.
+    public static func busyCores(over seconds: Double = 0.25) -> Double? {
+        func sample() -> (busy: Double, total: Double)? {
+            guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+                  let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+            let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+            guard fields.count >= 5 else { return nil }
+            let total = fields.prefix(8).reduce(0, +)
+            return (total - fields[3] - fields[4], total)  // idle and iowait are not busy
+        }
+        guard let a = sample() else { return nil }
+        Thread.sleep(forTimeInterval: seconds)
+        guard let b = sample(), b.total > a.total else { return nil }
+        return (b.busy - a.busy) / (b.total - a.total) * Double(ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Cores kept busy by other work from which a run calls the machine busy.
+    public static let busyCoresLimit = 0.25
+
     /// `MemAvailable` from /proc/meminfo: what can be allocated without swapping, right now.
     public static func availableMemoryBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }

@@ -71,6 +71,14 @@ public struct Sweep {
         var summary = Summary(alreadyDone: points.count - pending.count)
 
         var warnings: [String] = []
+        let loadStart = Machine.loadAverage()
+        let busy = pending.isEmpty ? nil : Machine.busyCores()
+        if let busy, busy >= Machine.busyCoresLimit {
+            warnings.append("the machine is busy: other processes kept \(String(format: "%.2f", busy)) of its "
+                + "\(ProcessInfo.processInfo.activeProcessorCount) cores busy over the quarter second before the run (load average "
+                + "\(loadStart.map { String(format: "%.2f", $0[0]) } ?? "?")); times measured beside other work drift, "
+                + "so make reference runs on a quiet machine")
+        }
         if spec.memoryBudget == nil && Machine.availableMemoryBytes() == nil {
             warnings.append("cannot read MemAvailable from /proc/meminfo: the memory budget is 60% of an assumed 8 GiB; pass --memory-budget")
         }
@@ -90,6 +98,8 @@ public struct Sweep {
             sessions: (previous?.sessions ?? []) + [
                 .init(commandLine: commandLine, start: RunMetadata.now(), completed: false, pointsMeasured: 0)
             ])
+        metadata.sessions[metadata.sessions.count - 1].loadAverageStart = loadStart
+        metadata.sessions[metadata.sessions.count - 1].busyCoresStart = busy
         metadata.grid = GridIdentity(grid)
         metadata.shard = assignment
         func warn(_ message: String) {
@@ -141,6 +151,7 @@ public struct Sweep {
         }
         progress.done()
         metadata.sessions[metadata.sessions.count - 1].end = RunMetadata.now()
+        metadata.sessions[metadata.sessions.count - 1].loadAverageEnd = Machine.loadAverage()
         metadata.sessions[metadata.sessions.count - 1].completed = true
         try metadata.write(to: metadataPath)
         return summary

@@ -36,6 +36,12 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         public var pointsMeasured: Int
         /// What went wrong without stopping the run (a probe that failed, oversubscribed threads).
         public var warnings: [String]?
+        /// The 1-, 5- and 15-minute load averages (`/proc/loadavg`) when the session started and
+        /// ended: how quiet the machine was (nil in metadata written before they were recorded).
+        public var loadAverageStart: [Double]?
+        public var loadAverageEnd: [Double]?
+        /// Cores other processes kept busy over the quarter second before the session measured anything.
+        public var busyCoresStart: Double?
 
         public init(commandLine: String, start: String, end: String? = nil, completed: Bool, pointsMeasured: Int) {
             (self.commandLine, self.start, self.end, self.completed, self.pointsMeasured) = (commandLine, start, end, completed, pointsMeasured)
