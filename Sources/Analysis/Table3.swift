@@ -30,10 +30,17 @@ public struct Table3Cell: Equatable, Sendable {
     /// A 95% interval of the ratio when both sides have one (time: standard's interval low ÷
     /// Linformer's high, and high ÷ low); nil for memory, which is deterministic.
     public var low, high: Double?
+    /// Calls behind the side with fewer (time cells): with fewer than 6 the median has no 95%
+    /// interval (``SampleStatistics/minimumCountFor95``) and `low`, `high` are the ratio of the
+    /// calls' ranges.
+    public var samples: Int?
 
-    public init(n: Int, k: Int, value: Double, low: Double? = nil, high: Double? = nil) {
-        (self.n, self.k, self.value, self.low, self.high) = (n, k, value, low, high)
+    public init(n: Int, k: Int, value: Double, low: Double? = nil, high: Double? = nil, samples: Int? = nil) {
+        (self.n, self.k, self.value, self.low, self.high, self.samples) = (n, k, value, low, high, samples)
     }
+
+    /// Whether `low`, `high` is a 95% interval (both sides from at least 6 calls), not a range.
+    public var intervalIs95: Bool { samples.map { $0 >= SampleStatistics.minimumCountFor95 } ?? false }
 
     /// Whether this cell's interval and `other`'s overlap (false when either has none).
     public func overlaps(_ other: Table3Cell) -> Bool {
@@ -61,6 +68,7 @@ extension Analysis {
             guard let std = standardRow(for: lf), let k = lf.point.projectedLength,
                   let stdTime = std.median, let lfTime = lf.median else { continue }
             var cell = Table3Cell(n: lf.point.length, k: k, value: stdTime / lfTime)
+            if let a = std.reps, let b = lf.reps { cell.samples = min(a, b) }
             if let sLow = std.ciLow, let sHigh = std.ciHigh, let lLow = lf.ciLow, let lHigh = lf.ciHigh, lLow > 0, lHigh > 0 {
                 (cell.low, cell.high) = (sLow / lHigh, sHigh / lLow)
             }

@@ -98,7 +98,14 @@ extension Report {
     }
 
     static func rate(_ row: ResultRow) -> String {
-        row.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–"
+        (row.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–") + callsNote(row)
+    }
+
+    /// " (1 call)", " (3 calls)" after a figure from fewer than 6 timed calls (its median has no 95%
+    /// interval); empty otherwise.
+    static func callsNote(_ row: ResultRow) -> String {
+        guard let m = row.reps, m >= 1, m < SampleStatistics.minimumCountFor95 else { return "" }
+        return m == 1 ? " (1 call)" : " (\(m) calls)"
     }
 
     static func heap(_ row: ResultRow) -> String {

@@ -29,7 +29,7 @@ extension Report {
             let last = c.rows[c.rows.count - 1]
             let perSample = { (x: Double) in x / Double(last.point.batch) }
             md += "| \(c.label) | \(c.rows[0].point.length)–\(last.point.length) | \(Self.fit(fits.time)) | \(Self.fit(fits.memory)) | "
-            md += String(format: "%.3f ms", perSample((last.median ?? .nan) * 1e3)) + " | "
+            md += String(format: "%.3f ms", perSample((last.median ?? .nan) * 1e3)) + Self.callsNote(last) + " | "
             md += String(format: "%.2f MiB", perSample(Double(last.peakHeapBytes ?? 0) / 1_048_576)) + " |\n"
         }
         if let limit = analysis.standardMemoryLimit() {
@@ -52,7 +52,7 @@ extension Report {
             |---|---|---|---|---|---|---|---|---|---|---|
 
             """
-        let ms = { (r: ResultRow?) in r?.median.map { String(format: "%.3f", $0 * 1e3) } ?? "–" }
+        let ms = { (r: ResultRow?) in r.flatMap { r in r.median.map { String(format: "%.3f", $0 * 1e3) + Self.callsNote(r) } } ?? "–" }
         let ratio = { (x: Double?) in x.map { String(format: "%.2f×", $0) } ?? "–" }
         let heap = { (r: ResultRow?) in r?.peakHeapBytes.map { formatMiB($0, decimals: 2) } ?? "–" }
         for c in comparisons {

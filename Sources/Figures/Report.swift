@@ -60,7 +60,7 @@ public struct Report {
             | libraries | \(m.libraries.openblasConfig) (core \(m.libraries.openblasCore?.summary ?? m.libraries.openblasCoreName)); jemalloc \(m.libraries.jemallocVersion?.prefix(5) ?? "?"); \(m.libraries.swiftVersion) |
             | build | \(m.buildConfiguration), commit \(m.gitCommit.map { String($0.prefix(10)) } ?? "unknown")\(m.gitDirty == true ? " (uncommitted changes)" : "") |
             | sgemm ceiling | \(ceilings.joined(separator: ", ")) (\(m.calibrationGemm)) |
-            | timing | \(m.timing.warmups) warm-up(s), ≥ \(m.timing.minReps) reps and ≥ \(m.timing.minSeconds) s per point, ≤ \(m.timing.maxSeconds) s; seed \(m.seed) |
+            | timing | \(m.timing.warmups) warm-up(s), ≥ \(m.timing.minReps) reps and ≥ \(m.timing.minSeconds) s per point, ≤ \(m.timing.maxSeconds) s; seed \(m.seed); a figure from fewer than 6 timed calls is marked with their count (its median has no 95% interval) |
             | sessions | \(m.sessions.map(Self.sessionText).joined(separator: "; ")) |
             \(shards(m))
             """
@@ -166,7 +166,12 @@ public struct Report {
                     if k >= n { return "–" }
                     guard let cell = values["\(n),\(k)"] else { return "not run" }
                     var text = String(format: "%.1f×", cell.value)
-                    if let low = cell.low, let high = cell.high { text += String(format: " [%.1f, %.1f]", low, high) }
+                    if let low = cell.low, let high = cell.high {
+                        text += String(format: " [%.1f, %.1f]", low, high)
+                        if !cell.intervalIs95, let m = cell.samples {
+                            text += m == 1 ? " (1 call, no interval)" : " (range of \(m) calls)"
+                        }
+                    }
                     if let published = paper["\(n),\(k)"].flatMap(paperValue) {
                         text += String(format: " (paper %.1f×; ÷ paper %.2f)", published, cell.value / published)
                     }
@@ -179,13 +184,13 @@ public struct Report {
         md += layerRows.isEmpty
             ? "Scope: the attention core alone (the paper timed whole models; `--scope layer` times encoder layers).\n\n"
             : "Scope: \(analysis.scopeText) (post-LN, as RoBERTa: Q, K, V and output projections, the core, residual and LayerNorm, FFN with GELU, residual and LayerNorm), standard attention against Linformer with key-value sharing. The paper timed a whole RoBERTa model on a 16 GB V100 in fp16; this is one layer on this CPU in fp32.\n\n"
-        md += grid("Time saved: standard time ÷ Linformer time per call at the same n and batch (batch \(table.measured.filter { $0.point.mechanism == .linformer }.map(\.point.batch).min() ?? 1), so per sample), with its 95% interval (standard's interval ÷ Linformer's).", cells.time, \.timeSaved)
+        md += grid("Time saved: standard time ÷ Linformer time per call at the same n and batch (batch \(table.measured.filter { $0.point.mechanism == .linformer }.map(\.point.batch).min() ?? 1), so per sample), with its 95% interval (standard's interval ÷ Linformer's) where both sides had at least 6 calls; with fewer, the bracket is the ratio of their calls' ranges and says so (a median's 95% interval needs 6 calls).", cells.time, \.timeSaved)
         let inversions = analysis.table3Inversions()
         md += "\nThe paper's time-saved table grows with n and falls as k grows. "
         if inversions.isEmpty {
             md += "The measured table does too, at every pair of neighbouring cells.\n"
         } else {
-            md += "Pairs of neighbouring cells where the measured table does not (the first should be below the second), and whether their 95% intervals overlap (then the order is within the noise of the measurement):\n\n| cell | value | cell | value | intervals overlap |\n|---|---|---|---|---|\n"
+            md += "Pairs of neighbouring cells where the measured table does not (the first should be below the second), and whether their brackets overlap (95% intervals, or the ranges of fewer calls where the table says so; overlapping, the order is within the noise of the measurement):\n\n| cell | value | cell | value | intervals overlap |\n|---|---|---|---|---|\n"
             for inv in inversions {
                 md += "| n=\(inv.first.n), k=\(inv.first.k) | " + String(format: "%.2f×", inv.first.value) + " | n=\(inv.second.n), k=\(inv.second.k) | "
                 md += String(format: "%.2f×", inv.second.value) + " | \(inv.overlapping ? "yes" : "**no**") |\n"

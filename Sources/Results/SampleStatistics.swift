@@ -42,6 +42,9 @@ public struct SampleStatistics: Equatable, Sendable {
         }
     }
 
+    /// The fewest samples whose median has a 95% interval: 6, the smallest m with 2⁻ᵐ ≤ 2.5%.
+    public static let minimumCountFor95 = 6
+
     /// Width of the median's interval relative to the median: the figure a "too noisy" flag uses.
     public var relativeCIWidth: Double { median > 0 ? (ciHigh - ciLow) / median : 0 }
 
