@@ -25,9 +25,15 @@ public struct Report {
         md += header()
         // A decode-only run (the rnn-generation preset) gets only the decode section.
         if table.rows.contains(where: { $0.point.mode == .forward }) || table.rows.isEmpty {
-            md += "\n" + scope() + "\n" + exponents() + "\n" + breakEven()
-            for section in [figure1(), training()] where !section.isEmpty { md += "\n" + section }
-            md += "\n" + table3() + "\n" + approximation()
+            // A run whose batch follows N (Figure 1's batch ∝ 1/N) has one point per series and batch:
+            // per-call exponents and break-even points at one batch say nothing there; its per-sample
+            // section replaces them. Table 3 appears only for runs that have its cells.
+            let figure1 = figure1()
+            let perCall = figure1.isEmpty ? [exponents(), breakEven()] : []
+            for section in [scope()] + perCall + [figure1, training(), table3()] where !section.isEmpty {
+                md += "\n" + section
+            }
+            md += "\n" + approximation()
             let peerTable = peers()
             if !peerTable.isEmpty { md += "\n" + peerTable }
         }
@@ -154,7 +160,7 @@ public struct Report {
 
     func table3() -> String {
         let cells = analysis.table3Cells()
-        guard !cells.time.isEmpty else { return "## Linformer Table 3\n\nThis run has no Linformer and standard points at the same n (run the `linformer-table3` preset).\n" }
+        guard !cells.time.isEmpty else { return "" }  // not a Table 3 run (the linformer-table3 preset is)
         let paper = Dictionary(analysis.paperTable3.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
         let ns = Set(cells.time.map(\.n)).sorted(), ks = Set(cells.time.map(\.k)).sorted()
         let layerRows = table.measured.filter { $0.point.scope == .layer && $0.point.mechanism == .linformer }
