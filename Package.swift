@@ -23,8 +23,18 @@ let package = Package(
         // MARK: - Public API
         // The names shared by kernels and results (mechanism, projection sharing); no C, no files.
         .target(name: "AttentionTypes"),
-        // Kernels, cost model and the Float64 reference: no timing, no files.
+        // The kernels: tensors, BLAS, vector helpers, the mechanisms with their backward passes and
+        // cost models. No timing, no files, no reference.
         .target(name: "AttentionKernels", dependencies: ["AttentionTypes", "CBLAS"]),
+        // The post-LN encoder layer (BERT, RoBERTa) around any kernel: forward, backward, cost.
+        .target(name: "EncoderLayer", dependencies: ["AttentionKernels"]),
+        // Token-by-token generation: KV cache, RNN state, recomputation; one layer or a stack.
+        .target(name: "Decoding", dependencies: ["AttentionKernels", "EncoderLayer"]),
+
+        // MARK: - Implementation details
+        // The Float64 reference and the verification of every kernel, layer and decoder against it:
+        // the test oracle, not part of the library product.
+        .target(name: "AttentionReference", dependencies: ["AttentionKernels", "EncoderLayer", "Decoding"]),
 
         // MARK: - Results and their analysis (C-free: link neither OpenBLAS nor jemalloc)
         // CSV reader/writer, files, gnuplot string helpers, error types; knows nothing about attention.
@@ -51,18 +61,20 @@ let package = Package(
         // Sweeps: grids, presets, the memory guard, the per-point measurement, results files, metadata.
         .target(
             name: "Harness",
-            dependencies: ["AttentionKernels", "AttentionTypes", "CPUFeatures", "Profiling", "Results", "Reporting"]),
+            dependencies: [
+                "AttentionKernels", "EncoderLayer", "Decoding", "AttentionReference", "AttentionTypes", "CPUFeatures",
+                "Profiling", "Results", "Reporting",
+            ]),
 
         // MARK: - Executable
         .executableTarget(
             name: "attnbench",
             dependencies: [
-                "AttentionKernels", "AttentionTypes", "Profiling", "TensorIO", "Reporting", "Results", "Analysis",
-                "Harness", "Figures", "Exports",
+                "AttentionKernels", "EncoderLayer", "Decoding", "AttentionReference", "AttentionTypes", "Profiling",
+                "TensorIO", "Reporting", "Results", "Analysis", "Harness", "Figures", "Exports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // MARK: - Implementation details
         .target(
             name: "_TestSupport", dependencies: ["AttentionKernels"], path: "Tests/_TestSupport"),
         // A seeded generator for the fuzz tests of bundles that link no kernels.
@@ -71,7 +83,13 @@ let package = Package(
         // MARK: - Unit test bundles
         .testTarget(
             name: "AttentionKernelsTests",
-            dependencies: ["AttentionKernels", "Profiling", "_TestSupport"]),
+            dependencies: ["AttentionKernels", "AttentionReference", "Profiling", "_TestSupport"]),
+        .testTarget(
+            name: "EncoderLayerTests",
+            dependencies: ["EncoderLayer", "AttentionKernels", "AttentionReference", "Profiling", "_TestSupport"]),
+        .testTarget(
+            name: "DecodingTests",
+            dependencies: ["Decoding", "EncoderLayer", "AttentionKernels", "AttentionReference", "Profiling", "_TestSupport"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "_SeededRandom"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "AttentionTypes"]),
@@ -80,7 +98,10 @@ let package = Package(
         .testTarget(name: "ExportsTests", dependencies: ["Exports", "Results", "Reporting"]),
         .testTarget(
             name: "HarnessTests",
-            dependencies: ["Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels", "_SeededRandom"]),
+            dependencies: [
+                "Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels", "EncoderLayer", "Decoding",
+                "AttentionReference", "_SeededRandom",
+            ]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "_SeededRandom"]),
         .testTarget(
             name: "CLITests",

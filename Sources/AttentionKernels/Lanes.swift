@@ -1,8 +1,8 @@
 /// Loops over one d-vector, 16 lanes at a time with fused multiply-adds, for the linear backward
 /// passes: a dot product does not vectorise by itself (its sum would have to be reassociated), so
 /// its lanes are summed once at the end. Cost `2·count` FLOPs per product.
-enum Lanes {
-    typealias Vector = Softmax.Vector
+package enum Lanes {
+    package typealias Vector = Softmax.Vector
 
     /// Σ_c x[c] · y[c].
     @inline(__always)
@@ -58,7 +58,7 @@ enum Lanes {
     /// The sum of the 16 lanes as a tree of halves (4 vector additions; `SIMD.sum()` adds the lanes
     /// one after another, 15 dependent additions).
     @inline(__always)
-    static func total(_ v: Vector) -> Float {
+    package static func total(_ v: Vector) -> Float {
         let eight = v.lowHalf + v.highHalf
         let four = eight.lowHalf + eight.highHalf
         let two = four.lowHalf + four.highHalf

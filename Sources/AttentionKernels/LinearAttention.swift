@@ -200,7 +200,7 @@ public struct LinearAttention: AttentionKernel {
     /// over S (the update of row l is fused with its use in the output). The causal forward kernel and
     /// the decoder (``RecurrentDecoder``) both run this, so decoding equals the causal forward exactly.
     @inline(__always)
-    static func recurrentStep(
+    package static func recurrentStep(
         state S: MatrixView, keySum z: UnsafeMutablePointer<Float>,
         phiQ: UnsafeMutablePointer<Float>, phiK: UnsafeMutablePointer<Float>,
         q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,

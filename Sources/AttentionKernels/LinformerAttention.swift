@@ -29,7 +29,7 @@ public struct LinformerAttention: AttentionKernel {
     }
 
     /// The (only) non-causal form, which cannot fail.
-    init(nonCausal projections: LinformerProjections) { self.projections = projections }
+    package init(nonCausal projections: LinformerProjections) { self.projections = projections }
 
     public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor { forward(q: q, k: k, v: v).output }
 

@@ -66,7 +66,7 @@ public struct LinformerProjections: Sendable {
 
     /// Which `[k, n]` matrix of a projection tensor head `h` uses: its own when the tensor holds one
     /// per head, else the shared one. Gradients, shaped like the tensor, use the same index.
-    static func index(of h: Int, in t: Tensor) -> Int { t.shape.count == 3 && t.shape[0] > 1 ? h : 0 }
+    package static func index(of h: Int, in t: Tensor) -> Int { t.shape.count == 3 && t.shape[0] > 1 ? h : 0 }
 
     /// Bytes held by E and F (F counted once more only if it is a distinct tensor).
     public var byteCount: Int { e.byteCount + (e === f ? 0 : f.byteCount) }

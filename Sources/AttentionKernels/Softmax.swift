@@ -129,17 +129,17 @@ public enum Softmax {
     }
 
     @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> Vector {
+    package static func load(_ p: UnsafePointer<Float>) -> Vector {
         UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
     }
 
     @inline(__always)
-    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+    package static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
     }
 
     @inline(__always)
-    static func loadPartial(_ p: UnsafePointer<Float>, _ count: Int, padding: Float) -> Vector {
+    package static func loadPartial(_ p: UnsafePointer<Float>, _ count: Int, padding: Float) -> Vector {
         var v = Vector(repeating: padding)
         for t in 0..<count { v[t] = p[t] }
         return v

@@ -1,4 +1,5 @@
 import AttentionKernels
+import Decoding
 import Results
 
 /// What a decode point times: a ``Generation`` (core scope: one attention layer's core with its

@@ -1,4 +1,5 @@
 import AttentionKernels
+import EncoderLayer
 import Profiling
 import Reporting
 

@@ -1,4 +1,5 @@
 import AttentionKernels
+import AttentionReference
 import Profiling
 import Reporting
 import Results

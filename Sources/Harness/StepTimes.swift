@@ -1,4 +1,5 @@
 import AttentionKernels
+import Decoding
 import Profiling
 
 /// Wall time of every decode step, per worker: the ``StepObserver`` the harness gives a

@@ -1,4 +1,5 @@
 import AttentionKernels
+import Decoding
 import Reporting
 import Results
 

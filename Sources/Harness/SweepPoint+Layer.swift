@@ -1,6 +1,8 @@
 import AttentionKernels
-import Reporting
+import AttentionReference
+import EncoderLayer
 import Profiling
+import Reporting
 import Results
 
 /// What the harness builds and predicts for a layer-scope point: the encoder stack around the

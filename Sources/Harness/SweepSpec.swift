@@ -1,8 +1,9 @@
 import AttentionKernels
+import Decoding
 import Foundation
+import Profiling
 import Reporting
 import Results
-import Profiling
 
 /// A sweep: the axes whose cartesian product gives the points, and how to measure each point.
 ///

@@ -1,5 +1,7 @@
 import ArgumentParser
 import AttentionKernels
+import AttentionReference
+import Decoding
 import Foundation
 import Harness
 import Results

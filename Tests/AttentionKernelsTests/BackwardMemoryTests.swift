@@ -1,9 +1,11 @@
 import AttentionKernels
+import AttentionReference
 import Profiling
 import Testing
+import _TestSupport
 
 /// What jemalloc's per-thread peak sees of a backward pass (given a saved forward) and of a whole
-/// training step, against the cost model, with the bounds of ``MemoryTests`` (model − 100 KiB ≤
+/// training step, against the cost model, with the bounds of ``PeakBounds`` (model − 100 KiB ≤
 /// peak ≤ model + 768 KiB); and the point of the causal gradient trick: a causal linear training
 /// step holds a small multiple of its forward's heap, nowhere near the n stored d×d states.
 @Suite struct BackwardMemoryTests {
@@ -24,8 +26,8 @@ import Testing
         for kernel in Verification.kernels(for: shape, projectedLength: 128, seed: 3) {
             guard let differentiable = kernel as? any DifferentiableAttention else { Issue.record("\(kernel.name) has no backward"); continue }
             let measured = try Self.peaks(differentiable, shape: shape, seed: 2)
-            MemoryTests.expectNearModel(measured.backward, differentiable.cost(for: shape, pass: .backward).callPeakBytes, kernel.name + " backward")
-            MemoryTests.expectNearModel(measured.train, differentiable.cost(for: shape, pass: .train).callPeakBytes, kernel.name + " train")
+            expectNearModel(measured.backward, differentiable.cost(for: shape, pass: .backward).callPeakBytes, kernel.name + " backward")
+            expectNearModel(measured.train, differentiable.cost(for: shape, pass: .train).callPeakBytes, kernel.name + " train")
         }
     }
 

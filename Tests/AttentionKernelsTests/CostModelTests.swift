@@ -1,4 +1,5 @@
 import AttentionKernels
+import Decoding
 import Testing
 
 /// The cost models: the documented formulas exactly on ordinary shapes, and no trap on sizes whose

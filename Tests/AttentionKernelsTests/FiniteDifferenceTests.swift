@@ -1,4 +1,5 @@
 import AttentionKernels
+import AttentionReference
 import Testing
 
 /// The reference gradients are the derivatives of the reference forward passes: for L = Σ dO ∘ O,

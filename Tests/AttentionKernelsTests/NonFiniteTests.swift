@@ -1,4 +1,6 @@
 import AttentionKernels
+import AttentionReference
+import Decoding
 import Testing
 
 /// One non-finite input element (NaN, +inf or −inf) at a chosen place in q, k or v.

@@ -1,4 +1,5 @@
 import AttentionKernels
+import AttentionReference
 import Foundation
 import Testing
 

@@ -1,9 +1,10 @@
-import Results
 import Analysis
 import AttentionKernels
+import Decoding
 import Foundation
 import Harness
 import Reporting
+import Results
 import Testing
 
 /// Decode points through the harness: the grid, the plan, the row text, the latency samples.

@@ -1,8 +1,9 @@
 import AttentionKernels
+import EncoderLayer
+@testable import Harness
 import Profiling
 import Results
 import Testing
-@testable import Harness
 
 /// The predicted maximum batch (a replay of traced tensor allocations through jemalloc's size
 /// classes) against runs, and the replay's own rules.

@@ -1,5 +1,6 @@
 import AttentionKernels
 import Foundation
+import Testing
 
 /// Held by every test that sets ``ComputeThreads`` (see ``withComputeThreads(_:_:)``).
 private let threadSettingLock = NSLock()
@@ -77,4 +78,23 @@ public func scaled(_ t: Tensor, by factor: Float) -> Tensor {
     let result = Tensor(uninitialized: t.shape)
     for i in 0..<t.count { result.data[i] = t.data[i] * factor }
     return result
+}
+
+/// How near jemalloc's per-thread peak of one call must be to the cost model's figure. Memory is
+/// deterministic, so the bounds are tight: model − 100 KiB ≤ peak ≤ model + 768 KiB. Below: jemalloc
+/// samples thread.peak to within about 100 KB. Above: OpenBLAS mallocs a 512 KiB job array on the
+/// calling thread for each threaded level-3 call (192 bytes at 1 thread), plus that sampling
+/// granularity and a few small Swift allocations. An extra buffer of output size (1 MiB in the tests)
+/// or score size is outside it.
+public enum PeakBounds {
+    public static let below = 100 * 1024
+    public static let above = 768 * 1024
+
+    /// Whether `peak` is within the bounds of `model`.
+    public static func contains(_ peak: Int, model: Int) -> Bool { peak >= model - below && peak <= model + above }
+}
+
+/// Expects jemalloc's peak of one call to be within ``PeakBounds`` of the cost model's figure.
+public func expectNearModel(_ peak: Int, _ model: Int, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(PeakBounds.contains(peak, model: model), "\(label): peak \(peak), model \(model)", sourceLocation: sourceLocation)
 }
