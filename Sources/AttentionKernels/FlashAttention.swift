@@ -24,11 +24,9 @@ import Glibc
 ///
 /// Tile products: ``FlashTiles``' SIMD micro-kernels when d is a multiple of 16 (they read Q, P
 /// and V where they are, pack only K_jᵀ, and apply 1/√d and the rescaling as they store), else
-/// OpenBLAS `sgemm` (scale in `alpha`), single-threaded inside each worker. Measured at n = 4096,
-/// d = 64, one thread: the micro-kernels reach 66–69 GFLOP/s per CPU-second against 56–61 for
-/// the best OpenBLAS tiles (whose packing and zeroing took a quarter of the time); both products
-/// then run at the sgemm ceiling, and the rest is the online softmax (about 16%: one vectorised
-/// exp per score, the row maxima found as the scores are stored) and repacking K (about 6%).
+/// OpenBLAS `sgemm` (scale in `alpha`), single-threaded inside each worker. Where the time goes
+/// (tile products, online softmax, repacking K) and how the two ways compare are measured in
+/// `Results/REPORT-kernels.md`.
 ///
 /// Causal: query i sees keys j ≤ i. A query block stops at its own last row, so blocks above the
 /// diagonal are never computed; within the blocks that straddle the diagonal, each row's weights
@@ -58,24 +56,18 @@ public struct FlashAttention: AttentionKernel {
             self.key = key
         }
 
-        /// 256 query rows × 128 keys, from this machine's caches (AMD EPYC, Zen 3, AVX2: 32 KiB L1d
-        /// and 512 KiB L2 per core, 32 MiB L3 shared) and measured.
+        /// 256 query rows × 128 keys, from the caches of an AVX2 core (32 KiB L1d, 512 KiB L2) and
+        /// chosen by measurement (`attnbench kernels --flash-blocks`; the table is in
+        /// `Results/REPORT-kernels.md`).
         ///
         /// Cache: at d = 64 a tile's working set is the score tile (B_q·B_k floats, 128 KiB), K_jᵀ
         /// packed and V_j (B_k·d each, 32 KiB), Q_b and O_b (B_q·d each, 64 KiB): 320 KiB, inside
         /// L2; the micro-kernels' inner loops keep one packed panel of 16 keys (4 KiB) and four
         /// query rows, or 16 columns of V_j (8 KiB), in L1. Cost: K_j is repacked once per query
-        /// block, d/B_q copies per score, so B_q = 64 (one copy per score, as many as exps) was
-        /// measurably worse than 256; B_k sets how often the rows rescale (once per key block).
-        ///
-        /// Measured (`attnbench kernels --flash-blocks`, and a CPU-time harness on one thread,
-        /// because the machine was shared: load 4–7): b = 1, h = 8, n = 4096, d = 64, GFLOP/s per
-        /// CPU-second against OpenBLAS's 1024³ sgemm at 83–90: 64×512 56, 128×256 64, 128×128 64,
-        /// 256×64 67, 256×128 68, 256×256 68, 512×64 67, 512×128 69; causal 128×128 62, 256×128 66,
-        /// 512×128 67. Through OpenBLAS instead of the micro-kernels (`products: .blas`): 64×512 49,
-        /// 256×128 56, 256×512 58, 512×256 61. 512×128 is as fast as 256×128 without a mask, but
-        /// wastes twice as much of each causal diagonal block (half a block of masked scores per
-        /// row) and halves the query blocks the threads share at small n.
+        /// block, d/B_q copies per score, so a small B_q costs copies; B_k sets how often the rows
+        /// rescale (once per key block). A larger B_q wastes more of each causal diagonal block
+        /// (half a block of masked scores per row) and leaves fewer query blocks for the threads
+        /// to share at small n.
         public static let `default` = Blocks(query: 256, key: 128)
     }
 

@@ -17,15 +17,15 @@ public struct LinearAttention: AttentionKernel {
     public let epsilon: Float
     /// Causal form: nil (the default) for the sequential recurrence
     /// (``recurrentStep(state:keySum:phiQ:phiK:q:k:v:out:epsilon:)``, what the decoder runs), or
-    /// rows per chunk of the chunked form (``chunkedCausal(q:k:v:shape:chunk:)``), which was
-    /// measured slower here.
+    /// rows per chunk of the chunked form (``chunkedCausal(q:k:v:shape:chunk:)``), slower on the
+    /// CPUs measured (`Results/REPORT-kernels.md`).
     public let chunk: Int?
     public var mechanism: Mechanism { .linear }
     public var name: String {
         "linear" + (isCausal ? (chunk.map { " (causal, C=\($0))" } ?? " (causal)") : "")
     }
 
-    /// The chunk size that was fastest for the chunked causal form (still slower than the recurrence).
+    /// The chunk size that was fastest for the chunked causal form (`Results/REPORT-kernels.md`).
     public static let bestChunk = 32
 
     public init(causal: Bool = false, epsilon: Float = 1e-6, chunk: Int? = nil) {
@@ -90,13 +90,10 @@ public struct LinearAttention: AttentionKernel {
     /// order, so it meets the reference's bound as the recurrence does (every term is a product of
     /// positive φ's and a value; no cancellation is introduced).
     ///
-    /// Measured against the recurrence (b = 1, h = 8, n = 4096, d = 64, CPU time per call, best of
-    /// 6; non-causal 13 ms at one thread, 8 ms wall at two): recurrence 16 ms (9 ms wall at two
-    /// threads); chunks of 16 19 ms, 32 18 ms, 64 21 ms (11), 128 29 ms (14), 256 44 ms. The
-    /// recurrence's step is one fused pass over an S that stays in L1 (4·d² FLOPs at about
-    /// 33 GFLOP/s), and the chunks' products are too thin for OpenBLAS to make up for the
-    /// `4·C·d` FLOPs per row they add; so the recurrence stays the default, and this form (best at
-    /// C = 32, ``bestChunk``) is kept, verified, for machines where small GEMMs are cheaper.
+    /// The recurrence's step is one fused pass over an S that stays in L1, and the chunks' products
+    /// are thin for OpenBLAS against the `4·C·d` FLOPs per row they add; on the CPUs measured the
+    /// recurrence is faster (`Results/REPORT-kernels.md`), so it stays the default, and this form
+    /// (best at ``bestChunk``) is kept, verified, for machines where small GEMMs are cheaper.
     ///
     /// Non-finite values: a masked product is 0 and 0·NaN = NaN, so a chunk whose V_i holds a NaN
     /// or ±inf runs the recurrence instead, row by row, which only reaches rows j ≤ i.

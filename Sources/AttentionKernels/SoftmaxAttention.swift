@@ -19,7 +19,7 @@ import Glibc
 /// and a row-by-row product (GEMV over the visible prefix) only when V is not finite.
 /// Speed: each (batch, head) slice runs its three passes in turn; slices are split across threads
 /// while they fit in cache (``splitsSlices(length:)``). Blocks of query rows sized for the cache
-/// were measured slower here (0.49–0.64 s against 0.40 s at n = 4096, 2 threads).
+/// were slower (`Results/REPORT-kernels.md`).
 public struct SoftmaxAttention: AttentionKernel {
     public let isCausal: Bool
     public var mechanism: Mechanism { .standard }
@@ -71,8 +71,8 @@ public struct SoftmaxAttention: AttentionKernel {
 
     /// Whether slices are split across threads: only while one slice's scores fit in a 16 MiB
     /// share of the cache (n ≤ 2048). Larger slices stream their n×n scores from memory, and two at
-    /// once were measured slower than one at a time with OpenBLAS threading each product
-    /// (0.43 s against 0.38 s at n = 4096, 2 threads).
+    /// once were slower than one at a time with OpenBLAS threading each product
+    /// (`Results/REPORT-kernels.md`).
     static func splitsSlices(length n: Int) -> Bool { AttentionCost.floats(n, n) <= 16 << 20 }
 
     /// `4·b·h·n²·d` FLOPs (the two products); scores and row sums `b·h·(n² + n)` floats; output `b·h·n·d`.
