@@ -185,6 +185,21 @@ public struct LayerGeneration: Sendable {
         return x
     }
 
+    /// Step i of the `recompute` decoder on its own: the causal stack over rows 0…i of `prefix`
+    /// (`[b, N, D]`), returning row i of its output (`[b, 1, D]`). It does what step i of a whole
+    /// generation does given that prefix, and its cost depends on i alone (the stack's forward at
+    /// n = i + 1), so a sample of such steps estimates a generation's time (the harness's
+    /// `StratifiedSteps`).
+    public func recomputeStep(position i: Int, prefix: Tensor) -> Tensor {
+        precondition(i >= 0 && i < length && prefix.shape == [batch, length, configuration.modelDim],
+                     "recomputeStep: position \(i) of \(length), prefix \(prefix.shape)")
+        let dm = configuration.modelDim
+        let y = rerun(through: i, prefix: prefix, record: nil)
+        let last = Tensor(uninitialized: [batch, 1, dm])
+        for b in 0..<batch { last.matrix(b).row(0).update(from: y.matrix(b).row(i), count: dm) }
+        return last
+    }
+
     /// The causal stack's output over x_0 … x_i (`[b, i+1, D]`); with a record, through the training
     /// forward, whose row i of every boundary it stores.
     private func rerun(through i: Int, prefix: Tensor, record: LayerDecodeRecord?) -> Tensor {
