@@ -35,26 +35,15 @@ extension EncoderStack {
         }
 
         /// The costs of a mechanism's core without building it (for sweep planning; nothing is
-        /// allocated): linear attention's causal form is the recurrence (the suite's default);
-        /// Linformer needs `projectedLength` and `sharing` (nil reads as k = 1, key-value).
+        /// allocated), from its ``MechanismKernels/coreCost``: linear attention's causal form is the
+        /// recurrence (the suite's default); Linformer needs `projectedLength` and `sharing` (nil
+        /// reads as k = 1, key-value).
         public static func of(
             _ mechanism: Mechanism, causal: Bool, shape: AttentionShape, projectedLength: Int? = nil,
             sharing: ProjectionSharing? = nil, threads: Int = ComputeThreads.current
         ) -> CoreCost {
-            switch mechanism {
-            case .standard: CoreCost(SoftmaxAttention(causal: causal), shape: shape, threads: threads)
-            case .linear: CoreCost(LinearAttention(causal: causal), shape: shape, threads: threads)
-            case .flash: CoreCost(FlashAttention(causal: causal), shape: shape, threads: threads)
-            case .linformer:
-                linformer(shape: shape, projectedLength: projectedLength ?? 1, sharing: sharing ?? .keyValue)
-            }
-        }
-
-        private static func linformer(shape: AttentionShape, projectedLength k: Int, sharing: ProjectionSharing) -> CoreCost {
-            let forward = LinformerAttention.cost(for: shape, projectedLength: k, sharing: sharing)
-            return CoreCost(forward: forward,
-                            backward: LinformerAttention.backwardCost(for: shape, projectedLength: k, sharing: sharing),
-                            savedBytes: forward.intermediateBytes)
+            let settings = MechanismSettings(causal: causal, projectedLength: projectedLength, sharing: sharing)
+            return mechanism.kernels.coreCost(settings, shape, threads)
         }
 
         /// The training forward's own peak: the forward's, plus the saved bytes when they are separate.

@@ -198,9 +198,10 @@ extension Verification {
     /// `attnbench verify`'s layer-decode lines: ``check(_:)-(LayerGeneration)`` for an L = 2 stack
     /// (``layerCheckConfiguration``) generating b = 2 sequences of N = 23 tokens after a 3-token prompt
     /// (weights seeded from `seed`), with each decoder: softmax's cache and recomputation, linear
-    /// attention's state.
+    /// attention's state (every registered mechanism with every decoder it supports).
     public static func checkLayerGenerations(seed: UInt64) -> [Result] {
-        [(Mechanism.standard, Decoder.kvCache), (.standard, .recompute), (.linear, .recurrent)].flatMap { mechanism, decoder in
+        let pairs = Mechanism.allCases.flatMap { m in Decoder.supported(by: m).map { (mechanism: m, decoder: $0) } }
+        return pairs.flatMap { mechanism, decoder in
             do {
                 return check(try LayerGeneration(configuration: layerCheckConfiguration, mechanism: mechanism, decoder: decoder,
                                                  batch: 2, length: 23, prompt: 3, seed: seed))

@@ -1,0 +1,13 @@
+/// Standard attention's kernels (its C-free half: ``MechanismDescriptor/standard``).
+extension MechanismKernels {
+    public static let standard = MechanismKernels(
+        .standard,
+        make: { causal, _ in SoftmaxAttention(causal: causal) },
+        cost: { settings, shape, pass, _ in SoftmaxAttention(causal: settings.causal).cost(for: shape, pass: pass) },
+        coreCost: { settings, shape, threads in
+            EncoderStack.CoreCost(SoftmaxAttention(causal: settings.causal), shape: shape, threads: threads)
+        },
+        decodeCore: { SoftmaxAttention(causal: true) },
+        reference: { q, k, v, causal in ReferenceAttention.standard(q: q, k: k, v: v, causal: causal) },
+        verificationKernels: { _, _, _ in [SoftmaxAttention(), SoftmaxAttention(causal: true)] })
+}
