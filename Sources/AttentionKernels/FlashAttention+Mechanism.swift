@@ -21,5 +21,9 @@ extension MechanismKernels {
             }
             return kernels + [FlashAttention(blocks: small, products: .blas),
                               FlashAttention(causal: true, blocks: small, products: .blas)]
+        },
+        layerCores: { settings in
+            [settings.same("flash", FlashAttention(blocks: settings.flashBlocks)),
+             settings.same("flash (causal)", FlashAttention(causal: true, blocks: settings.flashBlocks))]
         })
 }

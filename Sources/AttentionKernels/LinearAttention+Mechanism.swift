@@ -14,5 +14,9 @@ extension MechanismKernels {
         verificationKernels: { _, _, _ in
             [LinearAttention(), LinearAttention(causal: true),
              LinearAttention(causal: true, chunk: LinearAttention.bestChunk)]
+        },
+        layerCores: { settings in
+            [settings.same("linear", LinearAttention()),
+             settings.same("linear (causal)", LinearAttention(causal: true))]
         })
 }

@@ -28,5 +28,15 @@ extension MechanismKernels {
                 LinformerAttention(nonCausal: LinformerProjections.seeded(
                     k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed))
             }
+        },
+        layerCores: { settings in
+            // Key-value sharing (the paper's layerwise form with one layer), E = F per layer.
+            let (n, heads) = (settings.length, settings.configuration.heads)
+            let cores: [any DifferentiableAttention] = (0..<settings.configuration.layers).map { l in
+                LinformerAttention(nonCausal: LinformerProjections.seeded(
+                    k: min(settings.projectedLength, n), length: n, heads: heads, sharing: .keyValue,
+                    seed: settings.seed &+ UInt64(l)))
+            }
+            return [("linformer key-value", cores)]
         })
 }

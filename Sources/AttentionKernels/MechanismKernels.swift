@@ -28,6 +28,12 @@ public struct MechanismKernels: Sendable {
     /// Linformer's projections seeded with k = `projectedLength` from `seed`), in the order it prints them.
     public let verificationKernels: @Sendable (_ shape: AttentionShape, _ projectedLength: Int, _ seed: UInt64)
         -> [any AttentionKernel]
+    /// The encoder stacks `verify` and the layer tests check for this mechanism: each variant's name
+    /// and its L cores, one per layer (`Verification.layerCores` lists every mechanism's).
+    public let layerCores: @Sendable (_ settings: LayerCoreSettings) -> [NamedCores]
+
+    /// A variant's name and its cores, one per layer.
+    public typealias NamedCores = (name: String, cores: [any DifferentiableAttention])
 
     public init(
         _ descriptor: MechanismDescriptor,
@@ -37,11 +43,29 @@ public struct MechanismKernels: Sendable {
         coreCost: @escaping @Sendable (MechanismSettings, AttentionShape, Int) -> EncoderStack.CoreCost,
         decodeCore: (@Sendable () -> any DifferentiableAttention)? = nil,
         reference: (@Sendable (Tensor, Tensor, Tensor, Bool) -> ReferenceAttention.Output)? = nil,
-        verificationKernels: @escaping @Sendable (AttentionShape, Int, UInt64) -> [any AttentionKernel]
+        verificationKernels: @escaping @Sendable (AttentionShape, Int, UInt64) -> [any AttentionKernel],
+        layerCores: @escaping @Sendable (LayerCoreSettings) -> [NamedCores]
     ) {
         self.descriptor = descriptor
         (self.make, self.makeTiled, self.cost, self.coreCost) = (make, makeTiled, cost, coreCost)
         (self.decodeCore, self.reference, self.verificationKernels) = (decodeCore, reference, verificationKernels)
+        self.layerCores = layerCores
+    }
+
+    /// What ``layerCores`` builds its stacks for: L = `configuration.layers` cores on sequences of
+    /// `length`; Linformer's E, F with k = min(`projectedLength`, n), seeded per layer from `seed &+ l`;
+    /// flash's tiles `flashBlocks`.
+    public struct LayerCoreSettings: Sendable {
+        public var configuration: LayerConfiguration
+        public var length: Int
+        public var projectedLength: Int
+        public var seed: UInt64
+        public var flashBlocks: FlashAttention.Blocks
+
+        /// The same core in every layer, `name`d.
+        public func same(_ name: String, _ core: any DifferentiableAttention) -> NamedCores {
+            (name, (0..<configuration.layers).map { _ in core })
+        }
     }
 
     public var mechanism: Mechanism { descriptor.mechanism }

@@ -9,5 +9,9 @@ extension MechanismKernels {
         },
         decodeCore: { SoftmaxAttention(causal: true) },
         reference: { q, k, v, causal in ReferenceAttention.standard(q: q, k: k, v: v, causal: causal) },
-        verificationKernels: { _, _, _ in [SoftmaxAttention(), SoftmaxAttention(causal: true)] })
+        verificationKernels: { _, _, _ in [SoftmaxAttention(), SoftmaxAttention(causal: true)] },
+        layerCores: { settings in
+            [settings.same("standard", SoftmaxAttention()),
+             settings.same("standard (causal)", SoftmaxAttention(causal: true))]
+        })
 }

@@ -2,29 +2,19 @@
 /// the layer scope, and what the layer tests assert.
 extension Verification {
     /// The cores `checkLayers` stacks, as L cores per variant (each layer its own core; Linformer's
-    /// E, F seeded per layer from `seed &+ l`): standard, standard (causal), flash, flash (causal),
+    /// E, F seeded per layer from `seed &+ l`): every mechanism's ``MechanismKernels/layerCores``, in
+    /// figure order (``MechanismDescriptor/rank``): standard, standard (causal), flash, flash (causal),
     /// Linformer with key-value sharing (k = `projectedLength`), linear, linear (causal). Flash uses
     /// `flashBlocks` (``smallFlashBlocks`` in verification, so short sequences span several tiles).
     public static func layerCores(
         configuration: LayerConfiguration, length: Int, projectedLength: Int = 8, seed: UInt64,
         flashBlocks: FlashAttention.Blocks = .default
     ) -> [(name: String, cores: [any DifferentiableAttention])] {
-        let layers = 0..<configuration.layers
-        func same(_ core: any DifferentiableAttention) -> [any DifferentiableAttention] { layers.map { _ in core } }
-        let linformer: [any DifferentiableAttention] = layers.map { l in
-            LinformerAttention(nonCausal: LinformerProjections.seeded(
-                k: min(projectedLength, length), length: length, heads: configuration.heads, sharing: .keyValue,
-                seed: seed &+ UInt64(l)))
-        }
-        return [
-            ("standard", same(SoftmaxAttention())),
-            ("standard (causal)", same(SoftmaxAttention(causal: true))),
-            ("flash", same(FlashAttention(blocks: flashBlocks))),
-            ("flash (causal)", same(FlashAttention(causal: true, blocks: flashBlocks))),
-            ("linformer key-value", linformer),
-            ("linear", same(LinearAttention())),
-            ("linear (causal)", same(LinearAttention(causal: true))),
-        ]
+        let settings = MechanismKernels.LayerCoreSettings(
+            configuration: configuration, length: length, projectedLength: projectedLength, seed: seed,
+            flashBlocks: flashBlocks)
+        let inFigureOrder = MechanismKernels.registry.sorted { $0.descriptor.rank < $1.descriptor.rank }
+        return inFigureOrder.flatMap { $0.layerCores(settings) }
     }
 }
 
