@@ -10,7 +10,7 @@ public struct MechanismDescriptor: Sendable {
     public let title: String
     /// The curve's name in figures and tables ("softmax" for standard; see `SweepPoint.mechanismLabel`).
     public let label: String
-    /// The axes a forward point of this mechanism sweeps beyond the shape, in expansion order.
+    /// The axes a forward point of this mechanism sweeps beyond the shape (each value of each is a point).
     public let axes: [MechanismAxis]
     public let supports: Support
     /// Order of curves in figures and tables (standard, flash, Linformer by k, linear).
