@@ -75,10 +75,10 @@ extension SweepPoint {
         return s
     }
 
-    /// The curve's name in figures and tables: "softmax", "flash", "linformer k=128", "linear";
-    /// a peer's curves are prefixed with its name ("torch-softmax", "torch-flash").
+    /// The curve's name in figures and tables (``MechanismDescriptor/label``): "softmax", "flash",
+    /// "linformer k=128", "linear"; a peer's curves are prefixed with its name ("torch-softmax", "torch-flash").
     public var mechanismLabel: String {
-        var label = (peer.map { $0.rawValue + "-" } ?? "") + (mechanism == .standard ? "softmax" : mechanism.rawValue)
+        var label = (peer.map { $0.rawValue + "-" } ?? "") + mechanism.descriptor.label
         if let k = projectedLength { label += " k=\(k)" }
         return label
     }
@@ -97,9 +97,7 @@ extension SweepPoint {
     /// ``mechanismLabel`` with " causal" for causal points: the kernel, whatever the pass.
     public var kernelLabel: String { mechanismLabel + (causal ? " causal" : "") }
 
-    /// Curves' order in figures and tables: standard, flash, Linformer by k, linear.
-    public var mechanismRank: (Int, Int) {
-        let order: [Mechanism: Int] = [.standard: 0, .flash: 1, .linformer: 2, .linear: 3]
-        return (order[mechanism] ?? 4, projectedLength ?? 0)
-    }
+    /// Curves' order in figures and tables (``MechanismDescriptor/rank``): standard, flash,
+    /// Linformer by k, linear.
+    public var mechanismRank: (Int, Int) { (mechanism.descriptor.rank, projectedLength ?? 0) }
 }

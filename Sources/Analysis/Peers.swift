@@ -56,9 +56,9 @@ extension Analysis {
             let (own, sameRun) = sameFile[key].map { ($0, true) } ?? (otherFile[key], false)
             guard let own else { return nil }
             var fused: ResultRow?
-            if row.point.mechanism == .standard {
+            if let fusedForm = row.point.mechanism.descriptor.peer?.fused {
                 var f = row.point
-                f.mechanism = .flash
+                f.mechanism = fusedForm
                 fused = byPoint[f]
             }
             return PeerComparison(own: own, peer: row, peerFused: fused, sameRun: sameRun)

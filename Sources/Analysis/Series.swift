@@ -49,16 +49,19 @@ extension Analysis {
     /// the batch inversely with n): one per mechanism (and k), non-causal forward-mode rows of
     /// ``figure1Pass``, by increasing n. In the paper's legend order: softmax, linear, then Linformer
     /// by k; flash (exact softmax attention without the n×n scores, which the paper did not have)
-    /// after softmax.
+    /// after softmax (``MechanismDescriptor/paperRank``).
     public func perSampleCurves() -> [(label: String, key: SweepPoint, rows: [ResultRow])] {
-        let order: [Mechanism: Int] = [.standard: 0, .flash: 1, .linear: 2, .linformer: 3]
         let pass = figure1Pass
         let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == pass }
         let groups = Dictionary(grouping: ok) { r in Self.mechanismKey(r.point) }
         return groups.map { key, rows in
             let perN = Dictionary(grouping: rows, by: \.point.length).values.compactMap { $0.max { $0.point.batch < $1.point.batch } }
             return (key.mechanismLabel, key, perN.sorted { $0.point.length < $1.point.length })
-        }.sorted { (order[$0.key.mechanism] ?? 4, $0.key.projectedLength ?? 0) < (order[$1.key.mechanism] ?? 4, $1.key.projectedLength ?? 0) }
+        }.sorted {
+            let (a, b) = ($0.key, $1.key)
+            let (ra, rb) = (a.mechanism.descriptor.paperRank, b.mechanism.descriptor.paperRank)
+            return (ra, a.projectedLength ?? 0) < (rb, b.projectedLength ?? 0)
+        }
     }
 
     /// Exponents of per-sample time and per-sample peak heap in n over one ``perSampleCurves()`` curve.

@@ -36,7 +36,10 @@ public struct AttentionShape: Hashable, Sendable, CustomStringConvertible {
 ///   allocated before it starts;
 /// - ``cost(for:)`` gives the FLOPs and the bytes that the call allocates, analytically.
 ///
-/// A new mechanism is one file with one type conforming to this protocol.
+/// A new mechanism is a type conforming to this protocol (its backward and reference may sit in
+/// sibling files), its descriptors (``MechanismDescriptor`` in AttentionTypes, ``MechanismKernels``
+/// beside the kernel) and one line in each registry (``MechanismDescriptor/registry``,
+/// ``MechanismKernels/registry``).
 public protocol AttentionKernel: Sendable {
     var mechanism: Mechanism { get }
     /// A readable name (default: `standard`, `linear (causal)`).

@@ -69,6 +69,11 @@ public struct FlashAttention: AttentionKernel {
         /// (half a block of masked scores per row) and leaves fewer query blocks for the threads
         /// to share at small n.
         public static let `default` = Blocks(query: 256, key: 128)
+
+        /// 8 query rows × 16 keys, for verification: with them n = 37 is three key blocks, the last
+        /// one partial, and query and key blocks straddle the diagonal differently, which the default
+        /// tiles (larger than every verified n) never exercise.
+        public static let small = Blocks(query: 8, key: 16)
     }
 
     /// What computes the two tile products.

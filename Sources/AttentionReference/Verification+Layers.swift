@@ -5,29 +5,19 @@ import EncoderLayer
 /// the layer scope, and what the layer tests assert.
 extension Verification {
     /// The cores `checkLayers` stacks, as L cores per variant (each layer its own core; Linformer's
-    /// E, F seeded per layer from `seed &+ l`): standard, standard (causal), flash, flash (causal),
+    /// E, F seeded per layer from `seed &+ l`): every mechanism's ``MechanismKernels/layerCores``, in
+    /// figure order (``MechanismDescriptor/rank``): standard, standard (causal), flash, flash (causal),
     /// Linformer with key-value sharing (k = `projectedLength`), linear, linear (causal). Flash uses
     /// `flashBlocks` (``smallFlashBlocks`` in verification, so short sequences span several tiles).
     public static func layerCores(
         configuration: LayerConfiguration, length: Int, projectedLength: Int = 8, seed: UInt64,
         flashBlocks: FlashAttention.Blocks = .default
     ) -> [(name: String, cores: [any DifferentiableAttention])] {
-        let layers = 0..<configuration.layers
-        func same(_ core: any DifferentiableAttention) -> [any DifferentiableAttention] { layers.map { _ in core } }
-        let linformer: [any DifferentiableAttention] = layers.map { l in
-            LinformerAttention(nonCausal: LinformerProjections.seeded(
-                k: min(projectedLength, length), length: length, heads: configuration.heads, sharing: .keyValue,
-                seed: seed &+ UInt64(l)))
-        }
-        return [
-            ("standard", same(SoftmaxAttention())),
-            ("standard (causal)", same(SoftmaxAttention(causal: true))),
-            ("flash", same(FlashAttention(blocks: flashBlocks))),
-            ("flash (causal)", same(FlashAttention(causal: true, blocks: flashBlocks))),
-            ("linformer key-value", linformer),
-            ("linear", same(LinearAttention())),
-            ("linear (causal)", same(LinearAttention(causal: true))),
-        ]
+        let settings = MechanismKernels.LayerCoreSettings(
+            layers: configuration.layers, heads: configuration.heads, length: length, projectedLength: projectedLength,
+            seed: seed, flashBlocks: flashBlocks)
+        let inFigureOrder = MechanismKernels.registry.sorted { $0.descriptor.rank < $1.descriptor.rank }
+        return inFigureOrder.flatMap { $0.layerCores(settings) }
     }
 }
 
@@ -201,9 +191,10 @@ extension Verification {
     /// `attnbench verify`'s layer-decode lines: ``check(_:)-(LayerGeneration)`` for an L = 2 stack
     /// (``layerCheckConfiguration``) generating b = 2 sequences of N = 23 tokens after a 3-token prompt
     /// (weights seeded from `seed`), with each decoder: softmax's cache and recomputation, linear
-    /// attention's state.
+    /// attention's state (every registered mechanism with every decoder it supports).
     public static func checkLayerGenerations(seed: UInt64) -> [Result] {
-        [(Mechanism.standard, Decoder.kvCache), (.standard, .recompute), (.linear, .recurrent)].flatMap { mechanism, decoder in
+        let pairs = Mechanism.allCases.flatMap { m in Decoder.supported(by: m).map { (mechanism: m, decoder: $0) } }
+        return pairs.flatMap { mechanism, decoder in
             do {
                 return check(try LayerGeneration(configuration: layerCheckConfiguration, mechanism: mechanism, decoder: decoder,
                                                  batch: 2, length: 23, prompt: 3, seed: seed))

@@ -85,38 +85,28 @@ public enum Verification {
         let record = DecodeRecord(batch: generation.batch, heads: generation.heads, length: generation.length,
                                   headDim: generation.headDim)
         generation(record: record)
-        let reference = generation.mechanism == .standard
-            ? ReferenceAttention.standard(q: record.q, k: record.k, v: record.v, causal: true)
-            : ReferenceAttention.linear(q: record.q, k: record.k, v: record.v, causal: true)
-        let name = (generation.mechanism == .standard ? "standard" : "linear")
-            + (generation.decoder == .recompute ? " recompute" : "") + " decode"
+        guard let core = generation.mechanism.kernels.decodeCore?() else {
+            preconditionFailure("\(generation.mechanism) decodes but has no causal core to take its reference from")
+        }
+        // The Float64 reference of the causal kernel the decoder steps through, on the recorded q, k, v.
+        let reference = ReferenceAttention.output(of: core, q: record.q, k: record.k, v: record.v)
+        let name = generation.mechanism.rawValue + (generation.decoder == .recompute ? " recompute" : "") + " decode"
         return compare(record.out, reference, kernel: name, shape: AttentionShape(of: record.q))
     }
 
     /// Small flash-attention tiles for verification (8 query rows × 16 keys): with them n = 37 is
     /// three key blocks, the last one partial, and query and key blocks straddle the diagonal
     /// differently, which the default tiles (larger than every verified n) never exercise.
-    public static let smallFlashBlocks = FlashAttention.Blocks(query: 8, key: 16)
+    public static let smallFlashBlocks = FlashAttention.Blocks.small
 
-    /// Every mechanism and causal variant, as `verify` runs them on a shape: standard,
+    /// Every mechanism's ``MechanismKernels/verificationKernels``, in registry order, as `verify` runs
+    /// them on a shape: standard,
     /// standard (causal), Linformer in each sharing mode (k = `projectedLength`), linear, linear (causal)
     /// as the sequential recurrence and in chunks,
     /// flash and flash (causal) with the default tiles and with ``smallFlashBlocks`` (the tile
     /// products through the micro-kernels where d allows, and through OpenBLAS).
     public static func kernels(for shape: AttentionShape, projectedLength: Int, seed: UInt64) -> [any AttentionKernel] {
-        var kernels: [any AttentionKernel] = [SoftmaxAttention(), SoftmaxAttention(causal: true)]
-        for sharing in ProjectionSharing.allCases {
-            let projections = LinformerProjections.seeded(
-                k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
-            kernels.append(LinformerAttention(nonCausal: projections))
-        }
-        kernels += [LinearAttention(), LinearAttention(causal: true), LinearAttention(causal: true, chunk: LinearAttention.bestChunk)]
-        for blocks in [FlashAttention.Blocks.default, smallFlashBlocks] {
-            kernels += [FlashAttention(blocks: blocks), FlashAttention(causal: true, blocks: blocks)]
-        }
-        kernels += [FlashAttention(blocks: smallFlashBlocks, products: .blas),
-                    FlashAttention(causal: true, blocks: smallFlashBlocks, products: .blas)]
-        return kernels
+        MechanismKernels.registry.flatMap { $0.verificationKernels(shape, projectedLength, seed) }
     }
 
     /// The seeded inputs for a shape: Q, K, V with N(0, 1) entries from `seed`, `seed+1`, `seed+2`.

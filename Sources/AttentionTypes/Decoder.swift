@@ -10,22 +10,16 @@ public enum Decoder: String, CaseIterable, Sendable, Codable {
     /// Linear attention as an RNN (the paper's "Linear"): step i updates the d×d state, O(d²).
     case recurrent
 
-    /// The decoder a mechanism uses when none is named: softmax's cache, linear's state; nil for
-    /// the mechanisms that do not decode (Linformer, flash).
-    public static func `default`(for mechanism: Mechanism) -> Decoder? {
-        switch mechanism {
-        case .standard: .kvCache
-        case .linear: .recurrent
-        case .linformer, .flash: nil
-        }
-    }
+    /// The decoder a mechanism uses when none is named: the first its descriptor lists (softmax's
+    /// cache, linear's state); nil for the mechanisms that do not decode (Linformer, flash).
+    public static func `default`(for mechanism: Mechanism) -> Decoder? { supported(by: mechanism).first }
 
-    /// The decoders a mechanism can run: softmax's cache or recomputation, linear's state.
+    /// The decoders a mechanism can run (``MechanismDescriptor/Support/decoding``): softmax's cache or
+    /// recomputation, linear's state.
     public static func supported(by mechanism: Mechanism) -> [Decoder] {
-        switch mechanism {
-        case .standard: [.kvCache, .recompute]
-        case .linear: [.recurrent]
-        case .linformer, .flash: []
+        switch mechanism.descriptor.supports.decoding {
+        case .decoders(let decoders): decoders
+        case .unsupported: []
         }
     }
 }

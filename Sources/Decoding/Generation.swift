@@ -32,9 +32,10 @@ public struct Generation: Sendable {
     /// `[b, h, P, d]`: the prompt tokens' sources.
     public let promptSources: Tensor
 
-    /// - Throws: ``KernelConfigurationError`` for Linformer, which has no causal form to decode with,
-    /// for flash attention, whose tiles have nothing to stream one token at a time
-    /// (``unsupported(_:)``), and for a decoder the mechanism does not run (``unsupported(_:decoder:)``).
+    /// - Throws: ``KernelConfigurationError`` for a mechanism that does not decode (``unsupported(_:)``:
+    /// Linformer, which has no causal form to decode with, and flash attention, whose tiles have
+    /// nothing to stream one token at a time), and for a decoder the mechanism does not run
+    /// (``unsupported(_:decoder:)``).
     public init(
         mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, heads: Int, headDim: Int, length: Int, prompt: Int = 1,
         seed: UInt64
@@ -49,14 +50,6 @@ public struct Generation: Sendable {
         projections = DecodeProjections.seeded(heads: heads, headDim: headDim, seed: seed &+ 5)
         promptSources = Tensor.normal([batch, heads, prompt, headDim], seed: seed &+ 6)
     }
-
-    /// Why Linformer has no decode mode (the text of the skipped rows and of the error).
-    public static let noLinformer = KernelConfigurationError(
-        "Linformer has no causal form, so it cannot decode: E and F mix all n positions into every projected key, and the paper defines no autoregressive variant")
-
-    /// Why flash attention has no decode mode (the text of the skipped rows and of the error).
-    public static let noFlash = KernelConfigurationError(
-        "flash attention has no decode mode of its own: a decoding step is one query row against the KV cache, with no score matrix to tile, which is the standard decoder (--mechanism standard --mode decode)")
 
     /// Why `mechanism` cannot decode with `decoder` (nil: its default), or nil when it can: the
     /// mechanism's own reason (``unsupported(_:)``), or a decoder it does not run
@@ -74,13 +67,11 @@ public struct Generation: Sendable {
             "\(mechanism.rawValue) attention cannot decode with \(decoder?.rawValue ?? "no decoder"): it decodes with \(supported.isEmpty ? "none" : supported)")
     }
 
-    /// Why `mechanism` cannot decode (``noLinformer``, ``noFlash``), or nil when it can.
+    /// Why `mechanism` cannot decode (its descriptor's reason: the text of its skipped rows and of
+    /// the error), or nil when it can.
     public static func unsupported(_ mechanism: Mechanism) -> KernelConfigurationError? {
-        switch mechanism {
-        case .standard, .linear: nil
-        case .linformer: noLinformer
-        case .flash: noFlash
-        }
+        guard case .unsupported(let reason) = mechanism.descriptor.supports.decoding else { return nil }
+        return KernelConfigurationError(reason)
     }
 
     /// Independent sequences: b·h.

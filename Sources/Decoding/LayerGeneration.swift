@@ -50,10 +50,11 @@ public struct LayerGeneration: Sendable {
         prompt: Int = 1, seed: UInt64
     ) throws(KernelConfigurationError) {
         if let reason = Generation.unsupported(mechanism, decoder: decoder) { throw reason }
-        guard let decoder = decoder ?? Decoder.default(for: mechanism) else { throw Generation.noDecoder(mechanism) }
+        guard let decoder = decoder ?? Decoder.default(for: mechanism),
+              let makeCore = mechanism.kernels.decodeCore else { throw Generation.noDecoder(mechanism) }
         precondition(batch >= 1 && configuration.layers >= 1, "layer decode: batch and layers must be ≥ 1")
         precondition(prompt >= 1 && prompt <= length, "layer decode: the prompt (\(prompt)) must be 1…N (\(length)) tokens")
-        let core: any DifferentiableAttention = mechanism == .linear ? LinearAttention(causal: true) : SoftmaxAttention(causal: true)
+        let core = makeCore()
         self.configuration = configuration
         (self.mechanism, self.decoder, self.batch, self.length, self.prompt) = (mechanism, decoder, batch, length, prompt)
         stack = EncoderStack(configuration: configuration, cores: Array(repeating: core, count: configuration.layers), seed: seed &+ 5)

@@ -3,66 +3,8 @@ import AttentionKernels
 /// allocation by allocation (``HeapTrace``) in the order the stack's code allocates and frees, so
 /// that it predicts jemalloc's per-thread peak of one call (`thread.peak`).
 extension EncoderStack {
-    /// What a layer's core costs, for the stack's model: the three figures of a
-    /// ``DifferentiableAttention`` plus how its training forward holds what it saves.
-    public struct CoreCost: Equatable, Sendable {
-        /// One inference call (``AttentionKernel/cost(for:)``).
-        public var forward: AttentionCost
-        /// One backward call given a saved forward (``DifferentiableAttention/backwardCost(for:)``).
-        public var backward: AttentionCost
-        /// Bytes the training forward keeps beside its output (``DifferentiableAttention/savedBytes(for:)``).
-        public var savedBytes: Int
-        /// Whether the saved bytes are allocated beside the forward's intermediates (flash attention's
-        /// row log-sum-exp) rather than being some of them (standard, Linformer and linear attention
-        /// keep their own intermediates): the training forward then peaks at saved + forward peak.
-        public var savedBesideIntermediates: Bool
-
-        public init(forward: AttentionCost, backward: AttentionCost, savedBytes: Int, savedBesideIntermediates: Bool = false) {
-            self.forward = forward
-            self.backward = backward
-            self.savedBytes = savedBytes
-            self.savedBesideIntermediates = savedBesideIntermediates
-        }
-
-        /// The costs of `kernel` on `shape`; flash attention's at `threads` workers (its tiles are per worker).
-        public init(_ kernel: any DifferentiableAttention, shape: AttentionShape, threads: Int = ComputeThreads.current) {
-            if let flash = kernel as? FlashAttention {
-                self.init(forward: flash.cost(for: shape, threads: threads), backward: flash.backwardCost(for: shape, threads: threads),
-                          savedBytes: flash.savedBytes(for: shape), savedBesideIntermediates: true)
-            } else {
-                self.init(forward: kernel.cost(for: shape), backward: kernel.backwardCost(for: shape),
-                          savedBytes: kernel.savedBytes(for: shape))
-            }
-        }
-
-        /// The costs of a mechanism's core without building it (for sweep planning; nothing is
-        /// allocated): linear attention's causal form is the recurrence (the suite's default);
-        /// Linformer needs `projectedLength` and `sharing` (nil reads as k = 1, key-value).
-        public static func of(
-            _ mechanism: Mechanism, causal: Bool, shape: AttentionShape, projectedLength: Int? = nil,
-            sharing: ProjectionSharing? = nil, threads: Int = ComputeThreads.current
-        ) -> CoreCost {
-            switch mechanism {
-            case .standard: CoreCost(SoftmaxAttention(causal: causal), shape: shape, threads: threads)
-            case .linear: CoreCost(LinearAttention(causal: causal), shape: shape, threads: threads)
-            case .flash: CoreCost(FlashAttention(causal: causal), shape: shape, threads: threads)
-            case .linformer:
-                linformer(shape: shape, projectedLength: projectedLength ?? 1, sharing: sharing ?? .keyValue)
-            }
-        }
-
-        private static func linformer(shape: AttentionShape, projectedLength k: Int, sharing: ProjectionSharing) -> CoreCost {
-            let forward = LinformerAttention.cost(for: shape, projectedLength: k, sharing: sharing)
-            return CoreCost(forward: forward,
-                            backward: LinformerAttention.backwardCost(for: shape, projectedLength: k, sharing: sharing),
-                            savedBytes: forward.intermediateBytes)
-        }
-
-        /// The training forward's own peak: the forward's, plus the saved bytes when they are separate.
-        var trainingForwardPeak: Int {
-            savedBesideIntermediates ? .saturatingSum(savedBytes, forward.callPeakBytes) : forward.callPeakBytes
-        }
-    }
+    /// What a layer's core costs (``AttentionKernels/CoreCost``), under the name the stack's model uses.
+    public typealias CoreCost = AttentionKernels.CoreCost
 
     /// The cost of one call of `pass` on `batch` sequences of `length` tokens, from this stack's cores
     /// (flash attention's at the current thread count). See

@@ -62,27 +62,27 @@ public struct Plotter {
 
     // MARK: - Shared pieces
 
-    static let colors: [Mechanism: [String]] = [
-        .standard: ["#c0392b", "#e67e22"], .flash: ["#7b241c", "#d98880"], .linear: ["#27ae60", "#16a085"],
-        .linformer: ["#2e86c1", "#8e44ad", "#34495e", "#d4ac0d", "#7f8c8d"],
-    ]
-
-    /// The colour of a curve, the same in every figure: one hue per mechanism, a second for its
-    /// causal forward pass (decoding is causal by nature and keeps the first); Linformer's k values
-    /// take its palette in the order of `linformerKs`.
+    /// The colour of a curve, the same in every figure (``MechanismDescriptor/style``): one hue per
+    /// mechanism, a second for its causal forward pass (decoding is causal by nature and keeps the
+    /// first); a mechanism coloured by k (Linformer) takes its palette in the order of `linformerKs`.
     static func color(_ point: SweepPoint, linformerKs: [Int] = []) -> String {
-        let palette = colors[point.mechanism] ?? ["#000000"]
-        if point.mechanism == .linformer {
+        let style = point.mechanism.descriptor.style
+        let palette = style.colors.isEmpty ? ["#000000"] : style.colors
+        switch style.colorBy {
+        case .projectedLength:
             let rank = point.projectedLength.flatMap { linformerKs.firstIndex(of: $0) } ?? 0
             return palette[rank % palette.count]
+        case .causal:
+            return palette[point.causal && point.mode == .forward && palette.count > 1 ? 1 : 0]
         }
-        return palette[point.causal && point.mode == .forward && palette.count > 1 ? 1 : 0]
     }
 
-    /// The Linformer k values of some curves, in their order (without repeats).
+    /// The k values of some curves coloured by k (Linformer's), in their order (without repeats).
     static func linformerKs(_ points: [SweepPoint]) -> [Int] {
         var ks: [Int] = []
-        for p in points where p.mechanism == .linformer { if let k = p.projectedLength, !ks.contains(k) { ks.append(k) } }
+        for p in points where p.mechanism.descriptor.style.colorBy == .projectedLength {
+            if let k = p.projectedLength, !ks.contains(k) { ks.append(k) }
+        }
         return ks
     }
 
@@ -150,7 +150,8 @@ public struct Plotter {
         for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
             for k in panels {
                 let members = atBatch.filter { s in
-                    (s.mechanism != .linformer || s.projectedLength == k) && (row == 0 || s.rows.allSatisfy { $0.peakHeapBytes != nil })
+                    let inPanel = !s.mechanism.descriptor.axes.contains(.projectedLength) || s.projectedLength == k
+                    return inPanel && (row == 0 || s.rows.allSatisfy { $0.peakHeapBytes != nil })
                 }
                 let fitLabel = { (s: Series) in Gnuplot.escape(s.label) + (row == 0 ? Series.exponentLabel(s.timeFit) : Series.exponentLabel(s.memoryFit)) }
                 let plots = members.map { s in

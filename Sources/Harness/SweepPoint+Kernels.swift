@@ -30,13 +30,12 @@ extension SweepPoint {
             return Generation.cost(
                 mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
         }
-        return switch mechanism {
-        case .standard: SoftmaxAttention(causal: causal).cost(for: shape, pass: pass)
-        case .linear: LinearAttention(causal: causal).cost(for: shape, pass: pass)
-        case .flash: FlashAttention(causal: causal).cost(for: shape, threads: threads, pass: pass)
-        case .linformer:
-            LinformerAttention.cost(for: shape, projectedLength: projectedLength ?? 1, sharing: sharing ?? .keyValue, pass: pass)
-        }
+        return mechanism.kernels.cost(mechanismSettings, shape, pass, threads)
+    }
+
+    /// The point's causal setting and the values of its mechanism's axes, as its kernels take them.
+    public var mechanismSettings: MechanismSettings {
+        MechanismSettings(causal: causal, projectedLength: projectedLength, sharing: sharing)
     }
 
     /// Whether the kernels' cost model can be evaluated at this point without overflowing: sizes
@@ -95,8 +94,19 @@ extension SweepPoint {
         guard (1...Self.maximumThreads).contains(threads) else {
             throw UsageError("\(label) cannot be measured: threads = \(threads), it must be between 1 and \(Self.maximumThreads)")
         }
-        if mode == .forward && mechanism == .linformer && (projectedLength == nil || sharing == nil) {
-            throw UsageError("\(label) cannot be measured: a Linformer point needs k and sharing, and this one has \(projectedLength == nil ? "no k" : "no sharing")")
+        let axes = MechanismAxis.allCases.filter(mechanism.descriptor.axes.contains)
+        if mode == .forward, let missing = axes.first(where: { !has($0) }) {
+            let needed = axes.map(\.rawValue).joined(separator: " and ")
+            throw UsageError(
+                "\(label) cannot be measured: a \(mechanism.descriptor.title) point needs \(needed), and this one has no \(missing.rawValue)")
+        }
+    }
+
+    /// Whether the point holds a value for `axis`.
+    func has(_ axis: MechanismAxis) -> Bool {
+        switch axis {
+        case .projectedLength: projectedLength != nil
+        case .sharing: sharing != nil
         }
     }
 
@@ -106,11 +116,14 @@ extension SweepPoint {
                        prompt: prompt ?? 1, seed: seed)
     }
 
-    /// Builds the kernel of a forward point (Linformer's projections are seeded from `seed`).
+    /// Builds the kernel of a forward point (Linformer's projections are seeded from `seed`: a
+    /// mechanism with a k axis gets E and F `[k, n]`, shared as the point says).
     public func makeKernel(seed: UInt64) throws(KernelConfigurationError) -> any AttentionKernel {
         var projections: LinformerProjections?
-        if mechanism == .linformer {
-            guard let k = projectedLength, let sharing else { throw KernelConfigurationError("a Linformer point needs k and sharing") }
+        if mechanism.descriptor.axes.contains(.projectedLength) {
+            guard let k = projectedLength, let sharing else {
+                throw KernelConfigurationError("a \(mechanism.descriptor.title) point needs k and sharing")
+            }
             projections = LinformerProjections.seeded(k: k, length: length, heads: heads, sharing: sharing, seed: seed &+ 3)
         }
         return try makeAttentionKernel(mechanism, causal: causal, projections: projections)

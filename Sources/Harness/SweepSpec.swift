@@ -8,11 +8,12 @@ import Results
 /// A sweep: the axes whose cartesian product gives the points, and how to measure each point.
 ///
 /// Every setting has one key, used both as a preset line (`n = 512...8192`) and as a CLI flag
-/// (`--n 512...8192`); ``apply(_:_:)`` parses either. `k` and `sharing` apply to Linformer only;
-/// `causal` applies to standard and linear attention only (Linformer has no causal form).
+/// (`--n 512...8192`); ``apply(_:_:)`` parses either. `k` and `sharing` apply to the mechanisms with
+/// those axes only (``MechanismDescriptor/axes``: Linformer); `causal` applies to the mechanisms with
+/// a causal form only (standard, linear and flash attention; Linformer has none).
 /// `tokens` fixes the number of tokens per call instead of the batch: batch = tokens / n, as in
 /// "Transformers are RNNs" Figure 1. `mode` = `decode` measures generating n tokens one at a time
-/// (always causal, whatever `causal` says; Linformer gets a skipped row, having no causal form), with
+/// (always causal, whatever `causal` says; a mechanism that does not decode gets a skipped row), with
 /// `prompt` tokens given. `pass` = `backward` or `train` times the backward pass alone (given a saved
 /// forward) or a whole training step (forward + backward) of forward-mode points; decode points are
 /// timed once, as the forward generation they are, whatever `pass` says. Flash attention has no
@@ -125,8 +126,11 @@ public struct SweepSpec: Equatable, Sendable {
 
     /// Checks settings that are fine alone but contradict each other.
     public func validate() throws(UsageError) {
-        if modes == [.forward] && mechanisms == [.linformer] && !causal.contains(false) {
-            throw UsageError("Linformer has no causal form: with --mechanism linformer, --causal must include false")
+        if modes == [.forward], mechanisms.count == 1, let only = mechanisms.first, !only.descriptor.supports.causal,
+           !causal.contains(false) {
+            let title = only.descriptor.title
+            throw UsageError(
+                "\(title) has no causal form: with --mechanism \(only.rawValue), --causal must include false")
         }
         if policy.minSeconds > policy.maxSeconds {
             throw UsageError("--min-time \(policy.minSeconds) is longer than --max-time \(policy.maxSeconds)")
@@ -179,34 +183,33 @@ public struct SweepSpec: Equatable, Sendable {
         return supported.isEmpty ? [decoders[0]] : supported
     }
 
-    /// The points of one mechanism and mode at one shape: one per sharing and k for Linformer's
-    /// forward mode, one per causal setting for the others, each once per pass; one per prompt
-    /// length for decoding.
+    /// The points of one mechanism and mode at one shape: in forward mode, one per causal setting
+    /// it supports (non-causal only without a causal form), times one per value of each of its
+    /// axes (Linformer: sharing, then k), each once per pass; one per prompt length for decoding.
     private func points(
         _ mechanism: Mechanism, _ mode: RunMode, n: Int, batch b: Int, heads h: Int, headDim d: Int, threads t: Int
     ) -> [SweepPoint] {
-        switch (mode, mechanism) {
-        case (.decode, _):
+        switch mode {
+        case .decode:
             return decoders(for: mechanism).flatMap { decoder in
                 prompts.map {
                     SweepPoint(mechanism: mechanism, mode: .decode, decoder: decoder, causal: true, length: n, prompt: $0,
                                batch: b, heads: h, headDim: d, threads: t)
                 }
             }
-        case (.forward, .linformer):
-            guard causal.contains(false) else { return [] }
-            return sharing.flatMap { share in
-                projectedLengths.flatMap { k in
-                    passes.map {
-                        SweepPoint(mechanism: mechanism, pass: $0, sharing: share, length: n, projectedLength: k,
-                                   batch: b, heads: h, headDim: d, threads: t)
+        case .forward:
+            let descriptor = mechanism.descriptor
+            let causalSettings = descriptor.supports.causal ? causal : causal.filter { !$0 }
+            let shares: [ProjectionSharing?] = descriptor.axes.contains(.sharing) ? sharing : [nil]
+            let ks: [Int?] = descriptor.axes.contains(.projectedLength) ? projectedLengths : [nil]
+            return causalSettings.flatMap { causal in
+                shares.flatMap { share in
+                    ks.flatMap { k in
+                        passes.map {
+                            SweepPoint(mechanism: mechanism, pass: $0, causal: causal, sharing: share, length: n,
+                                       projectedLength: k, batch: b, heads: h, headDim: d, threads: t)
+                        }
                     }
-                }
-            }
-        case (.forward, .standard), (.forward, .linear), (.forward, .flash):
-            return causal.flatMap { causal in
-                passes.map {
-                    SweepPoint(mechanism: mechanism, pass: $0, causal: causal, length: n, batch: b, heads: h, headDim: d, threads: t)
                 }
             }
         }
@@ -244,6 +247,10 @@ public enum PointPlan: Equatable, Sendable {
             self = .skip(reason: reason.description)
         } else if point.mode == .decode, let decoder = point.decoder, !Decoder.supported(by: point.mechanism).contains(decoder) {
             self = .skip(reason: "\(point.mechanism.rawValue) has no \(decoder.rawValue) decoder (it has \(Decoder.supported(by: point.mechanism).map(\.rawValue).joined(separator: ", ")))")
+        } else if point.mode == .forward, point.pass != .forward || point.scope == .layer,
+                  !point.mechanism.descriptor.supports.backward {
+            let what = point.pass == .forward ? "sit inside an encoder layer" : "run a \(point.pass.rawValue) pass"
+            self = .skip(reason: "\(point.mechanism.descriptor.title) has no backward pass, so it cannot \(what)")
         } else if let prompt = point.prompt, prompt >= point.length {
             self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
         } else if let k = point.projectedLength, k >= point.length {

@@ -21,10 +21,10 @@ struct Eval: ParsableCommand {
             one shared matrix, both paths summed).
             """)
 
-    @Option(help: "standard, linformer, linear or flash.")
+    @Option(help: "\(MechanismDescriptor.names()).")
     var mechanism: Mechanism
 
-    @Flag(help: "Causal masking (standard, linear and flash only).")
+    @Flag(help: "Causal masking (\(MechanismDescriptor.names(of: Eval.causalMechanisms, conjunction: "and")) only).")
     var causal = false
 
     @Option(name: .customLong("q"), help: "Queries (.npy).") var qPath: String
@@ -52,20 +52,31 @@ struct Eval: ParsableCommand {
         guard (1...SweepPoint.maximumThreads).contains(threads) else {
             throw ValidationError("--threads must be between 1 and \(SweepPoint.maximumThreads), got \(threads)")
         }
-        if mechanism != .linformer && (ePath != nil || fPath != nil || projectedLength != nil) {
-            throw ValidationError("--e, --f and --projected-length are for --mechanism linformer only")
+        let descriptor = mechanism.descriptor
+        let projected = MechanismDescriptor.registry.filter { $0.axes.contains(.projectedLength) }
+        if !descriptor.axes.contains(.projectedLength) && (ePath != nil || fPath != nil || projectedLength != nil) {
+            let names = MechanismDescriptor.names(of: projected)
+            throw ValidationError("--e, --f and --projected-length are for --mechanism \(names) only")
         }
         if fPath != nil && ePath == nil { throw ValidationError("--f needs --e") }
         if (gradOutPath == nil) != (gradsDir == nil) {
             throw ValidationError("--grad-out and --grads-dir go together: dO to differentiate with, and a folder for the gradients")
         }
-        if blocks != nil && mechanism != .flash { throw ValidationError("--blocks is for --mechanism flash only") }
-        if mechanism == .linformer && ePath == nil && projectedLength == nil {
-            throw ValidationError("linformer needs --e (and optionally --f) or --projected-length K")
+        if blocks != nil && mechanism.kernels.makeTiled == nil {
+            let tiled = MechanismKernels.registry.filter { $0.makeTiled != nil }.map(\.descriptor)
+            throw ValidationError("--blocks is for --mechanism \(MechanismDescriptor.names(of: tiled)) only")
+        }
+        if descriptor.axes.contains(.projectedLength) && ePath == nil && projectedLength == nil {
+            throw ValidationError("\(mechanism.rawValue) needs --e (and optionally --f) or --projected-length K")
         }
         if let k = projectedLength, k < 1 { throw ValidationError("--projected-length must be at least 1") }
-        if mechanism == .linformer && causal {
-            throw ValidationError("Linformer has no causal form (the paper defines none); drop --causal or use standard, linear or flash")
+        if !descriptor.supports.causal && causal {
+            let others = MechanismDescriptor.names(of: Self.causalMechanisms)
+            throw ValidationError(
+                "\(descriptor.title) has no causal form (the paper defines none); drop --causal or use \(others)")
+        }
+        if !descriptor.supports.backward && gradOutPath != nil {
+            throw ValidationError("\(descriptor.title) has no backward pass, so --grad-out cannot be used with it")
         }
     }
 
@@ -133,6 +144,9 @@ struct Eval: ParsableCommand {
         }
     }
 
+    /// The mechanisms with a causal form, in registry order.
+    static var causalMechanisms: [MechanismDescriptor] { MechanismDescriptor.registry.filter(\.supports.causal) }
+
     /// The gradient files `--grads-dir` gets: dq, dk, dv, then de with --e and df with --f.
     private var gradientPaths: [(name: String, path: String)] {
         guard let gradsDir else { return [] }
@@ -143,7 +157,7 @@ struct Eval: ParsableCommand {
 
     private func makeKernel(shape: AttentionShape) throws -> any AttentionKernel {
         var projections: LinformerProjections?
-        if mechanism == .linformer {
+        if mechanism.descriptor.axes.contains(.projectedLength) {
             if let ePath {
                 let e = try NPY.read(contentsOf: URL(fileURLWithPath: ePath))
                 let f = try fPath.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) }
@@ -160,10 +174,10 @@ struct Eval: ParsableCommand {
                     k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed)
             }
         }
-        if let blocks, mechanism == .flash {
+        if let blocks, let makeTiled = mechanism.kernels.makeTiled {
             let tilings = try Kernels.tilings(blocks)
             guard tilings.count == 1 else { throw UsageError("--blocks takes one tiling, got '\(blocks)'") }
-            return FlashAttention(causal: causal, blocks: tilings[0])
+            return makeTiled(causal, tilings[0])
         }
         return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttentionTypes
 import Harness
 import Reporting
 
@@ -7,7 +8,7 @@ import Reporting
 /// written once (``SweepSpec/keys``).
 struct GridOptions: ParsableArguments {
     @Option(help: "A preset name (\(Preset.available().joined(separator: ", "))) or a .preset file.") var preset: String?
-    @Option(help: "Mechanisms: standard,linformer,linear,flash.") var mechanism: String?
+    @Option(help: "Mechanisms: \(Mechanism.allCases.map(\.rawValue).joined(separator: ",")).") var mechanism: String?
     @Option(help: "core (the attention mechanism alone) or layer (post-LN encoder layers around it), or core,layer.") var scope: String?
     @Option(help: "Sequence lengths n.") var n: String?
     @Option(help: "Linformer projected lengths k.") var k: String?

@@ -23,6 +23,14 @@ struct Verify: ParsableCommand {
     @Option(help: "Seed for the inputs and Linformer's projections.")
     var seed: UInt64 = 42
 
+    /// The decoders checked on each shape: every mechanism that decodes with its default decoder
+    /// (nil), then with each of its other decoders (standard, linear, then standard recompute).
+    static var decoders: [(Mechanism, Decoder?)] {
+        let defaults = Mechanism.allCases.filter { Decoder.default(for: $0) != nil }.map { ($0, Decoder?.none) }
+        let others = Mechanism.allCases.flatMap { m in Decoder.supported(by: m).dropFirst().map { (m, Optional($0)) } }
+        return defaults + others
+    }
+
     /// Small shapes with odd sizes (decoding runs on each too: n tokens, a 3-token prompt), B and H > 1, and the projected length used for Linformer.
     static let cases: [(shape: AttentionShape, k: Int)] = [
         (AttentionShape(batch: 2, heads: 3, length: 1, headDim: 1), 1),
@@ -44,7 +52,7 @@ struct Verify: ParsableCommand {
         var failures = 0
         for (shape, k) in Self.cases {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
-            let decoders = try [(Mechanism.standard, nil), (.linear, nil), (.standard, Decoder.recompute)].map {
+            let decoders = try Self.decoders.map {
                 try Generation(mechanism: $0, decoder: $1, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
                                 length: shape.length, prompt: min(3, shape.length), seed: seed)
             }

@@ -16,6 +16,7 @@ func modelCost(_ p: SweepPoint) -> (flops: Double, bytes: Int) {
     case .linformer: return (8 * b * h * n * k * d, Int(b * h * (2 * k * d + n * k + n) * 4 + out))
     case .linear: return (b * h * (4 * n * d * d + 3 * n * d), Int(b * h * (2 * n * d + d * d + d) * 4 + out))
     case .flash: return (4 * b * h * n * n * d, Int(2 * (64 * 512 + 2 * 64) * 4 + out))  // non-causal, 2 workers
+    default: preconditionFailure("no expected cost for \(p.mechanism)")
     }
 }
 

@@ -29,7 +29,7 @@ import Testing
         #expect(Set(decode.map(\.prompt)) == [1, 64])
         for p in decode {
             switch (p.mechanism, p.prompt, PointPlan(p, memoryBudget: 1 << 30)) {
-            case (.linformer, _, .skip(let reason)): #expect(reason == Generation.noLinformer.description)
+            case (.linformer, _, .skip(let reason)): #expect(reason == Generation.unsupported(.linformer)?.description)
             case (_, 64, .skip(let reason)): #expect(reason.hasPrefix("prompt >= n"))
             case (_, 1, .run): break
             case let other: Issue.record("unexpected plan \(other)")
