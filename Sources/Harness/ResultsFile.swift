@@ -5,7 +5,7 @@ import Results
 /// The CSV of a run, opened for appending rows, and held under an exclusive lock for the whole run
 /// (a second writer gets one line naming the holder's PID, or waits with `waitForLock`).
 ///
-/// - New run: an existing CSV, or an existing sidecar (`.meta.json`, `.tokens.csv`, `.samples.csv`), is replaced
+/// - New run: an existing CSV, or an existing sidecar (`.meta.json`, `.tokens.csv`, `.samples.csv`, `.estimates.csv`), is replaced
 ///   only with `overwrite`; otherwise nothing is touched.
 /// - `resume`: the rows already there are kept; a last line cut by an interrupted write (even
 ///   inside a quoted field) is cut off in place; an empty file gets its header.
@@ -30,7 +30,8 @@ public final class ResultsFile {
 
     /// The files that go with a results CSV: its metadata, per-token latencies and raw samples.
     public static func sidecars(of csv: String) -> [String] {
-        [RunMetadata.path(forCSV: csv), TokenLatencyRow.path(forCSV: csv), SampleRow.path(forCSV: csv)]
+        [RunMetadata.path(forCSV: csv), TokenLatencyRow.path(forCSV: csv), SampleRow.path(forCSV: csv),
+         EstimateCheckRow.path(forCSV: csv)]
     }
 
     /// Writes one row and makes it durable before returning.

@@ -63,6 +63,7 @@ public struct Sweep {
         let budget = spec.effectiveMemoryBudget()
         var latencyFile = try TokenLatencyFile(forCSV: output, resume: resume)
         var sampleFile = try SampleFile(forCSV: output, resume: resume)
+        var estimateFile = try EstimateCheckFile(forCSV: output, resume: resume)
         // Points already in the file are done, except rows skipped for memory that the budget now admits.
         let done = Set(file.existing.filter { row in
             !(row.status == .skipped && row.reason.hasPrefix("memory") && PointPlan(row.point, memoryBudget: budget) == .run)
@@ -127,11 +128,17 @@ public struct Sweep {
         for (step, (cycle, i)) in schedule.enumerated() {
             let point = pending[i]
             progress.starting(step + 1, of: schedule.count, point)
-            switch PointPlan(point, memoryBudget: budget, timeLimit: spec.policy.maxSeconds, ceiling: ceilings[point.threads]) {
+            switch PointPlan(point, memoryBudget: budget, timeLimit: spec.policy.maxSeconds, ceiling: ceilings[point.threads],
+                             estimateSteps: spec.estimateSteps) {
             case .skip(let reason):
                 if cycle == 0 {
                     try file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))
                     summary.skipped += 1
+                }
+            case .estimate(let steps):
+                if cycle == 0 {  // an estimate is made once: it already spreads its steps over the run's time
+                    try file.append(try runner.estimate(point, steps: steps).row)
+                    summary.measured += 1
                 }
             case .run:
                 let row = try runner.measure(point)
@@ -143,6 +150,13 @@ public struct Sweep {
                     if let samples = kept.tokenLatency { try latencyFile.append(point, samples) }
                     try file.append(kept)
                     summary.measured += 1
+                    if let steps = spec.estimateSteps, point.isEstimable, let full = kept.median {
+                        // The estimator's check: the same generation from sampled steps, beside its full time.
+                        let e = try runner.estimate(point, steps: steps).estimate
+                        try estimateFile.append(EstimateCheckRow(
+                            point: point.label, length: point.length, layers: point.layers ?? 1, fullMedian: full,
+                            estimate: e.total, low: e.low, high: e.high, stepsSampled: e.samples))
+                    }
                 }
             }
             progress.finished(point)

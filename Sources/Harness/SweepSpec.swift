@@ -51,6 +51,10 @@ public struct SweepSpec: Equatable, Sendable {
     public var seed: UInt64 = 42
     /// Heap bytes a point may need (``SweepPoint/predictedBytes``); nil means 60% of MemAvailable.
     public var memoryBudget: Int?
+    /// Steps to sample when a layer-scope `recompute` generation is estimated (``StratifiedSteps``):
+    /// one over max-time is estimated instead of skipped, and one measured in full is estimated too,
+    /// beside it (`<name>.estimates.csv`), to check the estimator. Nil: no estimates.
+    public var estimateSteps: Int?
 
     public init() {}
 
@@ -58,6 +62,7 @@ public struct SweepSpec: Equatable, Sendable {
     public static let keys = [
         "mechanism", "scope", "n", "k", "batch", "tokens", "heads", "head-dim", "layers", "ffn-mult", "threads", "causal",
         "sharing", "mode", "decoder", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
+        "estimate-steps",
     ]
 
     /// Sets one setting from its text form.
@@ -103,6 +108,7 @@ public struct SweepSpec: Equatable, Sendable {
             }
             seed = s
         case "memory-budget": memoryBudget = try ValueList.bytes(value, axis: key)
+        case "estimate-steps": estimateSteps = try count(value, key, minimum: 4, maximum: 1 << 20)
         default: throw UsageError("unknown setting '\(key)'; known: \(Self.keys.joined(separator: ", "))")
         }
     }
@@ -225,16 +231,21 @@ public struct SweepSpec: Equatable, Sendable {
 public enum PointPlan: Equatable, Sendable {
     case run
     case skip(reason: String)
+    /// A layer-scope `recompute` generation over the time limit, timed from `steps` sampled steps.
+    case estimate(steps: Int)
 
     /// With a `timeLimit` (seconds, the policy's max-time) and the sgemm `ceiling` (GFLOP/s at the
     /// point's threads), a point whose one call would take longer than the limit even at the
     /// ceiling (its cost model's FLOPs ÷ ceiling: a lower bound on its time) is skipped too: the
-    /// policy always completes at least one call, which max-time cannot stop.
-    public init(_ point: SweepPoint, memoryBudget: Int, timeLimit: Double, ceiling: Double?) {
+    /// policy always completes at least one call, which max-time cannot stop. With `estimateSteps`,
+    /// such a point that is a layer-scope `recompute` generation is estimated instead.
+    public init(_ point: SweepPoint, memoryBudget: Int, timeLimit: Double, ceiling: Double?, estimateSteps: Int? = nil) {
         self.init(point, memoryBudget: memoryBudget)
         guard self == .run, let ceiling, ceiling > 0 else { return }
         let seconds = point.cost.flops / (ceiling * 1e9)
-        if seconds > timeLimit {
+        if seconds > timeLimit, let steps = estimateSteps, point.isEstimable {
+            self = .estimate(steps: steps)
+        } else if seconds > timeLimit {
             self = .skip(reason: String(format: "time: one call is %.3g GFLOP, at least %.0f s at the sgemm ceiling (%.1f GF/s), over max-time %.0f s",
                                         point.cost.flops / 1e9, seconds, ceiling, timeLimit))
         }

@@ -32,6 +32,8 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Measure the grid this many times, interleaved, keeping each point's fastest median.") var cycles: String?
     @Option(help: "Seed for inputs and projections.") var seed: String?
     @Option(help: "Heap a point may need, e.g. 12G (default: 60% of available memory).") var memoryBudget: String?
+    @Option(help: "Layer-scope recompute decoding: estimate a generation over max-time from this many sampled steps (a stratified sample) instead of skipping it, and check the estimator on those measured in full (<name>.estimates.csv).")
+    var estimateSteps: String?
 
     /// The flags given, by their ``SweepSpec`` key, in ``SweepSpec/keys`` order.
     var settings: [(key: String, value: String)] {
@@ -39,7 +41,7 @@ struct GridOptions: ParsableArguments {
             "mechanism": mechanism, "scope": scope, "layers": layers, "ffn-mult": ffnMult, "decoder": decoder, "n": n, "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
             "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "pass": pass, "prompt": prompt, "warmups": warmups,
             "min-reps": minReps, "min-time": minTime, "max-time": maxTime, "cycles": cycles, "seed": seed,
-            "memory-budget": memoryBudget,
+            "memory-budget": memoryBudget, "estimate-steps": estimateSteps,
         ]
         return SweepSpec.keys.compactMap { key in given[key].flatMap { $0 }.map { (key, $0) } }
     }
