@@ -10,6 +10,9 @@ public struct Analysis: Sendable {
     public let table: ResultTable
     /// Per-token latency samples of decode points (the run's `.tokens.csv`).
     public var tokenLatency: [SweepPoint: [LatencySample]] = [:]
+    /// The step-sampling estimator's checks (`<name>.estimates.csv`): generations measured in full
+    /// and estimated beside.
+    public var estimateChecks: [EstimateCheckRow] = []
     /// `attnbench max-batch` results, for Table 3's memory column.
     public var maxBatch: [MaxBatchRow]?
     /// The paper's Table 3 (`Data/linformer_table3.csv`).

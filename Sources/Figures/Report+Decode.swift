@@ -99,6 +99,39 @@ extension Report {
 
     static func rate(_ row: ResultRow) -> String {
         (row.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–") + callsNote(row)
+            + (row.isEstimate ? " (estimated)" : "")
+    }
+
+    /// The estimated generations of the run and the estimator's checks against full runs; empty when
+    /// the run has neither.
+    func estimates() -> String {
+        let estimated = table.measured.filter(\.isEstimate)
+        let checks = analysis.estimateChecks
+        guard !estimated.isEmpty || !checks.isEmpty else { return "" }
+        var md = """
+            ## Generations estimated from sampled steps
+
+            A no-cache generation re-runs the model over the prefix at every step, so its N steps cost Σ t(i) with t(i) growing with i, and each step's cost depends on i alone. Where a whole generation would exceed max-time, its time is estimated from a stratified sample of steps (the positions cut into equal strata, two drawn at random from each, each timed once as a real step over a prefix of its length), T̂ = Σ N_h·ȳ_h, with a 95% interval from the strata's variances (conservative: it counts each stratum's trend as noise).
+
+            """
+        if !estimated.isEmpty {
+            md += "\n| point | estimated seconds per generation | 95% interval | steps timed |\n|---|---|---|---|\n"
+            for r in estimated {
+                let interval = (r.ciHigh ?? .infinity).isFinite
+                    ? String(format: "%.1f–%.1f", r.ciLow ?? .nan, r.ciHigh ?? .nan) : "–"
+                md += "| \(r.point.label) | " + String(format: "%.1f", r.median ?? .nan) + " | \(interval) | \(r.reps ?? 0) |\n"
+            }
+        }
+        if !checks.isEmpty {
+            let covered = checks.filter(\.covered).count
+            md += "\nThe estimator against generations measured in full (each estimated from the same number of steps): "
+            md += "\(covered) of \(checks.count) measured times lie inside the estimate's interval.\n\n"
+            md += "| point | measured s | estimated s | 95% interval | estimate ÷ measured |\n|---|---|---|---|---|\n"
+            for c in checks {
+                md += "| \(c.point) | " + String(format: "%.2f | %.2f | %.2f–%.2f | %.3f", c.fullMedian, c.estimate, c.low, c.high, c.ratio) + " |\n"
+            }
+        }
+        return md
     }
 
     /// " (1 call)", " (3 calls)" after a figure from fewer than 6 timed calls (its median has no 95%

@@ -37,7 +37,7 @@ public struct Report {
             let peerTable = peers()
             if !peerTable.isEmpty { md += "\n" + peerTable }
         }
-        for section in [decoders(), decode()] where !section.isEmpty { md += "\n" + section }
+        for section in [decoders(), estimates(), decode()] where !section.isEmpty { md += "\n" + section }
         if !figures.isEmpty {
             md += "\n## Figures\n\n" + figures.map { "![\($0)](\($0))\n" }.joined(separator: "\n")
         }

@@ -61,6 +61,10 @@ public struct ResultRow: Equatable, Sendable {
 
     public var isOK: Bool { status == .ok }
 
+    /// Whether the time is an estimate from sampled steps (the harness's `StratifiedSteps`), not a
+    /// measured call: its `reason` says so.
+    public var isEstimate: Bool { status == .ok && reason.hasPrefix("estimated from ") }
+
     /// Every column, key columns first.
     public static let table: [Column<ResultRow>] = SweepPoint.columns.map { $0.lifted(\.point) } + [
         .enumeration("status", \.status),

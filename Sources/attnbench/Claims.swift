@@ -11,7 +11,8 @@ struct ClaimsCommand: ParsableCommand {
         commandName: "claims",
         abstract: "Write the claims ledger (Results/CLAIMS.md): each published claim beside our number, with a verdict.",
         discussion: """
-            Reads <results>/linformer-table3.csv (with its -max-batch.csv), rnn-figure1.csv and rnn-generation.csv, \
+            Reads <results>/linformer-table3.csv (with its -max-batch.csv), rnn-figure1.csv, rnn-generation.csv and \
+            rnn-generation-models.csv, \
             with their sidecars, and the papers' tables in <data>/. A run that is missing makes its claims \
             "not measured".
             """)
@@ -47,6 +48,7 @@ struct ClaimsCommand: ParsableCommand {
             }
             var ledger = ClaimsLedger(table3: try load("linformer-table3"), figure1: try load("rnn-figure1"),
                                       generation: try load("rnn-generation"))
+            ledger.models = try load("rnn-generation-models")
             ledger.figure1Limits = try PaperFigure1Limit.load("\(data)/rnn_figure1.csv")
             ledger.statefulSpeedups = try PaperStatefulSpeedup.load(
                 appendix: "\(data)/rnn_generation_appendix.csv", generation: "\(data)/rnn_generation.csv")

@@ -25,7 +25,8 @@ struct PlotInputs: ParsableArguments {
 
     /// The files read: the results CSV, its sidecars, the max-batch results, the peers and the paper data.
     var paths: [String] {
-        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), maxBatchPath, paper, paperGeneration, paperDecoders, peers]
+        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), EstimateCheckRow.path(forCSV: input),
+         maxBatchPath, paper, paperGeneration, paperDecoders, peers]
     }
 
     func analysis() throws -> (Analysis, RunMetadata?) {
@@ -35,6 +36,7 @@ struct PlotInputs: ParsableArguments {
         analysis.paperGeneration = try PaperGeneration.load(paperGeneration)
         analysis.paperDecoderTimes = try PaperDecoderTime.load(paperDecoders)
         analysis.tokenLatency = try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: input))
+        analysis.estimateChecks = try EstimateCheckRow.read(EstimateCheckRow.path(forCSV: input))
         if FileManager.default.fileExists(atPath: maxBatchPath) { analysis.maxBatch = try MaxBatchRow.read(maxBatchPath) }
         if FileManager.default.fileExists(atPath: peers) && !OutputFile.sameFile(peers, input) {
             analysis.peers = try ResultTable(path: peers)
