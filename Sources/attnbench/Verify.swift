@@ -35,7 +35,7 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
-        ComputeThreads.set(threads)
+        try reportingUsageErrors { try ComputeThreads.setChecked(threads) }
         print("verify: \(buildConfiguration) build, \(threads) thread(s), seed \(seed)")
         print("kernel".padding(toLength: 37, withPad: " ", startingAt: 0) + "shape                   max |err|   bound used  result")
         var failures = 0
