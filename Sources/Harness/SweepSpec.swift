@@ -8,7 +8,8 @@ import Profiling
 ///
 /// Every setting has one key, used both as a preset line (`n = 512...8192`) and as a CLI flag
 /// (`--n 512...8192`); ``apply(_:_:)`` parses either. `k` and `sharing` apply to Linformer only;
-/// `causal` applies to standard and linear attention only (Linformer has no causal form).
+/// `causal` applies to standard, linear and flash attention; Linformer has no causal form, so its
+/// causal points are skipped rows saying so (a grid of causal Linformer points alone is refused).
 /// `tokens` fixes the number of tokens per call instead of the batch: batch = tokens / n, as in
 /// "Transformers are RNNs" Figure 1. `mode` = `decode` measures generating n tokens one at a time
 /// (always causal, whatever `causal` says; Linformer gets a skipped row, having no causal form), with
@@ -193,12 +194,14 @@ public struct SweepSpec: Equatable, Sendable {
                 }
             }
         case (.forward, .linformer):
-            guard causal.contains(false) else { return [] }
-            return sharing.flatMap { share in
-                projectedLengths.flatMap { k in
-                    passes.map {
-                        SweepPoint(mechanism: mechanism, pass: $0, sharing: share, length: n, projectedLength: k,
-                                   batch: b, heads: h, headDim: d, threads: t)
+            // Causal ones too, which ``PointPlan`` skips with the reason, rather than dropping them unsaid.
+            return causal.flatMap { causal in
+                sharing.flatMap { share in
+                    projectedLengths.flatMap { k in
+                        passes.map {
+                            SweepPoint(mechanism: mechanism, pass: $0, causal: causal, sharing: share, length: n,
+                                       projectedLength: k, batch: b, heads: h, headDim: d, threads: t)
+                        }
                     }
                 }
             }
@@ -239,6 +242,8 @@ public enum PointPlan: Equatable, Sendable {
     public init(_ point: SweepPoint, memoryBudget: Int) {
         if let peer = point.peer {
             self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
+        } else if point.mode == .forward, point.causal, point.mechanism == .linformer {
+            self = .skip(reason: "causal: Linformer has no causal form (E and F mix all n positions into every projected row)")
         } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
             self = .skip(reason: reason.description)
         } else if point.mode == .decode, let decoder = point.decoder, !Decoder.supported(by: point.mechanism).contains(decoder) {
