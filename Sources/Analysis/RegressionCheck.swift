@@ -57,7 +57,9 @@ public struct RegressionCheck {
             public var halfWidth: Double?
             public var source: Source
 
-            public init(_ value: Quantity, plausible: Quantity? = nil, halfWidth: Double? = nil, source: Source = .measured) {
+            public init(
+                _ value: Quantity, plausible: Quantity? = nil, halfWidth: Double? = nil, source: Source = .measured
+            ) {
                 (self.value, self.plausible, self.halfWidth, self.source) = (value, plausible, halfWidth, source)
             }
         }
@@ -168,7 +170,8 @@ public struct RegressionCheck {
             let verdict: Finding.Verdict = plausible < 1 - tolerance ? .regression : (typical > 1 + tolerance ? .improved : .ok)
             return Finding(metric: metric, point: label + " (\(members.count) points)",
                            baseline: .init(.ratio(1), source: .eachPoint),
-                           current: .init(.ratio(typical), plausible: .ratio(plausible)), change: .relative(typical - 1),
+                           current: .init(.ratio(typical), plausible: .ratio(plausible)),
+                           change: .relative(typical - 1),
                            tolerance: .init(.down, .relative(tolerance)), verdict: verdict, key: key,
                            timedKeys: members.flatMap(\.timedKeys))
         }
@@ -212,7 +215,8 @@ public struct RegressionCheck {
         let verdict: Finding.Verdict = low > bt * (1 + thresholds.time) ? .regression : (ct < bt * (1 - thresholds.time) ? .improved : .ok)
         return Finding(metric: "time_median_ms", point: c.point.label, baseline: .init(.seconds(bt)),
                        current: .init(.seconds(ct)), change: .relative(ct / bt - 1),
-                       tolerance: .init(.up, .relative(thresholds.time)), verdict: verdict, key: c.point, timedKeys: [c.point])
+                       tolerance: .init(.up, .relative(thresholds.time)), verdict: verdict, key: c.point,
+                       timedKeys: [c.point])
     }
 
     /// Points in the order of their CSV key fields (a stable order for findings).
@@ -231,8 +235,9 @@ public struct RegressionCheck {
                 : (after > before * (1 + thresholds.speedup) ? .improved : .ok)
             out.append(Finding(metric: "speed-up vs standard", point: c.point.label, baseline: .init(.factor(before)),
                                current: .init(.factor(after), plausible: .factor(plausible)),
-                               change: .relative(after / before - 1), tolerance: .init(.down, .relative(thresholds.speedup)),
-                               verdict: verdict, key: key, timedKeys: [key, sKey], ratio: (after / before, plausible / before)))
+                               change: .relative(after / before - 1),
+                               tolerance: .init(.down, .relative(thresholds.speedup)), verdict: verdict, key: key,
+                               timedKeys: [key, sKey], ratio: (after / before, plausible / before)))
         }
         return out
     }

@@ -145,7 +145,8 @@ public struct Plotter {
         for s in atBatch {
             index[s.label] = blocks.count
             blocks.append((s.label + " (n, time_ms, peak_heap_MiB)", s.rows.map {
-                "\($0.point.length) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Self.mib($0.peakHeapBytes)))"
+                let (ms, mib) = (($0.median ?? .nan) * 1e3, Self.mib($0.peakHeapBytes))
+                return "\($0.point.length) \(Self.number(ms)) \(Self.number(mib))"
             }))
         }
         var body = """

@@ -243,7 +243,8 @@ public enum PointPlan: Equatable, Sendable {
         if let peer = point.peer {
             self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
         } else if point.mode == .forward, point.causal, point.mechanism == .linformer {
-            self = .skip(reason: "causal: Linformer has no causal form (E and F mix all n positions into every projected row)")
+            self = .skip(
+                reason: "causal: Linformer has no causal form (E and F mix all n positions into every projected row)")
         } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
             self = .skip(reason: reason.description)
         } else if point.mode == .decode, let decoder = point.decoder, !Decoder.supported(by: point.mechanism).contains(decoder) {

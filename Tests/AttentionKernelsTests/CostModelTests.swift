@@ -44,7 +44,8 @@ import Testing
     /// quadratic mechanisms' FLOPs by 4 and the others' by 2 (O(n²d), O(nkd), O(nd²)); doubling d
     /// multiplies the n²d and nkd ones by 2 and linear attention's by nearly 4 (its d² term dominates).
     @Test func flopsScaleAsTheirComplexities() {
-        let base = Self.flops(Self.shape), longer = Self.flops(Self.with(length: 256)), wider = Self.flops(Self.with(headDim: 32))
+        let base = Self.flops(Self.shape)
+        let (longer, wider) = (Self.flops(Self.with(length: 256)), Self.flops(Self.with(headDim: 32)))
         for (name, f) in base {
             let quadratic = name == "standard" || name == "flash"
             #expect(longer[name]! / f == (quadratic ? 4 : 2), "\(name) over n")
@@ -69,7 +70,7 @@ import Testing
             let standard = SoftmaxAttention().cost(for: shape)
             #expect(FlashAttention().cost(for: shape, threads: 2).flops == standard.flops)
             let causal = FlashAttention(causal: true).cost(for: shape, threads: 2).flops
-            #expect(causal >= standard.flops / 2 && causal <= standard.flops, "n = \(n): \(causal) of \(standard.flops)")
+            #expect(causal >= standard.flops / 2 && causal <= standard.flops, "n = \(n): \(causal) of \(standard)")
             #expect(SoftmaxAttention(causal: true).cost(for: shape) == standard)  // the masked scores are allocated too
             #expect(LinformerAttention.cost(for: shape, projectedLength: n, sharing: .none).flops == 2 * standard.flops)
             let chunked = LinearAttention(causal: true, chunk: n).cost(for: shape).flops
@@ -126,21 +127,23 @@ import Testing
         for kernel in Verification.kernels(for: shape, projectedLength: 32, seed: 1) {
             guard let kernel = kernel as? any DifferentiableAttention else { continue }
             let (forward, backward, train): (AttentionCost, AttentionCost, AttentionCost)
-            if let flash = kernel as? FlashAttention {  // tiles per thread: a fixed count, not the process's current one
-                (forward, backward, train) = (flash.cost(for: shape, threads: 2), flash.backwardCost(for: shape, threads: 2),
-                                              flash.cost(for: shape, threads: 2, pass: .train))
+            if let flash = kernel as? FlashAttention {  // tiles per thread: 2 threads, not the process's current count
+                (forward, backward) = (flash.cost(for: shape, threads: 2), flash.backwardCost(for: shape, threads: 2))
+                train = flash.cost(for: shape, threads: 2, pass: .train)
             } else {
                 (forward, backward, train) = (kernel.cost(for: shape), kernel.backwardCost(for: shape),
                                               kernel.cost(for: shape, pass: .train))
-                #expect(kernel.cost(for: shape, pass: .backward) == backward && kernel.cost(for: shape, pass: .forward) == forward)
+                #expect(kernel.cost(for: shape, pass: .backward) == backward)
+                #expect(kernel.cost(for: shape, pass: .forward) == forward)
             }
             #expect(train.flops == forward.flops + backward.flops, "\(kernel.name)")
             #expect(train.callPeakBytes >= max(forward.callPeakBytes, backward.callPeakBytes), "\(kernel.name)")
         }
-        let projections = LinformerProjections.seeded(k: 32, length: shape.length, heads: shape.heads, sharing: .keyValue, seed: 1)
+        let projections = LinformerProjections.seeded(
+            k: 32, length: shape.length, heads: shape.heads, sharing: .keyValue, seed: 1)
         let plain: [any DifferentiableAttention] = [
-            SoftmaxAttention(), try LinformerAttention(projections: projections), LinearAttention(), LinearAttention(causal: true),
-            FlashAttention(),
+            SoftmaxAttention(), try LinformerAttention(projections: projections), LinearAttention(),
+            LinearAttention(causal: true), FlashAttention(),
         ]
         for kernel in plain {
             let ratio = kernel.backwardCost(for: shape).flops / kernel.cost(for: shape).flops
@@ -156,7 +159,8 @@ import Testing
     /// difference 0) and its memory the same at every N.
     @Test func decodeCostsGrowAsTheirDecoders() {
         func cost(_ mechanism: Mechanism, _ decoder: Decoder? = nil, _ n: Int) -> AttentionCost {
-            Generation.cost(mechanism: mechanism, decoder: decoder, batch: 2, heads: 3, headDim: 16, length: n, prompt: 5)
+            Generation.cost(
+                mechanism: mechanism, decoder: decoder, batch: 2, heads: 3, headDim: 16, length: n, prompt: 5)
         }
         func differences(_ values: [Double]) -> [Double] { zip(values.dropFirst(), values).map { $0 - $1 } }
         for n in [100, 1000] {
@@ -165,7 +169,8 @@ import Testing
             #expect(second[0] == second[1] && second[0] > 0, "kv-cache at N = \(n): \(second)")
             let state = differences(differences((n...n + 3).map { cost(.linear, nil, $0).flops }))
             #expect(state.allSatisfy { $0 == 0 }, "recurrent at N = \(n): \(state)")
-            let recompute = differences(differences(differences((n...n + 4).map { cost(.standard, .recompute, $0).flops })))
+            let recomputed = (n...n + 4).map { cost(.standard, .recompute, $0).flops }
+            let recompute = differences(differences(differences(recomputed)))
             #expect(recompute[0] == recompute[1] && recompute[0] > 0, "recompute at N = \(n): \(recompute)")
         }
         let cacheBytes = [100, 200, 300].map { cost(.standard, nil, $0).intermediateBytes }

@@ -90,7 +90,8 @@ import Testing
         #expect(shardKeys.sorted() == plan.stdout.split(separator: "\n").dropFirst().map(String.init).sorted())
         let all = "\(dir)/all.csv"
         let merge = try attnbench(["merge", "--output", all, "--require-complete", "\(dir)/s2.csv", "\(dir)/s1.csv"])
-        #expect(merge.status == 0 && merge.stdout.contains("18 of 18 points from 2 of 2 shard(s)"), "\(merge.stdout)\(merge.stderr)")
+        #expect(merge.status == 0 && merge.stdout.contains("18 of 18 points from 2 of 2 shard(s)"),
+                "\(merge.stdout)\(merge.stderr)")
         let keys = try CSV.parse(String(contentsOfFile: all, encoding: .utf8)).rows.map { $0.prefix(ResultRow.keyColumns.count).joined(separator: ",") }
         #expect(keys == plan.stdout.split(separator: "\n").map(String.init))
         #expect(FileManager.default.fileExists(atPath: SampleRow.path(forCSV: all)))

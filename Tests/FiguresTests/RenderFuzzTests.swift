@@ -46,8 +46,9 @@ import _SeededRandom
         let sources = ["default.csv", "rnn-figure1.csv", "rnn-generation.csv", "ci.csv"].map { "Tests/Fixtures/" + $0 }
         let tables = try sources.map { try CSV.parse(Self.text($0)).rows }
         #expect(tables.allSatisfy { $0.count > 5 }, "results not found under \(Self.repository.path)")
-        let tokens = try TokenLatencyRow.read(Self.repository.appendingPathComponent("Tests/Fixtures/rnn-generation.tokens.csv").path)
-        let metadata = try RunMetadata.read(from: Self.repository.appendingPathComponent("Tests/Fixtures/default.meta.json").path)
+        let fixtures = Self.repository.appendingPathComponent("Tests/Fixtures")
+        let tokens = try TokenLatencyRow.read(fixtures.appendingPathComponent("rnn-generation.tokens.csv").path)
+        let metadata = try RunMetadata.read(from: fixtures.appendingPathComponent("default.meta.json").path)
         var rng = Generator(state: 11)
         var rendered = 0, refused = 0
         for i in 0..<400 {

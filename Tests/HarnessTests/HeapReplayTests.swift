@@ -62,14 +62,17 @@ import Testing
         var failures: [String] = []
         if best < 4 { failures.append("\(point.label): maximum \(best) < 4") }
         try finder.verify(&row) { 1 << 30 }
-        guard let fits = row.verifiedPeakBytes, let over = row.overPeakBytes, let predicted = row.predictedPeakBytes else {
+        guard let fits = row.verifiedPeakBytes, let over = row.overPeakBytes,
+              let predicted = row.predictedPeakBytes else {
             return failures + ["\(point.label): not verified"]
         }
         if !(fits <= budget && over > budget) {
             failures.append("\(point.label): batch \(best): \(fits) and batch \(best + 1): \(over) against \(budget)")
         }
         if row.isVerifiedExact != true { failures.append("\(point.label): not verified exact") }
-        if abs(predicted - fits) > 64 << 10 { failures.append("\(point.label): predicted \(predicted), measured \(fits)") }
+        if abs(predicted - fits) > 64 << 10 {
+            failures.append("\(point.label): predicted \(predicted), measured \(fits)")
+        }
         return failures
     }
 

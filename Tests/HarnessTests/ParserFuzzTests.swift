@@ -154,7 +154,8 @@ func head(_ text: String, rows: Int) -> String {
     }
 
     @Test func thresholds() {
-        let seeds = [repositoryText("Tests/Fixtures/thresholds.txt"), "slope = 0.25\r\nmemory-absolute = 64K\r\nremeasure = 2\r\n"]
+        let seeds = [repositoryText("Tests/Fixtures/thresholds.txt"),
+                     "slope = 0.25\r\nmemory-absolute = 64K\r\nremeasure = 2\r\n"]
         let table = ResultTable(rows: Self.checkRows(), path: "fuzz.csv")
         var compared = 0
         let result = Self.fuzz("thresholds", seeds: seeds, count: 2_000, seed: 5) { text in
@@ -167,8 +168,10 @@ func head(_ text: String, rows: Int) -> String {
 
     /// Results CSVs: frozen copies of a baseline and reference runs (`Tests/Fixtures`, a few rows each), mutated.
     @Test func resultsTables() {
-        let seeds = [head(repositoryText("Tests/Fixtures/ci.csv"), rows: 8), head(repositoryText("Tests/Fixtures/default.csv"), rows: 6),
-                     head(repositoryText("Tests/Fixtures/rnn-generation.csv"), rows: 6), RowFile.text(Self.checkRows(), ResultRow.table)]
+        let seeds = [head(repositoryText("Tests/Fixtures/ci.csv"), rows: 8),
+                     head(repositoryText("Tests/Fixtures/default.csv"), rows: 6),
+                     head(repositoryText("Tests/Fixtures/rnn-generation.csv"), rows: 6),
+                     RowFile.text(Self.checkRows(), ResultRow.table)]
         #expect(seeds.allSatisfy { $0.count > 400 }, "results files not found under \(repository.path)")
         let baseline = ResultTable(rows: Self.checkRows(), path: "baseline.csv")
         let result = Self.fuzz("results", seeds: seeds, count: 1_500, seed: 6) { text in
@@ -213,7 +216,8 @@ func head(_ text: String, rows: Int) -> String {
 
     /// Run metadata (`<name>.meta.json`), as `RunMetadata.read` decodes it, then written back.
     @Test func runMetadata() {
-        let seeds = [repositoryText("Tests/Fixtures/ci.meta.json"), repositoryText("Tests/Fixtures/rnn-generation.meta.json")]
+        let seeds = [repositoryText("Tests/Fixtures/ci.meta.json"),
+                     repositoryText("Tests/Fixtures/rnn-generation.meta.json")]
         #expect(seeds.allSatisfy { $0.count > 400 }, "metadata not found under \(repository.path)")
         let result = Self.fuzz("metadata", seeds: seeds, count: 2_000, seed: 9) { text in
             let metadata = try JSONDecoder().decode(RunMetadata.self, from: Data(text.utf8))

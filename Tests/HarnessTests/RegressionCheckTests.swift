@@ -112,7 +112,8 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         let time = try #require(lines.first { $0.hasPrefix("time_median_ms") && $0.contains("linear") })
         #expect(time.contains(String(format: "+%.1f%%", t.time * 100)) && time.contains("+25.0%"), "\(time)")
         #expect(lines.contains { $0.hasPrefix("speed-up vs standard") && $0.contains("x (≤") })
-        #expect(lines.contains { $0.hasPrefix("exponent of time in n") && $0.contains(" ± ") && $0.contains(String(format: "±%.2f", t.slope)) })
+        let slope = String(format: "±%.2f", t.slope)
+        #expect(lines.contains { $0.hasPrefix("exponent of time in n") && $0.contains(" ± ") && $0.contains(slope) })
         #expect(lines.contains { $0.contains("1 (each point)") })
         for doubled in ["-+", "++", "±+", "+-"] { #expect(!text.contains(doubled), "\(doubled) in\n\(text)") }
     }
