@@ -47,12 +47,10 @@ build: deps
 	$(SWIFT) build -c release $(TUNING)
 
 ## test: the whole test suite, then the NumPy cross-check of `attnbench eval` (never skipped).
-## HeapReplayTests runs on its own: it predicts jemalloc's peaks to within 64 KiB, and OpenBLAS's
-## thread count is process-wide, so a test beside it that sets 2 threads makes its sgemm malloc a
-## 512 KiB job array.
+## Tests that need OpenBLAS's process-wide thread count to themselves (HeapReplayTests) measure in
+## child processes of their own, so one `swift test` runs everything.
 test: deps
-	$(SWIFT) test --skip HeapReplayTests
-	$(SWIFT) test --filter HeapReplayTests
+	$(SWIFT) test
 	$(MAKE) crosscheck
 
 ## test-slurm: a sharded sweep on a real one-node Slurm started for the test (root; installs slurm-wlm

@@ -21,14 +21,78 @@ public struct RegressionCheck {
         self.absoluteTime = absoluteTime
     }
 
+    /// One rule applied to one point (or series): both sides as numbers with their units, formatted
+    /// only by ``table(_:)``, as ``Comparison`` keeps its numbers.
     public struct Finding {
         public enum Verdict: String { case ok, regression = "REGRESSION", improved, modelStale = "MODEL-STALE" }
+
+        /// A value with its unit.
+        public enum Quantity: Equatable {
+            /// Bytes (peak heap, cost model); shown in MiB, 2 decimals.
+            case bytes(Int)
+            /// Seconds of wall time; shown in ms, 3 decimals.
+            case seconds(Double)
+            /// A dimensionless ratio: efficiency (GF/s ÷ sgemm ceiling) or a series' current ÷ baseline; 3 decimals.
+            case ratio(Double)
+            /// A speed-up, t_standard ÷ t_mechanism at one point; 2 decimals and `x`.
+            case factor(Double)
+            /// The fitted exponent p of t ∝ n^p; 2 decimals.
+            case exponent(Double)
+        }
+
+        /// One side of the comparison.
+        public struct Reading: Equatable {
+            public enum Source: Equatable {
+                /// Measured (the baseline's or this run's row).
+                case measured
+                /// The cost model's prediction for the point (`model_bytes`).
+                case model
+                /// A series rule's baseline: current ÷ baseline is 1 at every point by definition.
+                case eachPoint
+            }
+            public var value: Quantity
+            /// The most favourable plausible value: the fast end of the median's 95% interval.
+            public var plausible: Quantity?
+            /// Half the width of a fitted exponent's 95% interval.
+            public var halfWidth: Double?
+            public var source: Source
+
+            public init(
+                _ value: Quantity, plausible: Quantity? = nil, halfWidth: Double? = nil, source: Source = .measured
+            ) {
+                (self.value, self.plausible, self.halfWidth, self.source) = (value, plausible, halfWidth, source)
+            }
+        }
+
+        /// How far current moved from baseline.
+        public enum Change: Equatable {
+            /// current ÷ baseline − 1.
+            case relative(Double)
+            /// current − baseline (exponents, which are already logarithms).
+            case difference(Double)
+        }
+
+        /// The change a rule allows before it gives a verdict other than `ok`.
+        public struct Tolerance: Equatable {
+            /// Which way the allowance is measured: a change past it that way is a regression.
+            public enum Side: String { case either = "±", up = "+", down = "-" }
+            public var side: Side
+            /// The allowance: a fraction of the baseline (``Change/relative``) or a difference.
+            public var allowance: Change
+            /// Bytes allowed on top of the fraction (memory rules: jemalloc's sampling granularity).
+            public var bytes: Int?
+
+            public init(_ side: Side, _ allowance: Change, plusBytes bytes: Int? = nil) {
+                (self.side, self.allowance, self.bytes) = (side, allowance, bytes)
+            }
+        }
+
         public var metric: String
         public var point: String
-        public var baseline: String
-        public var current: String
-        public var change: String
-        public var tolerance: String
+        public var baseline: Reading
+        public var current: Reading
+        public var change: Change
+        public var tolerance: Tolerance
         public var verdict: Verdict
         /// The point (or, for a series or exponent, the series) the finding is about.
         public var key: SweepPoint?
@@ -104,9 +168,11 @@ public struct RegressionCheck {
             let plausible = exp(group.map { log($0.2.plausible) }.reduce(0, +) / Double(group.count))
             let typical = exp(group.map { log($0.2.median) }.reduce(0, +) / Double(group.count))
             let verdict: Finding.Verdict = plausible < 1 - tolerance ? .regression : (typical > 1 + tolerance ? .improved : .ok)
-            return Finding(metric: metric, point: label + " (\(members.count) points)", baseline: "1 (each point)",
-                           current: String(format: "%.3f (≤%.3f)", typical, plausible), change: Self.percent(typical - 1),
-                           tolerance: "-\(Self.percent(tolerance))", verdict: verdict, key: key,
+            return Finding(metric: metric, point: label + " (\(members.count) points)",
+                           baseline: .init(.ratio(1), source: .eachPoint),
+                           current: .init(.ratio(typical), plausible: .ratio(plausible)),
+                           change: .relative(typical - 1),
+                           tolerance: .init(.down, .relative(tolerance)), verdict: verdict, key: key,
                            timedKeys: members.flatMap(\.timedKeys))
         }
     }
@@ -117,15 +183,17 @@ public struct RegressionCheck {
         var out: [Finding] = []
         let slack = Double(bh) * t.memoryRelative + Double(t.memoryAbsolute)
         let verdict: Finding.Verdict = Double(ch) > Double(bh) + slack ? .regression : (Double(ch) < Double(bh) - slack ? .improved : .ok)
-        out.append(Finding(metric: "peak_heap_bytes", point: c.point.label, baseline: Self.mib(bh), current: Self.mib(ch),
-                           change: Self.percent(Double(ch) / Double(bh) - 1),
-                           tolerance: "±\(Self.percent(t.memoryRelative)) + \(Self.mib(t.memoryAbsolute))", verdict: verdict))
+        out.append(Finding(metric: "peak_heap_bytes", point: c.point.label, baseline: .init(.bytes(bh)),
+                           current: .init(.bytes(ch)), change: .relative(Double(ch) / Double(bh) - 1),
+                           tolerance: .init(.either, .relative(t.memoryRelative), plusBytes: t.memoryAbsolute),
+                           verdict: verdict))
         if let model = c.modelBytes {
             let slack = Double(model) * t.modelRelative + Double(t.modelAbsolute)
             let stale = abs(Double(ch) - Double(model)) > slack
-            out.append(Finding(metric: "peak_heap vs model", point: c.point.label, baseline: Self.mib(model) + " (model)",
-                               current: Self.mib(ch), change: Self.percent(Double(ch) / Double(model) - 1),
-                               tolerance: "±\(Self.percent(t.modelRelative)) + \(Self.mib(t.modelAbsolute))",
+            out.append(Finding(metric: "peak_heap vs model", point: c.point.label,
+                               baseline: .init(.bytes(model), source: .model), current: .init(.bytes(ch)),
+                               change: .relative(Double(ch) / Double(model) - 1),
+                               tolerance: .init(.either, .relative(t.modelRelative), plusBytes: t.modelAbsolute),
                                verdict: stale ? (ch > model ? .regression : .modelStale) : .ok))
         }
         return out
@@ -136,18 +204,19 @@ public struct RegressionCheck {
         let plausible = ce * median / low  // efficiency at the fast end of the median's interval
         let verdict: Finding.Verdict = plausible < be * (1 - thresholds.efficiency) ? .regression
             : (ce > be * (1 + thresholds.efficiency) ? .improved : .ok)
-        return Finding(metric: "efficiency", point: c.point.label, baseline: String(format: "%.3f", be),
-                       current: String(format: "%.3f (≤%.3f)", ce, plausible), change: Self.percent(ce / be - 1),
-                       tolerance: "-\(Self.percent(thresholds.efficiency))", verdict: verdict, key: c.point, timedKeys: [c.point],
-                       ratio: (ce / be, plausible / be))
+        return Finding(metric: "efficiency", point: c.point.label, baseline: .init(.ratio(be)),
+                       current: .init(.ratio(ce), plausible: .ratio(plausible)), change: .relative(ce / be - 1),
+                       tolerance: .init(.down, .relative(thresholds.efficiency)), verdict: verdict, key: c.point,
+                       timedKeys: [c.point], ratio: (ce / be, plausible / be))
     }
 
     func time(_ b: ResultRow, _ c: ResultRow) -> Finding? {
         guard let bt = b.median, let ct = c.median, let low = c.ciLow else { return nil }
         let verdict: Finding.Verdict = low > bt * (1 + thresholds.time) ? .regression : (ct < bt * (1 - thresholds.time) ? .improved : .ok)
-        return Finding(metric: "time_median_ms", point: c.point.label, baseline: String(format: "%.3f", bt * 1e3),
-                       current: String(format: "%.3f", ct * 1e3), change: Self.percent(ct / bt - 1),
-                       tolerance: "+\(Self.percent(thresholds.time))", verdict: verdict, key: c.point, timedKeys: [c.point])
+        return Finding(metric: "time_median_ms", point: c.point.label, baseline: .init(.seconds(bt)),
+                       current: .init(.seconds(ct)), change: .relative(ct / bt - 1),
+                       tolerance: .init(.up, .relative(thresholds.time)), verdict: verdict, key: c.point,
+                       timedKeys: [c.point])
     }
 
     /// Points in the order of their CSV key fields (a stable order for findings).
@@ -164,9 +233,10 @@ public struct RegressionCheck {
             let plausible = csHigh / cLow
             let verdict: Finding.Verdict = plausible < before * (1 - thresholds.speedup) ? .regression
                 : (after > before * (1 + thresholds.speedup) ? .improved : .ok)
-            out.append(Finding(metric: "speed-up vs standard", point: c.point.label, baseline: String(format: "%.2fx", before),
-                               current: String(format: "%.2fx (≤%.2fx)", after, plausible), change: Self.percent(after / before - 1),
-                               tolerance: "-\(Self.percent(thresholds.speedup))", verdict: verdict, key: key,
+            out.append(Finding(metric: "speed-up vs standard", point: c.point.label, baseline: .init(.factor(before)),
+                               current: .init(.factor(after), plausible: .factor(plausible)),
+                               change: .relative(after / before - 1),
+                               tolerance: .init(.down, .relative(thresholds.speedup)), verdict: verdict, key: key,
                                timedKeys: [key, sKey], ratio: (after / before, plausible / before)))
         }
         return out
@@ -184,9 +254,9 @@ public struct RegressionCheck {
             let change = cFit.exponent - bFit.exponent
             let verdict: Finding.Verdict = change > thresholds.slope ? .regression : (change < -thresholds.slope ? .improved : .ok)
             out.append(Finding(metric: "exponent of time in n", point: key.label(withLength: false),
-                               baseline: String(format: "%.2f", bFit.exponent),
-                               current: String(format: "%.2f ± %.2f", cFit.exponent, cFit.halfWidth),
-                               change: String(format: "%+.2f", change), tolerance: String(format: "±%.2f", thresholds.slope),
+                               baseline: .init(.exponent(bFit.exponent)),
+                               current: .init(.exponent(cFit.exponent), halfWidth: cFit.halfWidth),
+                               change: .difference(change), tolerance: .init(.either, .difference(thresholds.slope)),
                                verdict: verdict, key: key, timedKeys: cRows.map(\.point)))
         }
         return out
@@ -233,13 +303,51 @@ public struct RegressionCheck {
     // MARK: - Formatting
 
     static func mib(_ bytes: Int) -> String { formatMiB(bytes, decimals: 2) }
-    static func percent(_ x: Double) -> String { String(format: "%+.1f%%", x * 100).replacingOccurrences(of: "+-", with: "-") }
+    /// `x` as a signed percentage, one decimal: 0.052 → "+5.2%", −0.1 → "-10.0%".
+    static func percent(_ x: Double) -> String { String(format: "%+.1f%%", x * 100) }
+
+    /// A quantity in its display unit: "12.50 MiB", "3.142" (ms), "0.412", "5.31x", "1.98".
+    static func text(_ q: Finding.Quantity) -> String {
+        switch q {
+        case .bytes(let b): mib(b)
+        case .seconds(let s): String(format: "%.3f", s * 1e3)
+        case .ratio(let r): String(format: "%.3f", r)
+        case .factor(let f): String(format: "%.2fx", f)
+        case .exponent(let p): String(format: "%.2f", p)
+        }
+    }
+
+    /// "0.412 (≤0.431)", "1.98 ± 0.05", "12.50 MiB (model)", "1 (each point)".
+    static func text(_ r: Finding.Reading) -> String {
+        if r.source == .eachPoint { return "1 (each point)" }
+        var out = text(r.value)
+        if let p = r.plausible { out += " (≤\(text(p)))" }
+        if let h = r.halfWidth { out += String(format: " ± %.2f", h) }
+        return r.source == .model ? out + " (model)" : out
+    }
+
+    /// "+5.2%" for a relative change, "+0.13" for a difference.
+    static func text(_ c: Finding.Change) -> String {
+        switch c {
+        case .relative(let x): percent(x)
+        case .difference(let x): String(format: "%+.2f", x)
+        }
+    }
+
+    /// "±2.0% + 0.06 MiB", "-10.0%", "+50.0%", "±0.25".
+    static func text(_ t: Finding.Tolerance) -> String {
+        let amount = switch t.allowance {
+        case .relative(let x): String(format: "%.1f%%", abs(x) * 100)
+        case .difference(let x): String(format: "%.2f", abs(x))
+        }
+        return t.side.rawValue + amount + (t.bytes.map { " + " + mib($0) } ?? "")
+    }
 
     /// The findings as an aligned text table.
     public static func table(_ findings: [Finding]) -> String {
         let header = ["metric", "point", "baseline", "current", "change", "tolerance", "verdict"]
         let rows = findings.map { f in
-            [f.metric, f.point, f.baseline, f.current, f.change, f.tolerance.replacingOccurrences(of: "+-", with: "-"),
+            [f.metric, f.point, text(f.baseline), text(f.current), text(f.change), text(f.tolerance),
              f.verdict.rawValue + (f.remeasured ? " (re-measured)" : "")]
         }
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }

@@ -4,7 +4,9 @@
 extension MechanismDescriptor {
     public static let linformer = MechanismDescriptor(
         name: "linformer", title: "Linformer", axes: [.sharing, .projectedLength],
-        supports: Support(causal: false, decoding: .unsupported(reason: """
+        supports: Support(
+            causal: false, noCausalReason: "E and F mix all n positions into every projected row",
+            decoding: .unsupported(reason: """
             Linformer has no causal form, so it cannot decode: E and F mix all n positions into every projected key, \
             and the paper defines no autoregressive variant
             """)),

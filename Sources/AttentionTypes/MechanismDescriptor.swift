@@ -66,14 +66,16 @@ extension MechanismDescriptor {
     public struct Support: Sendable {
         /// A causal form (a mask, or a prefix recurrence); without one, asking for causal is an error.
         public var causal: Bool
+        /// Why it has no causal form, for its skipped causal rows (nil when it has one).
+        public var noCausalReason: String?
         /// A backward pass, hence `--pass backward`/`train`, `eval --grad-out` and layer scope
         /// (the encoder layer differentiates its core).
         public var backward: Bool
         /// How it decodes: the decoders it runs, the first being its default, or why it cannot.
         public var decoding: Decoding
 
-        public init(causal: Bool, backward: Bool = true, decoding: Decoding) {
-            (self.causal, self.backward, self.decoding) = (causal, backward, decoding)
+        public init(causal: Bool, noCausalReason: String? = nil, backward: Bool = true, decoding: Decoding) {
+            (self.causal, self.noCausalReason, self.backward, self.decoding) = (causal, noCausalReason, backward, decoding)
         }
     }
 

@@ -61,7 +61,7 @@ extension Plotter {
         let memorySeries = series.filter { $0.rows[0].point.threads == fewestThreads }
         for s in memorySeries {
             blocks.append((s.label + " (N, peak_heap_KiB, model_KiB)", s.rows.map {
-                "\($0.point.length) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1024)) \(Self.number(Double($0.modelBytes ?? 0) / 1024))"
+                "\($0.point.length) \(Self.number(Self.kib($0.peakHeapBytes))) \(Self.number(Self.kib($0.modelBytes)))"
             }))
         }
         let speedupPlots = speedups.enumerated().map { i, s in

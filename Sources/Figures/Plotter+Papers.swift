@@ -22,7 +22,7 @@ extension Plotter {
         let batches = Set(linear.map(\.point.batch))
         let batchText = batches.count > 1 ? "batch ∝ 1/N" : "batch \(linear[0].point.batch)"
         let perSample = { (r: ResultRow) in
-            ((r.median ?? .nan) * 1e3 / Double(r.point.batch), Double(r.peakHeapBytes ?? 0) / Double(r.point.batch) / 1_048_576)
+            ((r.median ?? .nan) * 1e3 / Double(r.point.batch), Self.mib(r.peakHeapBytes) / Double(r.point.batch))
         }
         let blocks = curves.map { c in
             (c.label + " (N, batch, time_per_sample_ms, peak_heap_per_sample_MiB)", c.rows.map { r in

@@ -123,6 +123,13 @@ public struct Plotter {
 
     static func number(_ x: Double) -> String { String(format: "%.6g", x) }
 
+    /// `bytes` ÷ 2²⁰, or NaN when not measured: the data file then holds `nan`, which gnuplot reads
+    /// as an invalid point (not drawn, and a gap in a line through it), never as 0.
+    static func mib(_ bytes: Int?) -> Double { bytes.map { Double($0) / 1_048_576 } ?? .nan }
+
+    /// `bytes` ÷ 2¹⁰, or NaN when not measured (see ``mib(_:)``).
+    static func kib(_ bytes: Int?) -> Double { bytes.map { Double($0) / 1024 } ?? .nan }
+
     // MARK: - Figure 3: time and memory against n, one panel per k
 
     /// Peers' series (``Analysis/peerSeries``) are drawn dashed in their mechanism's colour, time only.
@@ -138,7 +145,8 @@ public struct Plotter {
         for s in atBatch {
             index[s.label] = blocks.count
             blocks.append((s.label + " (n, time_ms, peak_heap_MiB)", s.rows.map {
-                "\($0.point.length) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
+                let (ms, mib) = (($0.median ?? .nan) * 1e3, Self.mib($0.peakHeapBytes))
+                return "\($0.point.length) \(Self.number(ms)) \(Self.number(mib))"
             }))
         }
         var body = """
@@ -206,7 +214,7 @@ public struct Plotter {
         let ks = Self.linformerKs(curves.map(\.key))
         let blocks = curves.map { c in
             (c.label + " (batch, time_ms, peak_heap_MiB)", c.rows.map {
-                "\($0.point.batch) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Double($0.peakHeapBytes ?? 0) / 1_048_576))"
+                "\($0.point.batch) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Self.mib($0.peakHeapBytes)))"
             })
         }
         func plots(_ column: Int) -> String {

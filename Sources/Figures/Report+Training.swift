@@ -29,8 +29,10 @@ extension Report {
             let last = c.rows[c.rows.count - 1]
             let perSample = { (x: Double) in x / Double(last.point.batch) }
             md += "| \(c.label) | \(c.rows[0].point.length)–\(last.point.length) | \(Self.fit(fits.time)) | \(Self.fit(fits.memory)) | "
-            md += String(format: "%.3f ms", perSample((last.median ?? .nan) * 1e3)) + Self.callsNote(last) + " | "
-            md += String(format: "%.2f MiB", perSample(Double(last.peakHeapBytes ?? 0) / 1_048_576)) + " |\n"
+            // A value not measured is a dash, never 0.
+            md += (last.median.map { String(format: "%.3f ms", perSample($0 * 1e3)) } ?? "–") + Self.callsNote(last) + " | "
+            let heap = last.peakHeapBytes.map { String(format: "%.2f MiB", perSample(Double($0) / 1_048_576)) }
+            md += (heap ?? "–") + " |\n"
         }
         if let limit = analysis.standardMemoryLimit() {
             md += "\nSoftmax stops at N = \(limit), whose points were skipped: their predicted heap is over the memory budget (the paper's softmax curve stops at 4096 on an 11 GB GPU).\n"

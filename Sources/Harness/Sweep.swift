@@ -1,4 +1,5 @@
 import Foundation
+import AttentionKernels
 import Profiling
 import Reporting
 import Results
@@ -88,7 +89,10 @@ public struct Sweep {
             warnings.append("--threads \(t) is more than the \(cores) cores of this machine: its points time oversubscribed cores")
         }
         var ceilings: [Int: Double] = [:]
-        for t in Set(pending.map(\.threads)).sorted() { ceilings[t] = ceiling(t) }
+        for t in Set(pending.map(\.threads)).sorted() {
+            try ComputeThreads.setChecked(t)  // OpenBLAS takes every thread count before anything is timed
+            ceilings[t] = ceiling(t)
+        }
         let git = RunMetadata.git()
         var metadata = RunMetadata(
             preset: spec.name, machine: .current(), libraries: RunMetadata.libraries(),

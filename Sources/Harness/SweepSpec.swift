@@ -10,7 +10,8 @@ import Results
 /// Every setting has one key, used both as a preset line (`n = 512...8192`) and as a CLI flag
 /// (`--n 512...8192`); ``apply(_:_:)`` parses either. `k` and `sharing` apply to the mechanisms with
 /// those axes only (``MechanismDescriptor/axes``: Linformer); `causal` applies to the mechanisms with
-/// a causal form only (standard, linear and flash attention; Linformer has none).
+/// a causal form (standard, linear and flash attention); a mechanism without one (Linformer) gets
+/// skipped rows saying so for its causal points (a grid of nothing but those is refused).
 /// `tokens` fixes the number of tokens per call instead of the batch: batch = tokens / n, as in
 /// "Transformers are RNNs" Figure 1. `mode` = `decode` measures generating n tokens one at a time
 /// (always causal, whatever `causal` says; a mechanism that does not decode gets a skipped row), with
@@ -205,10 +206,10 @@ public struct SweepSpec: Equatable, Sendable {
             }
         case .forward:
             let descriptor = mechanism.descriptor
-            let causalSettings = descriptor.supports.causal ? causal : causal.filter { !$0 }
             let shares: [ProjectionSharing?] = descriptor.axes.contains(.sharing) ? sharing : [nil]
             let ks: [Int?] = descriptor.axes.contains(.projectedLength) ? projectedLengths : [nil]
-            return causalSettings.flatMap { causal in
+            // Causal points of a mechanism without a causal form too: ``PointPlan`` skips them with the reason.
+            return causal.flatMap { causal in
                 shares.flatMap { share in
                     ks.flatMap { k in
                         passes.map {
@@ -254,6 +255,10 @@ public enum PointPlan: Equatable, Sendable {
     public init(_ point: SweepPoint, memoryBudget: Int) {
         if let peer = point.peer {
             self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
+        } else if point.mode == .forward, point.causal, !point.mechanism.descriptor.supports.causal {
+            let support = point.mechanism.descriptor.supports
+            self = .skip(reason: "causal: \(point.mechanism.descriptor.title) has no causal form"
+                + (support.noCausalReason.map { " (\($0))" } ?? ""))
         } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
             self = .skip(reason: reason.description)
         } else if point.mode == .decode, let decoder = point.decoder, !Decoder.supported(by: point.mechanism).contains(decoder) {

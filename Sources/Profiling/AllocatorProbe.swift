@@ -63,19 +63,21 @@ public enum AllocatorProbe {
         return try integer("stats.allocated", as: Int.self)
     }
 
-    /// Returns every arena's freed pages to the system now (`arena.<all>.purge`), instead of after
-    /// jemalloc's decay time (10 s): a large call right after another would otherwise find the first
-    /// one's pages still resident and need twice the memory (an OOM kill at a 16 GiB budget on a
-    /// 24 GiB machine).
+    /// Returns every arena's freed pages to the system now (`arena.<all>.purge`), which this process
+    /// otherwise never does (JemallocConfig/config.c sets `dirty_decay_ms:-1`, `muzzy_decay_ms:-1`:
+    /// freed pages are kept for reuse): a large call right after another would otherwise find the
+    /// first one's pages still resident and need twice the memory (an OOM kill at a 16 GiB budget on
+    /// a 24 GiB machine).
     public static func releaseFreedMemory() throws(JemallocError) {
         try check(mallctl("arena.4096.purge", nil, nil, nil, 0), "arena.4096.purge")  // 4096 = MALLCTL_ARENAS_ALL
     }
 
     /// Makes jemalloc return freed pages to the system at once (dirty and muzzy decay 0, in every
     /// arena and in arenas made later), so the process's resident memory follows its live heap.
-    /// With the default 10 s decay a call that frees one large tensor and allocates another of a
-    /// different size class holds both: measured, a Linformer layer at n = 512 was resident at 1.8×
-    /// its jemalloc peak, which at a 16 GiB heap is an OOM kill on a 24 GiB machine. Freeing costs
+    /// With this process's own setting (JemallocConfig: decay -1, freed pages never purged) a call
+    /// that frees one large tensor and allocates another of a different size class holds both:
+    /// measured, a Linformer layer at n = 512 was resident at 1.8× its jemalloc peak, which at a
+    /// 16 GiB heap is an OOM kill on a 24 GiB machine. Freeing costs
     /// an `madvise` per large free from then on: for `max-batch`, not for timed runs.
     public static func returnFreedPagesAtOnce() throws(JemallocError) {
         var zero = 0  // ssize_t milliseconds

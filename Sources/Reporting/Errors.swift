@@ -12,6 +12,14 @@ public struct UsageError: Error, CustomStringConvertible, Equatable, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
+/// A fault of the machine under the benchmark, not of its input: a library the process measures
+/// with fails (a jemalloc `mallctl` that returns an error code, OpenBLAS not running the threads it
+/// was set to). `description` is one line naming the library, the call and what to check; the CLI
+/// exits 70 (`EX_SOFTWARE`): not 64, since nothing the user gave is wrong, and not 71
+/// (`EX_OSERR`), which sysexits keeps for failed system calls (fork, pipe), while these are
+/// user-space libraries linked into the process that refuse or ignore a request.
+public protocol MachineFault: Error, CustomStringConvertible {}
+
 /// A failure of the file system itself: a folder that cannot be created, a file that cannot be
 /// opened, read, written, locked or synced (`EACCES`, `EISDIR`, `ENOSPC`, `EIO`…). `description`
 /// is one line naming the path, the OS reason and what to do; the CLI exits 74 (`EX_IOERR`).

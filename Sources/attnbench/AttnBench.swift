@@ -12,15 +12,18 @@ struct AttnBench: ParsableCommand {
 }
 
 extension ParsableCommand {
-    /// Runs `body`, turning an error into one line on stderr and an exit code: a ``FileError``
-    /// (the file system failed: disk full, EIO, an unwritable folder) exits 74 (`EX_IOERR`); any
-    /// other error is bad input (a ``UsageError``, a corrupt file, a kernel that cannot be built)
-    /// and exits 64 (`EX_USAGE`), the code swift-argument-parser uses for validation failures.
+    /// Runs `body`, turning an error into one line on stderr and an exit code: a ``MachineFault``
+    /// (jemalloc or OpenBLAS failed: the machine, not the input) exits 70 (`EX_SOFTWARE`); a
+    /// ``FileError`` (the file system failed: disk full, EIO, an unwritable folder) exits 74
+    /// (`EX_IOERR`); any other error is bad input (a ``UsageError``, a corrupt file, a kernel that
+    /// cannot be built) and exits 64 (`EX_USAGE`), the code swift-argument-parser uses for
+    /// validation failures.
     func reportingUsageErrors(_ body: () throws -> Void) throws {
         do { try body() } catch let error as ExitCode { throw error } catch {
             let line = "\(error)".replacingOccurrences(of: "\n", with: " ")
-            FileHandle.standardError.write(Data("attnbench: error: \(line)\n".utf8))
-            throw error is FileError ? ExitCode(74) : ExitCode.validationFailure
+            let fault = error is any MachineFault
+            FileHandle.standardError.write(Data("attnbench: \(fault ? "machine fault" : "error"): \(line)\n".utf8))
+            throw fault ? ExitCode(70) : error is FileError ? ExitCode(74) : ExitCode.validationFailure
         }
     }
 }

@@ -15,7 +15,8 @@ struct Check: ParsableCommand {
             standard attention at the same point; fitted exponents of time in n; absolute time only with \
             --absolute-time. A point failing a time rule is measured again before it counts. Exit codes: \
             0 no regression, 1 regression, 64 unusable input (missing file, wrong schema, points that do \
-            not match). After an intended change, refresh the baseline with `make baseline`.
+            not match), 70 a machine fault while re-measuring (jemalloc, OpenBLAS). \
+            After an intended change, refresh the baseline with `make baseline`.
             """)
 
     @Option(help: "Baseline CSV.") var baseline = "Baselines/ci.csv"

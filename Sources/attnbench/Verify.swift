@@ -31,6 +31,13 @@ struct Verify: ParsableCommand {
         return defaults + others
     }
 
+    /// For testing verify itself: the first two shapes only and no layer checks (seconds in a debug build).
+    @Flag(help: .hidden) var quick = false
+
+    /// For testing verify itself: a check fails when it uses more than this fraction of its error
+    /// bound (1: the bound itself; 0 fails every check whose error is not exactly 0).
+    @Option(help: .hidden) var boundLimit: Double = 1
+
     /// Small shapes with odd sizes (decoding runs on each too: n tokens, a 3-token prompt), B and H > 1, and the projected length used for Linformer.
     static let cases: [(shape: AttentionShape, k: Int)] = [
         (AttentionShape(batch: 2, heads: 3, length: 1, headDim: 1), 1),
@@ -45,12 +52,12 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
-        ComputeThreads.set(threads)
+        try reportingUsageErrors { try ComputeThreads.setChecked(threads) }
         print("verify: \(buildConfiguration) build, \(threads) thread(s), seed \(seed)")
         print("verify: OpenBLAS core \(OpenBLASCore.record.summary)")
         print("kernel".padding(toLength: 37, withPad: " ", startingAt: 0) + "shape                   max |err|   bound used  result")
         var failures = 0
-        for (shape, k) in Self.cases {
+        for (shape, k) in Self.cases.prefix(quick ? 2 : Self.cases.count) {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
             let decoders = try Self.decoders.map {
                 try Generation(mechanism: $0, decoder: $1, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
@@ -64,17 +71,19 @@ struct Verify: ParsableCommand {
                     Verification.checkGradients($0, q: q, k: kk, v: v, outputGradient: outputGradient)
                 }
             for r in results {
-                if !r.passed { failures += 1 }
+                let passed = r.passed && r.worstBoundFraction <= boundLimit
+                if !passed { failures += 1 }
                 print(
                     r.kernel.padding(toLength: 37, withPad: " ", startingAt: 0)
                         + shape.description.padding(toLength: 24, withPad: " ", startingAt: 0)
                         + String(format: "%.3e   %9.4f   ", r.maxAbsoluteError, r.worstBoundFraction)
-                        + (r.passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
+                        + (passed ? "ok" : "FAIL" + (r.nonFinite > 0 ? " (\(r.nonFinite) non-finite)" : "")))
             }
         }
         // The layer scope: L = 2 encoder stacks of each core, part by part, end to end and backward;
         // then generation through such a stack with each decoder, against the stack over its inputs.
-        for r in Verification.checkLayers(seed: seed) + Verification.checkLayerGenerations(seed: seed) {
+        let layers = quick ? [] : Verification.checkLayers(seed: seed) + Verification.checkLayerGenerations(seed: seed)
+        for r in layers {
             if !r.passed { failures += 1 }
             print(
                 r.kernel.padding(toLength: 37, withPad: " ", startingAt: 0)

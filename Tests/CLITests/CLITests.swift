@@ -36,11 +36,33 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
 }
 
 @Suite struct CLITests {
+    /// `verify` on its two small shapes (the whole of it runs in `make bench` and the kernel suites):
+    /// every check passes and it exits 0.
     @Test func verifyPassesEveryKernel() throws {
-        let result = try attnbench(["verify"])
-        #expect(result.status == 0)
+        let result = try attnbench(["verify", "--quick"])
+        #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("all kernels match the Float64 reference"))
         #expect(!result.stdout.contains("FAIL"))
+    }
+
+    /// A failing check makes `verify` exit 1: with no error allowed at all, every check whose error is
+    /// not exactly 0 fails, is printed as FAIL and counted.
+    @Test func verifyExitsOneWhenACheckFails() throws {
+        let result = try attnbench(["verify", "--quick", "--bound-limit", "0"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let failed = result.stdout.split(separator: "\n").filter { $0.hasSuffix("FAIL") }.count
+        #expect(failed > 10)
+        #expect(result.stdout.contains("verify: \(failed) kernel check(s) FAILED"))
+        #expect(!result.stdout.contains("all kernels match"))
+    }
+
+    /// A machine fault is not bad input: OpenBLAS capping the threads it is set to (this build's
+    /// cap is far below 4096) exits 70 with one line naming OpenBLAS, before any check runs.
+    @Test func aMachineFaultExits70() throws {
+        let result = try attnbench(["verify", "--threads", "4096"])
+        #expect(result.status == 70, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("attnbench: machine fault: OpenBLAS runs "), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
     @Test func evalWritesAnOutputOfTheInputShape() throws {

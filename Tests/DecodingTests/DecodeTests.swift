@@ -32,20 +32,28 @@ import _TestSupport
         }
     }
 
-    /// Linear attention's RNN form runs the causal kernel's own recurrence step, so the decoded
-    /// outputs equal the recurrent causal forward pass exactly, and both are within the reference's
-    /// bound; the chunked causal form sums in another order, within twice the bound.
-    @Test func rnnDecodeEqualsCausalLinearForwardExactly() throws {
+    /// Linear attention's RNN state against computations that share none of its code: the Float64
+    /// reference (the explicit causal sum over j ≤ i of φ(q_i)·φ(k_j) v_j, normalised) within its
+    /// bound, and the chunked causal kernel (the GLA form: a masked [C, C] product within each chunk
+    /// of 16 and the d×d state between chunks, all GEMMs), within twice the bound, since both sit
+    /// within one bound of the reference. (The recurrent causal kernel is not evidence: it runs the
+    /// decoder's own `recurrentStep`.)
+    @Test func rnnDecodeEqualsIndependentCausalLinearAttention() throws {
         let record = Self.recorded(try Self.generation(.linear))
-        let forward = LinearAttention(causal: true)(q: record.q, k: record.k, v: record.v)
-        #expect(record.out.scalars == forward.scalars)
         let reference = ReferenceAttention.linear(q: record.q, k: record.k, v: record.v, causal: true)
         #expect(withinBounds(record.out, values: reference.values, bounds: reference.bounds))
         let chunked = LinearAttention(causal: true, chunk: 16)(q: record.q, k: record.k, v: record.v)
         #expect(withinBounds(chunked, values: reference.values, bounds: reference.bounds))
+        var worst = 0.0
         for i in 0..<chunked.count {
-            #expect(abs(record.out.data[i] - chunked.data[i]) <= Float(2 * reference.bounds[i]))
+            let bound = 2 * reference.bounds[i]
+            #expect(abs(Double(record.out.data[i]) - Double(chunked.data[i])) <= bound, "element \(i)")
+            worst = max(worst, abs(Double(record.out.data[i]) - Double(chunked.data[i])) / bound)
         }
+        // The comparison can fail: the outputs are not all alike, so a decoder that attended to the
+        // wrong prefix (one token short, say) would be far outside the bound.
+        let shifted = (0..<chunked.count - 16).map { abs(Double(record.out.data[$0 + 16]) - Double(chunked.data[$0])) }
+        #expect(shifted.max() ?? 0 > 100 * (reference.bounds.max() ?? 0), "worst in-bound fraction \(worst)")
     }
 
     /// The loop is closed: after the prompt, each token's q, k, v are x_i·W with x_i the previous

@@ -1,3 +1,4 @@
+import Foundation
 import AttentionKernels
 import EncoderLayer
 @testable import Harness
@@ -8,32 +9,72 @@ import Testing
 /// The predicted maximum batch (a replay of traced tensor allocations through jemalloc's size
 /// classes) against runs, and the replay's own rules.
 ///
-/// `make test` runs this suite in a process of its own: OpenBLAS's thread count is process-wide, and
-/// a test beside it that sets 2 threads makes a 1-thread point's sgemm malloc a 512 KiB job array.
-@Suite(.serialized) struct HeapReplayTests {
-    /// The prediction is exact where it matters: a run at the predicted maximum fits the budget and a
-    /// run at one more sample does not, for kernels whose heaps differ in shape (standard's n² scores,
-    /// Linformer's n·k, flash's per-worker tiles), at budgets that put large tensors between size classes.
-    @Test(arguments: [
+/// The tests that run points measure each in a child process of its own (an exit test), since
+/// OpenBLAS's thread count is process-wide: a test beside one that sets 2 threads, or any kernel
+/// at 2 threads restoring OpenBLAS's count after its slices, makes a 1-thread point's sgemm malloc a
+/// 512 KiB job array on the calling thread, well past the 64 KiB the prediction is held to. A
+/// child writes each failed check on stderr, which the test records with its text; a child that
+/// crashes fails the exit condition.
+@Suite struct HeapReplayTests {
+    /// Points whose heaps differ in shape (standard's n² scores, Linformer's n·k, flash's per-worker
+    /// tiles, a causal linear training step), at budgets that put large tensors between size classes.
+    static let cases: [(point: SweepPoint, budget: Int)] = [
         (SweepPoint(mechanism: .standard, length: 96, batch: 1, heads: 2, headDim: 16, threads: 1), 6 << 20),
         (SweepPoint(mechanism: .standard, length: 200, batch: 1, heads: 3, headDim: 16, threads: 1), 23 << 20),
-        (SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 256, projectedLength: 32, batch: 1, heads: 2, headDim: 32, threads: 1), 9 << 20),
+        (SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 256, projectedLength: 32, batch: 1, heads: 2,
+                    headDim: 32, threads: 1), 9 << 20),
         (SweepPoint(mechanism: .flash, length: 300, batch: 1, heads: 2, headDim: 32, threads: 2), 7 << 20),
-        (SweepPoint(mechanism: .linear, pass: .train, causal: true, length: 128, batch: 1, heads: 2, headDim: 16, threads: 1), 5 << 20),
-    ])
-    func predictedMaximumIsExact(_ point: SweepPoint, _ budget: Int) throws {
+        (SweepPoint(mechanism: .linear, pass: .train, causal: true, length: 128, batch: 1, heads: 2, headDim: 16,
+                    threads: 1), 5 << 20),
+    ]
+
+    /// Runs `checks` in an exit test's child: it writes each failure on stderr as `FAILED: …` (an
+    /// exit code alone would lose the message), then exits 0.
+    static func report(_ checks: () throws -> [String]) -> Never {
+        let failures: [String]
+        do { failures = try checks() } catch { failures = ["threw: \(error)"] }
+        for failure in failures { FileHandle.standardError.write(Data("FAILED: \(failure)\n".utf8)) }
+        exit(EXIT_SUCCESS)
+    }
+
+    /// The child's stderr, for the parent's message.
+    static func text(_ result: ExitTest.Result?) -> String {
+        result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? "no result"
+    }
+
+    /// The prediction is exact where it matters: a run at the predicted maximum fits the budget and a
+    /// run at one more sample does not, and the replay predicted the measured peak to within
+    /// jemalloc's small allocations (64 KiB).
+    @Test(arguments: 0..<5)
+    func predictedMaximumIsExact(_ index: Int) async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) { [index] in
+            let (point, budget) = HeapReplayTests.cases[index]
+            HeapReplayTests.report { try HeapReplayTests.predictedMaximumFailures(point, budget) }
+        }
+        #expect(!Self.text(result).contains("FAILED"), "\(Self.text(result))")
+    }
+
+    static func predictedMaximumFailures(_ point: SweepPoint, _ budget: Int) throws -> [String] {
         let finder = MaxBatch(budget: budget, seed: 3)
         var row = try finder.predict(point)
-        #expect(row.status == .ok && row.method == .predicted, "\(row.reason)")
-        let best = try #require(row.maxBatch)
-        #expect(best >= 4)
+        guard row.status == .ok && row.method == .predicted, let best = row.maxBatch else {
+            return ["\(point.label): not predicted: \(row.reason)"]
+        }
+        var failures: [String] = []
+        if best < 4 { failures.append("\(point.label): maximum \(best) < 4") }
         try finder.verify(&row) { 1 << 30 }
-        let (fits, over) = (try #require(row.verifiedPeakBytes), try #require(row.overPeakBytes))
-        #expect(fits <= budget && over > budget, "batch \(best): \(fits) and batch \(best + 1): \(over) against \(budget)")
-        #expect(row.isVerifiedExact == true)
-        // The replay predicted the measured peak to within jemalloc's small allocations.
-        let predicted = try #require(row.predictedPeakBytes)
-        #expect(abs(predicted - fits) <= 64 << 10, "predicted \(predicted), measured \(fits)")
+        guard let fits = row.verifiedPeakBytes, let over = row.overPeakBytes,
+              let predicted = row.predictedPeakBytes else {
+            return failures + ["\(point.label): not verified"]
+        }
+        if !(fits <= budget && over > budget) {
+            failures.append("\(point.label): batch \(best): \(fits) and batch \(best + 1): \(over) against \(budget)")
+        }
+        if row.isVerifiedExact != true { failures.append("\(point.label): not verified exact") }
+        if abs(predicted - fits) > 64 << 10 {
+            failures.append("\(point.label): predicted \(predicted), measured \(fits)")
+        }
+        return failures
     }
 
     /// Size classes, not a line: a tensor just past a class boundary costs the next class.
@@ -69,21 +110,35 @@ import Testing
 
     /// A point whose batch 2 the cost model (a lower bound on jemalloc's figure) puts over the budget
     /// has a maximum of 1 when batch 1 fits when run, and none when it does not.
-    @Test func aBatchOfOneIsAMaximumToo() throws {
-        let point = SweepPoint(mechanism: .standard, length: 512, batch: 1, heads: 2, headDim: 16, threads: 1)
-        var two = point
-        two.batch = 2
-        let budget = two.predictedBytes - 1
-        let row = try MaxBatch(budget: budget, seed: 1).predict(point)
-        #expect(row.status == .ok && row.maxBatch == 1 && (row.verifiedPeakBytes ?? .max) <= budget, "\(row)")
-        let none = try MaxBatch(budget: 1 << 20, seed: 1).find(point)
-        #expect(none.status == .skipped)
+    @Test func aBatchOfOneIsAMaximumToo() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            HeapReplayTests.report {
+                let point = SweepPoint(mechanism: .standard, length: 512, batch: 1, heads: 2, headDim: 16, threads: 1)
+                var two = point
+                two.batch = 2
+                let budget = two.predictedBytes - 1
+                let row = try MaxBatch(budget: budget, seed: 1).predict(point)
+                var failures: [String] = []
+                if !(row.status == .ok && row.maxBatch == 1 && (row.verifiedPeakBytes ?? .max) <= budget) {
+                    failures.append("\(row)")
+                }
+                let none = try MaxBatch(budget: 1 << 20, seed: 1).find(point)
+                if none.status != .skipped { failures.append("a 1 MiB budget found \(none)") }
+                return failures
+            }
+        }
+        #expect(!Self.text(result).contains("FAILED"), "\(Self.text(result))")
     }
 
     /// A point whose batch 3 the cost model puts over the budget is searched by runs instead.
-    @Test func tightBudgetsFallBackToTheMeasuredSearch() throws {
-        let point = SweepPoint(mechanism: .standard, length: 512, batch: 1, heads: 2, headDim: 16, threads: 1)
-        let row = try MaxBatch(budget: 6 << 20, seed: 1).predict(point)
-        #expect(row.method == .measured && row.maxBatch == 2)
+    @Test func tightBudgetsFallBackToTheMeasuredSearch() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            HeapReplayTests.report {
+                let point = SweepPoint(mechanism: .standard, length: 512, batch: 1, heads: 2, headDim: 16, threads: 1)
+                let row = try MaxBatch(budget: 6 << 20, seed: 1).predict(point)
+                return row.method == .measured && row.maxBatch == 2 ? [] : ["\(row)"]
+            }
+        }
+        #expect(!Self.text(result).contains("FAILED"), "\(Self.text(result))")
     }
 }

@@ -154,7 +154,8 @@ func head(_ text: String, rows: Int) -> String {
     }
 
     @Test func thresholds() {
-        let seeds = [repositoryText("Baselines/thresholds.txt"), "slope = 0.25\r\nmemory-absolute = 64K\r\nremeasure = 2\r\n"]
+        let seeds = [repositoryText("Tests/Fixtures/thresholds.txt"),
+                     "slope = 0.25\r\nmemory-absolute = 64K\r\nremeasure = 2\r\n"]
         let table = ResultTable(rows: Self.checkRows(), path: "fuzz.csv")
         var compared = 0
         let result = Self.fuzz("thresholds", seeds: seeds, count: 2_000, seed: 5) { text in
@@ -165,10 +166,12 @@ func head(_ text: String, rows: Int) -> String {
         #expect(result.parsed > 200 && result.refused > 200, "\(result)")
     }
 
-    /// Results CSVs: the committed baseline and reference runs (a few rows each), mutated.
+    /// Results CSVs: frozen copies of a baseline and reference runs (`Tests/Fixtures`, a few rows each), mutated.
     @Test func resultsTables() {
-        let seeds = [head(repositoryText("Baselines/ci.csv"), rows: 8), head(repositoryText("Results/default.csv"), rows: 6),
-                     head(repositoryText("Results/rnn-generation.csv"), rows: 6), RowFile.text(Self.checkRows(), ResultRow.table)]
+        let seeds = [head(repositoryText("Tests/Fixtures/ci.csv"), rows: 8),
+                     head(repositoryText("Tests/Fixtures/default.csv"), rows: 6),
+                     head(repositoryText("Tests/Fixtures/rnn-generation.csv"), rows: 6),
+                     RowFile.text(Self.checkRows(), ResultRow.table)]
         #expect(seeds.allSatisfy { $0.count > 400 }, "results files not found under \(repository.path)")
         let baseline = ResultTable(rows: Self.checkRows(), path: "baseline.csv")
         let result = Self.fuzz("results", seeds: seeds, count: 1_500, seed: 6) { text in
@@ -198,7 +201,7 @@ func head(_ text: String, rows: Int) -> String {
             analysis.maxBatch = try RowFile.parse(text, source: "mb.csv", columns: MaxBatchRow.table, empty: empty)
             _ = analysis.table3Cells()
         }
-        let tokens = head(repositoryText("Results/rnn-generation.tokens.csv"), rows: 24)
+        let tokens = head(repositoryText("Tests/Fixtures/rnn-generation.tokens.csv"), rows: 24)
         #expect(tokens.count > 400, "tokens file not found under \(repository.path)")
         let emptyToken = TokenLatencyRow(point: points[0], sample: LatencySample(position: 0, median: 0, min: 0, count: 0))
         let latencies = Self.fuzz("tokens", seeds: [tokens], count: 1_500, seed: 8) { text in
@@ -213,7 +216,8 @@ func head(_ text: String, rows: Int) -> String {
 
     /// Run metadata (`<name>.meta.json`), as `RunMetadata.read` decodes it, then written back.
     @Test func runMetadata() {
-        let seeds = [repositoryText("Baselines/ci.meta.json"), repositoryText("Results/rnn-generation.meta.json")]
+        let seeds = [repositoryText("Tests/Fixtures/ci.meta.json"),
+                     repositoryText("Tests/Fixtures/rnn-generation.meta.json")]
         #expect(seeds.allSatisfy { $0.count > 400 }, "metadata not found under \(repository.path)")
         let result = Self.fuzz("metadata", seeds: seeds, count: 2_000, seed: 9) { text in
             let metadata = try JSONDecoder().decode(RunMetadata.self, from: Data(text.utf8))

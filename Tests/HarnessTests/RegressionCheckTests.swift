@@ -94,6 +94,30 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         #expect(kept.contains { $0.fails })
     }
 
+    /// Findings hold numbers; the table formats them at the edge: each metric in its unit, the
+    /// plausible best in "(≤…)", an exponent's interval as "± …", tolerances with one sign.
+    @Test func theTableFormatsEachKindOfFinding() throws {
+        let t = Thresholds()
+        let findings = try RegressionCheck(thresholds: t, absoluteTime: true)
+            .compare(baseline: table(), current: table(scaling: [.linear: 1.25]))
+        let text = RegressionCheck.table(findings)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("metric") && lines[0].hasSuffix("verdict"))
+        let memory = try #require(lines.first { $0.hasPrefix("peak_heap_bytes ") })
+        let slack = Double(t.memoryAbsolute) / 1_048_576
+        #expect(memory.contains(String(format: "±%.1f%% + %.2f MiB", t.memoryRelative * 100, slack)), "\(memory)")
+        #expect(lines.contains { $0.hasPrefix("peak_heap vs model") && $0.contains(" MiB (model)") })
+        let efficiency = try #require(lines.first { $0.hasPrefix("efficiency ") && $0.contains("linear") })
+        #expect(efficiency.contains(String(format: "-%.1f%%", t.efficiency * 100)) && efficiency.contains("(≤"))
+        let time = try #require(lines.first { $0.hasPrefix("time_median_ms") && $0.contains("linear") })
+        #expect(time.contains(String(format: "+%.1f%%", t.time * 100)) && time.contains("+25.0%"), "\(time)")
+        #expect(lines.contains { $0.hasPrefix("speed-up vs standard") && $0.contains("x (≤") })
+        let slope = String(format: "±%.2f", t.slope)
+        #expect(lines.contains { $0.hasPrefix("exponent of time in n") && $0.contains(" ± ") && $0.contains(slope) })
+        #expect(lines.contains { $0.contains("1 (each point)") })
+        for doubled in ["-+", "++", "±+", "+-"] { #expect(!text.contains(doubled), "\(doubled) in\n\(text)") }
+    }
+
     @Test func mismatchedPointsAreUnusable() {
         var current = table()
         current.rows.removeLast()

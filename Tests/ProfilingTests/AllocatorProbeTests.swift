@@ -40,15 +40,25 @@ let mallocFunction = unsafeBitCast(
         #expect(afterReset < 1 << 20)
     }
 
+    /// A 16 MiB Swift array made inside the closure. It goes through ``blackHole(_:)``: an array
+    /// whose only use is its `count` may be folded away by a release build, leaving nothing to see.
     @Test func measurePeakSeesSwiftArrays() throws {
-        let (count, peak) = try AllocatorProbe.measurePeak { [Float](repeating: 1, count: 4 << 20).count }
-        #expect(count == 4 << 20)
+        let (array, peak) = try AllocatorProbe.measurePeak { () -> [Float] in
+            let array = [Float](repeating: 1, count: 4 << 20)
+            blackHole(array)
+            return array
+        }
+        #expect(array.count == 4 << 20)
         #expect(peak >= 16 << 20)
     }
 
+    /// A live 32 MiB block counts in `stats.allocated`. The block is handed to ``blackHole(_:)``
+    /// before the second reading, so the optimiser can neither drop the malloc/free pair nor move
+    /// the malloc past the reading.
     @Test func allocatedBytesGrowsWithALiveAllocation() throws {
         let before = try AllocatorProbe.allocatedBytes()
-        let block = malloc(32 << 20)!
+        let block = mallocFunction(32 << 20)!
+        blackHole(block)
         let during = try AllocatorProbe.allocatedBytes()
         free(block)
         #expect(during - before >= 32 << 20)
