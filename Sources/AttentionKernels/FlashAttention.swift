@@ -169,7 +169,8 @@ public struct FlashAttention: AttentionKernel {
             runningMax.update(repeating: -.infinity, count: rows)
             rowSums.update(repeating: 0, count: rows)
 
-            let end = keyEnd(queryStart: start, rows: rows, length: n)  // keys no row of the block sees are never touched
+            // keys no row of the block sees are never touched
+            let end = keyEnd(queryStart: start, rows: rows, length: n)
             for first in stride(from: 0, to: end, by: bk) {
                 let cols = min(bk, end - first)
                 let p = MatrixView(base: tileBase, rows: rows, cols: cols, rowStride: layout.tileStride)

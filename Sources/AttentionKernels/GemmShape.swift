@@ -1,6 +1,7 @@
 /// One matrix product of an attention call, `op(A)·op(B) → C` with op(A) `[m, k]`, op(B) `[k, n]` and
-/// C `[m, n]` (op transposes a stored operand when flagged, as ``BLAS/gemm(_:transposeA:_:transposeB:into:alpha:beta:)``
-/// reads it), made `count` times per call (once per slice, per tile…).
+/// C `[m, n]` (op transposes a stored operand when flagged, as
+/// ``BLAS/gemm(_:transposeA:_:transposeB:into:alpha:beta:)`` reads it), made `count` times per call
+/// (once per slice, per tile…).
 ///
 /// A kernel lists its products with ``AttentionKernel/products(for:)``: `attnbench kernels` times
 /// exactly that list against the kernel (``KernelBench``), and a test holds the list's FLOPs to the

@@ -233,7 +233,8 @@ public struct LinearAttention: AttentionKernel {
     public func products(for shape: AttentionShape) -> [GemmShape] {
         let (n, d, slices) = (shape.length, shape.headDim, shape.slices)
         guard isCausal else {
-            return [GemmShape(m: d, k: n, n: d, transposeA: true, count: slices), GemmShape(m: n, k: d, n: d, count: slices)]
+            return [GemmShape(m: d, k: n, n: d, transposeA: true, count: slices),  // [d, n]·[n, d] → [d, d]
+                    GemmShape(m: n, k: d, n: d, count: slices)]  // [n, d]·[d, d] → [n, d]
         }
         guard let chunk else { return [] }
         let c = min(chunk, max(n, 1))

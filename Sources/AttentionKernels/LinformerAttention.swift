@@ -108,8 +108,9 @@ public struct LinformerAttention: AttentionKernel {
         let keys = Self.usesMicroKernels(headDim: d, projectedLength: kp)
             ? GemmShape(m: d, k: n, n: kp, transposeA: true, transposeB: true, count: slices)
             : GemmShape(m: kp, k: n, n: d, count: slices)
-        return [GemmShape(m: kp, k: n, n: d, count: slices), keys,
-                GemmShape(m: n, k: d, n: kp, transposeB: true, count: slices), GemmShape(m: n, k: kp, n: d, count: slices)]
+        return [GemmShape(m: kp, k: n, n: d, count: slices), keys,  // F V, E K
+                GemmShape(m: n, k: d, n: kp, transposeB: true, count: slices),  // [n, d]·[d, k] → [n, k]
+                GemmShape(m: n, k: kp, n: d, count: slices)]  // [n, k]·[k, d] → [n, d]
     }
 
     public func cost(for shape: AttentionShape) -> AttentionCost {

@@ -149,7 +149,8 @@ public enum ReferenceAttention {
         return AttentionRow(scores: scores, probabilities: p, errorFactor: factor, values: out, bounds: bounds)
     }
 
-    /// softmax(Q Kᵀ/√d) V over one slice, `[n, d]`: every row by ``attentionRow(_:q:keys:values:causal:rescalings:)``.
+    /// softmax(Q Kᵀ/√d) V over one slice, `[n, d]`: every row by
+    /// ``attentionRow(_:q:keys:values:causal:rescalings:)``.
     static func softmaxSlice(_ x: SliceInputs, causal: Bool, rescalings: Int) -> Bounded {
         var out = Bounded(rows: x.q.rows, cols: x.q.cols)
         let d = x.q.cols
@@ -169,7 +170,9 @@ public enum ReferenceAttention {
         (queries.rows, queries.cols) = (rows.count, q.cols)
         for i in rows { for l in 0..<q.cols { queries.values.append(Double(q[i, l])) } }
         let (keys, values) = (Bounded.exact(k), Bounded.exact(v))
-        return rows.indices.map { attentionRow($0, q: queries, keys: keys, values: values, causal: false, rescalings: 0).values }
+        return rows.indices.map {
+            attentionRow($0, q: queries, keys: keys, values: values, causal: false, rescalings: 0).values
+        }
     }
 
     /// Softmax probabilities of one row of Float64 scores, and the relative error factor of a float32
@@ -198,7 +201,9 @@ public enum ReferenceAttention {
     /// projected values. O(nkd) time.
     public static func linformer(q: Tensor, k: Tensor, v: Tensor, projections: LinformerProjections) -> Output {
         let shape = AttentionShape(of: q)
-        return perSlice(shape) { s in linformerSlice(exactSlice(s, q, k, v), projections: projections, head: s % shape.heads) }
+        return perSlice(shape) { s in
+            linformerSlice(exactSlice(s, q, k, v), projections: projections, head: s % shape.heads)
+        }
     }
 
     /// One slice of Linformer: K′ = E K, V′ = F V (``project(_:_:)``), then softmax attention over them.
@@ -325,7 +330,9 @@ public enum ReferenceAttention {
     static func output(of kernel: any AttentionKernel, shape: AttentionShape, inputs: (Int) -> SliceInputs) -> Output {
         switch kernel {
         case let projected as LinformerAttention:
-            return perSlice(shape) { s in linformerSlice(inputs(s), projections: projected.projections, head: s % shape.heads) }
+            return perSlice(shape) { s in
+                linformerSlice(inputs(s), projections: projected.projections, head: s % shape.heads)
+            }
         case let linearKernel as LinearAttention:
             let epsilon = Double(linearKernel.epsilon)
             return perSlice(shape) { s in linearSlice(inputs(s), causal: linearKernel.isCausal, epsilon: epsilon) }

@@ -111,7 +111,9 @@ public enum ReferenceLayer {
 
     /// `body(heads, tokens)` for every element (b, h, i, c): its flat index in the `[b, h, n, d]`
     /// layout and in the `[b·n, h·d]` one.
-    private static func forEachElement(batch: Int, heads: Int, length n: Int, headDim d: Int, _ body: (Int, Int) -> Void) {
+    private static func forEachElement(
+        batch: Int, heads: Int, length n: Int, headDim d: Int, _ body: (Int, Int) -> Void
+    ) {
         for bi in 0..<batch {
             for hi in 0..<heads {
                 for i in 0..<n {

@@ -52,13 +52,13 @@ public struct KernelBench {
                 time { Self.runProducts(products, buffers: buffers) }
             }
             let gflops = kernel.cost(for: shape).flops / seconds / 1e9
-            rows.append(Row(kernel: label, n: shape.length, threads: threads, seconds: seconds, gemmSeconds: gemmSeconds,
-                            gflops: gflops, efficiency: gflops / ceiling))
+            rows.append(Row(kernel: label, n: shape.length, threads: threads, seconds: seconds,
+                            gemmSeconds: gemmSeconds, gflops: gflops, efficiency: gflops / ceiling))
         }
         record(SoftmaxAttention(), label: "standard")
         for kp in [128, 256] where kp < shape.length {
-            let projections = LinformerProjections.seeded(k: kp, length: shape.length, heads: shape.heads, sharing: .keyValue,
-                                                          seed: seed)
+            let projections = LinformerProjections.seeded(
+                k: kp, length: shape.length, heads: shape.heads, sharing: .keyValue, seed: seed)
             record(try LinformerAttention(projections: projections), label: "linformer k=\(kp)")
         }
         record(LinearAttention(), label: "linear")
@@ -70,7 +70,8 @@ public struct KernelBench {
                 for causal in [false, true] {
                     let kernel = FlashAttention(causal: causal, blocks: blocks, products: products)
                     let tiling = blocks == .default ? "" : " \(blocks.query)x\(blocks.key)"
-                    record(kernel, label: "flash" + (causal ? " causal" : "") + tiling + (products == .simd ? "" : " blas"))
+                    let library = products == .simd ? "" : " blas"
+                    record(kernel, label: "flash" + (causal ? " causal" : "") + tiling + library)
                 }
             }
         }
@@ -116,7 +117,8 @@ public struct KernelBench {
             while firstItem[index + 1] <= item { index += 1 }
             let p = products[index]
             let base = buffers.matrix(0).row(worker)
-            let a = p.transposeA ? MatrixView(base: base, rows: p.k, cols: p.m) : MatrixView(base: base, rows: p.m, cols: p.k)
+            let a = p.transposeA ? MatrixView(base: base, rows: p.k, cols: p.m)
+                : MatrixView(base: base, rows: p.m, cols: p.k)
             let b = p.transposeB ? MatrixView(base: base + aFloats, rows: p.n, cols: p.k)
                 : MatrixView(base: base + aFloats, rows: p.k, cols: p.n)
             // op(A)·op(B): [m, k]·[k, n] → [m, n]

@@ -37,7 +37,9 @@ public struct Column<Row>: Sendable {
 extension Column {
     /// A column of a value written as its `description` and read back by its `init?(_:)` (Int,
     /// UInt64, Bool: `String(value)` and `T(field)`).
-    static func described<T: LosslessStringConvertible & Sendable>(_ name: String, _ path: WritableKeyPath<Row, T> & Sendable) -> Column {
+    static func described<T: LosslessStringConvertible & Sendable>(
+        _ name: String, _ path: WritableKeyPath<Row, T> & Sendable
+    ) -> Column {
         Column(name, write: { String($0[keyPath: path]) }, read: { row, field in
             guard let value = T(field) else { return false }
             row[keyPath: path] = value
