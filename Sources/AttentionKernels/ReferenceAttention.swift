@@ -63,6 +63,15 @@ public enum ReferenceAttention {
 
         subscript(i: Int, c: Int) -> Double { values[i * cols + c] }
         func bound(_ i: Int, _ c: Int) -> Double { bounds.isEmpty ? 0 : bounds[i * cols + c] }
+
+        /// `[cols, rows]`, the bounds with the values (none for an exact matrix).
+        var transposed: Bounded {
+            var t = Bounded(rows: 0, cols: 0)
+            (t.rows, t.cols) = (cols, rows)
+            for c in 0..<cols { for i in 0..<rows { t.values.append(values[i * cols + c]) } }
+            if !bounds.isEmpty { for c in 0..<cols { for i in 0..<rows { t.bounds.append(bounds[i * cols + c]) } } }
+            return t
+        }
         var output: Output { Output(values: values, bounds: bounds) }
     }
 
@@ -196,7 +205,7 @@ public enum ReferenceAttention {
     /// softmax(Q (E K)ᵀ/√d) (F V) in Float64.
     ///
     /// Bound: K' = E K and V' = F V are n-term sums, so |δK'_rl| ≤ γ(n)·Σ_j|E_rj K_jl| (likewise V',
-    /// ``project(_:_:)``). Each score then errs by ≤ (γ(d+2)·Σ_l|q_il K'_rl| + Σ_l|q_il|·|δK'_rl|)/√d; from
+    /// ``product(_:_:)``). Each score then errs by ≤ (γ(d+2)·Σ_l|q_il K'_rl| + Σ_l|q_il|·|δK'_rl|)/√d; from
     /// there as in ``standard(q:k:v:causal:rescalings:)`` over k columns, plus Σ_r p_r |δV'_rc| for the
     /// projected values. O(nkd) time.
     public static func linformer(q: Tensor, k: Tensor, v: Tensor, projections: LinformerProjections) -> Output {
@@ -206,17 +215,19 @@ public enum ReferenceAttention {
         }
     }
 
-    /// One slice of Linformer: K′ = E K, V′ = F V (``project(_:_:)``), then softmax attention over them.
+    /// One slice of Linformer: K′ = E K, V′ = F V (``product(_:_:)``), then softmax attention over them.
     static func linformerSlice(_ x: SliceInputs, projections: LinformerProjections, head: Int) -> Bounded {
-        let (keys, values) = (project(projections.e(head: head), x.k), project(projections.f(head: head), x.v))
+        // [k, n]·[n, d] → [k, d] each
+        let (keys, values) = (product(projections.e(head: head), x.k), product(projections.f(head: head), x.v))
         return softmaxSlice((x.q, keys, values), causal: false, rescalings: 0)
     }
 
-    /// P·X in Float64 for a projection P `[k, n]` (E or F) and X `[n, d]`: `[k, n]·[n, d] → [k, d]`,
+    /// P·X in Float64 for an exact float32 P `[k, n]` and a bounded X `[n, d]`: `[k, n]·[n, d] → [k, d]`,
     /// with bounds γ(n)·Σ_j|P_rj X_jl| (the n-term sum) + Σ_j |P_rj|·δX_jl (X's own error). O(knd) time.
-    static func project(_ p: MatrixView, _ x: Bounded) -> Bounded {
+    /// Linformer's K′ = E K and V′ = F V, and the gradients' dP = dO Vᵀ.
+    static func product(_ p: MatrixView, _ x: Bounded) -> Bounded {
         let (kp, n, d) = (p.rows, x.rows, x.cols)
-        precondition(p.cols == n, "reference projection: [\(kp), \(p.cols)]·[\(n), \(d)]")
+        precondition(p.cols == n, "reference product: [\(kp), \(p.cols)]·[\(n), \(d)]")
         var out = Bounded(rows: kp, cols: d)
         for r in 0..<kp {
             for l in 0..<d {

@@ -114,6 +114,8 @@ extension ReferenceAttention {
         let scale = 1 / Double(d).squareRoot()
         var dS = [Double](repeating: 0, count: n * m), dSBound = dS
         var (dq, dKeys, dValues) = (Bounded(rows: n, cols: d), Bounded(rows: m, cols: d), Bounded(rows: m, cols: d))
+        // dP = dO Vᵀ: [n, d]·[d, m] → [n, m], bounds γ(d)·Σ_c|dO_ic V_jc| + Σ_c|dO_ic|·δV_jc.
+        let dP = product(gs, values.transposed)
         for i in 0..<n {
             let visible = causal ? i + 1 : m
             // The forward row: scores, probabilities, the output and its bound.
@@ -133,17 +135,13 @@ extension ReferenceAttention {
             }
             rowTermBound += gamma(d) * rowTermMagnitude
             for j in 0..<visible {
-                var dP = 0.0, magnitude = 0.0, propagated = 0.0
                 for c in 0..<d {
                     let g = Double(gs[i, c])
-                    dP += g * values[j, c]
-                    magnitude += abs(g * values[j, c])
-                    propagated += abs(g) * values.bound(j, c)
                     dValues.values[j * d + c] += p[j] * g
                     dValues.bounds[j * d + c] += (weightError + gamma(n)) * p[j] * abs(g)
                 }
-                let x = dP - rowTerm
-                let xBound = gamma(d) * magnitude + propagated + rowTermBound + u * abs(x)
+                let x = dP[i, j] - rowTerm
+                let xBound = dP.bound(i, j) + rowTermBound + u * abs(x)
                 dS[i * m + j] = p[j] * x
                 dSBound[i * m + j] = p[j] * xBound + weightError * abs(p[j] * x)
             }
@@ -210,7 +208,7 @@ extension ReferenceAttention {
             let x = exactSlice(s, q, k, v)
             // K′ = E K, V′ = F V: [k, n]·[n, d] → [k, d] each, with the forward's bounds, or the
             // kernel's own deviation from them when its forward is given.
-            var (keys, values) = (project(e, x.k), project(f, x.v))
+            var (keys, values) = (product(e, x.k), product(f, x.v))
             if let projected {
                 let (kernelKeys, kernelValues) = (projected.keys.matrix(s), projected.values.matrix(s))
                 for r in 0..<kp {

@@ -2,7 +2,7 @@
 /// (``Verification/endToEnd(_:x:boundaries:final:weights:)``), where Q, K and V are themselves Float64 values
 /// that the kernel's differ from. The formulas, the rounding bounds and their first-order propagation of
 /// the input bounds are ``ReferenceAttention``'s own
-/// (``ReferenceAttention/attentionRow(_:q:keys:values:causal:rescalings:)``, ``ReferenceAttention/project(_:_:)``,
+/// (``ReferenceAttention/attentionRow(_:q:keys:values:causal:rescalings:)``, ``ReferenceAttention/product(_:_:)``,
 /// ``ReferenceAttention/linearSlice(_:causal:epsilon:)``): with zero input bounds this is
 /// ``ReferenceAttention/output(of:q:k:v:)`` exactly, which a test checks.
 /// Fields are `[b·n, h·d]`, heads side by side (``ReferenceLayer/tokens(heads:)``).
