@@ -49,6 +49,11 @@ public protocol AttentionKernel: Sendable {
     func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor
     /// The analytic cost of one call on `shape`.
     func cost(for shape: AttentionShape) -> AttentionCost
+    /// The matrix products one call on `shape` runs through OpenBLAS or the micro-kernels, as the
+    /// call makes them (``GemmShape``): what `attnbench kernels` times as the kernel's GEMMs alone.
+    /// Their FLOPs are the cost model's, less what the call computes outside them (linear attention's
+    /// normaliser, ``LinearAttention/normaliserFlops(for:)``, and its causal recurrence, a fused loop).
+    func products(for shape: AttentionShape) -> [GemmShape]
 }
 
 extension AttentionKernel {

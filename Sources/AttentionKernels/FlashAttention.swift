@@ -109,6 +109,31 @@ public struct FlashAttention: AttentionKernel {
         forward(q: q, k: k, v: v, logSumExp: nil)
     }
 
+    /// The keys a query block computes against, `0..<keyEnd`: all n, or (causal) up to the block's last row.
+    @inline(__always)
+    func keyEnd(queryStart start: Int, rows: Int, length n: Int) -> Int { isCausal ? start + rows : n }
+
+    /// The tile products of one call, as ``forward(q:k:v:logSumExp:)`` makes them: per slice, for every
+    /// query block (B_q rows; the last n mod B_q) and every key block it computes (B_k keys up to
+    /// ``keyEnd(queryStart:rows:length:)``), S = Q_b K_jᵀ, [rows, d]·[d, cols] → [rows, cols], and P V_j,
+    /// [rows, cols]·[cols, d] → [rows, d]: `4·rows·cols·d` FLOPs a tile. Tiles of one shape are
+    /// grouped, the largest first. (A causal diagonal tile whose V is not finite takes rows·GEMV instead.)
+    public func products(for shape: AttentionShape) -> [GemmShape] {
+        let (n, d, bq, bk) = (shape.length, shape.headDim, blocks.query, blocks.key)
+        var tiles: [SIMD2<Int>: Int] = [:]  // (rows, cols) → tiles per slice
+        for start in stride(from: 0, to: n, by: bq) {
+            let rows = min(bq, n - start)
+            let end = keyEnd(queryStart: start, rows: rows, length: n)
+            for first in stride(from: 0, to: end, by: bk) { tiles[SIMD2(rows, min(bk, end - first)), default: 0] += 1 }
+        }
+        let ordered = tiles.sorted { ($0.key.x * $0.key.y, $0.key.x) > ($1.key.x * $1.key.y, $1.key.x) }
+        return ordered.flatMap { tile, count in
+            let (rows, cols, times) = (tile.x, tile.y, Int.saturatingProduct(shape.slices, count))
+            return [GemmShape(m: rows, k: d, n: cols, transposeB: true, count: times),
+                    GemmShape(m: rows, k: cols, n: d, count: times)]
+        }
+    }
+
     /// The forward pass; with `logSumExp` (`[b, h, 1, n]`), also each row's L_i = m_i + log l_i, the
     /// log of its softmax denominator, which is all the backward needs to recompute P.
     func forward(q: Tensor, k: Tensor, v: Tensor, logSumExp: Tensor?) -> Tensor {
@@ -141,7 +166,8 @@ public struct FlashAttention: AttentionKernel {
             runningMax.update(repeating: -.infinity, count: rows)
             rowSums.update(repeating: 0, count: rows)
 
-            let end = causal ? start + rows : n  // keys no row of this block sees are never touched
+            // keys no row of the block sees are never touched
+            let end = keyEnd(queryStart: start, rows: rows, length: n)
             for first in stride(from: 0, to: end, by: bk) {
                 let cols = min(bk, end - first)
                 let p = MatrixView(base: tileBase, rows: rows, cols: cols, rowStride: layout.tileStride)

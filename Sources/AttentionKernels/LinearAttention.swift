@@ -223,6 +223,33 @@ public struct LinearAttention: AttentionKernel {
         for c in 0..<d { out[c] *= inverse }
     }
 
+    /// The products a call runs through OpenBLAS, per slice: non-causal φ(K)ᵀ V, [d, n]·[n, d] → [d, d], and
+    /// φ(Q) S, [n, d]·[d, d] → [n, d]; chunked causal, per chunk of r rows, φ(Q_i) S, [r, d]·[d, d] → [r, d],
+    /// φ(Q_i) φ(K_i)ᵀ, [r, d]·[d, r] → [r, r], A V_i, [r, r]·[r, d] → [r, d], and φ(K_i)ᵀ V_i,
+    /// [d, r]·[r, d] → [d, d]; the recurrence none (its `4·d²` per step is one fused loop over S).
+    public func products(for shape: AttentionShape) -> [GemmShape] {
+        let (n, d, slices) = (shape.length, shape.headDim, shape.slices)
+        guard isCausal else {
+            return [GemmShape(m: d, k: n, n: d, transposeA: true, count: slices),  // [d, n]·[n, d] → [d, d]
+                    GemmShape(m: n, k: d, n: d, count: slices)]  // [n, d]·[d, d] → [n, d]
+        }
+        guard let chunk else { return [] }
+        let c = min(chunk, max(n, 1))
+        let chunks = [(rows: c, count: n / c), (rows: n % c, count: n % c == 0 ? 0 : 1)].filter { $0.count > 0 }
+        return chunks.flatMap { r, count in
+            [GemmShape(m: r, k: d, n: d, count: slices * count),
+             GemmShape(m: r, k: d, n: r, transposeB: true, count: slices * count),
+             GemmShape(m: r, k: r, n: d, count: slices * count),
+             GemmShape(m: d, k: r, n: d, transposeA: true, count: slices * count)]
+        }
+    }
+
+    /// The normaliser's FLOPs, outside any product: Σ φ(k_j) (`n·d` additions) and φ(q_i)·Σ φ(k_j)
+    /// (`2·n·d`) per slice, `3·b·h·n·d`.
+    public static func normaliserFlops(for shape: AttentionShape) -> Double {
+        Double(shape.batch) * Double(shape.heads) * 3 * Double(shape.length) * Double(shape.headDim)
+    }
+
     /// `b·h·(4·n·d² + 3·n·d)` FLOPs, plus `b·h·4·d·Σ rows²` for the chunked causal form's products
     /// within chunks (C' = min(C, n) rows each, the last one n mod C'); intermediates `b·h·(2nd + d² + d)` floats (non-causal),
     /// `b·h·(d² + d + 2C'd + C'² + C')` (chunked causal) or `b·h·(d² + 3d)` (recurrent); output `b·h·n·d`.
@@ -241,7 +268,8 @@ public struct LinearAttention: AttentionKernel {
             4 * dd * (Double(n / c) * Double(c) * Double(c) + Double(n % c) * Double(n % c))
         } ?? 0
         return AttentionCost(
-            flops: Double(shape.batch) * Double(shape.heads) * (4 * nd * dd * dd + 3 * nd * dd + withinChunks),
+            flops: Double(shape.batch) * Double(shape.heads) * (4 * nd * dd * dd + withinChunks)
+                + Self.normaliserFlops(for: shape),
             intermediateBytes: AttentionCost.floats(shape.slices, perSlice),
             outputBytes: AttentionCost.floats(shape.slices, n, d))
     }

@@ -51,7 +51,7 @@ public struct LinformerAttention: AttentionKernel {
         let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
 
-        let micro = FlashTiles.supports(headDim: d) && kp % FlashTiles.width == 0
+        let micro = Self.usesMicroKernels(headDim: d, projectedLength: kp)
         ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in
             let head = s % shape.heads
             let (p, rowSums, o) = (scores.matrix(s), sums.matrix(s).row(0), out.matrix(s))
@@ -92,6 +92,25 @@ public struct LinformerAttention: AttentionKernel {
             for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
         }
         return (out, Saved(projectedKeys: kProjected, keysTransposed: micro, values: vProjected, weights: scores, rowSums: sums))
+    }
+
+    /// Whether the attention half goes through ``FlashTiles`` (d and k multiples of 16), with K′
+    /// computed transposed; else everything through OpenBLAS.
+    static func usesMicroKernels(headDim d: Int, projectedLength kp: Int) -> Bool {
+        FlashTiles.supports(headDim: d) && kp % FlashTiles.width == 0
+    }
+
+    /// Per slice, as ``forward(q:k:v:)`` makes them: F V, [k, n]·[n, d] → [k, d]; E K, [k, n]·[n, d] → [k, d]
+    /// (with the micro-kernels K′ᵀ = Kᵀ Eᵀ, [d, n]·[n, k] → [d, k]); Q K′ᵀ, [n, d]·[d, k] → [n, k];
+    /// P V′, [n, k]·[k, d] → [n, d]: `2·n·k·d` FLOPs each.
+    public func products(for shape: AttentionShape) -> [GemmShape] {
+        let (n, d, kp, slices) = (shape.length, shape.headDim, projectedLength, shape.slices)
+        let keys = Self.usesMicroKernels(headDim: d, projectedLength: kp)
+            ? GemmShape(m: d, k: n, n: kp, transposeA: true, transposeB: true, count: slices)
+            : GemmShape(m: kp, k: n, n: d, count: slices)
+        return [GemmShape(m: kp, k: n, n: d, count: slices), keys,  // F V, E K
+                GemmShape(m: n, k: d, n: kp, transposeB: true, count: slices),  // [n, d]·[d, k] → [n, k]
+                GemmShape(m: n, k: kp, n: d, count: slices)]  // [n, k]·[k, d] → [n, d]
     }
 
     public func cost(for shape: AttentionShape) -> AttentionCost {

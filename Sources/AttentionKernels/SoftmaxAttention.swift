@@ -75,6 +75,15 @@ public struct SoftmaxAttention: AttentionKernel {
     /// (`Results/REPORT-kernels.md`).
     static func splitsSlices(length n: Int) -> Bool { AttentionCost.floats(n, n) <= 16 << 20 }
 
+    /// Per slice, [n, d]·[d, n] → [n, n] (Q Kᵀ) and [n, n]·[n, d] → [n, d] (P V): `2·n²·d` FLOPs each.
+    /// (A causal slice whose V is not finite takes the second as n GEMVs over the visible prefixes
+    /// instead: fewer FLOPs, a path only non-finite inputs take.)
+    public func products(for shape: AttentionShape) -> [GemmShape] {
+        let (n, d) = (shape.length, shape.headDim)
+        return [GemmShape(m: n, k: d, n: n, transposeB: true, count: shape.slices),  // [n, d]·[d, n] → [n, n]
+                GemmShape(m: n, k: n, n: d, count: shape.slices)]  // [n, n]·[n, d] → [n, d]
+    }
+
     /// `4·b·h·n²·d` FLOPs (the two products); scores and row sums `b·h·(n² + n)` floats; output `b·h·n·d`.
     public func cost(for shape: AttentionShape) -> AttentionCost {
         let (n, d) = (shape.length, shape.headDim)

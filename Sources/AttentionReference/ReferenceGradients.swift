@@ -76,39 +76,15 @@ extension ReferenceAttention {
         let (n, d) = (shape.length, shape.headDim)
         var (dq, dk, dv) = (Output.zeros(q.count), Output.zeros(q.count), Output.zeros(q.count))
         for s in 0..<shape.slices {
-            let keys = Bounded(k.matrix(s)), values = Bounded(v.matrix(s))
+            let x = exactSlice(s, q, k, v)
             let slice = softmaxSliceGradients(
-                q: q.matrix(s), keys: keys, values: values, outputGradient: outputGradient.matrix(s), causal: causal,
+                q: x.q, keys: x.k, values: x.v, outputGradient: outputGradient.matrix(s), causal: causal,
                 rescalings: rescalings, logSumExp: logSumExp)
             dq.place(slice.dq, at: s * n * d)
             dk.place(slice.dKeys, at: s * n * d)
             dv.place(slice.dValues, at: s * n * d)
         }
         return Gradients(q: dq, k: dk, v: dv)
-    }
-
-    /// A `[rows, cols]` Float64 matrix of exact values and their error bounds: an input (bounds 0)
-    /// or an intermediate the kernel computes (Linformer's K′ and V′).
-    struct Bounded {
-        var rows: Int, cols: Int
-        var values: [Double]
-        var bounds: [Double]
-
-        init(rows: Int, cols: Int) {
-            (self.rows, self.cols) = (rows, cols)
-            values = [Double](repeating: 0, count: rows * cols)
-            bounds = values
-        }
-
-        /// An exact float32 input.
-        init(_ m: MatrixView) {
-            self.init(rows: m.rows, cols: m.cols)
-            for i in 0..<rows { for c in 0..<cols { values[i * cols + c] = Double(m[i, c]) } }
-        }
-
-        subscript(i: Int, c: Int) -> Double { values[i * cols + c] }
-        func bound(_ i: Int, _ c: Int) -> Double { bounds[i * cols + c] }
-        var output: Output { Output(values: values, bounds: bounds) }
     }
 
     /// The gradients of one slice of softmax attention over m columns, O = softmax(Q Kᵀ/√d) V with
@@ -132,30 +108,20 @@ extension ReferenceAttention {
     /// errors (in factor), plus the roundings of log, of the sum m + log l and of the difference, and
     /// exp's: ε_P gains u·(|m_i| + 3·log m + spread) + 8u.
     static func softmaxSliceGradients(
-        q qs: MatrixView, keys: Bounded, values: Bounded, outputGradient gs: MatrixView, causal: Bool,
+        q qs: Bounded, keys: Bounded, values: Bounded, outputGradient gs: MatrixView, causal: Bool,
         rescalings: Int = 0, logSumExp: Bool = false
     ) -> (dq: Bounded, dKeys: Bounded, dValues: Bounded) {
         let (n, d, m) = (qs.rows, qs.cols, keys.rows)
         let scale = 1 / Double(d).squareRoot()
         var dS = [Double](repeating: 0, count: n * m), dSBound = dS
         var (dq, dKeys, dValues) = (Bounded(rows: n, cols: d), Bounded(rows: m, cols: d), Bounded(rows: m, cols: d))
+        // dP = dO Vᵀ: [n, d]·[d, m] → [n, m], bounds γ(d)·Σ_c|dO_ic V_jc| + Σ_c|dO_ic|·δV_jc.
+        let dP = product(gs, values.transposed)
         for i in 0..<n {
             let visible = causal ? i + 1 : m
             // The forward row: scores, probabilities, the output and its bound.
-            var scores = [Double](repeating: 0, count: visible)
-            var scoreError = 0.0
-            for j in 0..<visible {
-                var dot = 0.0, magnitude = 0.0, propagated = 0.0
-                for l in 0..<d {
-                    let ql = Double(qs[i, l])
-                    dot += ql * keys[j, l]
-                    magnitude += abs(ql * keys[j, l])
-                    propagated += abs(ql) * keys.bound(j, l)
-                }
-                scores[j] = dot * scale
-                scoreError = max(scoreError, (gamma(d + 2) * magnitude + propagated) * scale)
-            }
-            let (p, factor) = softmaxRow(scores, scoreError: scoreError, terms: m, rescalings: rescalings)
+            let row = attentionRow(i, q: qs, keys: keys, values: values, causal: causal, rescalings: rescalings)
+            let (scores, p, factor) = (row.scores, row.probabilities, row.errorFactor)
             var weightError = factor + 3 * u  // ε_P
             if logSumExp, let rowMax = scores.max(), let rowMin = scores.min() {
                 weightError += u * (abs(rowMax) + 3 * log(Double(m)) + (rowMax - rowMin) + 8)
@@ -163,30 +129,20 @@ extension ReferenceAttention {
             var rowTerm = 0.0, rowTermBound = 0.0  // D_i and its bound
             var rowTermMagnitude = 0.0
             for c in 0..<d {
-                var o = 0.0, oMagnitude = 0.0, oPropagated = 0.0
-                for j in 0..<visible {
-                    o += p[j] * values[j, c]
-                    oMagnitude += p[j] * abs(values[j, c])
-                    oPropagated += p[j] * values.bound(j, c)
-                }
-                let g = Double(gs[i, c])
+                let (g, o) = (Double(gs[i, c]), row.values[c])
                 rowTerm += g * o
                 rowTermMagnitude += abs(g * o)
-                rowTermBound += abs(g) * (factor * oMagnitude + oPropagated)
+                rowTermBound += abs(g) * row.bounds[c]
             }
             rowTermBound += gamma(d) * rowTermMagnitude
             for j in 0..<visible {
-                var dP = 0.0, magnitude = 0.0, propagated = 0.0
                 for c in 0..<d {
                     let g = Double(gs[i, c])
-                    dP += g * values[j, c]
-                    magnitude += abs(g * values[j, c])
-                    propagated += abs(g) * values.bound(j, c)
                     dValues.values[j * d + c] += p[j] * g
                     dValues.bounds[j * d + c] += (weightError + gamma(n)) * p[j] * abs(g)
                 }
-                let x = dP - rowTerm
-                let xBound = gamma(d) * magnitude + propagated + rowTermBound + u * abs(x)
+                let x = dP[i, j] - rowTerm
+                let xBound = dP.bound(i, j) + rowTermBound + u * abs(x)
                 dS[i * m + j] = p[j] * x
                 dSBound[i * m + j] = p[j] * xBound + weightError * abs(p[j] * x)
             }
@@ -208,7 +164,7 @@ extension ReferenceAttention {
             for l in 0..<d {
                 var value = 0.0, magnitude = 0.0, propagated = 0.0
                 for i in 0..<n {
-                    let ds = dS[i * m + j], ql = Double(qs[i, l])
+                    let ds = dS[i * m + j], ql = qs[i, l]
                     value += ds * ql
                     magnitude += abs(ds * ql)
                     propagated += dSBound[i * m + j] * abs(ql)
@@ -250,26 +206,20 @@ extension ReferenceAttention {
             let head = s % shape.heads
             let (e, f) = (projections.e(head: head), projections.f(head: head))
             let (ks, vs) = (k.matrix(s), v.matrix(s))
-            var (keys, values) = (Bounded(rows: kp, cols: d), Bounded(rows: kp, cols: d))
-            for r in 0..<kp {
-                for l in 0..<d {
-                    var ksum = 0.0, kmag = 0.0, vsum = 0.0, vmag = 0.0
-                    for j in 0..<n {
-                        ksum += Double(e[r, j]) * Double(ks[j, l])
-                        kmag += abs(Double(e[r, j]) * Double(ks[j, l]))
-                        vsum += Double(f[r, j]) * Double(vs[j, l])
-                        vmag += abs(Double(f[r, j]) * Double(vs[j, l]))
-                    }
-                    (keys.values[r * d + l], values.values[r * d + l]) = (ksum, vsum)
-                    if let projected {
-                        keys.bounds[r * d + l] = abs(Double(projected.keys.matrix(s)[r, l]) - ksum)
-                        values.bounds[r * d + l] = abs(Double(projected.values.matrix(s)[r, l]) - vsum)
-                    } else {
-                        (keys.bounds[r * d + l], values.bounds[r * d + l]) = (gamma(n) * kmag, gamma(n) * vmag)
+            let x = exactSlice(s, q, k, v)
+            // K′ = E K, V′ = F V: [k, n]·[n, d] → [k, d] each, with the forward's bounds, or the
+            // kernel's own deviation from them when its forward is given.
+            var (keys, values) = (product(e, x.k), product(f, x.v))
+            if let projected {
+                let (kernelKeys, kernelValues) = (projected.keys.matrix(s), projected.values.matrix(s))
+                for r in 0..<kp {
+                    for l in 0..<d {
+                        keys.bounds[r * d + l] = abs(Double(kernelKeys[r, l]) - keys[r, l])
+                        values.bounds[r * d + l] = abs(Double(kernelValues[r, l]) - values[r, l])
                     }
                 }
             }
-            let slice = softmaxSliceGradients(q: q.matrix(s), keys: keys, values: values,
+            let slice = softmaxSliceGradients(q: x.q, keys: keys, values: values,
                                               outputGradient: outputGradient.matrix(s), causal: false)
             // Back through the projections: dK = Eᵀ dK′, dV = Fᵀ dV′.
             for j in 0..<n {

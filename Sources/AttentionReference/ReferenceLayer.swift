@@ -93,17 +93,9 @@ public enum ReferenceLayer {
 
     /// A `[b·n, h·d]` field laid out as a `[b, h, n, d]` tensor is (for comparing with Q, K, V, A, dA…).
     static func headsFirst(_ f: Field, batch b: Int, heads h: Int) -> ReferenceAttention.Output {
-        let n = f.rows / b, d = f.cols / h
         var out = ReferenceAttention.Output(values: f.values, bounds: f.bounds)
-        for bi in 0..<b {
-            for hi in 0..<h {
-                for i in 0..<n {
-                    for c in 0..<d {
-                        let (to, from) = (((bi * h + hi) * n + i) * d + c, (bi * n + i) * h * d + hi * d + c)
-                        (out.values[to], out.bounds[to]) = (f.values[from], f.bounds[from])
-                    }
-                }
-            }
+        forEachElement(batch: b, heads: h, length: f.rows / b, headDim: f.cols / h) { heads, tokens in
+            (out.values[heads], out.bounds[heads]) = (f.values[tokens], f.bounds[tokens])
         }
         return out
     }
@@ -112,17 +104,24 @@ public enum ReferenceLayer {
     static func tokensFirst(_ o: ReferenceAttention.Output, batch b: Int, heads h: Int, length n: Int) -> Field {
         let d = o.values.count / (b * h * n)
         var f = Field(rows: b * n, cols: h * d)
-        for bi in 0..<b {
-            for hi in 0..<h {
+        forEachElement(batch: b, heads: h, length: n, headDim: d) { heads, tokens in
+            (f.values[tokens], f.bounds[tokens]) = (o.values[heads], o.bounds[heads])
+        }
+        return f
+    }
+
+    /// `body(heads, tokens)` for every element (b, h, i, c): its flat index in the `[b, h, n, d]`
+    /// layout and in the `[b·n, h·d]` one.
+    private static func forEachElement(
+        batch: Int, heads: Int, length n: Int, headDim d: Int, _ body: (Int, Int) -> Void
+    ) {
+        for bi in 0..<batch {
+            for hi in 0..<heads {
                 for i in 0..<n {
-                    for c in 0..<d {
-                        let (from, to) = (((bi * h + hi) * n + i) * d + c, (bi * n + i) * h * d + hi * d + c)
-                        (f.values[to], f.bounds[to]) = (o.values[from], o.bounds[from])
-                    }
+                    for c in 0..<d { body(((bi * heads + hi) * n + i) * d + c, (bi * n + i) * heads * d + hi * d + c) }
                 }
             }
         }
-        return f
     }
 
     // MARK: - Products

@@ -7,10 +7,11 @@ import Results
 /// Each kernel against the GEMMs it is built on, measured in one run: how much the softmax, φ,
 /// scaling and allocation cost on top of the matrix products (issue "kernels near the ceiling").
 ///
-/// GEMM-only times run exactly the kernel's matrix products, on the same shapes, into buffers
-/// allocated once beforehand (warm): standard QKᵀ and PV; Linformer EK, FV, QK'ᵀ and PV'; linear
-/// φ(K)ᵀV and φ(Q)S; flash the tile products Q_b K_jᵀ and P V_j of every block it computes, spread
-/// over the threads as the kernel spreads them.
+/// GEMM-only times run exactly the products the kernel lists for the shape (``AttentionKernel/products(for:)``:
+/// standard QKᵀ and PV; Linformer FV, EK, QK'ᵀ and PV'; linear φ(K)ᵀV and φ(Q)S, or its chunks'
+/// four; flash the tile products Q_b K_jᵀ and P V_j of every tile it computes) through OpenBLAS, into
+/// operands allocated once beforehand (warm), one set per worker, the products handed out to the
+/// threads one at a time as flash attention hands out its tiles (``runProducts(_:buffers:)``).
 public struct KernelBench {
     public var policy = TimingPolicy(warmups: 2, minReps: 5, minSeconds: 0.5, maxSeconds: 20, cycles: 1)
     public var seed: UInt64 = 42
@@ -43,53 +44,35 @@ public struct KernelBench {
     public func measure(shape: AttentionShape, threads: Int, ceiling: Double) throws -> [Row] {
         ComputeThreads.set(threads)
         let (q, k, v) = Verification.inputs(shape, seed: seed)
-        let (n, d) = (shape.length, shape.headDim)
         var rows: [Row] = []
-        func record(_ kernel: any AttentionKernel, label: String, gemms: (() -> Void)?) {
+        func record(_ kernel: any AttentionKernel, label: String) {
             if let only, !only.contains(where: { label.hasPrefix($0) }) { return }
             let seconds = time { blackHole(kernel(q: q, k: k, v: v)) }
-            let gemmSeconds = gemms.map { time($0) }
+            let products = kernel.products(for: shape)
+            let gemmSeconds = products.isEmpty ? nil : Self.withBuffers(for: products) { buffers in
+                time { Self.runProducts(products, buffers: buffers) }
+            }
             let gflops = kernel.cost(for: shape).flops / seconds / 1e9
-            rows.append(Row(kernel: label, n: n, threads: threads, seconds: seconds, gemmSeconds: gemmSeconds,
-                            gflops: gflops, efficiency: gflops / ceiling))
+            rows.append(Row(kernel: label, n: shape.length, threads: threads, seconds: seconds,
+                            gemmSeconds: gemmSeconds, gflops: gflops, efficiency: gflops / ceiling))
         }
-        // standard: [n, d]·[d, n] → [n, n], [n, n]·[n, d] → [n, d]
-        let scores = Tensor(zeros: [n, n]), out = Tensor(zeros: [n, d])
-        record(SoftmaxAttention(), label: "standard") {
-            for s in 0..<shape.slices {
-                BLAS.gemm(q.matrix(s), k.matrix(s), transposeB: true, into: scores.matrix(0))
-                BLAS.gemm(scores.matrix(0), v.matrix(s), into: out.matrix(0))
-            }
+        record(SoftmaxAttention(), label: "standard")
+        for kp in [128, 256] where kp < shape.length {
+            let projections = LinformerProjections.seeded(
+                k: kp, length: shape.length, heads: shape.heads, sharing: .keyValue, seed: seed)
+            record(try LinformerAttention(projections: projections), label: "linformer k=\(kp)")
         }
-        for kp in [128, 256] where kp < n {
-            let projections = LinformerProjections.seeded(k: kp, length: n, heads: shape.heads, sharing: .keyValue, seed: seed)
-            let kProj = Tensor(zeros: [kp, d]), vProj = Tensor(zeros: [kp, d]), small = Tensor(zeros: [n, kp])
-            record(try LinformerAttention(projections: projections), label: "linformer k=\(kp)") {
-                for s in 0..<shape.slices {
-                    BLAS.gemm(projections.e(head: 0), k.matrix(s), into: kProj.matrix(0))  // [k, n]·[n, d] → [k, d]
-                    BLAS.gemm(projections.f(head: 0), v.matrix(s), into: vProj.matrix(0))  // [k, n]·[n, d] → [k, d]
-                    BLAS.gemm(q.matrix(s), kProj.matrix(0), transposeB: true, into: small.matrix(0))  // [n, d]·[d, k] → [n, k]
-                    BLAS.gemm(small.matrix(0), vProj.matrix(0), into: out.matrix(0))  // [n, k]·[k, d] → [n, d]
-                }
-            }
-        }
-        let state = Tensor(zeros: [d, d])
-        record(LinearAttention(), label: "linear") {
-            for s in 0..<shape.slices {
-                BLAS.gemm(k.matrix(s), transposeA: true, v.matrix(s), into: state.matrix(0))  // [d, n]·[n, d] → [d, d]
-                BLAS.gemm(q.matrix(s), state.matrix(0), into: out.matrix(0))  // [n, d]·[d, d] → [n, d]
-            }
-        }
-        record(LinearAttention(causal: true), label: "linear causal", gemms: nil)
+        record(LinearAttention(), label: "linear")
+        record(LinearAttention(causal: true), label: "linear causal")
         let chunk = LinearAttention.bestChunk
-        record(LinearAttention(causal: true, chunk: chunk), label: "linear causal chunk\(chunk)", gemms: nil)
+        record(LinearAttention(causal: true, chunk: chunk), label: "linear causal chunk\(chunk)")
         for blocks in flashBlocks {
             for products in flashProducts {
                 for causal in [false, true] {
                     let kernel = FlashAttention(causal: causal, blocks: blocks, products: products)
-                    let label = "flash" + (causal ? " causal" : "") + (blocks == .default ? "" : " \(blocks.query)x\(blocks.key)")
-                        + (products == .simd ? "" : " blas")
-                    record(kernel, label: label) { Self.flashTileProducts(kernel, q: q, k: k, v: v) }
+                    let tiling = blocks == .default ? "" : " \(blocks.query)x\(blocks.key)"
+                    let library = products == .simd ? "" : " blas"
+                    record(kernel, label: "flash" + (causal ? " causal" : "") + tiling + library)
                 }
             }
         }
@@ -97,41 +80,53 @@ public struct KernelBench {
     }
 
     /// The most heap ``measure(shape:threads:ceiling:)`` holds at once, saturating at `Int.max`:
-    /// a standard point's (inputs and one call) plus the GEMM-only buffers (an n×n score matrix
-    /// and an n×d output), the largest of every kernel's.
-    public static func predictedBytes(_ shape: AttentionShape) -> Int {
+    /// a standard point's (inputs and one call) plus the GEMM-only operands of its products (per worker:
+    /// the largest A, B and C), the largest of every kernel's.
+    public static func predictedBytes(_ shape: AttentionShape, threads: Int) -> Int {
         let point = SweepPoint(mechanism: .standard, length: shape.length, batch: shape.batch, heads: shape.heads,
                                headDim: shape.headDim, threads: 1)
         guard point.costModelFits else { return Int.max }
-        return Int.saturatingSum(point.predictedBytes, Int.saturatingProduct(shape.length, shape.length + shape.headDim, 4))
+        let products = SoftmaxAttention().products(for: shape)
+        let workers = max(min(threads, products.reduce(0) { Int.saturatingSum($0, $1.count) }), 1)
+        return Int.saturatingSum(point.predictedBytes, AttentionCost.floats(workers, operandFloats(products)))
     }
 
-    /// The tile products of one flash call alone (through OpenBLAS, whichever products the kernel
-    /// uses: the reference the micro-kernels have to beat), into one warm tile per worker, the
-    /// output rows accumulating: the kernel without its online softmax.
-    static func flashTileProducts(_ kernel: FlashAttention, q: Tensor, k: Tensor, v: Tensor) {
-        let shape = AttentionShape(of: q)
-        let (n, d, bq, bk) = (shape.length, shape.headDim, kernel.blocks.query, kernel.blocks.key)
-        let queryBlocks = (n + bq - 1) / bq
-        let items = shape.slices * queryBlocks
-        let tiles = Tensor(zeros: [ComputeThreads.workerCount(items), bq * bk])
-        let out = Tensor(zeros: shape.dims)
-        ComputeThreads.forEachItem(items) { worker, item in
-            let (s, block) = (item % shape.slices, queryBlocks - 1 - item / shape.slices)
-            let (start, rows) = (block * bq, min(bq, n - block * bq))
-            let queries = MatrixView(base: q.matrix(s).row(start), rows: rows, cols: d)
-            let o = MatrixView(base: out.matrix(s).row(start), rows: rows, cols: d)
-            let end = kernel.isCausal ? start + rows : n
-            for first in stride(from: 0, to: end, by: bk) {
-                let cols = min(bk, end - first)
-                let p = MatrixView(base: tiles.matrix(0).row(worker), rows: rows, cols: cols, rowStride: bk)
-                // [rows, d]·[d, cols] → [rows, cols]
-                BLAS.gemm(queries, MatrixView(base: k.matrix(s).row(first), rows: cols, cols: d), transposeB: true, into: p)
-                // [rows, cols]·[cols, d] → [rows, d]
-                BLAS.gemm(p, MatrixView(base: v.matrix(s).row(first), rows: cols, cols: d), into: o, beta: first == 0 ? 0 : 1)
-            }
+    /// Floats of one worker's operands: room for the largest A, B and C of `products`.
+    static func operandFloats(_ products: [GemmShape]) -> Int {
+        let sizes = products.map(\.operandFloats)
+        return Int.saturatingSum(sizes.map(\.a).max() ?? 0, sizes.map(\.b).max() ?? 0, sizes.map(\.c).max() ?? 0)
+    }
+
+    /// Zeroed operands for `products`, one set per worker of ``runProducts(_:buffers:)``, for the
+    /// duration of `body`.
+    static func withBuffers<T>(for products: [GemmShape], _ body: (Tensor) -> T) -> T {
+        let items = products.reduce(0) { Int.saturatingSum($0, $1.count) }
+        return body(Tensor(zeros: [ComputeThreads.workerCount(items), operandFloats(products)]))
+    }
+
+    /// Runs every product of `products` `count` times through OpenBLAS, into `buffers` (one row of
+    /// A, B, C per worker, from ``withBuffers(for:_:)``). The products are handed out one at a time
+    /// (``ComputeThreads/forEachItem(_:_:)``, OpenBLAS on one thread in each worker, or threading each
+    /// product when there is one worker), the costliest first as listed.
+    static func runProducts(_ products: [GemmShape], buffers: Tensor) {
+        var firstItem = [0]  // item index where each product's repetitions start
+        for p in products { firstItem.append(Int.saturatingSum(firstItem[firstItem.count - 1], p.count)) }
+        let largest = products.map(\.operandFloats)
+        let (aFloats, bFloats) = (largest.map(\.a).max() ?? 0, largest.map(\.b).max() ?? 0)
+        ComputeThreads.forEachItem(firstItem[firstItem.count - 1]) { worker, item in
+            var index = 0
+            while firstItem[index + 1] <= item { index += 1 }
+            let p = products[index]
+            let base = buffers.matrix(0).row(worker)
+            let a = p.transposeA ? MatrixView(base: base, rows: p.k, cols: p.m)
+                : MatrixView(base: base, rows: p.m, cols: p.k)
+            let b = p.transposeB ? MatrixView(base: base + aFloats, rows: p.n, cols: p.k)
+                : MatrixView(base: base + aFloats, rows: p.k, cols: p.n)
+            // op(A)·op(B): [m, k]·[k, n] → [m, n]
+            BLAS.gemm(a, transposeA: p.transposeA, b, transposeB: p.transposeB,
+                      into: MatrixView(base: base + aFloats + bFloats, rows: p.m, cols: p.n))
         }
-        blackHole(out)
+        blackHole(buffers)
     }
 
     public static func fields(_ r: Row, shape: AttentionShape, ceiling: Double) -> [String] {

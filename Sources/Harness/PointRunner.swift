@@ -1,4 +1,5 @@
 import AttentionKernels
+import AttentionReference
 import Foundation
 import Profiling
 import Reporting
@@ -134,34 +135,21 @@ public enum ApproximationError {
     public static let maxSlices = 8
 
     /// ‖O − O_exact‖_F / ‖O_exact‖_F over `rowsPerSlice` evenly spaced query rows in each of the first
-    /// `maxSlices` slices, with O_exact computed row by row in Float64 (O(n·d) memory per row, so it
-    /// works at any n where Linformer itself runs).
+    /// `maxSlices` slices, with O_exact the suite's Float64 reference rows
+    /// (``ReferenceAttention/standardRows(_:q:k:v:)``: O(n·d) doubles per slice for K and V, so it works
+    /// at any n where Linformer itself runs).
     public static func sampled(_ out: Tensor, q: Tensor, k: Tensor, v: Tensor) -> Double {
         let shape = AttentionShape(of: q)
         let (n, d) = (shape.length, shape.headDim)
-        let scale = 1 / Double(d).squareRoot()
         var errorSquared = 0.0, normSquared = 0.0
-        var scores = [Double](repeating: 0, count: n)
         for s in 0..<min(shape.slices, maxSlices) {
-            let (qs, ks, vs, os) = (q.matrix(s), k.matrix(s), v.matrix(s), out.matrix(s))
-            let rows = Swift.min(rowsPerSlice, n)
-            for r in 0..<rows {
-                let i = r * n / rows
-                var rowMax = -Double.infinity
-                for j in 0..<n {
-                    var dot = 0.0
-                    for l in 0..<d { dot += Double(qs[i, l]) * Double(ks[j, l]) }
-                    scores[j] = dot * scale
-                    rowMax = max(rowMax, scores[j])
-                }
-                var total = 0.0
-                for j in 0..<n { scores[j] = Foundation.exp(scores[j] - rowMax); total += scores[j] }
+            let os = out.matrix(s)
+            let rows = (0..<Swift.min(rowsPerSlice, n)).map { r in r * n / Swift.min(rowsPerSlice, n) }
+            let exact = ReferenceAttention.standardRows(rows, q: q.matrix(s), k: k.matrix(s), v: v.matrix(s))
+            for (i, reference) in zip(rows, exact) {
                 for c in 0..<d {
-                    var exact = 0.0
-                    for j in 0..<n { exact += scores[j] * Double(vs[j, c]) }
-                    exact /= total
-                    errorSquared += (Double(os[i, c]) - exact) * (Double(os[i, c]) - exact)
-                    normSquared += exact * exact
+                    errorSquared += (Double(os[i, c]) - reference[c]) * (Double(os[i, c]) - reference[c])
+                    normSquared += reference[c] * reference[c]
                 }
             }
         }

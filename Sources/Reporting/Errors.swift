@@ -53,16 +53,37 @@ public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
 /// `text` with its control characters written as visible escapes (`\n`, `\r`, `\t`, `\u{1B}`), so
 /// a path holding a line break still makes a one-line message.
 func oneLine(_ text: String) -> String {
+    replacingScalars(of: text) { scalar in
+        switch scalar {
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case _ where scalar.properties.generalCategory == .control:
+            "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        default: nil
+        }
+    }
+}
+
+/// The escape both a JSON string and a gnuplot double-quoted string read for `\` `"` and the line
+/// breaks and tab (`\\`, `\"`, `\n`, `\r`, `\t`), or nil for any other scalar.
+func cEscape(_ scalar: Unicode.Scalar) -> String? {
+    switch scalar {
+    case "\\": "\\\\"
+    case "\"": "\\\""
+    case "\n": "\\n"
+    case "\r": "\\r"
+    case "\t": "\\t"
+    default: nil
+    }
+}
+
+/// `text` with every Unicode scalar that `replacement` maps to a string replaced by that string, the
+/// others kept: the one loop behind the escaping of messages, JSON strings and gnuplot strings.
+func replacingScalars(of text: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
     var out = ""
     for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.properties.generalCategory == .control:
-            out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-        default: out.unicodeScalars.append(scalar)
-        }
+        if let replaced = replacement(scalar) { out += replaced } else { out.unicodeScalars.append(scalar) }
     }
     return out
 }

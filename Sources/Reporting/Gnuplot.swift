@@ -18,18 +18,16 @@ public enum Gnuplot {
     /// control character (line breaks, tabs, `U+0000`–`U+001F`, `U+007F`–`U+009F`) becomes a
     /// space, so the string stays on its line. Other text is unchanged.
     public static func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
+        replacingScalars(of: text) { scalar in
             switch scalar {
-            case "\\": out += "\\\\\\\\"
-            case "\"": out += "\\\""
-            case "`": out += "\\`"
-            case "_", "^", "{", "}", "@", "&", "~": out += "\\\\" + String(scalar)
-            case _ where isControl(scalar): out += " "
-            default: out.unicodeScalars.append(scalar)
+            case "\\": "\\\\\\\\"
+            case "\"": "\\\""
+            case "`": "\\`"
+            case "_", "^", "{", "}", "@", "&", "~": "\\\\" + String(scalar)
+            case _ where isControl(scalar): " "
+            default: nil
             }
         }
-        return out
     }
 
     /// A complete double-quoted gnuplot string whose value is exactly `text`, for strings that are
@@ -39,36 +37,24 @@ public enum Gnuplot {
     /// after one is written as an octal escape too. Non-ASCII text passes through as UTF-8. (A NUL
     /// ends gnuplot's C string there; no path holds one.)
     public static func literal(_ text: String) -> String {
-        var out = "\""
         var afterOctal = false
-        for scalar in text.unicodeScalars {
+        return "\"" + replacingScalars(of: text) { scalar in
             let octal = scalar.value < 0x20 && !["\n", "\r", "\t"].contains(scalar) || scalar.value == 0x7F
                 || afterOctal && ("0"..."7").contains(scalar)
             afterOctal = octal
-            switch scalar {
-            case _ where octal:
+            if octal {
                 let digits = String(scalar.value, radix: 8)
-                out += "\\" + String(repeating: "0", count: 3 - digits.count) + digits
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "`": out += "\\`"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(scalar)
+                return "\\" + String(repeating: "0", count: 3 - digits.count) + digits
             }
-        }
-        return out + "\""
+            return scalar == "`" ? "\\`" : cEscape(scalar)
+        } + "\""
     }
 
     /// Text for a `#` comment line: every control character becomes a space, so it stays on one
     /// line, and a final backslash is followed by a space, so it cannot continue the comment onto
     /// the next line. Backquotes and `@` are inert in comments.
     public static func comment(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if isControl(scalar) { out += " " } else { out.unicodeScalars.append(scalar) }
-        }
+        let out = replacingScalars(of: text) { isControl($0) ? " " : nil }
         return out.hasSuffix("\\") ? out + " " : out
     }
 

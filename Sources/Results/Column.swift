@@ -35,46 +35,48 @@ public struct Column<Row>: Sendable {
 // MARK: - Typed columns
 
 extension Column {
-    public static func int(_ name: String, _ path: WritableKeyPath<Row, Int> & Sendable) -> Column {
+    /// A column of a value written as its `description` and read back by its `init?(_:)` (Int,
+    /// UInt64, Bool: `String(value)` and `T(field)`).
+    static func described<T: LosslessStringConvertible & Sendable>(
+        _ name: String, _ path: WritableKeyPath<Row, T> & Sendable
+    ) -> Column {
         Column(name, write: { String($0[keyPath: path]) }, read: { row, field in
-            guard let value = Int(field) else { return false }
+            guard let value = T(field) else { return false }
             row[keyPath: path] = value
             return true
         })
+    }
+
+    /// ``described(_:_:)`` for an optional value: nil is the empty field.
+    static func optionalDescribed<T: LosslessStringConvertible & Sendable>(
+        _ name: String, _ path: WritableKeyPath<Row, T?> & Sendable
+    ) -> Column {
+        Column(name, write: { $0[keyPath: path].map { String($0) } ?? "" }, read: { row, field in
+            if field.isEmpty { row[keyPath: path] = nil; return true }
+            guard let value = T(field) else { return false }
+            row[keyPath: path] = value
+            return true
+        })
+    }
+
+    public static func int(_ name: String, _ path: WritableKeyPath<Row, Int> & Sendable) -> Column {
+        described(name, path)
     }
 
     public static func optionalInt(_ name: String, _ path: WritableKeyPath<Row, Int?> & Sendable) -> Column {
-        Column(name, write: { $0[keyPath: path].map(String.init) ?? "" }, read: { row, field in
-            if field.isEmpty { row[keyPath: path] = nil; return true }
-            guard let value = Int(field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+        optionalDescribed(name, path)
     }
 
     public static func uint64(_ name: String, _ path: WritableKeyPath<Row, UInt64> & Sendable) -> Column {
-        Column(name, write: { String($0[keyPath: path]) }, read: { row, field in
-            guard let value = UInt64(field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+        described(name, path)
     }
 
     public static func bool(_ name: String, _ path: WritableKeyPath<Row, Bool> & Sendable) -> Column {
-        Column(name, write: { String($0[keyPath: path]) }, read: { row, field in
-            guard let value = Bool(field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+        described(name, path)
     }
 
     public static func optionalBool(_ name: String, _ path: WritableKeyPath<Row, Bool?> & Sendable) -> Column {
-        Column(name, write: { $0[keyPath: path].map { String($0) } ?? "" }, read: { row, field in
-            if field.isEmpty { row[keyPath: path] = nil; return true }
-            guard let value = Bool(field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+        optionalDescribed(name, path)
     }
 
     public static func string(_ name: String, _ path: WritableKeyPath<Row, String> & Sendable) -> Column {

@@ -40,7 +40,8 @@ struct Kernels: ParsableCommand {
             // the available memory.
             let budget = SweepSpec().effectiveMemoryBudget()
             for length in lengths {
-                let bytes = KernelBench.predictedBytes(AttentionShape(batch: 1, heads: heads, length: length, headDim: headDim))
+                let shape = AttentionShape(batch: 1, heads: heads, length: length, headDim: headDim)
+                let bytes = KernelBench.predictedBytes(shape, threads: threadCounts.max() ?? 1)
                 guard bytes <= budget else {
                     throw UsageError("n=\(length) needs \(bytes == Int.max ? "over 8 EiB" : formatBytes(bytes)), over the memory budget \(formatBytes(budget)) (60% of the available memory); lower --n, --heads or --head-dim")
                 }
