@@ -11,7 +11,7 @@ let package = Package(
         .library(name: "AttentionKernels", targets: ["AttentionKernels"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // MARK: - C libraries (one module each, imported by exactly one Swift file)
@@ -89,17 +89,22 @@ let package = Package(
             dependencies: ["EncoderLayer", "AttentionKernels", "AttentionReference", "Profiling", "_TestSupport"]),
         .testTarget(
             name: "DecodingTests",
-            dependencies: ["Decoding", "EncoderLayer", "AttentionKernels", "AttentionReference", "Profiling", "_TestSupport"]),
+            dependencies: [
+                "Decoding", "EncoderLayer", "AttentionKernels", "AttentionReference", "Profiling", "_TestSupport",
+            ]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "_SeededRandom"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "AttentionTypes"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Results", "AttentionTypes"]),
-        .testTarget(name: "FiguresTests", dependencies: ["Figures", "Analysis", "Results", "Reporting", "AttentionTypes", "_SeededRandom"]),
+        .testTarget(
+            name: "FiguresTests",
+            dependencies: ["Figures", "Analysis", "Results", "Reporting", "AttentionTypes", "_SeededRandom"]),
         .testTarget(name: "ExportsTests", dependencies: ["Exports", "Results", "Reporting"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: [
-                "Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels", "EncoderLayer", "Decoding",
+                "Harness", "Results", "Analysis", "Reporting", "Profiling", "AttentionKernels", "EncoderLayer",
+                "Decoding",
                 "AttentionReference", "_SeededRandom",
             ]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "_SeededRandom"]),

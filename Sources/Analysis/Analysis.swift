@@ -42,7 +42,9 @@ public struct Analysis: Sendable {
         var text = "encoder layers"
         if settings.count == 1, let p = layer.first {
             let l = p.layers ?? 1
-            text = (l == 1 ? "one encoder layer" : "\(l) encoder layers") + ((p.ffnMultiplier ?? 4) == 4 ? "" : " (FFN \(p.ffnMultiplier ?? 4)×)")
+            text =
+                (l == 1 ? "one encoder layer" : "\(l) encoder layers")
+                + ((p.ffnMultiplier ?? 4) == 4 ? "" : " (FFN \(p.ffnMultiplier ?? 4)×)")
         }
         return layer.count == points.count ? text : "attention core and " + text
     }
@@ -94,7 +96,8 @@ extension SweepPoint {
     public var scopeSuffix: String {
         guard scope == .layer else { return "" }
         let layers = layers ?? 1
-        return " (\(layers == 1 ? "layer" : "\(layers) layers")\(ffnMultiplier.map { $0 == 4 ? "" : ", FFN \($0)×" } ?? ""))"
+        return
+            " (\(layers == 1 ? "layer" : "\(layers) layers")\(ffnMultiplier.map { $0 == 4 ? "" : ", FFN \($0)×" } ?? ""))"
     }
 
     /// ``mechanismLabel`` with " causal" for causal points: the kernel, whatever the pass.

@@ -39,10 +39,14 @@ public struct Claim: Equatable, Sendable {
     /// The report that holds every cell behind a summary row, when there is one.
     public var detail: String?
 
-    public init(source: String, claim: String, paper: String, paperSetting: String, ours: String, ourSetting: String,
-                ratio: Double? = nil, verdict: Verdict, why: String, detail: String? = nil) {
+    public init(
+        source: String, claim: String, paper: String, paperSetting: String, ours: String, ourSetting: String,
+        ratio: Double? = nil, verdict: Verdict, why: String, detail: String? = nil
+    ) {
         (self.source, self.claim, self.paper, self.paperSetting) = (source, claim, paper, paperSetting)
-        (self.ours, self.ourSetting, self.ratio, self.verdict, self.why, self.detail) = (ours, ourSetting, ratio, verdict, why, detail)
+        (self.ours, self.ourSetting, self.ratio, self.verdict, self.why, self.detail) = (
+            ours, ourSetting, ratio, verdict, why, detail
+        )
     }
 }
 
@@ -67,7 +71,8 @@ public enum ClaimRules {
         switch (inBand, sameScope) {
         case (true, true): return (.reproduced, bandText)
         case (true, false): return (.sameDirection, bandText + ", but at another scope")
-        case (false, _): return (.sameDirection, "outside ×\(format(band)) of the paper's (ours ÷ paper = \(format(q)))")
+        case (false, _):
+            return (.sameDirection, "outside ×\(format(band)) of the paper's (ours ÷ paper = \(format(q)))")
         }
     }
 
@@ -76,9 +81,14 @@ public enum ClaimRules {
     public static func exponent(paper: Double, ours: ScalingFit?) -> (Claim.Verdict, String) {
         guard let ours else { return (.notMeasured, "fewer than 2 points to fit") }
         let miss = abs(ours.exponent - paper)
-        if miss <= exponentTolerance { return (.reproduced, "within ±\(format(exponentTolerance)) of \(format(paper))") }
+        if miss <= exponentTolerance {
+            return (.reproduced, "within ±\(format(exponentTolerance)) of \(format(paper))")
+        }
         if miss <= 2 * exponentTolerance {
-            return (.sameDirection, "within ±\(format(2 * exponentTolerance)) of \(format(paper)), not ±\(format(exponentTolerance))")
+            return (
+                .sameDirection,
+                "within ±\(format(2 * exponentTolerance)) of \(format(paper)), not ±\(format(exponentTolerance))"
+            )
         }
         return (.notReproduced, "off by \(format(miss)), more than ±\(format(2 * exponentTolerance))")
     }
@@ -102,7 +112,9 @@ public enum ClaimRules {
     public static func format(_ x: Double) -> String {
         guard x.isFinite else { return "–" }
         let magnitude = abs(x)
-        let text = magnitude >= 100 ? String(format: "%.0f", x)
+        let text =
+            magnitude >= 100
+            ? String(format: "%.0f", x)
             : magnitude >= 10 ? String(format: "%.1f", x) : String(format: "%.2f", x)
         guard text.contains(".") else { return text }
         var trimmed = text
@@ -145,12 +157,15 @@ public struct PaperStatefulSpeedup: Equatable, Sendable {
     /// - Throws: ``UsageError`` when a file exists but does not have its columns.
     public static func load(appendix: String, generation: String) throws -> [PaperStatefulSpeedup] {
         let tokens = ["MNIST": 784, "CIFAR-10": 3072]
-        let softmax = try PaperData.rows(generation, header: ["dataset", "method", "images_per_second", "speedup_vs_softmax"])
-            .filter { $0[1] == "Softmax" }
+        let softmax = try PaperData.rows(
+            generation, header: ["dataset", "method", "images_per_second", "speedup_vs_softmax"]
+        )
+        .filter { $0[1] == "Softmax" }
         let header = ["table", "dataset", "device", "method", "value", "unit", "multiple_of_linear"]
         return try PaperData.rows(appendix, header: header).compactMap { r in
             guard r[0] == "4", r[3] == "Stateful-softmax", let n = tokens[r[1]], let stateful = Double(r[4]),
-                  let base = softmax.first(where: { $0[0] == r[1] }).flatMap({ Double($0[2]) }), base > 0 else { return nil }
+                let base = softmax.first(where: { $0[0] == r[1] }).flatMap({ Double($0[2]) }), base > 0
+            else { return nil }
             return PaperStatefulSpeedup(dataset: r[1], tokens: n, speedup: stateful / base)
         }
     }

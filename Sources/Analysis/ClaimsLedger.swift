@@ -42,9 +42,12 @@ public struct ClaimsLedger: Sendable {
     func table3Claims(time: Bool) -> [Claim] {
         let what = time ? "time saved" : "memory saved (max-batch ratio)"
         guard let analysis = table3, let paper = Optional(analysis.paperTable3), !paper.isEmpty else {
-            return [Claim(source: Self.table3Source, claim: what, paper: "Data/linformer_table3.csv",
-                          paperSetting: Self.table3PaperSetting, ours: "–", ourSetting: "–", verdict: .notMeasured,
-                          why: table3 == nil ? "no committed linformer-table3 run" : "no paper table in Data/")]
+            return [
+                Claim(
+                    source: Self.table3Source, claim: what, paper: "Data/linformer_table3.csv",
+                    paperSetting: Self.table3PaperSetting, ours: "–", ourSetting: "–", verdict: .notMeasured,
+                    why: table3 == nil ? "no committed linformer-table3 run" : "no paper table in Data/")
+            ]
         }
         let cells = analysis.table3Cells()
         let measured = time ? cells.time : (cells.memoryIsBatchRatio ? cells.memory : [])
@@ -72,11 +75,13 @@ public struct ClaimsLedger: Sendable {
             }
             if sameScope { why += "; one encoder layer stands for the paper's model of identical layers" }
             let ks = published.map(\.0)
-            claims.append(Claim(
-                source: Self.table3Source, claim: "\(what), n = \(n) (k = \(ks.map(String.init).joined(separator: ", ")))",
-                paper: published.map { ClaimRules.format($0.1) + "×" }.joined(separator: ", "),
-                paperSetting: Self.table3PaperSetting, ours: ourText.joined(separator: ", "), ourSetting: setting,
-                ratio: nil, verdict: verdict, why: why, detail: "REPORT-linformer-table3.md"))
+            claims.append(
+                Claim(
+                    source: Self.table3Source,
+                    claim: "\(what), n = \(n) (k = \(ks.map(String.init).joined(separator: ", ")))",
+                    paper: published.map { ClaimRules.format($0.1) + "×" }.joined(separator: ", "),
+                    paperSetting: Self.table3PaperSetting, ours: ourText.joined(separator: ", "), ourSetting: setting,
+                    ratio: nil, verdict: verdict, why: why, detail: "REPORT-linformer-table3.md"))
         }
         return claims
     }
@@ -98,9 +103,12 @@ public struct ClaimsLedger: Sendable {
 
     func figure1Claims() -> [Claim] {
         guard let analysis = figure1 else {
-            return [Claim(source: Self.figure1Source, claim: "every Figure 1 claim", paper: "–",
-                          paperSetting: Self.figure1PaperSetting, ours: "–", ourSetting: "–", verdict: .notMeasured,
-                          why: "no committed rnn-figure1 run")]
+            return [
+                Claim(
+                    source: Self.figure1Source, claim: "every Figure 1 claim", paper: "–",
+                    paperSetting: Self.figure1PaperSetting, ours: "–", ourSetting: "–", verdict: .notMeasured,
+                    why: "no committed rnn-figure1 run")
+            ]
         }
         let pass = analysis.figure1Pass
         let setting = "\(analysis.scopeText), \(pass.rawValue), \(machines["rnn-figure1"] ?? "CPU")"
@@ -116,22 +124,27 @@ public struct ClaimsLedger: Sendable {
             for (quantity, fit) in [("time", fits.time), ("peak heap", fits.memory)] {
                 let (verdict, why) = ClaimRules.exponent(paper: exponent, ours: fit)
                 let range = rows.isEmpty ? "" : ", N = \(rows[0].point.length)…\(rows[rows.count - 1].point.length)"
-                claims.append(Claim(
-                    source: Self.figure1Source, claim: "\(label): \(quantity) per sample ∝ N^\(ClaimRules.format(exponent))",
-                    paper: "exponent \(ClaimRules.format(exponent)) (the figure's log–log slope)",
-                    paperSetting: Self.figure1PaperSetting,
-                    ours: fit.map { "\(ClaimRules.format($0.exponent)) ± \(Self.halfWidth($0))\(range)" } ?? "–",
-                    ourSetting: setting, ratio: nil, verdict: verdict, why: why, detail: "REPORT-rnn-figure1.md"))
+                claims.append(
+                    Claim(
+                        source: Self.figure1Source,
+                        claim: "\(label): \(quantity) per sample ∝ N^\(ClaimRules.format(exponent))",
+                        paper: "exponent \(ClaimRules.format(exponent)) (the figure's log–log slope)",
+                        paperSetting: Self.figure1PaperSetting,
+                        ours: fit.map { "\(ClaimRules.format($0.exponent)) ± \(Self.halfWidth($0))\(range)" } ?? "–",
+                        ourSetting: setting, ratio: nil, verdict: verdict, why: why, detail: "REPORT-rnn-figure1.md"))
             }
         }
         claims.append(stopClaim(analysis, setting: setting, softmax: curve(.standard), linear: curve(.linear)))
         claims.append(everyNClaim(setting: setting, softmax: curve(.standard), linear: curve(.linear)))
         if !curves.contains(where: { $0.key.mechanism.rawValue == "reformer" }) {
-            claims.append(Claim(
-                source: Self.figure1Source, claim: "linear is faster and uses less memory than Reformer's LSH attention "
-                    + "(lsh-1, lsh-4, lsh-8) at every N", paper: "every N", paperSetting: Self.figure1PaperSetting, ours: "–",
-                ourSetting: setting, ratio: nil, verdict: .notMeasured,
-                why: "the run has no Reformer (LSH) attention", detail: "REPORT-rnn-figure1.md"))
+            claims.append(
+                Claim(
+                    source: Self.figure1Source,
+                    claim: "linear is faster and uses less memory than Reformer's LSH attention "
+                        + "(lsh-1, lsh-4, lsh-8) at every N", paper: "every N", paperSetting: Self.figure1PaperSetting,
+                    ours: "–",
+                    ourSetting: setting, ratio: nil, verdict: .notMeasured,
+                    why: "the run has no Reformer (LSH) attention", detail: "REPORT-rnn-figure1.md"))
         }
         return claims
     }
@@ -146,10 +159,11 @@ public struct ClaimsLedger: Sendable {
     func stopClaim(_ analysis: Analysis, setting: String, softmax: [ResultRow]?, linear: [ResultRow]?) -> Claim {
         let paperSoftmax = figure1Limits.first { $0.method == "softmax" }
         let paperLinear = figure1Limits.first { $0.method == "linear" }
-        let paper = paperSoftmax.map { s in
-            "softmax stops at N = \(s.largestN)" + (paperLinear.map { ", linear reaches \($0.largestN)" } ?? "")
-                + " (\(ClaimRules.format(s.memoryGB)) GB)"
-        } ?? "–"
+        let paper =
+            paperSoftmax.map { s in
+                "softmax stops at N = \(s.largestN)" + (paperLinear.map { ", linear reaches \($0.largestN)" } ?? "")
+                    + " (\(ClaimRules.format(s.memoryGB)) GB)"
+            } ?? "–"
         let ourSoftmax = softmax?.last?.point.length
         let ourLinear = linear?.last?.point.length
         let limit = analysis.standardMemoryLimit()
@@ -161,23 +175,28 @@ public struct ClaimsLedger: Sendable {
                 why = "softmax stops first, at the run's memory budget rather than 11 GB"
             } else {
                 verdict = .notReproduced
-                why = limit == nil ? "softmax was not stopped by memory in this run" : "softmax did not stop before linear"
+                why =
+                    limit == nil
+                    ? "softmax was not stopped by memory in this run" : "softmax did not stop before linear"
             }
         }
-        let ours = ourSoftmax.map { s in
-            "softmax's largest N \(s)" + (limit.map { " (skipped for memory from \($0))" } ?? "")
-                + (ourLinear.map { ", linear's \($0)" } ?? "")
-        } ?? "–"
-        return Claim(source: Self.figure1Source, claim: "where softmax's curve stops", paper: paper,
-                     paperSetting: Self.figure1PaperSetting, ours: ours, ourSetting: setting, ratio: nil,
-                     verdict: verdict, why: why, detail: "REPORT-rnn-figure1.md")
+        let ours =
+            ourSoftmax.map { s in
+                "softmax's largest N \(s)" + (limit.map { " (skipped for memory from \($0))" } ?? "")
+                    + (ourLinear.map { ", linear's \($0)" } ?? "")
+            } ?? "–"
+        return Claim(
+            source: Self.figure1Source, claim: "where softmax's curve stops", paper: paper,
+            paperSetting: Self.figure1PaperSetting, ours: ours, ourSetting: setting, ratio: nil,
+            verdict: verdict, why: why, detail: "REPORT-rnn-figure1.md")
     }
 
     /// "linear attention is faster and requires less memory than the baselines for every configuration".
     func everyNClaim(setting: String, softmax: [ResultRow]?, linear: [ResultRow]?) -> Claim {
         let byN = Dictionary((linear ?? []).map { ($0.point.length, $0) }, uniquingKeysWith: { a, _ in a })
         var shared = 0
-        var slower: [Int] = [], larger: [Int] = []
+        var slower: [Int] = []
+        var larger: [Int] = []
         for s in softmax ?? [] {
             guard let l = byN[s.point.length] else { continue }
             shared += 1
@@ -194,14 +213,17 @@ public struct ClaimsLedger: Sendable {
             (verdict, why) = (.reproduced, "faster and smaller at all \(shared) N where both ran")
         } else {
             verdict = .notReproduced
-            why = [slower.isEmpty ? nil : "not faster at N = \(slower.map(String.init).joined(separator: ", "))",
-                   larger.isEmpty ? nil : "not smaller at N = \(larger.map(String.init).joined(separator: ", "))"]
-                .compactMap { $0 }.joined(separator: "; ")
+            why = [
+                slower.isEmpty ? nil : "not faster at N = \(slower.map(String.init).joined(separator: ", "))",
+                larger.isEmpty ? nil : "not smaller at N = \(larger.map(String.init).joined(separator: ", "))",
+            ]
+            .compactMap { $0 }.joined(separator: "; ")
         }
-        return Claim(source: Self.figure1Source, claim: "linear is faster and uses less memory than softmax at every N",
-                     paper: "every N", paperSetting: Self.figure1PaperSetting,
-                     ours: shared == 0 ? "–" : "\(shared - Set(slower + larger).count) of \(shared) N",
-                     ourSetting: setting, ratio: nil, verdict: verdict, why: why, detail: "REPORT-rnn-figure1.md")
+        return Claim(
+            source: Self.figure1Source, claim: "linear is faster and uses less memory than softmax at every N",
+            paper: "every N", paperSetting: Self.figure1PaperSetting,
+            ours: shared == 0 ? "–" : "\(shared - Set(slower + larger).count) of \(shared) N",
+            ourSetting: setting, ratio: nil, verdict: verdict, why: why, detail: "REPORT-rnn-figure1.md")
     }
 
     // MARK: - Generation (Tables 1, 2, 4, 5)
@@ -212,36 +234,42 @@ public struct ClaimsLedger: Sendable {
 
     func generationClaims() -> [Claim] {
         guard let analysis = models ?? generation else {
-            return [Claim(source: Self.generationSource, claim: "Tables 1, 2, 4, 5", paper: "–",
-                          paperSetting: "whole model", ours: "–", ourSetting: "–", verdict: .notMeasured,
-                          why: "no committed rnn-generation or rnn-generation-models run")]
+            return [
+                Claim(
+                    source: Self.generationSource, claim: "Tables 1, 2, 4, 5", paper: "–",
+                    paperSetting: "whole model", ours: "–", ourSetting: "–", verdict: .notMeasured,
+                    why: "no committed rnn-generation or rnn-generation-models run")
+            ]
         }
         // The whole models' run first: multipleClaim takes the comparison with the most layers.
         let comparisons = (models?.decoderComparisons() ?? []) + (generation?.decoderComparisons() ?? [])
         var claims: [Claim] = []
         // Tables 1–2: linear ÷ softmax without a cache (images per second).
         for paper in analysis.paperGeneration {
-            claims.append(multipleClaim(
-                comparisons, n: paper.tokens, decoder: .recompute, paperValue: paper.speedup,
-                source: "\(Self.generationSource) Table \(paper.tokens == 784 ? 1 : 2) (\(paper.dataset))",
-                claim: "linear ÷ softmax without a cache, images per second", paperSetting: "whole model, GPU"))
+            claims.append(
+                multipleClaim(
+                    comparisons, n: paper.tokens, decoder: .recompute, paperValue: paper.speedup,
+                    source: "\(Self.generationSource) Table \(paper.tokens == 784 ? 1 : 2) (\(paper.dataset))",
+                    claim: "linear ÷ softmax without a cache, images per second", paperSetting: "whole model, GPU"))
         }
         // Table 4: stateful softmax over softmax without a cache, time(recompute) ÷ time(kv-cache).
         for paper in statefulSpeedups {
-            claims.append(multipleClaim(
-                comparisons, n: paper.tokens, decoder: .recompute, over: .kvCache, paperValue: paper.speedup,
-                source: "\(Self.generationSource) Table 4 (\(paper.dataset))",
-                claim: "stateful softmax (KV cache) ÷ softmax without a cache, images per second",
-                paperSetting: "whole model, device not stated"))
+            claims.append(
+                multipleClaim(
+                    comparisons, n: paper.tokens, decoder: .recompute, over: .kvCache, paperValue: paper.speedup,
+                    source: "\(Self.generationSource) Table 4 (\(paper.dataset))",
+                    claim: "stateful softmax (KV cache) ÷ softmax without a cache, images per second",
+                    paperSetting: "whole model, device not stated"))
         }
         // Table 5: seconds per image on a CPU as multiples of linear's.
         for row in analysis.paperDecoderTimes where row.device == "CPU" && row.decoder != .recurrent {
             let name = row.decoder == .kvCache ? "stateful softmax (KV cache)" : "softmax without a cache"
-            claims.append(multipleClaim(
-                comparisons, n: row.tokens, decoder: row.decoder, paperValue: row.multipleOfLinear,
-                source: "\(Self.generationSource) Table 5 (\(row.dataset), CPU)",
-                claim: "\(name): seconds per image as a multiple of linear's",
-                paperSetting: "whole model, CPU, batch 1, \(ClaimRules.format(row.secondsPerImage)) s per image"))
+            claims.append(
+                multipleClaim(
+                    comparisons, n: row.tokens, decoder: row.decoder, paperValue: row.multipleOfLinear,
+                    source: "\(Self.generationSource) Table 5 (\(row.dataset), CPU)",
+                    claim: "\(name): seconds per image as a multiple of linear's",
+                    paperSetting: "whole model, CPU, batch 1, \(ClaimRules.format(row.secondsPerImage)) s per image"))
         }
         return claims
     }
@@ -249,8 +277,10 @@ public struct ClaimsLedger: Sendable {
     /// time(decoder) ÷ time(recurrent) at N against the paper's multiple, at the scope closest to
     /// the paper's model: its own layer count when measured (the paper's scope), else the most layers
     /// the run has, else the core.
-    func multipleClaim(_ comparisons: [DecoderComparison], n: Int, decoder: Decoder, over base: Decoder = .recurrent,
-                       paperValue: Double, source: String, claim: String, paperSetting: String) -> Claim {
+    func multipleClaim(
+        _ comparisons: [DecoderComparison], n: Int, decoder: Decoder, over base: Decoder = .recurrent,
+        paperValue: Double, source: String, claim: String, paperSetting: String
+    ) -> Claim {
         func multiple(_ c: DecoderComparison) -> Double? {
             guard let t = c.multipleOfLinear(decoder), let b = c.multipleOfLinear(base) else { return nil }
             return t / b
@@ -267,19 +297,25 @@ public struct ClaimsLedger: Sendable {
         if ours == nil, let row = chosen?.rows[decoder], row.status == .skipped { why = row.reason }
         if ours == nil && chosen == nil { why = "the run has no decode points at N = \(n)" }
         if !sameScope, let layers, ours != nil { why += " (the paper's model has \(layers) layers)" }
-        let scope = chosen.map { c in
-            c.key.scope == .layer ? "\(c.key.layers ?? 1) encoder layer\((c.key.layers ?? 1) == 1 ? "" : "s")"
-                : "one attention layer"
-        } ?? "–"
+        let scope =
+            chosen.map { c in
+                c.key.scope == .layer
+                    ? "\(c.key.layers ?? 1) encoder layer\((c.key.layers ?? 1) == 1 ? "" : "s")"
+                    : "one attention layer"
+            } ?? "–"
         let reps = chosen.flatMap { c -> String? in
             let rows = [c.rows[decoder], c.rows[base]].compactMap { $0 }
-            if let e = rows.first(where: \.isEstimate) { return "\(e.point.decoder?.rawValue ?? "") estimated from \(e.reps ?? 0) steps" }
+            if let e = rows.first(where: \.isEstimate) {
+                return "\(e.point.decoder?.rawValue ?? "") estimated from \(e.reps ?? 0) steps"
+            }
             return rows.compactMap(\.reps).min().map { "\($0) call\($0 == 1 ? "" : "s")" }
         }
         return Claim(
             source: source, claim: claim + ", N = \(n)", paper: ClaimRules.format(paperValue) + "×",
-            paperSetting: paperSetting, ours: ours.map { ClaimRules.format($0) + "×" + (reps.map { " (\($0))" } ?? "") } ?? "–",
-            ourSetting: "\(scope), batch 1, \(machines[chosen.map { ($0.key.layers ?? 1) > 1 } == true ? "rnn-generation-models" : "rnn-generation"] ?? "CPU")",
+            paperSetting: paperSetting,
+            ours: ours.map { ClaimRules.format($0) + "×" + (reps.map { " (\($0))" } ?? "") } ?? "–",
+            ourSetting:
+                "\(scope), batch 1, \(machines[chosen.map { ($0.key.layers ?? 1) > 1 } == true ? "rnn-generation-models" : "rnn-generation"] ?? "CPU")",
             ratio: ours.map { $0 / paperValue }, verdict: verdict, why: why, detail: "REPORT-rnn-generation.md")
     }
 }

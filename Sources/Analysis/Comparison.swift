@@ -64,37 +64,51 @@ public struct Comparison: Sendable {
     public var onlyInNew: [SweepPoint] = []
     public var uncompared: [Uncompared] = []
 
-    public init(old: ResultTable, new: ResultTable, oldSamples: [SweepPoint: [RepetitionSample]],
-                newSamples: [SweepPoint: [RepetitionSample]], alpha: Double = 0.05, minEffect: Double = 0.05) {
+    public init(
+        old: ResultTable, new: ResultTable, oldSamples: [SweepPoint: [RepetitionSample]],
+        newSamples: [SweepPoint: [RepetitionSample]], alpha: Double = 0.05, minEffect: Double = 0.05
+    ) {
         (self.alpha, self.minEffect, oldSource, newSource) = (alpha, minEffect, old.path, new.path)
         let newRows = new.byKey
         let oldKeys = Set(old.rows.map(\.point))
         onlyInNew = new.rows.map(\.point).filter { !oldKeys.contains($0) }
         for o in old.rows {
-            guard let n = newRows[o.point] else { onlyInOld.append(o.point); continue }
+            guard let n = newRows[o.point] else {
+                onlyInOld.append(o.point)
+                continue
+            }
             guard o.isOK, n.isOK, let om = o.median, let nm = n.median, om > 0, nm > 0 else {
                 let why: [String]
                 if !o.isOK && !n.isOK && o.reason == n.reason {
                     why = ["skipped in both (\(o.reason))"]
                 } else {
                     why = [(o, old.path), (n, new.path)].compactMap { row, file -> String? in
-                        row.isOK ? (row.median == nil ? "no time in \(file)" : nil) : "skipped in \(file) (\(row.reason))"
+                        row.isOK
+                            ? (row.median == nil ? "no time in \(file)" : nil) : "skipped in \(file) (\(row.reason))"
                     }
                 }
-                uncompared.append(Uncompared(key: o.point, reason: why.isEmpty ? "a median that is not positive" : why.joined(separator: "; ")))
+                uncompared.append(
+                    Uncompared(
+                        key: o.point,
+                        reason: why.isEmpty ? "a median that is not positive" : why.joined(separator: "; ")))
                 continue
             }
-            let (xs, ys) = ((oldSamples[o.point] ?? []).map(\.time.seconds), (newSamples[o.point] ?? []).map(\.time.seconds))
+            let (xs, ys) = (
+                (oldSamples[o.point] ?? []).map(\.time.seconds), (newSamples[o.point] ?? []).map(\.time.seconds)
+            )
             let test = MannWhitneyU(xs, ys)
             let change = nm / om - 1
-            let verdict: Verdict = test.map { t in
-                t.pValue < alpha && abs(change) >= minEffect ? (change > 0 ? .slower : .faster) : .same
-            } ?? .untested
+            let verdict: Verdict =
+                test.map { t in
+                    t.pValue < alpha && abs(change) >= minEffect ? (change > 0 ? .slower : .faster) : .same
+                } ?? .untested
             let heap = o.peakHeapBytes.flatMap { ob in
                 n.peakHeapBytes.flatMap { nb in nb.subtractingReportingOverflow(ob).overflow ? nil : nb - ob }
             }
-            points.append(Point(key: o.point, old: o, new: n, change: change, test: test, oldSamples: xs.count,
-                                newSamples: ys.count, verdict: verdict, heapChange: heap))
+            points.append(
+                Point(
+                    key: o.point, old: o, new: n, change: change, test: test, oldSamples: xs.count,
+                    newSamples: ys.count, verdict: verdict, heapChange: heap))
         }
     }
 
@@ -134,7 +148,10 @@ public struct Comparison: Sendable {
 
     /// The point table's header and rows, as plain fields.
     func pointFields() -> (header: [String], rows: [[String]]) {
-        let header = ["point", "old ms [95% CI]", "new ms [95% CI]", "change", "p", "samples", "verdict", "peak heap old → new (Δ bytes)"]
+        let header = [
+            "point", "old ms [95% CI]", "new ms [95% CI]", "change", "p", "samples", "verdict",
+            "peak heap old → new (Δ bytes)",
+        ]
         let rows = points.map { p -> [String] in
             let heap: String
             if let ob = p.old.peakHeapBytes, let nb = p.new.peakHeapBytes, let change = p.heapChange {
@@ -143,16 +160,25 @@ public struct Comparison: Sendable {
                 heap = "–"
             }
             let few = p.test != nil && min(p.oldSamples, p.newSamples) < Self.recommendedSamples ? " (few)" : ""
-            return [p.key.benchmarkName, Self.interval(p.old), Self.interval(p.new), Self.percent(p.change),
-                    p.test.map { Self.pValue($0.pValue) } ?? "–", "\(p.oldSamples)/\(p.newSamples)\(few)", p.verdict.rawValue, heap]
+            return [
+                p.key.benchmarkName, Self.interval(p.old), Self.interval(p.new), Self.percent(p.change),
+                p.test.map { Self.pValue($0.pValue) } ?? "–", "\(p.oldSamples)/\(p.newSamples)\(few)",
+                p.verdict.rawValue, heap,
+            ]
         }
         return (header, rows)
     }
 
     func summaryFields() -> (header: [String], rows: [[String]]) {
-        let header = ["mechanism", "points", "time (geometric mean)", "faster", "slower", "no difference", "no samples", "heap changed"]
+        let header = [
+            "mechanism", "points", "time (geometric mean)", "faster", "slower", "no difference", "no samples",
+            "heap changed",
+        ]
         let rows = summaries.map { s in
-            [s.label, "\(s.points)", Self.percent(s.timeRatio - 1), "\(s.faster)", "\(s.slower)", "\(s.same)", "\(s.untested)", "\(s.heapChanged)"]
+            [
+                s.label, "\(s.points)", Self.percent(s.timeRatio - 1), "\(s.faster)", "\(s.slower)", "\(s.same)",
+                "\(s.untested)", "\(s.heapChanged)",
+            ]
         }
         return (header, rows)
     }
@@ -160,17 +186,24 @@ public struct Comparison: Sendable {
     /// Lines about points not in the tables, and warnings.
     func notes() -> [String] {
         var lines: [String] = []
-        if !onlyInOld.isEmpty { lines.append("only in \(oldSource): " + onlyInOld.map(\.benchmarkName).joined(separator: ", ")) }
-        if !onlyInNew.isEmpty { lines.append("only in \(newSource): " + onlyInNew.map(\.benchmarkName).joined(separator: ", ")) }
+        if !onlyInOld.isEmpty {
+            lines.append("only in \(oldSource): " + onlyInOld.map(\.benchmarkName).joined(separator: ", "))
+        }
+        if !onlyInNew.isEmpty {
+            lines.append("only in \(newSource): " + onlyInNew.map(\.benchmarkName).joined(separator: ", "))
+        }
         for u in uncompared { lines.append("not compared: \(u.key.benchmarkName): \(u.reason)") }
         let few = underSampled
         if !few.isEmpty {
-            lines.append("warning: \(few.count) point(s) have fewer than \(Self.recommendedSamples) samples on a side (marked \"few\"): "
-                         + "the U test has little power there; raise --min-reps or --cycles")
+            lines.append(
+                "warning: \(few.count) point(s) have fewer than \(Self.recommendedSamples) samples on a side (marked \"few\"): "
+                    + "the U test has little power there; raise --min-reps or --cycles")
         }
         let untested = points.filter { $0.verdict == .untested }.count
         if untested > 0 {
-            lines.append("warning: \(untested) point(s) have no samples on a side (no .samples.csv beside the CSV, or the point is missing from it): no test, no verdict")
+            lines.append(
+                "warning: \(untested) point(s) have no samples on a side (no .samples.csv beside the CSV, or the point is missing from it): no test, no verdict"
+            )
         }
         return lines
     }
@@ -182,14 +215,16 @@ public struct Comparison: Sendable {
 
     /// Aligned plain text: the title, the point table, the summary table, then the notes.
     public func text() -> String {
-        let (ph, pr) = pointFields(), (sh, sr) = summaryFields()
+        let (ph, pr) = pointFields()
+        let (sh, sr) = summaryFields()
         return "compare: \(title)\n\n" + Self.aligned([ph] + pr) + "\n" + Self.aligned([sh] + sr)
             + notes().map { "compare: \($0)\n" }.joined()
     }
 
     /// The same as Markdown tables (for a pull-request comment or a CI summary).
     public func markdown() -> String {
-        let (ph, pr) = pointFields(), (sh, sr) = summaryFields()
+        let (ph, pr) = pointFields()
+        let (sh, sr) = summaryFields()
         func table(_ header: [String], _ rows: [[String]]) -> String {
             func line(_ fields: [String]) -> String {
                 "| " + fields.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
@@ -207,8 +242,10 @@ public struct Comparison: Sendable {
         guard let first = rows.first else { return "" }
         let widths = first.indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
         return rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                separator: "  "
+            )
+            .trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n") + "\n"
     }
 

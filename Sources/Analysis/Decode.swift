@@ -17,10 +17,11 @@ public struct PaperGeneration: Equatable, Sendable {
     /// has none.
     public static func load(_ path: String) throws -> [PaperGeneration] {
         let tokens = ["MNIST": 784, "CIFAR-10": 3072]
-        return try PaperData.rows(path, header: ["dataset", "method", "images_per_second", "speedup_vs_softmax"]).compactMap { r in
-            guard r[1] == "Linear", let n = tokens[r[0]], let speedup = Double(r[3]) else { return nil }
-            return PaperGeneration(dataset: r[0], tokens: n, speedup: speedup)
-        }
+        return try PaperData.rows(path, header: ["dataset", "method", "images_per_second", "speedup_vs_softmax"])
+            .compactMap { r in
+                guard r[1] == "Linear", let n = tokens[r[0]], let speedup = Double(r[3]) else { return nil }
+                return PaperGeneration(dataset: r[0], tokens: n, speedup: speedup)
+            }
     }
 }
 
@@ -37,7 +38,10 @@ public struct PaperDecoderTime: Equatable, Sendable {
     public var secondsPerImage: Double
     public var multipleOfLinear: Double
 
-    public init(dataset: String, tokens: Int, device: String, decoder: Decoder, secondsPerImage: Double, multipleOfLinear: Double) {
+    public init(
+        dataset: String, tokens: Int, device: String, decoder: Decoder, secondsPerImage: Double,
+        multipleOfLinear: Double
+    ) {
         (self.dataset, self.tokens, self.device, self.decoder) = (dataset, tokens, device, decoder)
         (self.secondsPerImage, self.multipleOfLinear) = (secondsPerImage, multipleOfLinear)
     }
@@ -50,9 +54,11 @@ public struct PaperDecoderTime: Equatable, Sendable {
         let header = ["table", "dataset", "device", "method", "value", "unit", "multiple_of_linear"]
         return try PaperData.rows(path, header: header).compactMap { r in
             guard r[0] == "5", let n = tokens[r[1]], let decoder = decoders[r[3]], let seconds = Double(r[4]),
-                  let multiple = Double(r[6]) else { return nil }
-            return PaperDecoderTime(dataset: r[1], tokens: n, device: r[2], decoder: decoder, secondsPerImage: seconds,
-                                    multipleOfLinear: multiple)
+                let multiple = Double(r[6])
+            else { return nil }
+            return PaperDecoderTime(
+                dataset: r[1], tokens: n, device: r[2], decoder: decoder, secondsPerImage: seconds,
+                multipleOfLinear: multiple)
         }
     }
 }
@@ -106,18 +112,22 @@ extension Analysis {
         let ok = measured.filter { $0.point.mode == .decode }
         let threadCounts = Set(ok.map(\.point.threads)).count
         return Dictionary(grouping: ok, by: \.point.series).values.map { rows in
-            (Self.decodeLabel(rows[0].point, withThreads: threadCounts > 1), rows.sorted { $0.point.length < $1.point.length })
+            (
+                Self.decodeLabel(rows[0].point, withThreads: threadCounts > 1),
+                rows.sorted { $0.point.length < $1.point.length }
+            )
         }.sorted { $0.label < $1.label }
     }
 
     /// "softmax, KV cache", "softmax, no cache", "linear, RNN state" (a layer-scope curve adds its
     /// layers), with the thread count when a run has several.
     public static func decodeLabel(_ p: SweepPoint, withThreads: Bool) -> String {
-        let name = switch p.decoder ?? Decoder.default(for: p.mechanism) {
-        case .kvCache: "softmax, KV cache"
-        case .recompute: "softmax, no cache"
-        case .recurrent, nil: "linear, RNN state"
-        }
+        let name =
+            switch p.decoder ?? Decoder.default(for: p.mechanism) {
+            case .kvCache: "softmax, KV cache"
+            case .recompute: "softmax, no cache"
+            case .recurrent, nil: "linear, RNN state"
+            }
         let scope = p.scope == .layer ? ", \(p.layers ?? 1) layer\(p.layers == 1 ? "" : "s")" : ""
         return name + scope + (withThreads ? threadsSuffix(p) : "")
     }
@@ -149,7 +159,9 @@ extension Analysis {
             guard byDecoder[.recurrent] != nil, byDecoder.count > 1 else { return nil }
             return DecoderComparison(n: key.length, key: key, rows: byDecoder)
         }.sorted { a, b in
-            (a.key.scope == .core ? 0 : 1, a.key.threads, a.key.batch, a.n) < (b.key.scope == .core ? 0 : 1, b.key.threads, b.key.batch, b.n)
+            (a.key.scope == .core ? 0 : 1, a.key.threads, a.key.batch, a.n) < (
+                b.key.scope == .core ? 0 : 1, b.key.threads, b.key.batch, b.n
+            )
         }
     }
 
@@ -162,34 +174,43 @@ extension Analysis {
         let ok = measured.filter { $0.point.mode == .decode && $0.median != nil }
         // softmax with its cache (the decoder the speed-up has always meant), keyed as its linear point.
         let cached = ok.filter { $0.point.mechanism == .standard && ($0.point.decoder ?? .kvCache) == .kvCache }
-        let softmax = Dictionary(cached.map { r -> (SweepPoint, ResultRow) in
-            var p = r.point
-            p.mechanism = .linear
-            if p.decoder != nil { p.decoder = .recurrent }
-            return (p, r)
-        }, uniquingKeysWith: { a, _ in a })
-        let pairs = ok.filter { $0.point.mechanism == .linear }.compactMap { l in softmax[l.point].map { (s: $0, l: l) } }
+        let softmax = Dictionary(
+            cached.map { r -> (SweepPoint, ResultRow) in
+                var p = r.point
+                p.mechanism = .linear
+                if p.decoder != nil { p.decoder = .recurrent }
+                return (p, r)
+            }, uniquingKeysWith: { a, _ in a })
+        let pairs = ok.filter { $0.point.mechanism == .linear }.compactMap { l in softmax[l.point].map { (s: $0, l: l) }
+        }
         let threadCounts = Set(pairs.map(\.l.point.threads)).count
         return Dictionary(grouping: pairs, by: \.l.point.series).values.map { group in
             let p = group[0].l.point
             let label = "linear ÷ softmax" + p.scopeSuffix + (threadCounts > 1 ? Self.threadsSuffix(p) : "")
-            return (label, group.compactMap { pair -> DecodeSpeedup? in
-                guard let s = pair.s.median, let l = pair.l.median else { return nil }
-                return DecodeSpeedup(n: pair.l.point.length, speedup: s / l, softmax: pair.s, linear: pair.l)
-            }.sorted { $0.n < $1.n })
+            return (
+                label,
+                group.compactMap { pair -> DecodeSpeedup? in
+                    guard let s = pair.s.median, let l = pair.l.median else { return nil }
+                    return DecodeSpeedup(n: pair.l.point.length, speedup: s / l, softmax: pair.s, linear: pair.l)
+                }.sorted { $0.n < $1.n }
+            )
         }.sorted { $0.label < $1.label }
     }
 
     public func decodeLatencyCurves() -> [LatencyCurve] {
         decodeSeries().compactMap { label, rows in
             guard let row = rows.last(where: { tokenLatency[$0.point]?.isEmpty == false }),
-                  let samples = tokenLatency[row.point] else { return nil }
+                let samples = tokenLatency[row.point]
+            else { return nil }
             let n = row.point.length
             let fitted = samples.filter { $0.position >= max(n / 64, 16) }
             let lower = fitted.filter { $0.position <= n / 4 }
-            func fit(_ s: [LatencySample]) -> ScalingFit? { ScalingFit(x: s.map { Double($0.position) }, y: s.map(\.median)) }
-            return LatencyCurve(label: label, row: row, samples: samples, fitted: fitted, lower: lower, fit: fit(fitted),
-                                lowerFit: fit(lower), lowerLine: LineFit(x: lower.map { Double($0.position) }, y: lower.map(\.median)))
+            func fit(_ s: [LatencySample]) -> ScalingFit? {
+                ScalingFit(x: s.map { Double($0.position) }, y: s.map(\.median))
+            }
+            return LatencyCurve(
+                label: label, row: row, samples: samples, fitted: fitted, lower: lower, fit: fit(fitted),
+                lowerFit: fit(lower), lowerLine: LineFit(x: lower.map { Double($0.position) }, y: lower.map(\.median)))
         }
     }
 }

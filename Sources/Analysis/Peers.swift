@@ -45,14 +45,16 @@ extension Analysis {
     /// point, taken from the peer row's own file when it has one (measured in the same run) or else
     /// from the other file. Ordered by mechanism, k, causal, n, batch and threads.
     public func peerComparisons() -> [PeerComparison] {
-        let fromPeersFile = Dictionary((peers?.measured ?? []).map { ($0.point, $0) }, uniquingKeysWith: { _, last in last })
+        let fromPeersFile = Dictionary(
+            (peers?.measured ?? []).map { ($0.point, $0) }, uniquingKeysWith: { _, last in last })
         let fromTable = Dictionary(measured.map { ($0.point, $0) }, uniquingKeysWith: { _, last in last })
         let peerRows = self.peerRows
         let byPoint = Dictionary(peerRows.map { ($0.point, $0) }, uniquingKeysWith: { _, last in last })
         let comparisons = peerRows.compactMap { row -> PeerComparison? in
             let key = row.point.ownCounterpart
             guard fromTable[key] != nil else { return nil }  // only points this run measured itself
-            let (sameFile, otherFile) = fromTable[row.point] != nil ? (fromTable, fromPeersFile) : (fromPeersFile, fromTable)
+            let (sameFile, otherFile) =
+                fromTable[row.point] != nil ? (fromTable, fromPeersFile) : (fromPeersFile, fromTable)
             let (own, sameRun) = sameFile[key].map { ($0, true) } ?? (otherFile[key], false)
             guard let own else { return nil }
             var fused: ResultRow?
@@ -66,7 +68,9 @@ extension Analysis {
         return comparisons.sorted { a, b in
             let (p, q) = (a.own.point, b.own.point)
             let (ra, rb) = (p.mechanismRank, q.mechanismRank)
-            return (ra.0, ra.1, p.causal ? 1 : 0, p.length, p.batch, p.threads) < (rb.0, rb.1, q.causal ? 1 : 0, q.length, q.batch, q.threads)
+            return (ra.0, ra.1, p.causal ? 1 : 0, p.length, p.batch, p.threads) < (
+                rb.0, rb.1, q.causal ? 1 : 0, q.length, q.batch, q.threads
+            )
         }
     }
 }

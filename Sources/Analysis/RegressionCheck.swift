@@ -111,7 +111,9 @@ public struct RegressionCheck {
         let now = current.byKey
         let missing = base.keys.filter { now[$0]?.isOK != true }.map { $0.keyFields.joined(separator: ",") }.sorted()
         guard missing.isEmpty else {
-            throw UsageError("points do not match: \(missing.count) baseline point(s) not measured in \(current.path) (first: \(missing[0])); run the same preset as the baseline")
+            throw UsageError(
+                "points do not match: \(missing.count) baseline point(s) not measured in \(current.path) (first: \(missing[0])); run the same preset as the baseline"
+            )
         }
         var findings: [Finding] = []
         for key in base.keys.sorted(by: Self.keyOrder) {
@@ -123,11 +125,15 @@ public struct RegressionCheck {
         }
         let perPointSpeedups = speedups(base, now)
         findings += perPointSpeedups
-        findings += series(findings.filter { $0.metric == "efficiency" }, metric: "efficiency (series)", tolerance: thresholds.efficiencySeries)
+        findings += series(
+            findings.filter { $0.metric == "efficiency" }, metric: "efficiency (series)",
+            tolerance: thresholds.efficiencySeries)
         findings += series(perPointSpeedups, metric: "speed-up (series)", tolerance: thresholds.speedupSeries)
         findings += slopes(baseline.rows.filter(\.isOK), current.rows.filter(\.isOK))
         guard !findings.isEmpty else {
-            throw UsageError("nothing to compare: \(baseline.path) has no measured point (\(baseline.rows.count) rows, none ok with a time and a heap); regenerate it with `make baseline`")
+            throw UsageError(
+                "nothing to compare: \(baseline.path) has no measured point (\(baseline.rows.count) rows, none ok with a time and a heap); regenerate it with `make baseline`"
+            )
         }
         return findings
     }
@@ -144,37 +150,45 @@ public struct RegressionCheck {
         for (name, value) in metrics {
             for (row, file) in [(b, baseline), (c, current)] {
                 if let v = value(row), !(v.isFinite && v > 0) {
-                    throw UsageError("\(file): \(name) of \(row.point.label) is \(v), which cannot be compared; re-measure it")
+                    throw UsageError(
+                        "\(file): \(name) of \(row.point.label) is \(v), which cannot be compared; re-measure it")
                 }
             }
             if (value(b) == nil) != (value(c) == nil) {
                 let (has, lacks) = value(b) == nil ? (current, baseline) : (baseline, current)
-                throw UsageError("\(name) of \(b.point.label) is measured in \(has) but empty in \(lacks); re-measure, or refresh the baseline with `make baseline`")
+                throw UsageError(
+                    "\(name) of \(b.point.label) is measured in \(has) but empty in \(lacks); re-measure, or refresh the baseline with `make baseline`"
+                )
             }
         }
         if b.median == nil || b.peakHeapBytes == nil {
-            throw UsageError("\(baseline): \(b.point.label) is 'ok' but has no time or peak heap; regenerate it with `make baseline`")
+            throw UsageError(
+                "\(baseline): \(b.point.label) is 'ok' but has no time or peak heap; regenerate it with `make baseline`"
+            )
         }
     }
 
     /// Geometric mean over a series (one mechanism at every n) of current ÷ baseline, taking each
     /// point's plausible best; a kernel regression moves every point, noise moves them independently.
     func series(_ perPoint: [Finding], metric: String, tolerance: Double) -> [Finding] {
-        let groups = Dictionary(grouping: perPoint.compactMap { f in f.ratio.flatMap { r in f.key.map { ($0.series, f, r) } } }, by: \.0)
+        let groups = Dictionary(
+            grouping: perPoint.compactMap { f in f.ratio.flatMap { r in f.key.map { ($0.series, f, r) } } }, by: \.0)
         return groups.map { (label: $0.key.label(withLength: false), key: $0.key, members: $0.value) }
             .sorted { $0.label < $1.label }.compactMap { label, key, group in
-            guard group.count >= 2 else { return nil }
-            let members = group.map(\.1)
-            let plausible = exp(group.map { log($0.2.plausible) }.reduce(0, +) / Double(group.count))
-            let typical = exp(group.map { log($0.2.median) }.reduce(0, +) / Double(group.count))
-            let verdict: Finding.Verdict = plausible < 1 - tolerance ? .regression : (typical > 1 + tolerance ? .improved : .ok)
-            return Finding(metric: metric, point: label + " (\(members.count) points)",
-                           baseline: .init(.ratio(1), source: .eachPoint),
-                           current: .init(.ratio(typical), plausible: .ratio(plausible)),
-                           change: .relative(typical - 1),
-                           tolerance: .init(.down, .relative(tolerance)), verdict: verdict, key: key,
-                           timedKeys: members.flatMap(\.timedKeys))
-        }
+                guard group.count >= 2 else { return nil }
+                let members = group.map(\.1)
+                let plausible = exp(group.map { log($0.2.plausible) }.reduce(0, +) / Double(group.count))
+                let typical = exp(group.map { log($0.2.median) }.reduce(0, +) / Double(group.count))
+                let verdict: Finding.Verdict =
+                    plausible < 1 - tolerance ? .regression : (typical > 1 + tolerance ? .improved : .ok)
+                return Finding(
+                    metric: metric, point: label + " (\(members.count) points)",
+                    baseline: .init(.ratio(1), source: .eachPoint),
+                    current: .init(.ratio(typical), plausible: .ratio(plausible)),
+                    change: .relative(typical - 1),
+                    tolerance: .init(.down, .relative(tolerance)), verdict: verdict, key: key,
+                    timedKeys: members.flatMap(\.timedKeys))
+            }
     }
 
     func memory(_ b: ResultRow, _ c: ResultRow) -> [Finding] {
@@ -182,62 +196,81 @@ public struct RegressionCheck {
         let t = thresholds
         var out: [Finding] = []
         let slack = Double(bh) * t.memoryRelative + Double(t.memoryAbsolute)
-        let verdict: Finding.Verdict = Double(ch) > Double(bh) + slack ? .regression : (Double(ch) < Double(bh) - slack ? .improved : .ok)
-        out.append(Finding(metric: "peak_heap_bytes", point: c.point.label, baseline: .init(.bytes(bh)),
-                           current: .init(.bytes(ch)), change: .relative(Double(ch) / Double(bh) - 1),
-                           tolerance: .init(.either, .relative(t.memoryRelative), plusBytes: t.memoryAbsolute),
-                           verdict: verdict))
+        let verdict: Finding.Verdict =
+            Double(ch) > Double(bh) + slack ? .regression : (Double(ch) < Double(bh) - slack ? .improved : .ok)
+        out.append(
+            Finding(
+                metric: "peak_heap_bytes", point: c.point.label, baseline: .init(.bytes(bh)),
+                current: .init(.bytes(ch)), change: .relative(Double(ch) / Double(bh) - 1),
+                tolerance: .init(.either, .relative(t.memoryRelative), plusBytes: t.memoryAbsolute),
+                verdict: verdict))
         if let model = c.modelBytes {
             let slack = Double(model) * t.modelRelative + Double(t.modelAbsolute)
             let stale = abs(Double(ch) - Double(model)) > slack
-            out.append(Finding(metric: "peak_heap vs model", point: c.point.label,
-                               baseline: .init(.bytes(model), source: .model), current: .init(.bytes(ch)),
-                               change: .relative(Double(ch) / Double(model) - 1),
-                               tolerance: .init(.either, .relative(t.modelRelative), plusBytes: t.modelAbsolute),
-                               verdict: stale ? (ch > model ? .regression : .modelStale) : .ok))
+            out.append(
+                Finding(
+                    metric: "peak_heap vs model", point: c.point.label,
+                    baseline: .init(.bytes(model), source: .model), current: .init(.bytes(ch)),
+                    change: .relative(Double(ch) / Double(model) - 1),
+                    tolerance: .init(.either, .relative(t.modelRelative), plusBytes: t.modelAbsolute),
+                    verdict: stale ? (ch > model ? .regression : .modelStale) : .ok))
         }
         return out
     }
 
     func efficiency(_ b: ResultRow, _ c: ResultRow) -> Finding? {
-        guard let be = b.efficiency, let ce = c.efficiency, let median = c.median, let low = c.ciLow, low > 0 else { return nil }
+        guard let be = b.efficiency, let ce = c.efficiency, let median = c.median, let low = c.ciLow, low > 0 else {
+            return nil
+        }
         let plausible = ce * median / low  // efficiency at the fast end of the median's interval
-        let verdict: Finding.Verdict = plausible < be * (1 - thresholds.efficiency) ? .regression
+        let verdict: Finding.Verdict =
+            plausible < be * (1 - thresholds.efficiency)
+            ? .regression
             : (ce > be * (1 + thresholds.efficiency) ? .improved : .ok)
-        return Finding(metric: "efficiency", point: c.point.label, baseline: .init(.ratio(be)),
-                       current: .init(.ratio(ce), plausible: .ratio(plausible)), change: .relative(ce / be - 1),
-                       tolerance: .init(.down, .relative(thresholds.efficiency)), verdict: verdict, key: c.point,
-                       timedKeys: [c.point], ratio: (ce / be, plausible / be))
+        return Finding(
+            metric: "efficiency", point: c.point.label, baseline: .init(.ratio(be)),
+            current: .init(.ratio(ce), plausible: .ratio(plausible)), change: .relative(ce / be - 1),
+            tolerance: .init(.down, .relative(thresholds.efficiency)), verdict: verdict, key: c.point,
+            timedKeys: [c.point], ratio: (ce / be, plausible / be))
     }
 
     func time(_ b: ResultRow, _ c: ResultRow) -> Finding? {
         guard let bt = b.median, let ct = c.median, let low = c.ciLow else { return nil }
-        let verdict: Finding.Verdict = low > bt * (1 + thresholds.time) ? .regression : (ct < bt * (1 - thresholds.time) ? .improved : .ok)
-        return Finding(metric: "time_median_ms", point: c.point.label, baseline: .init(.seconds(bt)),
-                       current: .init(.seconds(ct)), change: .relative(ct / bt - 1),
-                       tolerance: .init(.up, .relative(thresholds.time)), verdict: verdict, key: c.point,
-                       timedKeys: [c.point])
+        let verdict: Finding.Verdict =
+            low > bt * (1 + thresholds.time) ? .regression : (ct < bt * (1 - thresholds.time) ? .improved : .ok)
+        return Finding(
+            metric: "time_median_ms", point: c.point.label, baseline: .init(.seconds(bt)),
+            current: .init(.seconds(ct)), change: .relative(ct / bt - 1),
+            tolerance: .init(.up, .relative(thresholds.time)), verdict: verdict, key: c.point,
+            timedKeys: [c.point])
     }
 
     /// Points in the order of their CSV key fields (a stable order for findings).
-    static func keyOrder(_ a: SweepPoint, _ b: SweepPoint) -> Bool { a.keyFields.lexicographicallyPrecedes(b.keyFields) }
+    static func keyOrder(_ a: SweepPoint, _ b: SweepPoint) -> Bool {
+        a.keyFields.lexicographicallyPrecedes(b.keyFields)
+    }
 
     func speedups(_ base: [SweepPoint: ResultRow], _ now: [SweepPoint: ResultRow]) -> [Finding] {
         var out: [Finding] = []
         for (key, b) in base.sorted(by: { Self.keyOrder($0.key, $1.key) }) where b.point.mechanism != .standard {
             let sKey = b.point.standardCounterpart
             guard let bs = base[sKey], let cs = now[sKey], let c = now[key],
-                  let bsm = bs.median, let bm = b.median, let csm = cs.median, let cm = c.median,
-                  let csHigh = cs.ciHigh, let cLow = c.ciLow, cLow > 0 else { continue }
+                let bsm = bs.median, let bm = b.median, let csm = cs.median, let cm = c.median,
+                let csHigh = cs.ciHigh, let cLow = c.ciLow, cLow > 0
+            else { continue }
             let (before, after) = (bsm / bm, csm / cm)
             let plausible = csHigh / cLow
-            let verdict: Finding.Verdict = plausible < before * (1 - thresholds.speedup) ? .regression
+            let verdict: Finding.Verdict =
+                plausible < before * (1 - thresholds.speedup)
+                ? .regression
                 : (after > before * (1 + thresholds.speedup) ? .improved : .ok)
-            out.append(Finding(metric: "speed-up vs standard", point: c.point.label, baseline: .init(.factor(before)),
-                               current: .init(.factor(after), plausible: .factor(plausible)),
-                               change: .relative(after / before - 1),
-                               tolerance: .init(.down, .relative(thresholds.speedup)), verdict: verdict, key: key,
-                               timedKeys: [key, sKey], ratio: (after / before, plausible / before)))
+            out.append(
+                Finding(
+                    metric: "speed-up vs standard", point: c.point.label, baseline: .init(.factor(before)),
+                    current: .init(.factor(after), plausible: .factor(plausible)),
+                    change: .relative(after / before - 1),
+                    tolerance: .init(.down, .relative(thresholds.speedup)), verdict: verdict, key: key,
+                    timedKeys: [key, sKey], ratio: (after / before, plausible / before)))
         }
         return out
     }
@@ -250,14 +283,19 @@ public struct RegressionCheck {
         var out: [Finding] = []
         for (key, bRows) in baseSeries.sorted(by: { Self.keyOrder($0.key, $1.key) }) {
             guard let cRows = nowSeries[key], bRows.count >= 3,
-                  let bFit = Self.fit(bRows), let cFit = Self.fit(cRows.filter { r in bRows.contains { $0.point == r.point } }) else { continue }
+                let bFit = Self.fit(bRows),
+                let cFit = Self.fit(cRows.filter { r in bRows.contains { $0.point == r.point } })
+            else { continue }
             let change = cFit.exponent - bFit.exponent
-            let verdict: Finding.Verdict = change > thresholds.slope ? .regression : (change < -thresholds.slope ? .improved : .ok)
-            out.append(Finding(metric: "exponent of time in n", point: key.label(withLength: false),
-                               baseline: .init(.exponent(bFit.exponent)),
-                               current: .init(.exponent(cFit.exponent), halfWidth: cFit.halfWidth),
-                               change: .difference(change), tolerance: .init(.either, .difference(thresholds.slope)),
-                               verdict: verdict, key: key, timedKeys: cRows.map(\.point)))
+            let verdict: Finding.Verdict =
+                change > thresholds.slope ? .regression : (change < -thresholds.slope ? .improved : .ok)
+            out.append(
+                Finding(
+                    metric: "exponent of time in n", point: key.label(withLength: false),
+                    baseline: .init(.exponent(bFit.exponent)),
+                    current: .init(.exponent(cFit.exponent), halfWidth: cFit.halfWidth),
+                    change: .difference(change), tolerance: .init(.either, .difference(thresholds.slope)),
+                    verdict: verdict, key: key, timedKeys: cRows.map(\.point)))
         }
         return out
     }
@@ -336,10 +374,11 @@ public struct RegressionCheck {
 
     /// "±2.0% + 0.06 MiB", "-10.0%", "+50.0%", "±0.25".
     static func text(_ t: Finding.Tolerance) -> String {
-        let amount = switch t.allowance {
-        case .relative(let x): String(format: "%.1f%%", abs(x) * 100)
-        case .difference(let x): String(format: "%.2f", abs(x))
-        }
+        let amount =
+            switch t.allowance {
+            case .relative(let x): String(format: "%.1f%%", abs(x) * 100)
+            case .difference(let x): String(format: "%.2f", abs(x))
+            }
         return t.side.rawValue + amount + (t.bytes.map { " + " + mib($0) } ?? "")
     }
 
@@ -347,13 +386,17 @@ public struct RegressionCheck {
     public static func table(_ findings: [Finding]) -> String {
         let header = ["metric", "point", "baseline", "current", "change", "tolerance", "verdict"]
         let rows = findings.map { f in
-            [f.metric, f.point, text(f.baseline), text(f.current), text(f.change), text(f.tolerance),
-             f.verdict.rawValue + (f.remeasured ? " (re-measured)" : "")]
+            [
+                f.metric, f.point, text(f.baseline), text(f.current), text(f.change), text(f.tolerance),
+                f.verdict.rawValue + (f.remeasured ? " (re-measured)" : ""),
+            ]
         }
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         return ([header] + rows).map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                separator: "  "
+            )
+            .trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n") + "\n"
     }
 }

@@ -35,7 +35,9 @@ public struct Series: Equatable, Sendable {
             Series(label: key.seriesLabel, key: key, rows: rows.sorted { $0.point.length < $1.point.length })
         }.sorted { a, b in
             let (ra, rb) = (a.key.mechanismRank, b.key.mechanismRank)
-            let (pa, pb) = (Pass.allCases.firstIndex(of: a.key.pass) ?? 0, Pass.allCases.firstIndex(of: b.key.pass) ?? 0)
+            let (pa, pb) = (
+                Pass.allCases.firstIndex(of: a.key.pass) ?? 0, Pass.allCases.firstIndex(of: b.key.pass) ?? 0
+            )
             return (a.batch, a.causal ? 1 : 0, ra.0, ra.1, pa) < (b.batch, b.causal ? 1 : 0, rb.0, rb.1, pb)
         }
     }
@@ -55,7 +57,9 @@ extension Analysis {
         let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == pass }
         let groups = Dictionary(grouping: ok) { r in Self.mechanismKey(r.point) }
         return groups.map { key, rows in
-            let perN = Dictionary(grouping: rows, by: \.point.length).values.compactMap { $0.max { $0.point.batch < $1.point.batch } }
+            let perN = Dictionary(grouping: rows, by: \.point.length).values.compactMap {
+                $0.max { $0.point.batch < $1.point.batch }
+            }
             return (key.mechanismLabel, key, perN.sorted { $0.point.length < $1.point.length })
         }.sorted {
             let (a, b) = ($0.key, $1.key)
@@ -76,8 +80,11 @@ extension Analysis {
     /// Figure 1 curve ends).
     public func standardMemoryLimit() -> Int? {
         let pass = figure1Pass
-        return table.rows.filter { $0.point.mechanism == .standard && !$0.point.causal && $0.point.pass == pass && $0.reason.hasPrefix("memory") }
-            .map(\.point.length).min()
+        return table.rows.filter {
+            $0.point.mechanism == .standard && !$0.point.causal && $0.point.pass == pass
+                && $0.reason.hasPrefix("memory")
+        }
+        .map(\.point.length).min()
     }
 
     /// Time and memory against batch at one n: the largest n measured at 2 or more batch sizes for
@@ -87,20 +94,26 @@ extension Analysis {
         let pass = primaryPass
         let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == pass }
         let byN = Dictionary(grouping: ok, by: \.point.length)
-        guard let n = byN.keys.sorted(by: >).first(where: { n in
-            let rows = byN[n] ?? []
-            let batches = Set(rows.map(\.point.batch))
-            return batches.count >= 2 && Set(rows.filter { $0.point.mechanism == .standard }.map(\.point.batch)) == batches
-        }) else { return nil }
+        guard
+            let n = byN.keys.sorted(by: >).first(where: { n in
+                let rows = byN[n] ?? []
+                let batches = Set(rows.map(\.point.batch))
+                return batches.count >= 2
+                    && Set(rows.filter { $0.point.mechanism == .standard }.map(\.point.batch)) == batches
+            })
+        else { return nil }
         let groups = Dictionary(grouping: byN[n] ?? []) { r in Self.mechanismKey(r.point) }
-        let curves = groups.map { key, rows in (key.mechanismLabel, key, rows.sorted { $0.point.batch < $1.point.batch }) }
-            .sorted { $0.1.mechanismRank < $1.1.mechanismRank }
+        let curves = groups.map { key, rows in
+            (key.mechanismLabel, key, rows.sorted { $0.point.batch < $1.point.batch })
+        }
+        .sorted { $0.1.mechanismRank < $1.1.mechanismRank }
         return (n, curves)
     }
 
     /// What identifies a mechanism's curve regardless of shape: mechanism, peer and k.
     static func mechanismKey(_ p: SweepPoint) -> SweepPoint {
-        SweepPoint(mechanism: p.mechanism, peer: p.peer, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0,
-                   headDim: 0, threads: 0)
+        SweepPoint(
+            mechanism: p.mechanism, peer: p.peer, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0,
+            headDim: 0, threads: 0)
     }
 }

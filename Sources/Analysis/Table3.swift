@@ -17,7 +17,9 @@ public struct PaperTable3Cell: Equatable, Sendable {
     /// - Throws: ``UsageError`` when the file exists but a line does not parse.
     public static func load(_ path: String) throws -> [PaperTable3Cell] {
         try PaperData.rows(path, header: ["n", "k", "time_saved", "memory_saved"]).map { r in
-            guard let n = Int(r[0]), let k = Int(r[1]) else { throw UsageError("\(path): '\(r[0])', '\(r[1])' are not n and k") }
+            guard let n = Int(r[0]), let k = Int(r[1]) else {
+                throw UsageError("\(path): '\(r[0])', '\(r[1])' are not n and k")
+            }
             return PaperTable3Cell(n: n, k: k, timeSaved: Double(r[2]), memorySaved: Double(r[3]))
         }
     }
@@ -63,13 +65,17 @@ extension Analysis {
     public func table3Cells() -> (time: [Table3Cell], memory: [Table3Cell], memoryIsBatchRatio: Bool) {
         let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == .forward }
         guard let batch = ok.map(\.point.batch).min() else { return ([], [], false) }
-        var time: [Table3Cell] = [], memory: [Table3Cell] = []
+        var time: [Table3Cell] = []
+        var memory: [Table3Cell] = []
         for lf in ok where lf.point.mechanism == .linformer && lf.point.batch == batch {
             guard let std = standardRow(for: lf), let k = lf.point.projectedLength,
-                  let stdTime = std.median, let lfTime = lf.median else { continue }
+                let stdTime = std.median, let lfTime = lf.median
+            else { continue }
             var cell = Table3Cell(n: lf.point.length, k: k, value: stdTime / lfTime)
             if let a = std.reps, let b = lf.reps { cell.samples = min(a, b) }
-            if let sLow = std.ciLow, let sHigh = std.ciHigh, let lLow = lf.ciLow, let lHigh = lf.ciHigh, lLow > 0, lHigh > 0 {
+            if let sLow = std.ciLow, let sHigh = std.ciHigh, let lLow = lf.ciLow, let lHigh = lf.ciHigh, lLow > 0,
+                lHigh > 0
+            {
                 (cell.low, cell.high) = (sLow / lHigh, sHigh / lLow)
             }
             time.append(cell)
@@ -79,9 +85,10 @@ extension Analysis {
         }
         if let maxBatch {
             let found = maxBatch.filter { $0.isOK && $0.point.mode == .forward && $0.point.pass == .forward }
-            let standard = Dictionary(found.filter { $0.point.mechanism == .standard }.compactMap { r in
-                r.maxBatch.map { (r.point.length, Double($0)) }
-            }, uniquingKeysWith: max)
+            let standard = Dictionary(
+                found.filter { $0.point.mechanism == .standard }.compactMap { r in
+                    r.maxBatch.map { (r.point.length, Double($0)) }
+                }, uniquingKeysWith: max)
             for row in found where row.point.mechanism == .linformer {
                 if let s = standard[row.point.length], let m = row.maxBatch, let k = row.point.projectedLength {
                     memory.append(Table3Cell(n: row.point.length, k: k, value: Double(m) / s))

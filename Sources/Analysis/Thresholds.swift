@@ -29,11 +29,15 @@ public struct Thresholds: Equatable, Sendable {
 
     public init() {}
 
-    public static let keys = ["memory-relative", "memory-absolute", "model-relative", "model-absolute",
-                              "efficiency", "efficiency-series", "speedup", "speedup-series", "slope", "time", "remeasure"]
+    public static let keys = [
+        "memory-relative", "memory-absolute", "model-relative", "model-absolute",
+        "efficiency", "efficiency-series", "speedup", "speedup-series", "slope", "time", "remeasure",
+    ]
 
     public static func load(_ path: String) throws -> Thresholds {
-        guard FileManager.default.fileExists(atPath: path) else { throw UsageError("thresholds file \(path) does not exist") }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw UsageError("thresholds file \(path) does not exist")
+        }
         return try parse(try TextFile.read(path), source: path)
     }
 
@@ -50,11 +54,14 @@ public struct Thresholds: Equatable, Sendable {
             guard seen.insert(parts[0]).inserted else { throw UsageError("\(location): '\(parts[0])' is set twice") }
             func bytes() throws(UsageError) -> Int {
                 do { return try ValueList.bytes(parts[1], axis: parts[0]) } catch {
-                    throw UsageError("\(location): \(parts[0]) needs a size like 64K or 1M, at most 4 EiB, got '\(parts[1])'")
+                    throw UsageError(
+                        "\(location): \(parts[0]) needs a size like 64K or 1M, at most 4 EiB, got '\(parts[1])'")
                 }
             }
             func fraction() throws(UsageError) -> Double {
-                guard let v = Double(parts[1]), v >= 0, v < 10 else { throw UsageError("\(location): \(parts[0]) needs a number like 0.15") }
+                guard let v = Double(parts[1]), v >= 0, v < 10 else {
+                    throw UsageError("\(location): \(parts[0]) needs a number like 0.15")
+                }
                 return v
             }
             switch parts[0] {
@@ -74,7 +81,8 @@ public struct Thresholds: Equatable, Sendable {
                     throw UsageError("\(location): remeasure needs a whole number from 0 to 100")
                 }
                 t.remeasure = n
-            default: throw UsageError("\(location): unknown threshold '\(parts[0])'; known: \(keys.joined(separator: ", "))")
+            default:
+                throw UsageError("\(location): unknown threshold '\(parts[0])'; known: \(keys.joined(separator: ", "))")
             }
         }
         return t

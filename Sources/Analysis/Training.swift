@@ -15,7 +15,9 @@ public struct TrainingComparison: Sendable {
     /// Training-step time ÷ forward time.
     public var trainRatio: Double? { Self.ratio(train?.median, forward?.median) }
     /// Training-step peak heap ÷ forward peak heap.
-    public var trainHeapRatio: Double? { Self.ratio(train?.peakHeapBytes.map(Double.init), forward?.peakHeapBytes.map(Double.init)) }
+    public var trainHeapRatio: Double? {
+        Self.ratio(train?.peakHeapBytes.map(Double.init), forward?.peakHeapBytes.map(Double.init))
+    }
 
     static func ratio(_ a: Double?, _ b: Double?) -> Double? {
         guard let a, let b, b > 0 else { return nil }
@@ -36,7 +38,8 @@ extension Analysis {
         return byPoint.compactMap { point, rows -> TrainingComparison? in
             let pass = { (p: Pass) in rows.first { $0.point.pass == p } }
             guard pass(.backward) != nil || pass(.train) != nil else { return nil }
-            return TrainingComparison(point: point, forward: pass(.forward), backward: pass(.backward), train: pass(.train))
+            return TrainingComparison(
+                point: point, forward: pass(.forward), backward: pass(.backward), train: pass(.train))
         }.sorted { a, b in
             let (p, q) = (a.point, b.point)
             let (ra, rb) = (p.mechanismRank, q.mechanismRank)

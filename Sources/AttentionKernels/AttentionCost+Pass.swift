@@ -7,13 +7,16 @@ extension AttentionCost {
     /// - `train`: FLOPs add; the heap peaks at max(forward's peak, output + saved + backward's peak),
     ///   and what the step returns (`outputBytes`) is the output and the gradients.
     /// Byte counts saturate at `Int.max`.
-    public static func of(_ pass: Pass, forward: AttentionCost, backward: AttentionCost, savedBytes: Int) -> AttentionCost {
+    public static func of(_ pass: Pass, forward: AttentionCost, backward: AttentionCost, savedBytes: Int)
+        -> AttentionCost
+    {
         switch pass {
         case .forward: return forward
         case .backward: return backward
         case .train:
-            let peak = max(forward.callPeakBytes,
-                           Int.saturatingSum(forward.outputBytes, savedBytes, backward.callPeakBytes))
+            let peak = max(
+                forward.callPeakBytes,
+                Int.saturatingSum(forward.outputBytes, savedBytes, backward.callPeakBytes))
             let returned = Int.saturatingSum(forward.outputBytes, backward.outputBytes)
             return AttentionCost(
                 flops: forward.flops + backward.flops,

@@ -62,7 +62,8 @@ extension AttentionKernel {
     /// Checks that q, k, v share one `[b, h, n, d]` shape and returns it.
     func checkedShape(q: Tensor, k: Tensor, v: Tensor) -> AttentionShape {
         precondition(q.shape.count == 4, "\(name): q must be [B, H, n, d], got \(q.shape)")
-        precondition(k.shape == q.shape && v.shape == q.shape,
+        precondition(
+            k.shape == q.shape && v.shape == q.shape,
             "\(name): q, k, v must have one shape, got \(q.shape), \(k.shape), \(v.shape)")
         return AttentionShape(of: q)
     }

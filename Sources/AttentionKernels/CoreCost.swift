@@ -14,7 +14,9 @@ public struct CoreCost: Equatable, Sendable {
     /// keep their own intermediates): the training forward then peaks at saved + forward peak.
     public var savedBesideIntermediates: Bool
 
-    public init(forward: AttentionCost, backward: AttentionCost, savedBytes: Int, savedBesideIntermediates: Bool = false) {
+    public init(
+        forward: AttentionCost, backward: AttentionCost, savedBytes: Int, savedBesideIntermediates: Bool = false
+    ) {
         self.forward = forward
         self.backward = backward
         self.savedBytes = savedBytes
@@ -24,11 +26,14 @@ public struct CoreCost: Equatable, Sendable {
     /// The costs of `kernel` on `shape`; flash attention's at `threads` workers (its tiles are per worker).
     public init(_ kernel: any DifferentiableAttention, shape: AttentionShape, threads: Int = ComputeThreads.current) {
         if let flash = kernel as? FlashAttention {
-            self.init(forward: flash.cost(for: shape, threads: threads), backward: flash.backwardCost(for: shape, threads: threads),
-                      savedBytes: flash.savedBytes(for: shape), savedBesideIntermediates: true)
+            self.init(
+                forward: flash.cost(for: shape, threads: threads),
+                backward: flash.backwardCost(for: shape, threads: threads),
+                savedBytes: flash.savedBytes(for: shape), savedBesideIntermediates: true)
         } else {
-            self.init(forward: kernel.cost(for: shape), backward: kernel.backwardCost(for: shape),
-                      savedBytes: kernel.savedBytes(for: shape))
+            self.init(
+                forward: kernel.cost(for: shape), backward: kernel.backwardCost(for: shape),
+                savedBytes: kernel.savedBytes(for: shape))
         }
     }
 

@@ -46,10 +46,13 @@ extension DifferentiableAttention {
     }
 
     /// Checks that the backward's tensors have the forward's shape and returns it.
-    func checkedBackwardShape(q: Tensor, k: Tensor, v: Tensor, output: Tensor, outputGradient: Tensor) -> AttentionShape {
+    func checkedBackwardShape(q: Tensor, k: Tensor, v: Tensor, output: Tensor, outputGradient: Tensor) -> AttentionShape
+    {
         let shape = checkedShape(q: q, k: k, v: v)
-        precondition(output.shape == q.shape && outputGradient.shape == q.shape,
-            "\(name) backward: the output \(output.shape) and its gradient \(outputGradient.shape) must have the shape of q, \(q.shape)")
+        precondition(
+            output.shape == q.shape && outputGradient.shape == q.shape,
+            "\(name) backward: the output \(output.shape) and its gradient \(outputGradient.shape) must have the shape of q, \(q.shape)"
+        )
         return shape
     }
 }

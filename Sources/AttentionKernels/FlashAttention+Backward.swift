@@ -53,8 +53,9 @@ extension FlashAttention: DifferentiableAttention {
     ) -> AttentionGradients {
         let shape = checkedBackwardShape(q: q, k: k, v: v, output: output, outputGradient: outputGradient)
         let (n, d) = (shape.length, shape.headDim)
-        precondition(saved.logSumExp.shape == [shape.batch, shape.heads, 1, n],
-                     "\(name) backward: saved log-sum-exp \(saved.logSumExp.shape) does not match \(shape)")
+        precondition(
+            saved.logSumExp.shape == [shape.batch, shape.heads, 1, n],
+            "\(name) backward: saved log-sum-exp \(saved.logSumExp.shape) does not match \(shape)")
         let b = backwardBlock
         let workers = ComputeThreads.workerCount(shape.slices)
         let tiles = Tensor(uninitialized: [workers, 2, b, b])  // P and dP/dS per worker
@@ -72,7 +73,8 @@ extension FlashAttention: DifferentiableAttention {
             let lse = saved.logSumExp.matrix(s).row(0)
             let rowTerm = rowTerms.matrix(s).row(0)
             for i in 0..<n { rowTerm[i] = Lanes.dot(gs.row(i), os.row(i), count: d) }
-            let pBase = tiles.matrix(worker * 2).row(0), dsBase = tiles.matrix(worker * 2 + 1).row(0)
+            let pBase = tiles.matrix(worker * 2).row(0)
+            let dsBase = tiles.matrix(worker * 2 + 1).row(0)
 
             for first in stride(from: 0, to: n, by: b) {
                 let cols = min(b, n - first)
@@ -152,7 +154,8 @@ extension FlashAttention: DifferentiableAttention {
         let workers = max(min(threads, shape.slices), 1)
         return AttentionCost(
             flops: Double(shape.batch) * Double(shape.heads) * 10 * Double(d) * backwardProducts(length: n),
-            intermediateBytes: Int.saturatingSum(AttentionCost.floats(shape.slices, n), AttentionCost.floats(workers, 2, b, b)),
+            intermediateBytes: Int.saturatingSum(
+                AttentionCost.floats(shape.slices, n), AttentionCost.floats(workers, 2, b, b)),
             outputBytes: AttentionCost.floats(3, shape.slices, n, d))
     }
 
@@ -161,7 +164,8 @@ extension FlashAttention: DifferentiableAttention {
 
     /// The cost of one pass at `threads` workers (``AttentionCost/of(_:forward:backward:savedBytes:)``).
     public func cost(for shape: AttentionShape, threads: Int, pass: Pass) -> AttentionCost {
-        .of(pass, forward: cost(for: shape, threads: threads), backward: backwardCost(for: shape, threads: threads),
+        .of(
+            pass, forward: cost(for: shape, threads: threads), backward: backwardCost(for: shape, threads: threads),
             savedBytes: savedBytes(for: shape))
     }
 }

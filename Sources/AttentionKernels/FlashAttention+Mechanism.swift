@@ -19,11 +19,15 @@ extension MechanismKernels {
             for blocks in [FlashAttention.Blocks.default, small] {
                 kernels += [FlashAttention(blocks: blocks), FlashAttention(causal: true, blocks: blocks)]
             }
-            return kernels + [FlashAttention(blocks: small, products: .blas),
-                              FlashAttention(causal: true, blocks: small, products: .blas)]
+            return kernels + [
+                FlashAttention(blocks: small, products: .blas),
+                FlashAttention(causal: true, blocks: small, products: .blas),
+            ]
         },
         layerCores: { settings in
-            [settings.same("flash", FlashAttention(blocks: settings.flashBlocks)),
-             settings.same("flash (causal)", FlashAttention(causal: true, blocks: settings.flashBlocks))]
+            [
+                settings.same("flash", FlashAttention(blocks: settings.flashBlocks)),
+                settings.same("flash (causal)", FlashAttention(causal: true, blocks: settings.flashBlocks)),
+            ]
         })
 }

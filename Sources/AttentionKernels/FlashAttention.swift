@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Exact softmax attention without the `[n, n]` score matrix: FlashAttention (Dao et al. 2022) on
@@ -129,8 +129,10 @@ public struct FlashAttention: AttentionKernel {
         let ordered = tiles.sorted { ($0.key.x * $0.key.y, $0.key.x) > ($1.key.x * $1.key.y, $1.key.x) }
         return ordered.flatMap { tile, count in
             let (rows, cols, times) = (tile.x, tile.y, Int.saturatingProduct(shape.slices, count))
-            return [GemmShape(m: rows, k: d, n: cols, transposeB: true, count: times),
-                    GemmShape(m: rows, k: cols, n: d, count: times)]
+            return [
+                GemmShape(m: rows, k: d, n: cols, transposeB: true, count: times),
+                GemmShape(m: rows, k: cols, n: d, count: times),
+            ]
         }
     }
 
@@ -158,7 +160,9 @@ public struct FlashAttention: AttentionKernel {
             let rows = min(bq, n - start)
             let tileBase = scratch.matrix(0).row(worker)
             let packedKeys = tileBase + layout.packedKeys
-            let (runningMax, rowSums, rescales) = (tileBase + layout.maxima, tileBase + layout.sums, tileBase + layout.rescales)
+            let (runningMax, rowSums, rescales) = (
+                tileBase + layout.maxima, tileBase + layout.sums, tileBase + layout.rescales
+            )
             let blockMaxima = tileBase + layout.blockMaxima
             let queries = MatrixView(base: q.matrix(s).row(start), rows: rows, cols: d, rowStride: d)
             let o = MatrixView(base: out.matrix(s).row(start), rows: rows, cols: d, rowStride: d)
@@ -177,13 +181,15 @@ public struct FlashAttention: AttentionKernel {
                 // [rows, d]·[d, cols] → [rows, cols]
                 if simd {
                     FlashTiles.packTransposed(kBlock, into: packedKeys)
-                    FlashTiles.scores(queries, packedKeys: packedKeys, cols: cols, alpha: scale, into: p, maxima: blockMaxima)
+                    FlashTiles.scores(
+                        queries, packedKeys: packedKeys, cols: cols, alpha: scale, into: p, maxima: blockMaxima)
                 } else {
                     BLAS.gemm(queries, kBlock, transposeB: true, into: p, alpha: scale)
                 }
                 for r in 0..<rows {
                     let visible = masked ? max(min(cols, start + r - first + 1), 0) : cols
-                    let known: Float? = simd && !masked ? blockMaxima[r] : nil  // a masked row's maximum is over fewer keys
+                    // a masked row's maximum is over fewer keys
+                    let known: Float? = simd && !masked ? blockMaxima[r] : nil
                     let (sum, rescale) = Softmax.exponentiate(
                         p.row(r), valid: visible, count: cols, runningMax: &runningMax[r], blockMax: known)
                     rowSums[r] = first == 0 ? sum : rowSums[r] * rescale + sum
@@ -233,7 +239,8 @@ public struct FlashAttention: AttentionKernel {
 
         init(_ blocks: Blocks, headDim d: Int, simd: Bool) {
             let (bq, bk) = (blocks.query, blocks.key)
-            tileStride = simd ? .saturatingProduct((bk + FlashTiles.width - 1) / FlashTiles.width, FlashTiles.width) : bk
+            tileStride =
+                simd ? .saturatingProduct((bk + FlashTiles.width - 1) / FlashTiles.width, FlashTiles.width) : bk
             packedKeys = Int.saturatingProduct(bq, tileStride)
             maxima = Int.saturatingSum(packedKeys, simd ? FlashTiles.packedFloats(keys: bk, headDim: d) : 0)
             sums = Int.saturatingSum(maxima, bq)
@@ -266,7 +273,8 @@ public struct FlashAttention: AttentionKernel {
         }
         return AttentionCost(
             flops: Double(shape.batch) * Double(shape.heads) * 4 * Double(d) * products,
-            intermediateBytes: AttentionCost.floats(workers, Scratch(blocks, headDim: d, simd: usesMicroKernels(headDim: d)).floats),
+            intermediateBytes: AttentionCost.floats(
+                workers, Scratch(blocks, headDim: d, simd: usesMicroKernels(headDim: d)).floats),
             outputBytes: AttentionCost.floats(shape.slices, n, d))
     }
 }

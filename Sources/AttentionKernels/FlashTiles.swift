@@ -68,7 +68,9 @@ enum FlashTiles {
             var i = 0
             while i + 6 <= q.rows {
                 let (q0, q1, q2) = (UnsafePointer(q.row(i)), UnsafePointer(q.row(i + 1)), UnsafePointer(q.row(i + 2)))
-                let (q3, q4, q5) = (UnsafePointer(q.row(i + 3)), UnsafePointer(q.row(i + 4)), UnsafePointer(q.row(i + 5)))
+                let (q3, q4, q5) = (
+                    UnsafePointer(q.row(i + 3)), UnsafePointer(q.row(i + 4)), UnsafePointer(q.row(i + 5))
+                )
                 var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var (c20, c21, c30, c31) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var (c40, c41, c50, c51) = (Lanes(), Lanes(), Lanes(), Lanes())
@@ -77,29 +79,50 @@ enum FlashTiles {
                     let (b0, b1) = (load(b), load(b + 8))
                     b += depthStride
                     var a = Lanes(repeating: q0[l])
-                    c00.addProduct(a, b0); c01.addProduct(a, b1)
+                    c00.addProduct(a, b0)
+                    c01.addProduct(a, b1)
                     a = Lanes(repeating: q1[l])
-                    c10.addProduct(a, b0); c11.addProduct(a, b1)
+                    c10.addProduct(a, b0)
+                    c11.addProduct(a, b1)
                     a = Lanes(repeating: q2[l])
-                    c20.addProduct(a, b0); c21.addProduct(a, b1)
+                    c20.addProduct(a, b0)
+                    c21.addProduct(a, b1)
                     a = Lanes(repeating: q3[l])
-                    c30.addProduct(a, b0); c31.addProduct(a, b1)
+                    c30.addProduct(a, b0)
+                    c31.addProduct(a, b1)
                     a = Lanes(repeating: q4[l])
-                    c40.addProduct(a, b0); c41.addProduct(a, b1)
+                    c40.addProduct(a, b0)
+                    c41.addProduct(a, b1)
                     a = Lanes(repeating: q5[l])
-                    c50.addProduct(a, b0); c51.addProduct(a, b1)
+                    c50.addProduct(a, b0)
+                    c51.addProduct(a, b1)
                 }
                 let valid = cols - panelStart
-                finish(c00 * scale, c01 * scale, s.row(i) + panelStart, maxima.map { $0 + i * 8 }, padded: padded, valid: valid)
-                finish(c10 * scale, c11 * scale, s.row(i + 1) + panelStart, maxima.map { $0 + (i + 1) * 8 }, padded: padded, valid: valid)
-                finish(c20 * scale, c21 * scale, s.row(i + 2) + panelStart, maxima.map { $0 + (i + 2) * 8 }, padded: padded, valid: valid)
-                finish(c30 * scale, c31 * scale, s.row(i + 3) + panelStart, maxima.map { $0 + (i + 3) * 8 }, padded: padded, valid: valid)
-                finish(c40 * scale, c41 * scale, s.row(i + 4) + panelStart, maxima.map { $0 + (i + 4) * 8 }, padded: padded, valid: valid)
-                finish(c50 * scale, c51 * scale, s.row(i + 5) + panelStart, maxima.map { $0 + (i + 5) * 8 }, padded: padded, valid: valid)
+                finish(
+                    c00 * scale, c01 * scale, s.row(i) + panelStart, maxima.map { $0 + i * 8 }, padded: padded,
+                    valid: valid)
+                finish(
+                    c10 * scale, c11 * scale, s.row(i + 1) + panelStart, maxima.map { $0 + (i + 1) * 8 },
+                    padded: padded, valid: valid)
+                finish(
+                    c20 * scale, c21 * scale, s.row(i + 2) + panelStart, maxima.map { $0 + (i + 2) * 8 },
+                    padded: padded, valid: valid)
+                finish(
+                    c30 * scale, c31 * scale, s.row(i + 3) + panelStart, maxima.map { $0 + (i + 3) * 8 },
+                    padded: padded, valid: valid)
+                finish(
+                    c40 * scale, c41 * scale, s.row(i + 4) + panelStart, maxima.map { $0 + (i + 4) * 8 },
+                    padded: padded, valid: valid)
+                finish(
+                    c50 * scale, c51 * scale, s.row(i + 5) + panelStart, maxima.map { $0 + (i + 5) * 8 },
+                    padded: padded, valid: valid)
                 i += 6
             }
             while i + 4 <= q.rows {
-                let (q0, q1, q2, q3) = (UnsafePointer(q.row(i)), UnsafePointer(q.row(i + 1)), UnsafePointer(q.row(i + 2)), UnsafePointer(q.row(i + 3)))
+                let (q0, q1, q2, q3) = (
+                    UnsafePointer(q.row(i)), UnsafePointer(q.row(i + 1)), UnsafePointer(q.row(i + 2)),
+                    UnsafePointer(q.row(i + 3))
+                )
                 var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var (c20, c21, c30, c31) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var b = panel
@@ -107,19 +130,33 @@ enum FlashTiles {
                     let (b0, b1) = (load(b), load(b + 8))
                     b += depthStride
                     var a = Lanes(repeating: q0[l])
-                    c00.addProduct(a, b0); c01.addProduct(a, b1)
+                    c00.addProduct(a, b0)
+                    c01.addProduct(a, b1)
                     a = Lanes(repeating: q1[l])
-                    c10.addProduct(a, b0); c11.addProduct(a, b1)
+                    c10.addProduct(a, b0)
+                    c11.addProduct(a, b1)
                     a = Lanes(repeating: q2[l])
-                    c20.addProduct(a, b0); c21.addProduct(a, b1)
+                    c20.addProduct(a, b0)
+                    c21.addProduct(a, b1)
                     a = Lanes(repeating: q3[l])
-                    c30.addProduct(a, b0); c31.addProduct(a, b1)
+                    c30.addProduct(a, b0)
+                    c31.addProduct(a, b1)
                 }
-                let (s0, s1, s2, s3) = (s.row(i) + panelStart, s.row(i + 1) + panelStart, s.row(i + 2) + panelStart, s.row(i + 3) + panelStart)
-                finish(c00 * scale, c01 * scale, s0, maxima.map { $0 + i * 8 }, padded: padded, valid: cols - panelStart)
-                finish(c10 * scale, c11 * scale, s1, maxima.map { $0 + (i + 1) * 8 }, padded: padded, valid: cols - panelStart)
-                finish(c20 * scale, c21 * scale, s2, maxima.map { $0 + (i + 2) * 8 }, padded: padded, valid: cols - panelStart)
-                finish(c30 * scale, c31 * scale, s3, maxima.map { $0 + (i + 3) * 8 }, padded: padded, valid: cols - panelStart)
+                let (s0, s1, s2, s3) = (
+                    s.row(i) + panelStart, s.row(i + 1) + panelStart, s.row(i + 2) + panelStart,
+                    s.row(i + 3) + panelStart
+                )
+                finish(
+                    c00 * scale, c01 * scale, s0, maxima.map { $0 + i * 8 }, padded: padded, valid: cols - panelStart)
+                finish(
+                    c10 * scale, c11 * scale, s1, maxima.map { $0 + (i + 1) * 8 }, padded: padded,
+                    valid: cols - panelStart)
+                finish(
+                    c20 * scale, c21 * scale, s2, maxima.map { $0 + (i + 2) * 8 }, padded: padded,
+                    valid: cols - panelStart)
+                finish(
+                    c30 * scale, c31 * scale, s3, maxima.map { $0 + (i + 3) * 8 }, padded: padded,
+                    valid: cols - panelStart)
                 i += 4
             }
             while i < q.rows {
@@ -128,10 +165,13 @@ enum FlashTiles {
                 var b = panel
                 for l in 0..<d {
                     let a = Lanes(repeating: q0[l])
-                    c0.addProduct(a, load(b)); c1.addProduct(a, load(b + 8))
+                    c0.addProduct(a, load(b))
+                    c1.addProduct(a, load(b + 8))
                     b += depthStride
                 }
-                finish(c0 * scale, c1 * scale, s.row(i) + panelStart, maxima.map { $0 + i * 8 }, padded: padded, valid: cols - panelStart)
+                finish(
+                    c0 * scale, c1 * scale, s.row(i) + panelStart, maxima.map { $0 + i * 8 }, padded: padded,
+                    valid: cols - panelStart)
                 i += 1
             }
         }
@@ -146,8 +186,12 @@ enum FlashTiles {
     /// Stores 16 scores of a row and raises the row's maximum with them (with only the first
     /// `valid` of them in the last, padded panel).
     @inline(__always)
-    static func finish(_ c0: Lanes, _ c1: Lanes, _ s: UnsafeMutablePointer<Float>, _ maximum: UnsafeMutablePointer<Float>?, padded: Bool, valid: Int) {
-        store(c0, s); store(c1, s + 8)
+    static func finish(
+        _ c0: Lanes, _ c1: Lanes, _ s: UnsafeMutablePointer<Float>, _ maximum: UnsafeMutablePointer<Float>?,
+        padded: Bool, valid: Int
+    ) {
+        store(c0, s)
+        store(c1, s + 8)
         guard let maximum else { return }
         var m = load(maximum)
         if !padded {
@@ -170,7 +214,9 @@ enum FlashTiles {
             var i = 0
             while i + 6 <= o.rows {
                 let (p0, p1, p2) = (UnsafePointer(p.row(i)), UnsafePointer(p.row(i + 1)), UnsafePointer(p.row(i + 2)))
-                let (p3, p4, p5) = (UnsafePointer(p.row(i + 3)), UnsafePointer(p.row(i + 4)), UnsafePointer(p.row(i + 5)))
+                let (p3, p4, p5) = (
+                    UnsafePointer(p.row(i + 3)), UnsafePointer(p.row(i + 4)), UnsafePointer(p.row(i + 5))
+                )
                 var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var (c20, c21, c30, c31) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var (c40, c41, c50, c51) = (Lanes(), Lanes(), Lanes(), Lanes())
@@ -179,17 +225,23 @@ enum FlashTiles {
                     let (b0, b1) = (load(b), load(b + 8))
                     b += v.rowStride
                     var a = Lanes(repeating: p0[j])
-                    c00.addProduct(a, b0); c01.addProduct(a, b1)
+                    c00.addProduct(a, b0)
+                    c01.addProduct(a, b1)
                     a = Lanes(repeating: p1[j])
-                    c10.addProduct(a, b0); c11.addProduct(a, b1)
+                    c10.addProduct(a, b0)
+                    c11.addProduct(a, b1)
                     a = Lanes(repeating: p2[j])
-                    c20.addProduct(a, b0); c21.addProduct(a, b1)
+                    c20.addProduct(a, b0)
+                    c21.addProduct(a, b1)
                     a = Lanes(repeating: p3[j])
-                    c30.addProduct(a, b0); c31.addProduct(a, b1)
+                    c30.addProduct(a, b0)
+                    c31.addProduct(a, b1)
                     a = Lanes(repeating: p4[j])
-                    c40.addProduct(a, b0); c41.addProduct(a, b1)
+                    c40.addProduct(a, b0)
+                    c41.addProduct(a, b1)
                     a = Lanes(repeating: p5[j])
-                    c50.addProduct(a, b0); c51.addProduct(a, b1)
+                    c50.addProduct(a, b0)
+                    c51.addProduct(a, b1)
                 }
                 update(o.row(i) + column, c00, c01, rescale[i], first)
                 update(o.row(i + 1) + column, c10, c11, rescale[i + 1], first)
@@ -200,7 +252,10 @@ enum FlashTiles {
                 i += 6
             }
             while i + 4 <= o.rows {
-                let (p0, p1, p2, p3) = (UnsafePointer(p.row(i)), UnsafePointer(p.row(i + 1)), UnsafePointer(p.row(i + 2)), UnsafePointer(p.row(i + 3)))
+                let (p0, p1, p2, p3) = (
+                    UnsafePointer(p.row(i)), UnsafePointer(p.row(i + 1)), UnsafePointer(p.row(i + 2)),
+                    UnsafePointer(p.row(i + 3))
+                )
                 var (c00, c01, c10, c11) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var (c20, c21, c30, c31) = (Lanes(), Lanes(), Lanes(), Lanes())
                 var b = UnsafePointer(v.row(0) + column)
@@ -208,13 +263,17 @@ enum FlashTiles {
                     let (b0, b1) = (load(b), load(b + 8))
                     b += v.rowStride
                     var a = Lanes(repeating: p0[j])
-                    c00.addProduct(a, b0); c01.addProduct(a, b1)
+                    c00.addProduct(a, b0)
+                    c01.addProduct(a, b1)
                     a = Lanes(repeating: p1[j])
-                    c10.addProduct(a, b0); c11.addProduct(a, b1)
+                    c10.addProduct(a, b0)
+                    c11.addProduct(a, b1)
                     a = Lanes(repeating: p2[j])
-                    c20.addProduct(a, b0); c21.addProduct(a, b1)
+                    c20.addProduct(a, b0)
+                    c21.addProduct(a, b1)
                     a = Lanes(repeating: p3[j])
-                    c30.addProduct(a, b0); c31.addProduct(a, b1)
+                    c30.addProduct(a, b0)
+                    c31.addProduct(a, b1)
                 }
                 update(o.row(i) + column, c00, c01, rescale[i], first)
                 update(o.row(i + 1) + column, c10, c11, rescale[i + 1], first)
@@ -228,7 +287,8 @@ enum FlashTiles {
                 var b = UnsafePointer(v.row(0) + column)
                 for j in 0..<cols {
                     let a = Lanes(repeating: p0[j])
-                    c0.addProduct(a, load(b)); c1.addProduct(a, load(b + 8))
+                    c0.addProduct(a, load(b))
+                    c1.addProduct(a, load(b + 8))
                     b += v.rowStride
                 }
                 update(o.row(i) + column, c0, c1, rescale[i], first)
@@ -241,7 +301,8 @@ enum FlashTiles {
     @inline(__always)
     static func update(_ x: UnsafeMutablePointer<Float>, _ c0: Lanes, _ c1: Lanes, _ r: Float, _ first: Bool) {
         if first {
-            store(c0, x); store(c1, x + 8)
+            store(c0, x)
+            store(c1, x + 8)
         } else {
             let factor = Lanes(repeating: r)
             store(c0.addingProduct(load(x), factor), x)
@@ -256,5 +317,7 @@ enum FlashTiles {
     static func load(_ p: UnsafeMutablePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
 
     @inline(__always)
-    static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) }
+    static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
+    }
 }

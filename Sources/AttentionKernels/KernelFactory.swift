@@ -9,7 +9,8 @@ public func makeAttentionKernel(
     _ mechanism: Mechanism, causal: Bool, projections: LinformerProjections?
 ) throws(KernelConfigurationError) -> any AttentionKernel {
     if projections != nil && !mechanism.descriptor.axes.contains(.projectedLength) {
-        throw KernelConfigurationError("projections E and F are for Linformer only; \(mechanism.rawValue) attention takes none")
+        throw KernelConfigurationError(
+            "projections E and F are for Linformer only; \(mechanism.rawValue) attention takes none")
     }
     return try mechanism.kernels.make(causal, projections)
 }

@@ -14,7 +14,10 @@ package enum Lanes {
             c += Vector.scalarCount
         }
         var sum = total(lanes)
-        while c < count { sum += x[c] * y[c]; c += 1 }
+        while c < count {
+            sum += x[c] * y[c]
+            c += 1
+        }
         return sum
     }
 
@@ -31,7 +34,11 @@ package enum Lanes {
             Softmax.store(Softmax.load(target + c).addingProduct(b, updated), target + c)
             c += Vector.scalarCount
         }
-        while c < count { row[c] += a * x[c]; target[c] += b * row[c]; c += 1 }
+        while c < count {
+            row[c] += a * x[c]
+            target[c] += b * row[c]
+            c += 1
+        }
     }
 
     /// `row[c] += a · x[c]` and `target[c] += b · row[c]` over the updated row, returning
@@ -51,7 +58,12 @@ package enum Lanes {
             c += Vector.scalarCount
         }
         var sum = total(lanes)
-        while c < count { row[c] += a * x[c]; sum += row[c] * y[c]; target[c] += b * row[c]; c += 1 }
+        while c < count {
+            row[c] += a * x[c]
+            sum += row[c] * y[c]
+            target[c] += b * row[c]
+            c += 1
+        }
         return sum
     }
 

@@ -66,8 +66,11 @@ extension LinearAttention: DifferentiableAttention {
         if isCausal {
             return causalBackward(q: q, k: k, v: v, output: output, outputGradient: outputGradient, shape: shape)
         }
-        guard let features = saved.features else { preconditionFailure("\(name) backward: the saved forward is a causal one") }
-        return nonCausalBackward(q: q, v: v, output: output, features: features, outputGradient: outputGradient, shape: shape)
+        guard let features = saved.features else {
+            preconditionFailure("\(name) backward: the saved forward is a causal one")
+        }
+        return nonCausalBackward(
+            q: q, v: v, output: output, features: features, outputGradient: outputGradient, shape: shape)
     }
 
     private func nonCausalBackward(
@@ -83,8 +86,14 @@ extension LinearAttention: DifferentiableAttention {
         let eps = epsilon
 
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
-            let (fq, fk, S, z) = (features.phiQ.matrix(s), features.phiK.matrix(s), features.state.matrix(s), features.keySum.matrix(s).row(0))
-            let (dO, o, g, a, dz) = (outputGradient.matrix(s), output.matrix(s), dk.matrix(s), normaliser.matrix(s).row(0), sumGradient.matrix(s).row(0))
+            let (fq, fk, S, z) = (
+                features.phiQ.matrix(s), features.phiK.matrix(s), features.state.matrix(s),
+                features.keySum.matrix(s).row(0)
+            )
+            let (dO, o, g, a, dz) = (
+                outputGradient.matrix(s), output.matrix(s), dk.matrix(s), normaliser.matrix(s).row(0),
+                sumGradient.matrix(s).row(0)
+            )
             // pass 1: g_i = dO_i / den_i and a_i = −(dO_i·O_i) / den_i per row; ∂L/∂z = Σ_i a_i φ(q_i).
             for c in 0..<d { dz[c] = 0 }
             for i in 0..<n {
@@ -93,7 +102,10 @@ extension LinearAttention: DifferentiableAttention {
                 for c in 0..<d { denominator += phiRow[c] * z[c] }
                 let inverse = 1 / (denominator + eps)
                 a[i] = -Lanes.dot(dORow, o.row(i), count: d) * inverse
-                for c in 0..<d { gRow[c] = dORow[c] * inverse; dz[c] += a[i] * phiRow[c] }
+                for c in 0..<d {
+                    gRow[c] = dORow[c] * inverse
+                    dz[c] += a[i] * phiRow[c]
+                }
             }
             // pass 2: the state's gradient, then ∇φ(Q) = g Sᵀ + a zᵀ, times φ′(Q).
             // [d, n]·[n, d] → [d, d]
@@ -132,7 +144,9 @@ extension LinearAttention: DifferentiableAttention {
 
         ComputeThreads.parallelFor(shape.slices) { slices in
             for s in slices {
-                let (qs, ks, vs, os, dO) = (q.matrix(s), k.matrix(s), v.matrix(s), output.matrix(s), outputGradient.matrix(s))
+                let (qs, ks, vs, os, dO) = (
+                    q.matrix(s), k.matrix(s), v.matrix(s), output.matrix(s), outputGradient.matrix(s)
+                )
                 let (sum, vector, a) = (sums.matrix(s), vectors.matrix(s).row(0), normaliser.matrix(s).row(0))
                 let (phiQ, phiK, accumulator) = (rows.matrix(s).row(0), rows.matrix(s).row(1), rows.matrix(s).row(2))
                 sum.base.update(repeating: 0, count: d * d)
@@ -168,8 +182,9 @@ extension LinearAttention: DifferentiableAttention {
                     accumulator.update(repeating: 0, count: d)
                     for l in 0..<d {
                         // [d]⊗[d] → row l of R_j, fused with (R_j v_j)_l and ∇v_j += φ(k_j)_l R_j[l, :]
-                        dkRow[l] = Lanes.accumulate(into: sum.row(l), phiQ[l], g, dot: vRow, count: d,
-                                                    andAdd: phiK[l], into: accumulator)
+                        dkRow[l] = Lanes.accumulate(
+                            into: sum.row(l), phiQ[l], g, dot: vRow, count: d,
+                            andAdd: phiK[l], into: accumulator)
                     }
                     for l in 0..<d { dkRow[l] = (dkRow[l] + vector[l]) * FeatureMap.derivative(fromValue: phiK[l]) }
                     g.update(from: accumulator, count: d)  // ∇v_j replaces g_j, which R_j now holds
@@ -184,7 +199,8 @@ extension LinearAttention: DifferentiableAttention {
     public func backwardCost(for shape: AttentionShape) -> AttentionCost {
         let (n, d) = (shape.length, shape.headDim)
         let (nd, dd) = (Double(n), Double(d))
-        let perSlice = isCausal
+        let perSlice =
+            isCausal
             ? Int.saturatingSum(.saturatingProduct(d, d), .saturatingProduct(4, d), n)  // R|S, y|z, 3 rows, a
             : Int.saturatingSum(.saturatingProduct(d, d), d, n)  // ∂L/∂S, ∂L/∂z, a
         let flops = isCausal ? 10 * nd * dd * dd + 10 * nd * dd : 8 * nd * dd * dd + 9 * nd * dd

@@ -11,11 +11,15 @@ extension MechanismKernels {
         },
         decodeCore: { LinearAttention(causal: true) },
         verificationKernels: { _, _, _ in
-            [LinearAttention(), LinearAttention(causal: true),
-             LinearAttention(causal: true, chunk: LinearAttention.bestChunk)]
+            [
+                LinearAttention(), LinearAttention(causal: true),
+                LinearAttention(causal: true, chunk: LinearAttention.bestChunk),
+            ]
         },
         layerCores: { settings in
-            [settings.same("linear", LinearAttention()),
-             settings.same("linear (causal)", LinearAttention(causal: true))]
+            [
+                settings.same("linear", LinearAttention()),
+                settings.same("linear (causal)", LinearAttention(causal: true)),
+            ]
         })
 }

@@ -46,7 +46,8 @@ public struct LinearAttention: AttentionKernel {
     /// The non-causal forward pass, with its intermediates φ(Q), φ(K), the state and Σ φ(k_j)
     /// (``Saved/Features``): ``callAsFunction(q:k:v:)`` frees them on return,
     /// ``trainingForward(q:k:v:)`` keeps them for the backward pass.
-    func nonCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> (output: Tensor, features: Saved.Features) {
+    func nonCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> (output: Tensor, features: Saved.Features)
+    {
         let (n, d) = (shape.length, shape.headDim)
         let phiQ = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let phiK = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
@@ -103,7 +104,9 @@ public struct LinearAttention: AttentionKernel {
         let state = Tensor(zeros: [shape.batch, shape.heads, d, d])  // S: [b, h, d, d]
         let keySum = Tensor(zeros: [shape.batch, shape.heads, 1, d])  // Z: [b, h, 1, d]
         // per slice: φ(Q_i) [C, d], φ(K_i) [C, d], A [C, C], then C denominators.
-        let scratch = Tensor(uninitialized: [shape.batch, shape.heads, 1, Self.chunkScratchFloats(chunk: c, headDim: d)])
+        let scratch = Tensor(uninitialized: [
+            shape.batch, shape.heads, 1, Self.chunkScratchFloats(chunk: c, headDim: d),
+        ])
         let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let eps = epsilon
 
@@ -117,12 +120,17 @@ public struct LinearAttention: AttentionKernel {
                 let fk = MatrixView(base: base + c * d, rows: rows, cols: d)
                 let a = MatrixView(base: base + 2 * c * d, rows: rows, cols: rows)
                 let denominators = base + 2 * c * d + c * c
-                let (values, o) = (MatrixView(base: vs.row(start), rows: rows, cols: d), MatrixView(base: os.row(start), rows: rows, cols: d))
+                let (values, o) = (
+                    MatrixView(base: vs.row(start), rows: rows, cols: d),
+                    MatrixView(base: os.row(start), rows: rows, cols: d)
+                )
                 guard values.allFinite() else {
                     // the recurrence for this chunk (it also brings S and Z past it).
                     for i in 0..<rows {
-                        Self.recurrentStep(state: S, keySum: z, phiQ: fq.row(0), phiK: fk.row(0),
-                                           q: qs.row(start + i), k: ks.row(start + i), v: vs.row(start + i), out: os.row(start + i), epsilon: eps)
+                        Self.recurrentStep(
+                            state: S, keySum: z, phiQ: fq.row(0), phiK: fk.row(0),
+                            q: qs.row(start + i), k: ks.row(start + i), v: vs.row(start + i), out: os.row(start + i),
+                            epsilon: eps)
                     }
                     continue
                 }
@@ -230,17 +238,21 @@ public struct LinearAttention: AttentionKernel {
     public func products(for shape: AttentionShape) -> [GemmShape] {
         let (n, d, slices) = (shape.length, shape.headDim, shape.slices)
         guard isCausal else {
-            return [GemmShape(m: d, k: n, n: d, transposeA: true, count: slices),  // [d, n]·[n, d] → [d, d]
-                    GemmShape(m: n, k: d, n: d, count: slices)]  // [n, d]·[d, d] → [n, d]
+            return [
+                GemmShape(m: d, k: n, n: d, transposeA: true, count: slices),  // [d, n]·[n, d] → [d, d]
+                GemmShape(m: n, k: d, n: d, count: slices),
+            ]  // [n, d]·[d, d] → [n, d]
         }
         guard let chunk else { return [] }
         let c = min(chunk, max(n, 1))
         let chunks = [(rows: c, count: n / c), (rows: n % c, count: n % c == 0 ? 0 : 1)].filter { $0.count > 0 }
         return chunks.flatMap { r, count in
-            [GemmShape(m: r, k: d, n: d, count: slices * count),
-             GemmShape(m: r, k: d, n: r, transposeB: true, count: slices * count),
-             GemmShape(m: r, k: r, n: d, count: slices * count),
-             GemmShape(m: d, k: r, n: d, transposeA: true, count: slices * count)]
+            [
+                GemmShape(m: r, k: d, n: d, count: slices * count),
+                GemmShape(m: r, k: d, n: r, transposeB: true, count: slices * count),
+                GemmShape(m: r, k: r, n: d, count: slices * count),
+                GemmShape(m: d, k: r, n: d, transposeA: true, count: slices * count),
+            ]
         }
     }
 
@@ -256,17 +268,20 @@ public struct LinearAttention: AttentionKernel {
     public func cost(for shape: AttentionShape) -> AttentionCost {
         let (n, d) = (shape.length, shape.headDim)
         let c = chunk.map { min($0, max(n, 1)) }
-        let perSlice = if !isCausal {
-            Int.saturatingSum(.saturatingProduct(2, n, d), .saturatingProduct(d, d), d)  // φ(Q), φ(K), S, Z
-        } else if let c {
-            Int.saturatingSum(.saturatingProduct(d, d), d, Self.chunkScratchFloats(chunk: c, headDim: d))  // S, Z, chunk
-        } else {
-            Int.saturatingSum(.saturatingProduct(d, d), .saturatingProduct(3, d))  // S, Z, φ(q_i), φ(k_i)
-        }
+        let perSlice =
+            if !isCausal {
+                Int.saturatingSum(.saturatingProduct(2, n, d), .saturatingProduct(d, d), d)  // φ(Q), φ(K), S, Z
+            } else if let c {
+                // S, Z, chunk
+                Int.saturatingSum(.saturatingProduct(d, d), d, Self.chunkScratchFloats(chunk: c, headDim: d))
+            } else {
+                Int.saturatingSum(.saturatingProduct(d, d), .saturatingProduct(3, d))  // S, Z, φ(q_i), φ(k_i)
+            }
         let (nd, dd) = (Double(n), Double(d))
-        let withinChunks = c.map { c in  // Σ over chunks of 4·rows²·d: A = Φq Φkᵀ and A V
-            4 * dd * (Double(n / c) * Double(c) * Double(c) + Double(n % c) * Double(n % c))
-        } ?? 0
+        let withinChunks =
+            c.map { c in  // Σ over chunks of 4·rows²·d: A = Φq Φkᵀ and A V
+                4 * dd * (Double(n / c) * Double(c) * Double(c) + Double(n % c) * Double(n % c))
+            } ?? 0
         return AttentionCost(
             flops: Double(shape.batch) * Double(shape.heads) * (4 * nd * dd * dd + withinChunks)
                 + Self.normaliserFlops(for: shape),

@@ -33,7 +33,9 @@ extension LinformerAttention: DifferentiableAttention {
         /// for timed code).
         public var keys: Tensor {
             guard keysTransposed else { return projectedKeys }
-            let (b, h, k, d) = (projectedKeys.shape[0], projectedKeys.shape[1], projectedKeys.shape[2], projectedKeys.shape[3])
+            let (b, h, k, d) = (
+                projectedKeys.shape[0], projectedKeys.shape[1], projectedKeys.shape[2], projectedKeys.shape[3]
+            )
             let rows = Tensor(uninitialized: [b, h, k, d])
             for s in 0..<(b * h) {
                 let (from, to) = (projectedKeys.matrix(s).base, rows.matrix(s))
@@ -52,8 +54,11 @@ extension LinformerAttention: DifferentiableAttention {
     ) -> AttentionGradients {
         let shape = checkedBackwardShape(q: q, k: k, v: v, output: output, outputGradient: outputGradient)
         let (n, d, kp) = (shape.length, shape.headDim, projectedLength)
-        precondition(saved.weights.shape == [shape.batch, shape.heads, n, kp], "\(name) backward: saved weights \(saved.weights.shape) do not match \(shape)")
-        let blocks = Tensor(uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), kp])  // [b, h, r, k]
+        precondition(
+            saved.weights.shape == [shape.batch, shape.heads, n, kp],
+            "\(name) backward: saved weights \(saved.weights.shape) do not match \(shape)")
+        // [b, h, r, k]
+        let blocks = Tensor(uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), kp])
         let dKeys = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // dK′: [b, h, k, d]
         let dValues = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // dV′: [b, h, k, d]
         let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
@@ -67,8 +72,10 @@ extension LinformerAttention: DifferentiableAttention {
         ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in
             let head = s % shape.heads
             SoftmaxBackward.slice(
-                q: q.matrix(s), keys: saved.keysTransposed
-                    ? MatrixView(base: saved.projectedKeys.matrix(s).base, rows: d, cols: kp) : saved.projectedKeys.matrix(s),
+                q: q.matrix(s),
+                keys: saved.keysTransposed
+                    ? MatrixView(base: saved.projectedKeys.matrix(s).base, rows: d, cols: kp)
+                    : saved.projectedKeys.matrix(s),
                 keysTransposed: saved.keysTransposed, values: saved.values.matrix(s),
                 weights: saved.weights.matrix(s), rowSums: saved.rowSums.matrix(s).row(0),
                 output: output.matrix(s), outputGradient: outputGradient.matrix(s), causal: false, scale: scale,
@@ -83,11 +90,13 @@ extension LinformerAttention: DifferentiableAttention {
         for s in 0..<shape.slices {
             let head = s % shape.heads
             // [k, d]·[d, n] → [k, n]
-            BLAS.gemm(dKeys.matrix(s), k.matrix(s), transposeB: true,
-                      into: de.matrix(LinformerProjections.index(of: head, in: e)), beta: 1)
+            BLAS.gemm(
+                dKeys.matrix(s), k.matrix(s), transposeB: true,
+                into: de.matrix(LinformerProjections.index(of: head, in: e)), beta: 1)
             // [k, d]·[d, n] → [k, n]
-            BLAS.gemm(dValues.matrix(s), v.matrix(s), transposeB: true,
-                      into: df.matrix(LinformerProjections.index(of: head, in: f)), beta: 1)
+            BLAS.gemm(
+                dValues.matrix(s), v.matrix(s), transposeB: true,
+                into: df.matrix(LinformerProjections.index(of: head, in: f)), beta: 1)
         }
         return AttentionGradients(q: dq, k: dk, v: dv, e: de, f: df)
     }
@@ -103,7 +112,8 @@ extension LinformerAttention: DifferentiableAttention {
         for shape: AttentionShape, projectedLength kp: Int, sharing: ProjectionSharing
     ) -> AttentionCost {
         let (n, d) = (shape.length, shape.headDim)
-        let perSlice = Int.saturatingSum(.saturatingProduct(2, kp, d), .saturatingProduct(SoftmaxBackward.rows(length: n), kp))
+        let perSlice = Int.saturatingSum(
+            .saturatingProduct(2, kp, d), .saturatingProduct(SoftmaxBackward.rows(length: n), kp))
         let projections = LinformerProjections.byteCount(k: kp, length: n, heads: shape.heads, sharing: sharing)
         return AttentionCost(
             flops: Double(shape.batch) * Double(shape.heads) * 16 * Double(n) * Double(kp) * Double(d),
@@ -117,8 +127,9 @@ extension LinformerAttention: DifferentiableAttention {
         for shape: AttentionShape, projectedLength kp: Int, sharing: ProjectionSharing, pass: Pass
     ) -> AttentionCost {
         let forward = cost(for: shape, projectedLength: kp, sharing: sharing)
-        return .of(pass, forward: forward, backward: backwardCost(for: shape, projectedLength: kp, sharing: sharing),
-                   savedBytes: forward.intermediateBytes)
+        return .of(
+            pass, forward: forward, backward: backwardCost(for: shape, projectedLength: kp, sharing: sharing),
+            savedBytes: forward.intermediateBytes)
     }
 
     /// K′, V′, the weights and their row sums: all of the forward's intermediates.

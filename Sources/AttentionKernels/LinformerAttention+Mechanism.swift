@@ -6,7 +6,8 @@ extension MechanismKernels {
         .linformer,
         make: { (causal, projections) throws(KernelConfigurationError) -> any AttentionKernel in
             guard let projections else {
-                throw KernelConfigurationError("""
+                throw KernelConfigurationError(
+                    """
                     Linformer needs its projections E and F ([k, n] or [h, k, n]): give them, \
                     or a projected length k to seed them
                     """)
@@ -14,8 +15,9 @@ extension MechanismKernels {
             return try LinformerAttention(projections: projections, causal: causal)
         },
         cost: { settings, shape, pass, _ in
-            LinformerAttention.cost(for: shape, projectedLength: settings.projectedLength ?? 1,
-                                    sharing: settings.sharing ?? .keyValue, pass: pass)
+            LinformerAttention.cost(
+                for: shape, projectedLength: settings.projectedLength ?? 1,
+                sharing: settings.sharing ?? .keyValue, pass: pass)
         },
         coreCost: { settings, shape, _ in
             let (k, sharing) = (settings.projectedLength ?? 1, settings.sharing ?? .keyValue)
@@ -25,17 +27,19 @@ extension MechanismKernels {
         },
         verificationKernels: { shape, projectedLength, seed in
             ProjectionSharing.allCases.map { sharing in
-                LinformerAttention(nonCausal: LinformerProjections.seeded(
-                    k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed))
+                LinformerAttention(
+                    nonCausal: LinformerProjections.seeded(
+                        k: projectedLength, length: shape.length, heads: shape.heads, sharing: sharing, seed: seed))
             }
         },
         layerCores: { settings in
             // Key-value sharing (the paper's layerwise form with one layer), E = F per layer.
             let (n, heads) = (settings.length, settings.heads)
             let cores: [any DifferentiableAttention] = (0..<settings.layers).map { l in
-                LinformerAttention(nonCausal: LinformerProjections.seeded(
-                    k: min(settings.projectedLength, n), length: n, heads: heads, sharing: .keyValue,
-                    seed: settings.seed &+ UInt64(l)))
+                LinformerAttention(
+                    nonCausal: LinformerProjections.seeded(
+                        k: min(settings.projectedLength, n), length: n, heads: heads, sharing: .keyValue,
+                        seed: settings.seed &+ UInt64(l)))
             }
             return [("linformer key-value", cores)]
         })

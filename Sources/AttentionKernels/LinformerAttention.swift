@@ -23,7 +23,8 @@ public struct LinformerAttention: AttentionKernel {
     public init(projections: LinformerProjections, causal: Bool = false) throws(KernelConfigurationError) {
         guard !causal else {
             throw KernelConfigurationError(
-                "Linformer has no causal form: E and F mix all n positions into every projected row, and the paper defines no mask; use standard or linear attention for causal runs")
+                "Linformer has no causal form: E and F mix all n positions into every projected row, and the paper defines no mask; use standard or linear attention for causal runs"
+            )
         }
         self.init(nonCausal: projections)
     }
@@ -40,9 +41,11 @@ public struct LinformerAttention: AttentionKernel {
         let shape = checkedShape(q: q, k: k, v: v)
         let (n, d, kp) = (shape.length, shape.headDim, projectedLength)
         precondition(d >= 1, "\(name): head dimension must be at least 1")
-        precondition(n == projections.length,
+        precondition(
+            n == projections.length,
             "linformer: the projections are [\(kp), \(projections.length)] but the sequence has n=\(n)")
-        precondition(projections.heads == shape.heads || projections.sharing != .none,
+        precondition(
+            projections.heads == shape.heads || projections.sharing != .none,
             "linformer: per-head projections for \(projections.heads) heads, input has \(shape.heads)")
         let kProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
         let vProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
@@ -63,11 +66,14 @@ public struct LinformerAttention: AttentionKernel {
                 BLAS.gemm(k.matrix(s), transposeA: true, projections.e(head: head), transposeB: true, into: kT)
                 let rows = { (range: Range<Int>) in
                     let queries = MatrixView(base: q.matrix(s).row(range.lowerBound), rows: range.count, cols: d)
-                    let (pr, or) = (MatrixView(base: p.row(range.lowerBound), rows: range.count, cols: kp),
-                                    MatrixView(base: o.row(range.lowerBound), rows: range.count, cols: d))
+                    let (pr, or) = (
+                        MatrixView(base: p.row(range.lowerBound), rows: range.count, cols: kp),
+                        MatrixView(base: o.row(range.lowerBound), rows: range.count, cols: d)
+                    )
                     // [rows, d]·[d, k] → [rows, k]
-                    FlashTiles.scores(queries, packedKeys: kT.base, cols: kp, alpha: scale, into: pr, maxima: nil,
-                                      keyStride: 1, depthStride: kp)
+                    FlashTiles.scores(
+                        queries, packedKeys: kT.base, cols: kp, alpha: scale, into: pr, maxima: nil,
+                        keyStride: 1, depthStride: kp)
                     for r in range { rowSums[r] = Softmax.exponentiate(p.row(r), valid: kp, count: kp) }
                     // [rows, k]·[k, d] → [rows, d]
                     FlashTiles.accumulate(pr, vProjected.matrix(s), cols: kp, into: or, rescale: rowSums, first: true)
@@ -91,7 +97,10 @@ public struct LinformerAttention: AttentionKernel {
             BLAS.gemm(p, vProjected.matrix(s), into: o)
             for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
         }
-        return (out, Saved(projectedKeys: kProjected, keysTransposed: micro, values: vProjected, weights: scores, rowSums: sums))
+        return (
+            out,
+            Saved(projectedKeys: kProjected, keysTransposed: micro, values: vProjected, weights: scores, rowSums: sums)
+        )
     }
 
     /// Whether the attention half goes through ``FlashTiles`` (d and k multiples of 16), with K′
@@ -105,12 +114,15 @@ public struct LinformerAttention: AttentionKernel {
     /// P V′, [n, k]·[k, d] → [n, d]: `2·n·k·d` FLOPs each.
     public func products(for shape: AttentionShape) -> [GemmShape] {
         let (n, d, kp, slices) = (shape.length, shape.headDim, projectedLength, shape.slices)
-        let keys = Self.usesMicroKernels(headDim: d, projectedLength: kp)
+        let keys =
+            Self.usesMicroKernels(headDim: d, projectedLength: kp)
             ? GemmShape(m: d, k: n, n: kp, transposeA: true, transposeB: true, count: slices)
             : GemmShape(m: kp, k: n, n: d, count: slices)
-        return [GemmShape(m: kp, k: n, n: d, count: slices), keys,  // F V, E K
-                GemmShape(m: n, k: d, n: kp, transposeB: true, count: slices),  // [n, d]·[d, k] → [n, k]
-                GemmShape(m: n, k: kp, n: d, count: slices)]  // [n, k]·[k, d] → [n, d]
+        return [
+            GemmShape(m: kp, k: n, n: d, count: slices), keys,  // F V, E K
+            GemmShape(m: n, k: d, n: kp, transposeB: true, count: slices),  // [n, d]·[d, k] → [n, k]
+            GemmShape(m: n, k: kp, n: d, count: slices),
+        ]  // [n, k]·[k, d] → [n, d]
     }
 
     public func cost(for shape: AttentionShape) -> AttentionCost {

@@ -17,7 +17,10 @@ public struct LinformerProjections: Sendable {
             switch t.shape.count {
             case 2: return t
             case 3 where t.shape[0] == heads || t.shape[0] == 1: return t
-            case 3: throw KernelConfigurationError("\(label) has \(t.shape[0]) matrices but there are \(heads) heads; give one [k, n] or [\(heads), k, n]")
+            case 3:
+                throw KernelConfigurationError(
+                    "\(label) has \(t.shape[0]) matrices but there are \(heads) heads; give one [k, n] or [\(heads), k, n]"
+                )
             default: throw KernelConfigurationError("\(label) must be [k, n] or [h, k, n], got \(t.shape)")
             }
         }
@@ -28,7 +31,9 @@ public struct LinformerProjections: Sendable {
         guard ek == fk, en == fn else {
             throw KernelConfigurationError("E is [\(ek), \(en)] but F is [\(fk), \(fn)]; they must match")
         }
-        guard ek >= 1, en >= 1 else { throw KernelConfigurationError("projections must be non-empty, got [\(ek), \(en)]") }
+        guard ek >= 1, en >= 1 else {
+            throw KernelConfigurationError("projections must be non-empty, got [\(ek), \(en)]")
+        }
         let perHead = { (t: Tensor) in t.shape.count == 3 && t.shape[0] > 1 }
         guard perHead(e) == perHead(f) else {
             throw KernelConfigurationError("E and F must both be shared or both per-head")
@@ -73,11 +78,12 @@ public struct LinformerProjections: Sendable {
 
     /// Bytes E and F would take for a configuration, without allocating them.
     public static func byteCount(k: Int, length n: Int, heads: Int, sharing: ProjectionSharing) -> Int {
-        let matrices = switch sharing {
-        case .none: Int.saturatingProduct(2, heads)
-        case .headwise: 2
-        case .keyValue: 1
-        }
+        let matrices =
+            switch sharing {
+            case .none: Int.saturatingProduct(2, heads)
+            case .headwise: 2
+            case .keyValue: 1
+            }
         return AttentionCost.floats(matrices, k, n)
     }
 }

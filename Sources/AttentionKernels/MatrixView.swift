@@ -35,7 +35,8 @@ public struct MatrixView: @unchecked Sendable {
     /// Rows `range` of this matrix (same stride): a block of rows, for block-wise products.
     public func rows(_ range: Range<Int>) -> MatrixView {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) of a \(rows)-row matrix")
-        return MatrixView(base: base + range.lowerBound * rowStride, rows: range.count, cols: cols, rowStride: rowStride)
+        return MatrixView(
+            base: base + range.lowerBound * rowStride, rows: range.count, cols: cols, rowStride: rowStride)
     }
 
     /// Whether every element is finite: Σ (x − x) is 0 for finite elements and NaN as soon as one is
@@ -52,7 +53,10 @@ public struct MatrixView: @unchecked Sendable {
                 poison += x - x
                 c += Lanes.scalarCount
             }
-            while c < cols { tail += r[c] - r[c]; c += 1 }
+            while c < cols {
+                tail += r[c] - r[c]
+                c += 1
+            }
         }
         return (poison.sum() + tail).isFinite
     }

@@ -6,23 +6,27 @@ public struct MechanismKernels: Sendable {
     public let descriptor: MechanismDescriptor
     /// Builds the kernel (``makeAttentionKernel(_:causal:projections:)``): it throws for a causal
     /// form it lacks; `projections` (Linformer's E and F) reach only mechanisms with a k axis.
-    public let make: @Sendable (_ causal: Bool, _ projections: LinformerProjections?) throws(KernelConfigurationError)
-        -> any AttentionKernel
+    public let make:
+        @Sendable (_ causal: Bool, _ projections: LinformerProjections?) throws(KernelConfigurationError)
+            -> any AttentionKernel
     /// The kernel with explicit query×key tiles (`eval --blocks`), for mechanisms that tile; nil otherwise.
     public let makeTiled: (@Sendable (_ causal: Bool, _ blocks: FlashAttention.Blocks) -> any AttentionKernel)?
     /// The analytic cost of one call of a pass at `threads` workers, without building the kernel
     /// (no allocation): sweep planning and the memory guard.
-    public let cost: @Sendable (_ settings: MechanismSettings, _ shape: AttentionShape, _ pass: Pass, _ threads: Int)
-        -> AttentionCost
+    public let cost:
+        @Sendable (_ settings: MechanismSettings, _ shape: AttentionShape, _ pass: Pass, _ threads: Int)
+            -> AttentionCost
     /// The costs of the core inside an encoder layer (``CoreCost``), without building it.
-    public let coreCost: @Sendable (_ settings: MechanismSettings, _ shape: AttentionShape, _ threads: Int)
-        -> CoreCost
+    public let coreCost:
+        @Sendable (_ settings: MechanismSettings, _ shape: AttentionShape, _ threads: Int)
+            -> CoreCost
     /// The causal core a decoding encoder stack runs (``LayerGeneration``); nil when it does not decode.
     public let decodeCore: (@Sendable () -> any DifferentiableAttention)?
     /// The kernels `verify` checks for this mechanism on a shape (every causal form and variant;
     /// Linformer's projections seeded with k = `projectedLength` from `seed`), in the order it prints them.
-    public let verificationKernels: @Sendable (_ shape: AttentionShape, _ projectedLength: Int, _ seed: UInt64)
-        -> [any AttentionKernel]
+    public let verificationKernels:
+        @Sendable (_ shape: AttentionShape, _ projectedLength: Int, _ seed: UInt64)
+            -> [any AttentionKernel]
     /// The encoder stacks `verify` and the layer tests check for this mechanism: each variant's name
     /// and its L cores, one per layer (`Verification.layerCores` lists every mechanism's).
     public let layerCores: @Sendable (_ settings: LayerCoreSettings) -> [NamedCores]
@@ -57,8 +61,10 @@ public struct MechanismKernels: Sendable {
         public var seed: UInt64
         public var flashBlocks: FlashAttention.Blocks
 
-        public init(layers: Int, heads: Int, length: Int, projectedLength: Int, seed: UInt64,
-                    flashBlocks: FlashAttention.Blocks) {
+        public init(
+            layers: Int, heads: Int, length: Int, projectedLength: Int, seed: UInt64,
+            flashBlocks: FlashAttention.Blocks
+        ) {
             (self.layers, self.heads, self.length, self.projectedLength) = (layers, heads, length, projectedLength)
             (self.seed, self.flashBlocks) = (seed, flashBlocks)
         }

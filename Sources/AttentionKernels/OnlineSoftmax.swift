@@ -48,7 +48,11 @@ extension Softmax {
             }
             blockMax = maxVector.max()
             var tailPoison: Float = 0
-            while j < valid { blockMax = max(blockMax, x[j]); tailPoison += x[j] - x[j]; j += 1 }
+            while j < valid {
+                blockMax = max(blockMax, x[j])
+                tailPoison += x[j] - x[j]
+                j += 1
+            }
             if !(poison.sum() + tailPoison).isFinite { blockMax = nonFiniteMaximum(x, count: valid) }
         }
 

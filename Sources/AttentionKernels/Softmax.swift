@@ -38,7 +38,11 @@ public enum Softmax {
         }
         var rowMax = maxVector.max()
         var tailPoison: Float = 0
-        while j < valid { rowMax = max(rowMax, x[j]); tailPoison += x[j] - x[j]; j += 1 }
+        while j < valid {
+            rowMax = max(rowMax, x[j])
+            tailPoison += x[j] - x[j]
+            j += 1
+        }
         if !(poison.sum() + tailPoison).isFinite { rowMax = nonFiniteMaximum(x, count: valid) }
 
         guard rowMax.isFinite else {  // NaN or +inf in the row, or nothing but −inf: NaN weights.
@@ -105,7 +109,8 @@ public enum Softmax {
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         typealias V = SIMD8<Float>
         let lowest: Float = -87.33654  // ln(2^-126): smaller inputs would need a subnormal 2^m.
-        let low = V(repeating: lowest), high = V(repeating: 88)
+        let low = V(repeating: lowest)
+        let high = V(repeating: 88)
         let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
         // m = round(x / ln 2): adding 1.5·2^23 rounds to an integer kept in the low mantissa bits.
         let magic = V(repeating: 12_582_912)

@@ -30,8 +30,11 @@ extension SoftmaxAttention: DifferentiableAttention {
     ) -> AttentionGradients {
         let shape = checkedBackwardShape(q: q, k: k, v: v, output: output, outputGradient: outputGradient)
         let (n, d) = (shape.length, shape.headDim)
-        precondition(saved.weights.shape == [shape.batch, shape.heads, n, n], "\(name) backward: saved weights \(saved.weights.shape) do not match \(shape)")
-        let blocks = Tensor(uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), n])  // [b, h, r, n]
+        precondition(
+            saved.weights.shape == [shape.batch, shape.heads, n, n],
+            "\(name) backward: saved weights \(saved.weights.shape) do not match \(shape)")
+        // [b, h, r, n]
+        let blocks = Tensor(uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), n])
         let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]

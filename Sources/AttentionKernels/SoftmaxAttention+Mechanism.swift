@@ -10,7 +10,9 @@ extension MechanismKernels {
         decodeCore: { SoftmaxAttention(causal: true) },
         verificationKernels: { _, _, _ in [SoftmaxAttention(), SoftmaxAttention(causal: true)] },
         layerCores: { settings in
-            [settings.same("standard", SoftmaxAttention()),
-             settings.same("standard (causal)", SoftmaxAttention(causal: true))]
+            [
+                settings.same("standard", SoftmaxAttention()),
+                settings.same("standard (causal)", SoftmaxAttention(causal: true)),
+            ]
         })
 }

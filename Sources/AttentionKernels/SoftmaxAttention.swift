@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Standard (softmax) attention, the papers' baseline: `out = softmax(Q Kᵀ / √d) V`, with the full
@@ -80,8 +80,10 @@ public struct SoftmaxAttention: AttentionKernel {
     /// instead: fewer FLOPs, a path only non-finite inputs take.)
     public func products(for shape: AttentionShape) -> [GemmShape] {
         let (n, d) = (shape.length, shape.headDim)
-        return [GemmShape(m: n, k: d, n: n, transposeB: true, count: shape.slices),  // [n, d]·[d, n] → [n, n]
-                GemmShape(m: n, k: n, n: d, count: shape.slices)]  // [n, n]·[n, d] → [n, d]
+        return [
+            GemmShape(m: n, k: d, n: n, transposeB: true, count: shape.slices),  // [n, d]·[d, n] → [n, n]
+            GemmShape(m: n, k: n, n: d, count: shape.slices),
+        ]  // [n, n]·[n, d] → [n, d]
     }
 
     /// `4·b·h·n²·d` FLOPs (the two products); scores and row sums `b·h·(n² + n)` floats; output `b·h·n·d`.

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AttentionKernels
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The algorithmic reference: naive loops, Float64 accumulation, no BLAS, no tricks.
 ///
@@ -134,7 +135,9 @@ public enum ReferenceAttention {
         var scoreError = 0.0
         for j in 0..<visible {
             // [d]·[d] → [1]: s_ij, Σ|q k| and the propagated input error.
-            var dot = 0.0, magnitude = 0.0, propagated = 0.0
+            var dot = 0.0
+            var magnitude = 0.0
+            var propagated = 0.0
             for l in 0..<d {
                 let (ql, kl) = (q[i, l], keys[j, l])
                 dot += ql * kl
@@ -148,7 +151,9 @@ public enum ReferenceAttention {
         var (out, bounds) = ([Double](repeating: 0, count: d), [Double](repeating: 0, count: d))
         for c in 0..<d {
             // [visible]·[visible, d] → [d], one column at a time.
-            var value = 0.0, magnitude = 0.0, propagated = 0.0
+            var value = 0.0
+            var magnitude = 0.0
+            var propagated = 0.0
             for j in 0..<visible {
                 value += p[j] * values[j, c]
                 magnitude += p[j] * abs(values[j, c])
@@ -232,7 +237,9 @@ public enum ReferenceAttention {
         var out = Bounded(rows: kp, cols: d)
         for r in 0..<kp {
             for l in 0..<d {
-                var sum = 0.0, magnitude = 0.0, propagated = 0.0
+                var sum = 0.0
+                var magnitude = 0.0
+                var propagated = 0.0
                 for j in 0..<n {
                     let pr = Double(p[r, j])
                     sum += pr * x[j, l]
@@ -272,8 +279,12 @@ public enum ReferenceAttention {
         var out = Bounded(rows: n, cols: d)
         // Running sums over the keys seen: S = Σ φ(k) vᵀ, its magnitude Σ φ(k)|v|ᵀ, z = Σ φ(k), and
         // the propagation terms Σ δφ(k)|v|ᵀ, Σ φ(k) δvᵀ, Σ δφ(k).
-        var state = [Double](repeating: 0, count: d * d), magnitude = state, keyErrors = state, valueErrors = state
-        var keySum = [Double](repeating: 0, count: d), keySumError = keySum
+        var state = [Double](repeating: 0, count: d * d)
+        var magnitude = state
+        var keyErrors = state
+        var valueErrors = state
+        var keySum = [Double](repeating: 0, count: d)
+        var keySumError = keySum
         func accumulate(_ j: Int) {
             for l in 0..<d {
                 let (a, da) = (phi(k[j, l]), slope(k[j, l]) * k.bound(j, l))
@@ -305,7 +316,8 @@ public enum ReferenceAttention {
                 for l in 0..<d {
                     numerator += features[l] * state[l * d + c]
                     a += features[l] * magnitude[l * d + c]
-                    numeratorError += featureErrors[l] * magnitude[l * d + c]
+                    numeratorError +=
+                        featureErrors[l] * magnitude[l * d + c]
                         + features[l] * (keyErrors[l * d + c] + valueErrors[l * d + c])
                 }
                 let value = numerator / denominator

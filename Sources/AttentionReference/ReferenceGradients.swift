@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AttentionKernels
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The algorithmic reference for the backward passes: the gradients of L = Σ dO ∘ O by the chain
 /// rule on the naive formulas, in Float64 loops, with no BLAS and none of the kernels' tricks (no
@@ -48,15 +49,18 @@ extension ReferenceAttention {
     ) -> Gradients {
         switch kernel {
         case let linformer as LinformerAttention:
-            return linformerGradients(q: q, k: k, v: v, projections: linformer.projections, outputGradient: outputGradient,
-                                      projected: projected)
+            return linformerGradients(
+                q: q, k: k, v: v, projections: linformer.projections, outputGradient: outputGradient,
+                projected: projected)
         case let linearKernel as LinearAttention:
-            return linearGradients(q: q, k: k, v: v, outputGradient: outputGradient, causal: linearKernel.isCausal,
-                                   epsilon: Double(linearKernel.epsilon))
+            return linearGradients(
+                q: q, k: k, v: v, outputGradient: outputGradient, causal: linearKernel.isCausal,
+                epsilon: Double(linearKernel.epsilon))
         case let flash as FlashAttention:
-            return standardGradients(q: q, k: k, v: v, outputGradient: outputGradient, causal: flash.isCausal,
-                                     rescalings: max(flash.keyBlocks(length: AttentionShape(of: q).length) - 1, 0),
-                                     logSumExp: true)
+            return standardGradients(
+                q: q, k: k, v: v, outputGradient: outputGradient, causal: flash.isCausal,
+                rescalings: max(flash.keyBlocks(length: AttentionShape(of: q).length) - 1, 0),
+                logSumExp: true)
         default:
             precondition(kernel.mechanism == .standard, "no reference gradients for \(kernel.name)")
             return standardGradients(q: q, k: k, v: v, outputGradient: outputGradient, causal: kernel.isCausal)
@@ -70,7 +74,8 @@ extension ReferenceAttention {
     /// online-softmax rescalings (``standard(q:k:v:causal:rescalings:)``), and its backward forms each
     /// weight as exp(s_ij − L_i) from the saved L_i = m_i + log l_i.
     public static func standardGradients(
-        q: Tensor, k: Tensor, v: Tensor, outputGradient: Tensor, causal: Bool, rescalings: Int = 0, logSumExp: Bool = false
+        q: Tensor, k: Tensor, v: Tensor, outputGradient: Tensor, causal: Bool, rescalings: Int = 0,
+        logSumExp: Bool = false
     ) -> Gradients {
         let shape = AttentionShape(of: q)
         let (n, d) = (shape.length, shape.headDim)
@@ -113,7 +118,8 @@ extension ReferenceAttention {
     ) -> (dq: Bounded, dKeys: Bounded, dValues: Bounded) {
         let (n, d, m) = (qs.rows, qs.cols, keys.rows)
         let scale = 1 / Double(d).squareRoot()
-        var dS = [Double](repeating: 0, count: n * m), dSBound = dS
+        var dS = [Double](repeating: 0, count: n * m)
+        var dSBound = dS
         var (dq, dKeys, dValues) = (Bounded(rows: n, cols: d), Bounded(rows: m, cols: d), Bounded(rows: m, cols: d))
         // dP = dO Vᵀ: [n, d]·[d, m] → [n, m], bounds γ(d)·Σ_c|dO_ic V_jc| + Σ_c|dO_ic|·δV_jc.
         let dP = product(gs, values.transposed)
@@ -126,7 +132,8 @@ extension ReferenceAttention {
             if logSumExp, let rowMax = scores.max(), let rowMin = scores.min() {
                 weightError += u * (abs(rowMax) + 3 * log(Double(m)) + (rowMax - rowMin) + 8)
             }
-            var rowTerm = 0.0, rowTermBound = 0.0  // D_i and its bound
+            var rowTerm = 0.0
+            var rowTermBound = 0.0  // D_i and its bound
             var rowTermMagnitude = 0.0
             for c in 0..<d {
                 let (g, o) = (Double(gs[i, c]), row.values[c])
@@ -149,7 +156,9 @@ extension ReferenceAttention {
         }
         for i in 0..<n {
             for l in 0..<d {
-                var value = 0.0, magnitude = 0.0, propagated = 0.0
+                var value = 0.0
+                var magnitude = 0.0
+                var propagated = 0.0
                 for j in 0..<m {
                     let ds = dS[i * m + j]
                     value += ds * keys[j, l]
@@ -162,9 +171,12 @@ extension ReferenceAttention {
         }
         for j in 0..<m {
             for l in 0..<d {
-                var value = 0.0, magnitude = 0.0, propagated = 0.0
+                var value = 0.0
+                var magnitude = 0.0
+                var propagated = 0.0
                 for i in 0..<n {
-                    let ds = dS[i * m + j], ql = qs[i, l]
+                    let ds = dS[i * m + j]
+                    let ql = qs[i, l]
                     value += ds * ql
                     magnitude += abs(ds * ql)
                     propagated += dSBound[i * m + j] * abs(ql)
@@ -197,11 +209,18 @@ extension ReferenceAttention {
         let shared = projections.e === projections.f
         var (dq, dk, dv) = (Output.zeros(q.count), Output.zeros(q.count), Output.zeros(q.count))
         // dE, dF sums: values, Σ|terms|, propagated bounds; and how many terms reach each matrix.
-        var de = (values: [Double](repeating: 0, count: projections.e.count), magnitude: [Double](repeating: 0, count: projections.e.count),
-                  propagated: [Double](repeating: 0, count: projections.e.count))
-        var df = (values: [Double](repeating: 0, count: projections.f.count), magnitude: [Double](repeating: 0, count: projections.f.count),
-                  propagated: [Double](repeating: 0, count: projections.f.count))
-        var eTerms = [Int](repeating: 0, count: max(projections.e.count / max(kp * n, 1), 1)), fTerms = eTerms
+        var de = (
+            values: [Double](repeating: 0, count: projections.e.count),
+            magnitude: [Double](repeating: 0, count: projections.e.count),
+            propagated: [Double](repeating: 0, count: projections.e.count)
+        )
+        var df = (
+            values: [Double](repeating: 0, count: projections.f.count),
+            magnitude: [Double](repeating: 0, count: projections.f.count),
+            propagated: [Double](repeating: 0, count: projections.f.count)
+        )
+        var eTerms = [Int](repeating: 0, count: max(projections.e.count / max(kp * n, 1), 1))
+        var fTerms = eTerms
         for s in 0..<shape.slices {
             let head = s % shape.heads
             let (e, f) = (projections.e(head: head), projections.f(head: head))
@@ -219,13 +238,18 @@ extension ReferenceAttention {
                     }
                 }
             }
-            let slice = softmaxSliceGradients(q: x.q, keys: keys, values: values,
-                                              outputGradient: outputGradient.matrix(s), causal: false)
+            let slice = softmaxSliceGradients(
+                q: x.q, keys: keys, values: values,
+                outputGradient: outputGradient.matrix(s), causal: false)
             // Back through the projections: dK = Eᵀ dK′, dV = Fᵀ dV′.
             for j in 0..<n {
                 for l in 0..<d {
-                    var kValue = 0.0, kMagnitude = 0.0, kPropagated = 0.0
-                    var vValue = 0.0, vMagnitude = 0.0, vPropagated = 0.0
+                    var kValue = 0.0
+                    var kMagnitude = 0.0
+                    var kPropagated = 0.0
+                    var vValue = 0.0
+                    var vMagnitude = 0.0
+                    var vPropagated = 0.0
                     for r in 0..<kp {
                         let (er, fr) = (Double(e[r, j]), Double(f[r, j]))
                         kValue += er * slice.dKeys[r, l]
@@ -242,7 +266,10 @@ extension ReferenceAttention {
             }
             dq.place(slice.dq.output, at: s * n * d)
             // The projections' gradients: dE += dK′ Kᵀ, dF += dV′ Vᵀ (into dE itself when shared).
-            let (eIndex, fIndex) = (LinformerProjections.index(of: head, in: projections.e), LinformerProjections.index(of: head, in: projections.f))
+            let (eIndex, fIndex) = (
+                LinformerProjections.index(of: head, in: projections.e),
+                LinformerProjections.index(of: head, in: projections.f)
+            )
             eTerms[eIndex] += d
             if shared { eTerms[eIndex] += d } else { fTerms[fIndex] += d }
             for r in 0..<kp {
@@ -267,11 +294,14 @@ extension ReferenceAttention {
             }
         }
         func finish(_ sums: (values: [Double], magnitude: [Double], propagated: [Double]), _ terms: [Int]) -> Output {
-            let bounds = sums.values.indices.map { i in gamma(terms[i / max(kp * n, 1)]) * sums.magnitude[i] + sums.propagated[i] }
+            let bounds = sums.values.indices.map { i in
+                gamma(terms[i / max(kp * n, 1)]) * sums.magnitude[i] + sums.propagated[i]
+            }
             return Output(values: sums.values, bounds: bounds)
         }
         let eOutput = finish(de, eTerms)
-        return Gradients(q: dq, k: dk, v: dv, e: eOutput, f: shared ? eOutput : finish(df, fTerms), sharedProjection: shared)
+        return Gradients(
+            q: dq, k: dk, v: dv, e: eOutput, f: shared ? eOutput : finish(df, fTerms), sharedProjection: shared)
     }
 
     // MARK: - Linear attention
@@ -301,26 +331,48 @@ extension ReferenceAttention {
         var (dq, dk, dv) = (Output.zeros(q.count), Output.zeros(q.count), Output.zeros(q.count))
         let eta = gamma(n) + gamma(d + 1) + 2 * elementwiseError
         let big = gamma(n + d + 3)
-        func phi(_ x: Float) -> Double { let x = Double(x); return x > 0 ? x + 1 : exp(x) }
-        func slope(_ x: Float) -> Double { let x = Double(x); return x > 0 ? 1 : exp(x) }
+        func phi(_ x: Float) -> Double {
+            let x = Double(x)
+            return x > 0 ? x + 1 : exp(x)
+        }
+        func slope(_ x: Float) -> Double {
+            let x = Double(x)
+            return x > 0 ? 1 : exp(x)
+        }
         for s in 0..<shape.slices {
             let (qs, ks, vs, gs) = (q.matrix(s), k.matrix(s), v.matrix(s), outputGradient.matrix(s))
-            var phiQ = [Double](repeating: 0, count: n * d), phiK = phiQ
-            for i in 0..<n { for l in 0..<d { phiQ[i * d + l] = phi(qs[i, l]); phiK[i * d + l] = phi(ks[i, l]) } }
+            var phiQ = [Double](repeating: 0, count: n * d)
+            var phiK = phiQ
+            for i in 0..<n {
+                for l in 0..<d {
+                    phiQ[i * d + l] = phi(qs[i, l])
+                    phiK[i * d + l] = phi(ks[i, l])
+                }
+            }
             // Query i sees keys 0..<keys(i); key j is seen by queries queries(j)..<n.
-            let keys = { (i: Int) in causal ? i + 1 : n }, queries = { (j: Int) in causal ? j : 0 }
+            let keys = { (i: Int) in causal ? i + 1 : n }
+            let queries = { (j: Int) in causal ? j : 0 }
             var A = [Double](repeating: 0, count: n * n)
-            for i in 0..<n { for j in 0..<keys(i) { for l in 0..<d { A[i * n + j] += phiQ[i * d + l] * phiK[j * d + l] } } }
+            for i in 0..<n {
+                for j in 0..<keys(i) { for l in 0..<d { A[i * n + j] += phiQ[i * d + l] * phiK[j * d + l] } }
+            }
             // Per row: g_i, a_i and δa_i (from the output's forward bound).
             var g = [Double](repeating: 0, count: n * d)
-            var a = [Double](repeating: 0, count: n), aBound = a
+            var a = [Double](repeating: 0, count: n)
+            var aBound = a
             for i in 0..<n {
                 var den = epsilon
                 for j in 0..<n { den += A[i * n + j] }
-                var dot = 0.0, magnitude = 0.0, propagated = 0.0
+                var dot = 0.0
+                var magnitude = 0.0
+                var propagated = 0.0
                 for c in 0..<d {
-                    var num = 0.0, numMagnitude = 0.0
-                    for j in 0..<n { num += A[i * n + j] * Double(vs[j, c]); numMagnitude += A[i * n + j] * abs(Double(vs[j, c])) }
+                    var num = 0.0
+                    var numMagnitude = 0.0
+                    for j in 0..<n {
+                        num += A[i * n + j] * Double(vs[j, c])
+                        numMagnitude += A[i * n + j] * abs(Double(vs[j, c]))
+                    }
                     let o = num / den
                     let oBound = eta * (numMagnitude / den + abs(o)) + u * abs(o)
                     let dO = Double(gs[i, c])
@@ -333,31 +385,44 @@ extension ReferenceAttention {
                 aBound[i] = (gamma(d) * magnitude + propagated) / den + (eta + 2 * u) * abs(a[i])
             }
             // dA_ij = g_i·v_j + a_i, and Σ_c|g_ic v_jc| for the bounds.
-            var dA = [Double](repeating: 0, count: n * n), gv = dA
+            var dA = [Double](repeating: 0, count: n * n)
+            var gv = dA
             for i in 0..<n {
                 for j in 0..<keys(i) {
-                    var value = a[i], magnitude = 0.0
-                    for c in 0..<d { value += g[i * d + c] * Double(vs[j, c]); magnitude += abs(g[i * d + c] * Double(vs[j, c])) }
+                    var value = a[i]
+                    var magnitude = 0.0
+                    for c in 0..<d {
+                        value += g[i * d + c] * Double(vs[j, c])
+                        magnitude += abs(g[i * d + c] * Double(vs[j, c]))
+                    }
                     (dA[i * n + j], gv[i * n + j]) = (value, magnitude)
                 }
             }
             let base = s * n * d
             for i in 0..<n {
                 for l in 0..<d {
-                    var value = 0.0, products = 0.0, keySum = 0.0
+                    var value = 0.0
+                    var products = 0.0
+                    var keySum = 0.0
                     for j in 0..<keys(i) {
                         value += dA[i * n + j] * phiK[j * d + l]
                         products += phiK[j * d + l] * gv[i * n + j]
                         keySum += phiK[j * d + l]
                     }
-                    let bound = (big + 4 * u + eta + 2 * u) * products + (big + 4 * u) * abs(a[i]) * keySum + aBound[i] * keySum
+                    let bound =
+                        (big + 4 * u + eta + 2 * u) * products + (big + 4 * u) * abs(a[i]) * keySum + aBound[i] * keySum
                     let p = slope(qs[i, l])
-                    (dq.values[base + i * d + l], dq.bounds[base + i * d + l]) = (p * value, p * (bound + 5 * u * abs(value)))
+                    (dq.values[base + i * d + l], dq.bounds[base + i * d + l]) = (
+                        p * value, p * (bound + 5 * u * abs(value))
+                    )
                 }
             }
             for j in 0..<n {
                 for l in 0..<d {
-                    var value = 0.0, products = 0.0, normaliser = 0.0, propagated = 0.0
+                    var value = 0.0
+                    var products = 0.0
+                    var normaliser = 0.0
+                    var propagated = 0.0
                     for i in queries(j)..<n {
                         value += dA[i * n + j] * phiQ[i * d + l]
                         products += phiQ[i * d + l] * gv[i * n + j]
@@ -366,15 +431,20 @@ extension ReferenceAttention {
                     }
                     let bound = (big + 4 * u + eta + 2 * u) * products + (big + 4 * u) * normaliser + propagated
                     let p = slope(ks[j, l])
-                    (dk.values[base + j * d + l], dk.bounds[base + j * d + l]) = (p * value, p * (bound + 5 * u * abs(value)))
+                    (dk.values[base + j * d + l], dk.bounds[base + j * d + l]) = (
+                        p * value, p * (bound + 5 * u * abs(value))
+                    )
                 }
                 for c in 0..<d {
-                    var value = 0.0, magnitude = 0.0
+                    var value = 0.0
+                    var magnitude = 0.0
                     for i in queries(j)..<n {
                         value += A[i * n + j] * g[i * d + c]
                         magnitude += A[i * n + j] * abs(g[i * d + c])
                     }
-                    (dv.values[base + j * d + c], dv.bounds[base + j * d + c]) = (value, (big + 8 * u + eta + 2 * u) * magnitude)
+                    (dv.values[base + j * d + c], dv.bounds[base + j * d + c]) = (
+                        value, (big + 8 * u + eta + 2 * u) * magnitude
+                    )
                 }
             }
         }
@@ -384,7 +454,9 @@ extension ReferenceAttention {
 
 extension ReferenceAttention.Output {
     /// All zeros, `count` values and bounds.
-    static func zeros(_ count: Int) -> Self { Self(values: [Double](repeating: 0, count: count), bounds: [Double](repeating: 0, count: count)) }
+    static func zeros(_ count: Int) -> Self {
+        Self(values: [Double](repeating: 0, count: count), bounds: [Double](repeating: 0, count: count))
+    }
 
     /// Copies one slice's values and bounds in at `offset`.
     mutating func place(_ slice: ReferenceAttention.Bounded, at offset: Int) { place(slice.output, at: offset) }

@@ -13,11 +13,15 @@ extension ReferenceLayer {
         let (n, d) = (q.rows / batch, q.cols / heads)
         let shape = AttentionShape(batch: batch, heads: heads, length: n, headDim: d)
         // [b·n, h·d] → [b, h, n, d], so that slice s is rows s·n..<(s + 1)·n.
-        let (qh, kh, vh) = (headsFirst(q, batch: batch, heads: heads), headsFirst(k, batch: batch, heads: heads),
-                            headsFirst(v, batch: batch, heads: heads))
+        let (qh, kh, vh) = (
+            headsFirst(q, batch: batch, heads: heads), headsFirst(k, batch: batch, heads: heads),
+            headsFirst(v, batch: batch, heads: heads)
+        )
         let out = ReferenceAttention.output(of: kernel, shape: shape) { s in
-            (Field(qh, slice: s, rows: n, cols: d), Field(kh, slice: s, rows: n, cols: d),
-             Field(vh, slice: s, rows: n, cols: d))
+            (
+                Field(qh, slice: s, rows: n, cols: d), Field(kh, slice: s, rows: n, cols: d),
+                Field(vh, slice: s, rows: n, cols: d)
+            )
         }
         return tokensFirst(out, batch: batch, heads: heads, length: n)
     }

@@ -1,5 +1,6 @@
 import AttentionKernels
 import EncoderLayer
+
 /// The encoder layer's parts in Float64, forward and backward, each from the inputs the part is
 /// given (a part's check gives it the float32 tensors the kernel's part received, with bound 0):
 ///
@@ -16,8 +17,10 @@ extension ReferenceLayer {
 
     /// Part 1: Q, K, V `[T, D]` (heads side by side) from X `[T, D]`.
     static func projections(input x: Field, weights w: EncoderWeights) -> (q: Field, k: Field, v: Field) {
-        (product(x, w.wq.matrix(0), bias: w.bq), product(x, w.wk.matrix(0), bias: w.bk),
-         product(x, w.wv.matrix(0), bias: w.bv))
+        (
+            product(x, w.wq.matrix(0), bias: w.bq), product(x, w.wk.matrix(0), bias: w.bk),
+            product(x, w.wv.matrix(0), bias: w.bv)
+        )
     }
 
     /// Part 3: Z₁ = X + A Wo + bo and its LayerNorm, from X and A (`[T, D]`, A's heads side by side).
@@ -44,13 +47,16 @@ extension ReferenceLayer {
     /// gradients, named as ``EncoderWeights/named`` (`dh` for dH).
     static func feedForwardBackward(hidden h: Field, weights w: EncoderWeights, gradient dy: Field) -> [String: Field] {
         let forward = feedForward(hidden: h, weights: w)
-        let (dz, dGamma, dBeta) = layerNormBackward(dy, normalized: forward.normalized.normalized,
-                                                    inverseStd: forward.normalized.inverseStd, gamma: w.gamma2)
+        let (dz, dGamma, dBeta) = layerNormBackward(
+            dy, normalized: forward.normalized.normalized,
+            inverseStd: forward.normalized.inverseStd, gamma: w.gamma2)
         let dActivation = productTransposed([(dz, w.w2.matrix(0))])  // dG = dZ₂ W2ᵀ
         let du = hadamard(dActivation, geluDerivative(forward.preActivation))
-        return ["dh": productTransposed([(du, w.w1.matrix(0))], residual: dz),
-                "w2": weightGradient(forward.activation, dz), "b2": columnSums(dz),
-                "w1": weightGradient(h, du), "b1": columnSums(du), "gamma2": dGamma, "beta2": dBeta]
+        return [
+            "dh": productTransposed([(du, w.w1.matrix(0))], residual: dz),
+            "w2": weightGradient(forward.activation, dz), "b2": columnSums(dz),
+            "w1": weightGradient(h, du), "b1": columnSums(du), "gamma2": dGamma, "beta2": dBeta,
+        ]
     }
 
     /// Part 3 backward from dH: dZ₁ (`dz`, the residual's share of dX), dA (`da`, heads side by side)
@@ -59,10 +65,13 @@ extension ReferenceLayer {
         input x: Field, attention a: Field, weights w: EncoderWeights, gradient dh: Field
     ) -> [String: Field] {
         let forward = attentionOutput(input: x, attention: a, weights: w)
-        let (dz, dGamma, dBeta) = layerNormBackward(dh, normalized: forward.normalized, inverseStd: forward.inverseStd,
-                                                    gamma: w.gamma1)
-        return ["dz": dz, "da": productTransposed([(dz, w.wo.matrix(0))]), "wo": weightGradient(a, dz),
-                "bo": columnSums(dz), "gamma1": dGamma, "beta1": dBeta]
+        let (dz, dGamma, dBeta) = layerNormBackward(
+            dh, normalized: forward.normalized, inverseStd: forward.inverseStd,
+            gamma: w.gamma1)
+        return [
+            "dz": dz, "da": productTransposed([(dz, w.wo.matrix(0))]), "wo": weightGradient(a, dz),
+            "bo": columnSums(dz), "gamma1": dGamma, "beta1": dBeta,
+        ]
     }
 
     /// Part 1 backward: dX = dZ₁ + dQ Wqᵀ + dK Wkᵀ + dV Wvᵀ (one sum of 3D + 1 terms) and the
@@ -70,9 +79,11 @@ extension ReferenceLayer {
     static func projectionBackward(
         input x: Field, weights w: EncoderWeights, residual dz: Field, dq: Field, dk: Field, dv: Field
     ) -> [String: Field] {
-        ["dx": productTransposed([(dq, w.wq.matrix(0)), (dk, w.wk.matrix(0)), (dv, w.wv.matrix(0))], residual: dz),
-         "wq": weightGradient(x, dq), "wk": weightGradient(x, dk), "wv": weightGradient(x, dv),
-         "bq": columnSums(dq), "bk": columnSums(dk), "bv": columnSums(dv)]
+        [
+            "dx": productTransposed([(dq, w.wq.matrix(0)), (dk, w.wk.matrix(0)), (dv, w.wv.matrix(0))], residual: dz),
+            "wq": weightGradient(x, dq), "wk": weightGradient(x, dk), "wv": weightGradient(x, dv),
+            "bq": columnSums(dq), "bk": columnSums(dk), "bv": columnSums(dv),
+        ]
     }
 
     // MARK: - Measured deviations
@@ -92,7 +103,9 @@ extension ReferenceLayer {
     // MARK: - On tensors (for tests: the finite-difference checks of these gradients)
 
     /// Part 3 forward on tensors: H `[b, n, D]` from X `[b, n, D]` and A `[b, h, n, d]`.
-    public static func attentionOutput(input x: Tensor, attention a: Tensor, weights w: EncoderWeights) -> ReferenceAttention.Output {
+    public static func attentionOutput(input x: Tensor, attention a: Tensor, weights w: EncoderWeights)
+        -> ReferenceAttention.Output
+    {
         attentionOutput(input: tokens(x), attention: tokens(heads: a), weights: w).output.output
     }
 
@@ -101,7 +114,8 @@ extension ReferenceLayer {
     public static func attentionOutputGradients(
         input x: Tensor, attention a: Tensor, weights w: EncoderWeights, outputGradient dh: Tensor
     ) -> [String: ReferenceAttention.Output] {
-        let gradients = attentionOutputBackward(input: tokens(x), attention: tokens(heads: a), weights: w, gradient: tokens(dh))
+        let gradients = attentionOutputBackward(
+            input: tokens(x), attention: tokens(heads: a), weights: w, gradient: tokens(dh))
         var all = gradients.mapValues(\.output)
         if let da = gradients["da"] { all["da"] = headsFirst(da, batch: x.shape[0], heads: a.shape[1]) }
         return all
@@ -113,15 +127,22 @@ extension ReferenceLayer {
     }
 
     /// Part 4 backward on tensors, for dY: `dh`, `w1`, `b1`, `w2`, `b2`, `gamma2`, `beta2`.
-    public static func feedForwardGradients(hidden h: Tensor, weights w: EncoderWeights, outputGradient dy: Tensor) -> [String: ReferenceAttention.Output] {
+    public static func feedForwardGradients(hidden h: Tensor, weights w: EncoderWeights, outputGradient dy: Tensor)
+        -> [String: ReferenceAttention.Output]
+    {
         feedForwardBackward(hidden: tokens(h), weights: w, gradient: tokens(dy)).mapValues(\.output)
     }
 
     /// Part 1 forward on tensors: Q, K, V `[b, h, n, d]` from X `[b, n, D]`.
-    public static func projections(input x: Tensor, weights w: EncoderWeights, heads: Int) -> (q: ReferenceAttention.Output, k: ReferenceAttention.Output, v: ReferenceAttention.Output) {
+    public static func projections(input x: Tensor, weights w: EncoderWeights, heads: Int) -> (
+        q: ReferenceAttention.Output, k: ReferenceAttention.Output, v: ReferenceAttention.Output
+    ) {
         let (q, k, v) = projections(input: tokens(x), weights: w)
         let b = x.shape[0]
-        return (headsFirst(q, batch: b, heads: heads), headsFirst(k, batch: b, heads: heads), headsFirst(v, batch: b, heads: heads))
+        return (
+            headsFirst(q, batch: b, heads: heads), headsFirst(k, batch: b, heads: heads),
+            headsFirst(v, batch: b, heads: heads)
+        )
     }
 
     /// Part 1 backward on tensors, from dZ₁ `[b, n, D]` and dQ, dK, dV `[b, h, n, d]`: `dx`, `wq`,
@@ -129,7 +150,9 @@ extension ReferenceLayer {
     public static func projectionGradients(
         input x: Tensor, weights w: EncoderWeights, residual dz: Tensor, dq: Tensor, dk: Tensor, dv: Tensor
     ) -> [String: ReferenceAttention.Output] {
-        projectionBackward(input: tokens(x), weights: w, residual: tokens(dz), dq: tokens(heads: dq), dk: tokens(heads: dk),
-                           dv: tokens(heads: dv)).mapValues(\.output)
+        projectionBackward(
+            input: tokens(x), weights: w, residual: tokens(dz), dq: tokens(heads: dq), dk: tokens(heads: dk),
+            dv: tokens(heads: dv)
+        ).mapValues(\.output)
     }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AttentionKernels
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The algorithmic reference for ``EncoderStack``: naive Float64 loops, no BLAS, the same weights,
 /// part by part. Every value carries a bound on how far a correct float32 kernel may be from it,
@@ -86,7 +87,9 @@ public enum ReferenceLayer {
         var f = Field(rows: b * n, cols: h * d)
         for s in 0..<(b * h) {
             let m = t.matrix(s)
-            for i in 0..<n { for c in 0..<d { f.values[((s / h) * n + i) * h * d + (s % h) * d + c] = Double(m[i, c]) } }
+            for i in 0..<n {
+                for c in 0..<d { f.values[((s / h) * n + i) * h * d + (s % h) * d + c] = Double(m[i, c]) }
+            }
         }
         return f
     }
@@ -134,15 +137,24 @@ public enum ReferenceLayer {
         var y = Field(rows: x.rows, cols: w.cols)
         for i in 0..<x.rows {
             for j in 0..<w.cols {
-                var value = 0.0, magnitude = 0.0, propagated = 0.0
+                var value = 0.0
+                var magnitude = 0.0
+                var propagated = 0.0
                 for k in 0..<x.cols {
                     let wkj = Double(w[k, j])
                     value += x[i, k] * wkj
                     magnitude += abs(x[i, k] * wkj)
                     propagated += x.bound(i, k) * abs(wkj)
                 }
-                if let bias { value += Double(bias.data[j]); magnitude += abs(Double(bias.data[j])) }
-                if let residual { value += residual[i, j]; magnitude += abs(residual[i, j]); propagated += residual.bound(i, j) }
+                if let bias {
+                    value += Double(bias.data[j])
+                    magnitude += abs(Double(bias.data[j]))
+                }
+                if let residual {
+                    value += residual[i, j]
+                    magnitude += abs(residual[i, j])
+                    propagated += residual.bound(i, j)
+                }
                 y.values[i * w.cols + j] = value
                 y.bounds[i * w.cols + j] = gamma(terms) * magnitude + propagated
             }
@@ -158,9 +170,12 @@ public enum ReferenceLayer {
         var y = Field(rows: rows, cols: cols)
         for i in 0..<rows {
             for k in 0..<cols {
-                var value = 0.0, magnitude = 0.0, propagated = 0.0
+                var value = 0.0
+                var magnitude = 0.0
+                var propagated = 0.0
                 for (g, w) in pairs {
-                    precondition(g.cols == w.cols && g.rows == rows && w.rows == cols, "reference backward product shapes")
+                    precondition(
+                        g.cols == w.cols && g.rows == rows && w.rows == cols, "reference backward product shapes")
                     for j in 0..<g.cols {
                         let wkj = Double(w[k, j])
                         value += g[i, j] * wkj
@@ -168,7 +183,11 @@ public enum ReferenceLayer {
                         propagated += g.bound(i, j) * abs(wkj)
                     }
                 }
-                if let residual { value += residual[i, k]; magnitude += abs(residual[i, k]); propagated += residual.bound(i, k) }
+                if let residual {
+                    value += residual[i, k]
+                    magnitude += abs(residual[i, k])
+                    propagated += residual.bound(i, k)
+                }
                 y.values[i * cols + k] = value
                 y.bounds[i * cols + k] = gamma(terms) * magnitude + propagated
             }
@@ -182,7 +201,9 @@ public enum ReferenceLayer {
         var y = Field(rows: x.cols, cols: g.cols)
         for k in 0..<x.cols {
             for j in 0..<g.cols {
-                var value = 0.0, magnitude = 0.0, propagated = 0.0
+                var value = 0.0
+                var magnitude = 0.0
+                var propagated = 0.0
                 for i in 0..<x.rows {
                     value += x[i, k] * g[i, j]
                     magnitude += abs(x[i, k] * g[i, j])
@@ -199,8 +220,14 @@ public enum ReferenceLayer {
     static func columnSums(_ g: Field) -> Field {
         var y = Field(rows: 1, cols: g.cols)
         for j in 0..<g.cols {
-            var value = 0.0, magnitude = 0.0, propagated = 0.0
-            for i in 0..<g.rows { value += g[i, j]; magnitude += abs(g[i, j]); propagated += g.bound(i, j) }
+            var value = 0.0
+            var magnitude = 0.0
+            var propagated = 0.0
+            for i in 0..<g.rows {
+                value += g[i, j]
+                magnitude += abs(g[i, j])
+                propagated += g.bound(i, j)
+            }
             y.values[j] = value
             y.bounds[j] = gamma(g.rows) * magnitude + propagated
         }
@@ -252,7 +279,8 @@ public enum ReferenceLayer {
     /// s″ = 2r″·s(1 − s) + 2r′·s′·(1 − 2s): GELU″ = 2s′ + x·s″.
     static func geluSecondDerivative(_ x: Double) -> Double {
         let (e, _) = geluExponent(x)
-        let s = 1 / (1 + e), sm = e * s  // s and 1 − s
+        let s = 1 / (1 + e)
+        let sm = e * s  // s and 1 − s
         let (r1, r2) = (geluC * (1 + 3 * geluA * x * x), 6 * geluA * geluC * x)
         let s1 = 2 * r1 * s * sm
         let s2 = 2 * r2 * s * sm + 2 * r1 * s1 * (sm - s)
@@ -290,16 +318,24 @@ public enum ReferenceLayer {
 
     static func layerNorm(_ z: Field, gamma: Tensor, beta: Tensor) -> Normalized {
         let (rows, d) = (z.rows, z.cols)
-        var out = Normalized(output: Field(rows: rows, cols: d), normalized: Field(rows: rows, cols: d),
-                             inverseStd: Field(rows: rows, cols: 1))
+        var out = Normalized(
+            output: Field(rows: rows, cols: d), normalized: Field(rows: rows, cols: d),
+            inverseStd: Field(rows: rows, cols: 1))
         let dd = Double(d)
         for i in 0..<rows {
             var (sum, magnitude) = (0.0, 0.0)
-            for c in 0..<d { sum += z[i, c]; magnitude += abs(z[i, c]) }
+            for c in 0..<d {
+                sum += z[i, c]
+                magnitude += abs(z[i, c])
+            }
             let mean = sum / dd
             let meanError = Self.gamma(d) * magnitude / dd
             var (squares, absolute) = (0.0, 0.0)
-            for c in 0..<d { let centred = z[i, c] - mean; squares += centred * centred; absolute += abs(centred) }
+            for c in 0..<d {
+                let centred = z[i, c] - mean
+                squares += centred * centred
+                absolute += abs(centred)
+            }
             let variance = squares / dd
             let varianceError = Self.gamma(d + 1) * variance + 2 * meanError * absolute / dd + 2 * u * variance
             let w = variance + epsilon
@@ -307,7 +343,10 @@ public enum ReferenceLayer {
             let rho = (varianceError + u * epsilon + u * w) / (2 * w) + 2 * u
             // The input's error, through the Jacobian: mean(δz) and mean(|x̂| ∘ δz).
             var (meanInput, weightedInput) = (0.0, 0.0)
-            for c in 0..<d { meanInput += z.bound(i, c); weightedInput += abs((z[i, c] - mean) * r) * z.bound(i, c) }
+            for c in 0..<d {
+                meanInput += z.bound(i, c)
+                weightedInput += abs((z[i, c] - mean) * r) * z.bound(i, c)
+            }
             (meanInput, weightedInput) = (meanInput / dd, weightedInput / dd)
             out.inverseStd.values[i] = r
             out.inverseStd.bounds[i] = rho * r + r * r * weightedInput
@@ -316,10 +355,13 @@ public enum ReferenceLayer {
                 let x = centred * r
                 let g = Double(gamma.data[c])
                 let y = g * x + Double(beta.data[c])
-                let xError = r * (meanError + u * abs(centred)) + abs(x) * (rho + u)
+                let xError =
+                    r * (meanError + u * abs(centred)) + abs(x) * (rho + u)
                     + r * (z.bound(i, c) + meanInput + abs(x) * weightedInput)
                 (out.normalized.values[i * d + c], out.normalized.bounds[i * d + c]) = (x, xError)
-                (out.output.values[i * d + c], out.output.bounds[i * d + c]) = (y, abs(g) * xError + u * abs(g * x) + u * abs(y))
+                (out.output.values[i * d + c], out.output.bounds[i * d + c]) = (
+                    y, abs(g) * xError + u * abs(g * x) + u * abs(y)
+                )
             }
         }
         return out
@@ -340,8 +382,12 @@ public enum ReferenceLayer {
                 let gc = Double(gamma.data[c])
                 let t = gc * g[i, c]
                 let tError = abs(gc) * g.bound(i, c) + u * abs(t)
-                m1 += t; tMagnitude += abs(t); m1Error += tError
-                m2 += t * x[i, c]; m2Magnitude += abs(t * x[i, c]); m2Error += tError * abs(x[i, c]) + abs(t) * x.bound(i, c)
+                m1 += t
+                tMagnitude += abs(t)
+                m1Error += tError
+                m2 += t * x[i, c]
+                m2Magnitude += abs(t * x[i, c])
+                m2Error += tError * abs(x[i, c]) + abs(t) * x.bound(i, c)
             }
             (m1, m2) = (m1 / dd, m2 / dd)
             m1Error = Self.gamma(d) * tMagnitude / dd + m1Error / dd
@@ -352,7 +398,8 @@ public enum ReferenceLayer {
                 let t = gc * g[i, c]
                 let tError = abs(gc) * g.bound(i, c) + u * abs(t)
                 let q = (t - m1) - x[i, c] * m2
-                let qError = u * (abs(t - m1) + abs(x[i, c] * m2) + abs(q))
+                let qError =
+                    u * (abs(t - m1) + abs(x[i, c] * m2) + abs(q))
                     + tError + m1Error + abs(x[i, c]) * m2Error + abs(m2) * x.bound(i, c)
                 let value = ri * q
                 dz.values[i * d + c] = value

@@ -1,6 +1,7 @@
 import AttentionKernels
 import Decoding
 import EncoderLayer
+
 /// Verification of ``EncoderStack`` against ``ReferenceLayer``: what `attnbench verify` prints for
 /// the layer scope, and what the layer tests assert.
 extension Verification {
@@ -64,20 +65,33 @@ extension Verification {
             let (s, w) = (saved.layers[l], weights[l])
             let X = ReferenceLayer.tokens(input(l))
             let (q, k, v) = ReferenceLayer.projections(input: X, weights: w)
-            forward.append(worst([(s.q, q), (s.k, k), (s.v, v)].map {
-                compare($0.0, ReferenceLayer.headsFirst($0.1, batch: batch, heads: heads), kernel: "", shape: shape)
-            }, "layer \(l) projections"))
-            forward.append(compare(s.attention, ReferenceAttention.output(of: stack.cores[l], q: s.q, k: s.k, v: s.v),
-                                   kernel: "layer \(l) core \(stack.cores[l].name)", shape: shape))
-            let h = ReferenceLayer.attentionOutput(input: X, attention: ReferenceLayer.tokens(heads: s.attention), weights: w)
-            forward.append(compare(s.hidden, h.output.output, kernel: "layer \(l) attention output + LN1", shape: shape))
+            forward.append(
+                worst(
+                    [(s.q, q), (s.k, k), (s.v, v)].map {
+                        compare(
+                            $0.0, ReferenceLayer.headsFirst($0.1, batch: batch, heads: heads), kernel: "", shape: shape)
+                    }, "layer \(l) projections"))
+            forward.append(
+                compare(
+                    s.attention, ReferenceAttention.output(of: stack.cores[l], q: s.q, k: s.k, v: s.v),
+                    kernel: "layer \(l) core \(stack.cores[l].name)", shape: shape))
+            let h = ReferenceLayer.attentionOutput(
+                input: X, attention: ReferenceLayer.tokens(heads: s.attention), weights: w)
+            forward.append(
+                compare(s.hidden, h.output.output, kernel: "layer \(l) attention output + LN1", shape: shape))
             let f = ReferenceLayer.feedForward(hidden: ReferenceLayer.tokens(s.hidden), weights: w)
-            forward.append(worst([compare(s.preActivation, f.preActivation.output, kernel: "", shape: shape),
-                                  compare(s.output, f.normalized.output.output, kernel: "", shape: shape)],
-                                 "layer \(l) FFN + LN2"))
+            forward.append(
+                worst(
+                    [
+                        compare(s.preActivation, f.preActivation.output, kernel: "", shape: shape),
+                        compare(s.output, f.normalized.output.output, kernel: "", shape: shape),
+                    ],
+                    "layer \(l) FFN + LN2"))
         }
-        let endToEnd = self.endToEnd(stack, x: x, boundaries: saved.layers.map(LayerBoundaries.init), final: stack(x: x),
-                                     weights: weights).result
+        let endToEnd = self.endToEnd(
+            stack, x: x, boundaries: saved.layers.map(LayerBoundaries.init), final: stack(x: x),
+            weights: weights
+        ).result
 
         var backward = [Result]()
         for l in (0..<layers).reversed() {
@@ -91,25 +105,46 @@ extension Verification {
                     return compare(tensor, expected.output, kernel: name, shape: shape)
                 }
             }
-            let ffn = ReferenceLayer.feedForwardBackward(hidden: ReferenceLayer.tokens(s.hidden), weights: w,
-                                                         gradient: ReferenceLayer.tokens(incoming))
-            backward.append(worst(named(ffn, [("dh", t.hidden), ("w1", g.w1), ("b1", g.b1), ("w2", g.w2), ("b2", g.b2),
-                                              ("gamma2", g.gamma2), ("beta2", g.beta2)]), "layer \(l) FFN + LN2 backward"))
+            let ffn = ReferenceLayer.feedForwardBackward(
+                hidden: ReferenceLayer.tokens(s.hidden), weights: w,
+                gradient: ReferenceLayer.tokens(incoming))
+            backward.append(
+                worst(
+                    named(
+                        ffn,
+                        [
+                            ("dh", t.hidden), ("w1", g.w1), ("b1", g.b1), ("w2", g.w2), ("b2", g.b2),
+                            ("gamma2", g.gamma2), ("beta2", g.beta2),
+                        ]), "layer \(l) FFN + LN2 backward"))
             let attention = ReferenceLayer.attentionOutputBackward(
-                input: X, attention: ReferenceLayer.tokens(heads: s.attention), weights: w, gradient: ReferenceLayer.tokens(t.hidden))
-            var outputParts = named(attention, [("dz", t.residual), ("wo", g.wo), ("bo", g.bo), ("gamma1", g.gamma1), ("beta1", g.beta1)])
+                input: X, attention: ReferenceLayer.tokens(heads: s.attention), weights: w,
+                gradient: ReferenceLayer.tokens(t.hidden))
+            var outputParts = named(
+                attention, [("dz", t.residual), ("wo", g.wo), ("bo", g.bo), ("gamma1", g.gamma1), ("beta1", g.beta1)])
             if let da = attention["da"] {
-                outputParts.append(compare(t.attention, ReferenceLayer.headsFirst(da, batch: batch, heads: heads), kernel: "da", shape: shape))
+                outputParts.append(
+                    compare(
+                        t.attention, ReferenceLayer.headsFirst(da, batch: batch, heads: heads), kernel: "da",
+                        shape: shape))
             }
             backward.append(worst(outputParts, "layer \(l) attention output + LN1 backward"))
-            let core = ReferenceAttention.gradients(of: stack.cores[l], q: s.q, k: s.k, v: s.v, outputGradient: t.attention,
-                                                    projected: s.projected)
-            backward.append(compare(t.core, core, kernel: "layer \(l) core \(stack.cores[l].name) backward", shape: shape))
+            let core = ReferenceAttention.gradients(
+                of: stack.cores[l], q: s.q, k: s.k, v: s.v, outputGradient: t.attention,
+                projected: s.projected)
+            backward.append(
+                compare(t.core, core, kernel: "layer \(l) core \(stack.cores[l].name) backward", shape: shape))
             let projections = ReferenceLayer.projectionBackward(
-                input: X, weights: w, residual: ReferenceLayer.tokens(t.residual), dq: ReferenceLayer.tokens(heads: t.core.q),
+                input: X, weights: w, residual: ReferenceLayer.tokens(t.residual),
+                dq: ReferenceLayer.tokens(heads: t.core.q),
                 dk: ReferenceLayer.tokens(heads: t.core.k), dv: ReferenceLayer.tokens(heads: t.core.v))
-            backward.append(worst(named(projections, [("dx", t.input), ("wq", g.wq), ("wk", g.wk), ("wv", g.wv),
-                                                      ("bq", g.bq), ("bk", g.bk), ("bv", g.bv)]), "layer \(l) projections backward"))
+            backward.append(
+                worst(
+                    named(
+                        projections,
+                        [
+                            ("dx", t.input), ("wq", g.wq), ("wk", g.wk), ("wv", g.wv),
+                            ("bq", g.bq), ("bk", g.bk), ("bv", g.bv),
+                        ]), "layer \(l) projections backward"))
         }
         precondition(trace.layers[0]?.input === gradients.dX, "the stack's dX is not layer 0's")
         return LayerCheck(forward: forward, endToEnd: endToEnd, backward: backward)
@@ -145,15 +180,22 @@ extension Verification {
         for l in 0..<stack.configuration.layers {
             let (s, w) = (boundaries[l], weights[l])
             let (q, k, v) = ReferenceLayer.projections(input: current, weights: w)
-            check(s.q, q, heads: true); check(s.k, k, heads: true); check(s.v, v, heads: true)
-            let a = ReferenceLayer.core(stack.cores[l], q: ReferenceLayer.measured(q, against: s.q, heads: true),
-                                        k: ReferenceLayer.measured(k, against: s.k, heads: true),
-                                        v: ReferenceLayer.measured(v, against: s.v, heads: true), batch: batch, heads: heads)
+            check(s.q, q, heads: true)
+            check(s.k, k, heads: true)
+            check(s.v, v, heads: true)
+            let a = ReferenceLayer.core(
+                stack.cores[l], q: ReferenceLayer.measured(q, against: s.q, heads: true),
+                k: ReferenceLayer.measured(k, against: s.k, heads: true),
+                v: ReferenceLayer.measured(v, against: s.v, heads: true), batch: batch, heads: heads)
             check(s.attention, a, heads: true)
-            let h = ReferenceLayer.attentionOutput(input: current, attention: ReferenceLayer.measured(a, against: s.attention, heads: true),
-                                                   weights: w).output
+            let h = ReferenceLayer.attentionOutput(
+                input: current, attention: ReferenceLayer.measured(a, against: s.attention, heads: true),
+                weights: w
+            ).output
             check(s.hidden, h)
-            last = ReferenceLayer.feedForward(hidden: ReferenceLayer.measured(h, against: s.hidden), weights: w).normalized.output
+            last =
+                ReferenceLayer.feedForward(hidden: ReferenceLayer.measured(h, against: s.hidden), weights: w).normalized
+                .output
             check(s.output, last)
             current = ReferenceLayer.measured(last, against: s.output)
         }
@@ -176,16 +218,22 @@ extension Verification {
         generation(record: record)
         let shape = c.coreShape(batch: generation.batch, length: generation.length)
         let label = "L=\(c.layers) \(generation.mechanism.rawValue) \(generation.decoder.rawValue)"
-        var decoded = endToEnd(stack, x: record.inputs, boundaries: record.layers, final: record.outputs, weights: stack.weights)
+        var decoded = endToEnd(
+            stack, x: record.inputs, boundaries: record.layers, final: record.outputs, weights: stack.weights)
         let rows = stack(x: record.inputs)
         let (_, saved) = stack.trainingForward(x: record.inputs)
-        var rerun = endToEnd(stack, x: record.inputs, boundaries: saved.layers.map(LayerBoundaries.init), final: rows,
-                             weights: stack.weights)
+        var rerun = endToEnd(
+            stack, x: record.inputs, boundaries: saved.layers.map(LayerBoundaries.init), final: rows,
+            weights: stack.weights)
         decoded.result.kernel = label + " decode"
         rerun.result.kernel = label + " stack"
-        let together = ReferenceAttention.Output(values: rows.scalars.map(Double.init),
-                                                 bounds: zip(decoded.final.bounds, rerun.final.bounds).map { $0 + $1 })
-        return [decoded.result, rerun.result, compare(record.outputs, together, kernel: label + " decode=stack", shape: shape)]
+        let together = ReferenceAttention.Output(
+            values: rows.scalars.map(Double.init),
+            bounds: zip(decoded.final.bounds, rerun.final.bounds).map { $0 + $1 })
+        return [
+            decoded.result, rerun.result,
+            compare(record.outputs, together, kernel: label + " decode=stack", shape: shape),
+        ]
     }
 
     /// `attnbench verify`'s layer-decode lines: ``check(_:)-(LayerGeneration)`` for an L = 2 stack
@@ -196,8 +244,10 @@ extension Verification {
         let pairs = Mechanism.allCases.flatMap { m in Decoder.supported(by: m).map { (mechanism: m, decoder: $0) } }
         return pairs.flatMap { mechanism, decoder in
             do {
-                return check(try LayerGeneration(configuration: layerCheckConfiguration, mechanism: mechanism, decoder: decoder,
-                                                 batch: 2, length: 23, prompt: 3, seed: seed))
+                return check(
+                    try LayerGeneration(
+                        configuration: layerCheckConfiguration, mechanism: mechanism, decoder: decoder,
+                        batch: 2, length: 23, prompt: 3, seed: seed))
             } catch {
                 preconditionFailure("\(mechanism) decodes with \(decoder): \(error)")
             }
@@ -233,15 +283,19 @@ extension Verification {
         let x = Tensor.normal([batch, length, configuration.modelDim], seed: seed)
         let dy = Tensor.normal(x.shape, seed: seed &+ 4)
         var results = [Result]()
-        for (name, cores) in layerCores(configuration: configuration, length: length, projectedLength: 8, seed: seed &+ 3,
-                                        flashBlocks: smallFlashBlocks) {
+        for (name, cores) in layerCores(
+            configuration: configuration, length: length, projectedLength: 8, seed: seed &+ 3,
+            flashBlocks: smallFlashBlocks)
+        {
             let stack = EncoderStack(configuration: configuration, cores: cores, seed: seed &+ 7)
             let check = checkLayer(stack, x: x, outputGradient: dy)
             let label = "L=\(configuration.layers) \(name)"
             var endToEnd = check.endToEnd
             endToEnd.kernel = label + " end-to-end"
-            results += [worst(check.forward, named: label + " forward", shape: shape), endToEnd,
-                        worst(check.backward, named: label + " backward", shape: shape)]
+            results += [
+                worst(check.forward, named: label + " forward", shape: shape), endToEnd,
+                worst(check.backward, named: label + " backward", shape: shape),
+            ]
         }
         return results
     }

@@ -1,5 +1,6 @@
 import AttentionKernels
 import Decoding
+
 /// Compares kernels with ``ReferenceAttention`` on seeded inputs: what `attnbench verify` runs
 /// before anything is timed, and what the tests assert.
 public enum Verification {
@@ -31,7 +32,10 @@ public enum Verification {
         var result = Result(kernel: kernel, shape: shape, maxAbsoluteError: 0, worstBoundFraction: 0, nonFinite: 0)
         for i in 0..<out.count {
             let x = Double(out.data[i])
-            guard x.isFinite else { result.nonFinite += 1; continue }
+            guard x.isFinite else {
+                result.nonFinite += 1
+                continue
+            }
             let error = abs(x - reference.values[i])
             result.maxAbsoluteError = max(result.maxAbsoluteError, error)
             // A zero bound (an all-zero value row) must be met exactly.
@@ -51,17 +55,20 @@ public enum Verification {
         let (output, saved) = kernel.trainingForward(q: q, k: k, v: v)
         let gradients = kernel.backward(q: q, k: k, v: v, output: output, saved: saved, outputGradient: outputGradient)
         let projected = (saved as? LinformerAttention.Saved).map { ($0.keys, $0.values) }
-        let reference = ReferenceAttention.gradients(of: kernel, q: q, k: k, v: v, outputGradient: outputGradient,
-                                                     projected: projected)
+        let reference = ReferenceAttention.gradients(
+            of: kernel, q: q, k: k, v: v, outputGradient: outputGradient,
+            projected: projected)
         return compare(gradients, reference, kernel: kernel.name + " backward", shape: AttentionShape(of: q))
     }
 
     /// Compares float32 gradients with reference gradients, pairing them by name (dq, dk, dv, de, df).
     public static func compare(
-        _ gradients: AttentionGradients, _ reference: ReferenceAttention.Gradients, kernel: String, shape: AttentionShape
+        _ gradients: AttentionGradients, _ reference: ReferenceAttention.Gradients, kernel: String,
+        shape: AttentionShape
     ) -> Result {
         let expected = Dictionary(reference.named.map { ($0.name, $0.output) }, uniquingKeysWith: { a, _ in a })
-        precondition(Set(expected.keys) == Set(gradients.named.map(\.name)), "kernel and reference gradients differ in kind")
+        precondition(
+            Set(expected.keys) == Set(gradients.named.map(\.name)), "kernel and reference gradients differ in kind")
         var result = Result(kernel: kernel, shape: shape, maxAbsoluteError: 0, worstBoundFraction: 0, nonFinite: 0)
         for (name, tensor) in gradients.named {
             guard let output = expected[name] else { continue }
@@ -82,8 +89,9 @@ public enum Verification {
     /// Generates a sequence (recording every q, k, v and output) and compares the outputs with the
     /// Float64 reference of causal attention over the recorded q, k, v: what decoding must equal.
     public static func check(_ generation: Generation) -> Result {
-        let record = DecodeRecord(batch: generation.batch, heads: generation.heads, length: generation.length,
-                                  headDim: generation.headDim)
+        let record = DecodeRecord(
+            batch: generation.batch, heads: generation.heads, length: generation.length,
+            headDim: generation.headDim)
         generation(record: record)
         guard let core = generation.mechanism.kernels.decodeCore?() else {
             preconditionFailure("\(generation.mechanism) decodes but has no causal core to take its reference from")
@@ -111,7 +119,9 @@ public enum Verification {
 
     /// The seeded inputs for a shape: Q, K, V with N(0, 1) entries from `seed`, `seed+1`, `seed+2`.
     public static func inputs(_ shape: AttentionShape, seed: UInt64) -> (q: Tensor, k: Tensor, v: Tensor) {
-        (Tensor.normal(shape.dims, seed: seed), Tensor.normal(shape.dims, seed: seed &+ 1),
-         Tensor.normal(shape.dims, seed: seed &+ 2))
+        (
+            Tensor.normal(shape.dims, seed: seed), Tensor.normal(shape.dims, seed: seed &+ 1),
+            Tensor.normal(shape.dims, seed: seed &+ 2)
+        )
     }
 }

@@ -5,10 +5,13 @@
 extension MechanismDescriptor {
     public static let flash = MechanismDescriptor(
         name: "flash", title: "flash attention",
-        supports: Support(causal: true, decoding: .unsupported(reason: """
-            flash attention has no decode mode of its own: a decoding step is one query row against the KV cache, \
-            with no score matrix to tile, which is the standard decoder (--mechanism standard --mode decode)
-            """)),
+        supports: Support(
+            causal: true,
+            decoding: .unsupported(
+                reason: """
+                    flash attention has no decode mode of its own: a decoding step is one query row against the KV cache, \
+                    with no score matrix to tile, which is the standard decoder (--mechanism standard --mode decode)
+                    """)),
         rank: 1, paperRank: 1, style: PlotStyle(colors: ["#7b241c", "#d98880"]),
         peer: PeerForm("torch.nn.functional.scaled_dot_product_attention"))
 }

@@ -75,7 +75,9 @@ extension MechanismDescriptor {
         public var decoding: Decoding
 
         public init(causal: Bool, noCausalReason: String? = nil, backward: Bool = true, decoding: Decoding) {
-            (self.causal, self.noCausalReason, self.backward, self.decoding) = (causal, noCausalReason, backward, decoding)
+            (self.causal, self.noCausalReason, self.backward, self.decoding) = (
+                causal, noCausalReason, backward, decoding
+            )
         }
     }
 

@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// The fixed random maps that close the decode loop, so every step depends on the one before and
 /// no work can be skipped or hoisted.
 ///
@@ -20,8 +21,9 @@ public struct DecodeProjections: Sendable {
     public let weights: Tensor
 
     public init(weights: Tensor) {
-        precondition(weights.shape.count == 3 && weights.shape[2] == 3 * weights.shape[1],
-                     "decode projections are [h, d, 3d], got \(weights.shape)")
+        precondition(
+            weights.shape.count == 3 && weights.shape[2] == 3 * weights.shape[1],
+            "decode projections are [h, d, 3d], got \(weights.shape)")
         self.weights = weights
         heads = weights.shape[0]
         headDim = weights.shape[1]

@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// Autoregressive generation through one causal attention layer, token by token, as a model
 /// generates an image pixel by pixel ("Transformers are RNNs" §4.2).
 ///
@@ -37,7 +38,8 @@ public struct Generation: Sendable {
     /// nothing to stream one token at a time), and for a decoder the mechanism does not run
     /// (``unsupported(_:decoder:)``).
     public init(
-        mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, heads: Int, headDim: Int, length: Int, prompt: Int = 1,
+        mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, heads: Int, headDim: Int, length: Int,
+        prompt: Int = 1,
         seed: UInt64
     ) throws(KernelConfigurationError) {
         if let reason = Self.unsupported(mechanism, decoder: decoder) { throw reason }
@@ -64,7 +66,8 @@ public struct Generation: Sendable {
     static func noDecoder(_ mechanism: Mechanism, _ decoder: Decoder? = nil) -> KernelConfigurationError {
         let supported = Decoder.supported(by: mechanism).map(\.rawValue).joined(separator: " or ")
         return KernelConfigurationError(
-            "\(mechanism.rawValue) attention cannot decode with \(decoder?.rawValue ?? "no decoder"): it decodes with \(supported.isEmpty ? "none" : supported)")
+            "\(mechanism.rawValue) attention cannot decode with \(decoder?.rawValue ?? "no decoder"): it decodes with \(supported.isEmpty ? "none" : supported)"
+        )
     }
 
     /// Why `mechanism` cannot decode (its descriptor's reason: the text of its skipped rows and of
@@ -126,8 +129,9 @@ public struct Generation: Sendable {
     /// included); `intermediateBytes` = the decoder's state plus the scratch rows; `outputBytes` = x_N;
     /// `parameterBytes` = the projections and the prompt's sources (allocated before the call).
     public var cost: AttentionCost {
-        Self.cost(mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length,
-                  prompt: prompt)
+        Self.cost(
+            mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length,
+            prompt: prompt)
     }
 
     /// ``cost`` without building the generation (no allocation); `decoder` nil is the mechanism's
@@ -136,8 +140,10 @@ public struct Generation: Sendable {
         mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, heads: Int, headDim: Int, length n: Int, prompt: Int
     ) -> AttentionCost {
         let (slices, d) = (Int.saturatingProduct(batch, heads), Double(headDim))
-        let state: Int, attention: Double
-        guard unsupported(mechanism, decoder: decoder) == nil, let decoder = decoder ?? Decoder.default(for: mechanism) else {
+        let state: Int
+        let attention: Double
+        guard unsupported(mechanism, decoder: decoder) == nil, let decoder = decoder ?? Decoder.default(for: mechanism)
+        else {
             return AttentionCost(flops: 0, intermediateBytes: 0, outputBytes: 0)
         }
         switch decoder {
@@ -156,8 +162,9 @@ public struct Generation: Sendable {
             flops: Double(batch) * Double(heads) * (attention + projection),
             intermediateBytes: .saturatingSum(state, AttentionCost.floats(slices, 5, headDim)),
             outputBytes: AttentionCost.floats(slices, headDim),
-            parameterBytes: .saturatingSum(AttentionCost.floats(heads, headDim, 3, headDim),
-                                           AttentionCost.floats(slices, prompt, headDim)))
+            parameterBytes: .saturatingSum(
+                AttentionCost.floats(heads, headDim, 3, headDim),
+                AttentionCost.floats(slices, prompt, headDim)))
     }
 }
 

@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// Softmax attention decoding with a key/value cache: each step appends one key and one value row,
 /// then attends over every cached row.
 ///

@@ -1,5 +1,6 @@
 import AttentionKernels
 import EncoderLayer
+
 /// Autoregressive generation through a whole causal encoder stack (``EncoderStack``), token by token,
 /// as "Transformers are RNNs" §4.2 generates images with 8- and 16-layer models (its Tables 4–5 time
 /// the three decoders of ``Decoder`` at this scope). For each sequence and position i = 0…N−1, with
@@ -51,13 +52,18 @@ public struct LayerGeneration: Sendable {
     ) throws(KernelConfigurationError) {
         if let reason = Generation.unsupported(mechanism, decoder: decoder) { throw reason }
         guard let decoder = decoder ?? Decoder.default(for: mechanism),
-              let makeCore = mechanism.kernels.decodeCore else { throw Generation.noDecoder(mechanism) }
+            let makeCore = mechanism.kernels.decodeCore
+        else { throw Generation.noDecoder(mechanism) }
         precondition(batch >= 1 && configuration.layers >= 1, "layer decode: batch and layers must be ≥ 1")
-        precondition(prompt >= 1 && prompt <= length, "layer decode: the prompt (\(prompt)) must be 1…N (\(length)) tokens")
+        precondition(
+            prompt >= 1 && prompt <= length, "layer decode: the prompt (\(prompt)) must be 1…N (\(length)) tokens")
         let core = makeCore()
         self.configuration = configuration
-        (self.mechanism, self.decoder, self.batch, self.length, self.prompt) = (mechanism, decoder, batch, length, prompt)
-        stack = EncoderStack(configuration: configuration, cores: Array(repeating: core, count: configuration.layers), seed: seed &+ 5)
+        (self.mechanism, self.decoder, self.batch, self.length, self.prompt) = (
+            mechanism, decoder, batch, length, prompt
+        )
+        stack = EncoderStack(
+            configuration: configuration, cores: Array(repeating: core, count: configuration.layers), seed: seed &+ 5)
         promptSources = Tensor.normal([batch, prompt, configuration.modelDim], seed: seed &+ 6)
     }
 
@@ -84,8 +90,10 @@ public struct LayerGeneration: Sendable {
 
         init(_ b: Int, _ c: LayerConfiguration) {
             let (h, d, dm) = (c.heads, c.headDim, c.modelDim)
-            (q, k, v, a) = (Tensor(uninitialized: [b, h, 1, d]), Tensor(uninitialized: [b, h, 1, d]),
-                            Tensor(uninitialized: [b, h, 1, d]), Tensor(uninitialized: [b, h, 1, d]))
+            (q, k, v, a) = (
+                Tensor(uninitialized: [b, h, 1, d]), Tensor(uninitialized: [b, h, 1, d]),
+                Tensor(uninitialized: [b, h, 1, d]), Tensor(uninitialized: [b, h, 1, d])
+            )
             hidden = Tensor(uninitialized: [b, 1, dm])
             wide = Tensor(uninitialized: [b, 1, c.ffnDim])
             (even, odd) = (Tensor(uninitialized: [b, 1, dm]), Tensor(uninitialized: [b, 1, dm]))
@@ -97,7 +105,9 @@ public struct LayerGeneration: Sendable {
         }
     }
 
-    private func incremental<D: TokenDecoder>(_: D.Type, observer: (any StepObserver)?, record: LayerDecodeRecord?) -> Tensor {
+    private func incremental<D: TokenDecoder>(_: D.Type, observer: (any StepObserver)?, record: LayerDecodeRecord?)
+        -> Tensor
+    {
         let c = configuration
         let (n, dm, slices) = (length, c.modelDim, batch * c.heads)
         observer?.willGenerate(workers: 1, steps: n)
@@ -111,8 +121,9 @@ public struct LayerGeneration: Sendable {
             for l in 0..<c.layers {
                 let output = l % 2 == 0 ? rows.even : rows.odd
                 layer(l, position: i, decoder: decoders[l], input: input, rows: rows, into: output)
-                record?.store(layer: l, position: i, q: rows.q, k: rows.k, v: rows.v, attention: rows.a, hidden: rows.hidden,
-                              output: output)
+                record?.store(
+                    layer: l, position: i, q: rows.q, k: rows.k, v: rows.v, attention: rows.a, hidden: rows.hidden,
+                    output: output)
                 input = output
             }
             record?.store(position: i, input: x, output: input)
@@ -124,7 +135,9 @@ public struct LayerGeneration: Sendable {
 
     /// Layer l on one token per sequence: the products on `[b, ·]` rows, the attention one step of the
     /// layer's decoder per (batch, head).
-    private func layer<D: TokenDecoder>(_ l: Int, position i: Int, decoder: D, input x: Tensor, rows r: Rows, into y: Tensor) {
+    private func layer<D: TokenDecoder>(
+        _ l: Int, position i: Int, decoder: D, input x: Tensor, rows r: Rows, into y: Tensor
+    ) {
         let w = stack.weights[l]
         let (dm, heads, batch) = (configuration.modelDim, configuration.heads, batch)
         func tokens(_ t: Tensor) -> MatrixView { MatrixView(base: t.data, rows: batch, cols: dm) }
@@ -137,8 +150,9 @@ public struct LayerGeneration: Sendable {
         project(r.k, w.wk, w.bk)
         project(r.v, w.wv, w.bv)
         ComputeThreads.forEachSlice(batch * heads) { s, _ in
-            decoder.step(slice: s, position: i, q: r.q.matrix(s).row(0), k: r.k.matrix(s).row(0), v: r.v.matrix(s).row(0),
-                         out: r.a.matrix(s).row(0))
+            decoder.step(
+                slice: s, position: i, q: r.q.matrix(s).row(0), k: r.k.matrix(s).row(0), v: r.v.matrix(s).row(0),
+                out: r.a.matrix(s).row(0))
         }
         let (h, input) = (tokens(r.hidden), tokens(x))
         for b in 0..<batch { for c in 0..<dm { h[b, c] = input[b, c] + w.bo.data[c] } }
@@ -192,8 +206,9 @@ public struct LayerGeneration: Sendable {
     /// n = i + 1), so a sample of such steps estimates a generation's time (the harness's
     /// `StratifiedSteps`).
     public func recomputeStep(position i: Int, prefix: Tensor) -> Tensor {
-        precondition(i >= 0 && i < length && prefix.shape == [batch, length, configuration.modelDim],
-                     "recomputeStep: position \(i) of \(length), prefix \(prefix.shape)")
+        precondition(
+            i >= 0 && i < length && prefix.shape == [batch, length, configuration.modelDim],
+            "recomputeStep: position \(i) of \(length), prefix \(prefix.shape)")
         let dm = configuration.modelDim
         let y = rerun(through: i, prefix: prefix, record: nil)
         let last = Tensor(uninitialized: [batch, 1, dm])
@@ -220,44 +235,57 @@ public struct LayerGeneration: Sendable {
     /// largest re-run, the stack's forward at n = N) and the per-token buffers; `outputBytes` = x_N;
     /// `parameterBytes` = the stack's weights and the prompt (allocated before the call).
     public var cost: AttentionCost {
-        Self.cost(configuration: configuration, mechanism: mechanism, decoder: decoder, batch: batch, length: length, prompt: prompt)
+        Self.cost(
+            configuration: configuration, mechanism: mechanism, decoder: decoder, batch: batch, length: length,
+            prompt: prompt)
     }
 
     /// ``cost`` without building the generation (no allocation); unsupported pairs cost nothing (never run).
     public static func cost(
-        configuration c: LayerConfiguration, mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, length n: Int, prompt: Int
+        configuration c: LayerConfiguration, mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, length n: Int,
+        prompt: Int
     ) -> AttentionCost {
-        guard Generation.unsupported(mechanism, decoder: decoder) == nil, let decoder = decoder ?? Decoder.default(for: mechanism) else {
+        guard Generation.unsupported(mechanism, decoder: decoder) == nil,
+            let decoder = decoder ?? Decoder.default(for: mechanism)
+        else {
             return AttentionCost(flops: 0, intermediateBytes: 0, outputBytes: 0)
         }
         let (layers, dm, slices) = (max(c.layers, 0), c.modelDim, Int.saturatingProduct(batch, c.heads))
-        let parameters = Int.saturatingSum(.saturatingProduct(layers, EncoderWeights.byteCount(modelDim: dm, ffnDim: c.ffnDim)),
-                                           AttentionCost.floats(batch, prompt, dm))
+        let parameters = Int.saturatingSum(
+            .saturatingProduct(layers, EncoderWeights.byteCount(modelDim: dm, ffnDim: c.ffnDim)),
+            AttentionCost.floats(batch, prompt, dm))
         let output = AttentionCost.floats(batch, dm)
         let (b, d, nd) = (Double(batch), Double(dm), Double(n))
         let products = b * Double(layers) * (8 * d * d + 4 * d * Double(c.ffnDim))  // per token, every layer
-        let core = { (m: Int) in EncoderStack.CoreCost.of(mechanism, causal: true, shape: c.coreShape(batch: batch, length: m)) }
+        let core = { (m: Int) in
+            EncoderStack.CoreCost.of(mechanism, causal: true, shape: c.coreShape(batch: batch, length: m))
+        }
         switch decoder {
         case .kvCache, .recurrent:
-            let state = decoder == .kvCache
+            let state =
+                decoder == .kvCache
                 ? KVCacheDecoder.stateBytes(slices: slices, capacity: n, headDim: c.headDim)
                 : RecurrentDecoder.stateBytes(slices: slices, capacity: n, headDim: c.headDim)
-            let attention = decoder == .kvCache
+            let attention =
+                decoder == .kvCache
                 ? 4 * Double(c.headDim) * nd * (nd + 1) / 2  // Σ_{i<N} 4·(i+1)·d
                 : nd * RecurrentDecoder.stepFlops(position: 0, headDim: c.headDim)
             return AttentionCost(
                 flops: nd * products + Double(slices) * Double(layers) * attention,
-                intermediateBytes: .saturatingSum(.saturatingProduct(layers, state), AttentionCost.floats(Rows.floats(batch, c))),
+                intermediateBytes: .saturatingSum(
+                    .saturatingProduct(layers, state), AttentionCost.floats(Rows.floats(batch, c))),
                 outputBytes: output, parameterBytes: parameters)
         case .recompute:
             // Step m re-runs the stack over m tokens: F(m) = α·m² + β·m (the GEMMs linear in m, the
             // m×m core quadratic), so Σ_{m=1}^{N} F(m) comes from F(1), F(2), F(3) in O(1), not N calls.
             let f = { (m: Int) in
-                EncoderStack.cost(configuration: c, batch: batch, length: m, pass: .forward, core: { _ in core(m) }).flops
+                EncoderStack.cost(configuration: c, batch: batch, length: m, pass: .forward, core: { _ in core(m) })
+                    .flops
             }
             let flops = sumOfQuadratic(f(1), f(2), f(3), upTo: max(n, 1))
             // The prefix, then at the last step its copy and the stack's forward over it.
-            let rerun = EncoderStack.cost(configuration: c, batch: batch, length: n, pass: .forward, core: { _ in core(n) })
+            let rerun = EncoderStack.cost(
+                configuration: c, batch: batch, length: n, pass: .forward, core: { _ in core(n) })
             let prefix = AttentionCost.floats(batch, n, dm)
             return AttentionCost(
                 flops: flops,
@@ -291,9 +319,10 @@ public final class LayerDecodeRecord: @unchecked Sendable {
         outputs = Tensor(zeros: [batch, n, c.modelDim])
         layers = (0..<c.layers).map { _ in
             let heads = [batch, c.heads, n, c.headDim]
-            return LayerBoundaries(q: Tensor(zeros: heads), k: Tensor(zeros: heads), v: Tensor(zeros: heads),
-                                   attention: Tensor(zeros: heads), hidden: Tensor(zeros: [batch, n, c.modelDim]),
-                                   output: Tensor(zeros: [batch, n, c.modelDim]))
+            return LayerBoundaries(
+                q: Tensor(zeros: heads), k: Tensor(zeros: heads), v: Tensor(zeros: heads),
+                attention: Tensor(zeros: heads), hidden: Tensor(zeros: [batch, n, c.modelDim]),
+                output: Tensor(zeros: [batch, n, c.modelDim]))
         }
     }
 
@@ -306,10 +335,15 @@ public final class LayerDecodeRecord: @unchecked Sendable {
     }
 
     /// Layer l's boundaries for one token per sequence (Q, K, V, A `[b, h, 1, d]`; H, Y `[b, 1, D]`).
-    func store(layer l: Int, position i: Int, q: Tensor, k: Tensor, v: Tensor, attention a: Tensor, hidden: Tensor, output: Tensor) {
+    func store(
+        layer l: Int, position i: Int, q: Tensor, k: Tensor, v: Tensor, attention a: Tensor, hidden: Tensor,
+        output: Tensor
+    ) {
         let r = layers[l]
         for (to, from) in [(r.q, q), (r.k, k), (r.v, v), (r.attention, a)] {
-            for s in 0..<(to.shape[0] * to.shape[1]) { to.matrix(s).row(i).update(from: from.matrix(s).row(0), count: to.shape[3]) }
+            for s in 0..<(to.shape[0] * to.shape[1]) {
+                to.matrix(s).row(i).update(from: from.matrix(s).row(0), count: to.shape[3])
+            }
         }
         for (to, from) in [(r.hidden, hidden), (r.output, output)] {
             for b in 0..<to.shape[0] { to.matrix(b).row(i).update(from: from.matrix(b).row(0), count: to.shape[2]) }
@@ -320,7 +354,9 @@ public final class LayerDecodeRecord: @unchecked Sendable {
     func store(layer l: Int, row i: Int, of s: EncoderStack.LayerActivations) {
         let r = layers[l]
         for (to, from) in [(r.q, s.q), (r.k, s.k), (r.v, s.v), (r.attention, s.attention)] {
-            for slice in 0..<(to.shape[0] * to.shape[1]) { to.matrix(slice).row(i).update(from: from.matrix(slice).row(i), count: to.shape[3]) }
+            for slice in 0..<(to.shape[0] * to.shape[1]) {
+                to.matrix(slice).row(i).update(from: from.matrix(slice).row(i), count: to.shape[3])
+            }
         }
         for (to, from) in [(r.hidden, s.hidden), (r.output, s.output)] {
             for b in 0..<to.shape[0] { to.matrix(b).row(i).update(from: from.matrix(b).row(i), count: to.shape[2]) }

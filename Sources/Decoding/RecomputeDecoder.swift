@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// Softmax attention decoding without a cache, the "Softmax" rows of "Transformers are RNNs" Tables
 /// 4 and 5: each new token re-runs causal softmax attention over the whole prefix. Step i stores
 /// q_i, k_i, v_i, then computes, as ``SoftmaxAttention`` computes one causal slice of i + 1 rows,
@@ -47,11 +48,15 @@ public final class RecomputeDecoder: TokenDecoder {
         keys.matrix(s).row(i).update(from: k, count: d)
         values.matrix(s).row(i).update(from: v, count: d)
         let m = i + 1
-        let (prefix, p) = (MatrixView(base: queries.matrix(s).base, rows: m, cols: d), MatrixView(base: scores.matrix(s).base, rows: m, cols: m))
+        let (prefix, p) = (
+            MatrixView(base: queries.matrix(s).base, rows: m, cols: d),
+            MatrixView(base: scores.matrix(s).base, rows: m, cols: m)
+        )
         let (o, rowSums) = (MatrixView(base: outputs.matrix(s).base, rows: m, cols: d), sums.matrix(s).row(0))
         // pass 1: scores of the whole prefix.
         // [i+1, d]·[d, i+1] → [i+1, i+1]
-        BLAS.gemm(prefix, MatrixView(base: keys.matrix(s).base, rows: m, cols: d), transposeB: true, into: p, alpha: scale)
+        BLAS.gemm(
+            prefix, MatrixView(base: keys.matrix(s).base, rows: m, cols: d), transposeB: true, into: p, alpha: scale)
         // pass 2: causal weights exp(s − max), row by row.
         for r in 0..<m { rowSums[r] = Softmax.exponentiate(p.row(r), valid: r + 1, count: m) }
         // pass 3: weighted sum of values, each row divided by its weights' sum.

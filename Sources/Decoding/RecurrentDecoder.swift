@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// Linear attention decoding in its RNN form ("Transformers are RNNs", Eqs. 16–20): the state is a
 /// `d×d` matrix and a `d` vector per (batch, head), whatever the position.
 ///
@@ -38,6 +39,7 @@ public final class RecurrentDecoder: TokenDecoder {
 
     /// `slices·(d² + 3d)` floats: s_i, z_i, φ(q_i), φ(k_i) (saturating).
     public static func stateBytes(slices: Int, capacity: Int, headDim: Int) -> Int {
-        AttentionCost.floats(slices, .saturatingSum(.saturatingProduct(headDim, headDim), .saturatingProduct(3, headDim)))
+        AttentionCost.floats(
+            slices, .saturatingSum(.saturatingProduct(headDim, headDim), .saturatingProduct(3, headDim)))
     }
 }

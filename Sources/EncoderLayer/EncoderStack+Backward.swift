@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// The backward pass of ``EncoderStack``: ∂L/∂X and every parameter's gradient for dY = ∂L/∂Y,
 /// layer by layer from the last, each layer in four parts (the reverse of its forward):
 ///
@@ -31,12 +32,17 @@ extension EncoderStack {
         backward(x: x, output: output, saved: saved, outputGradient: outputGradient, trace: nil)
     }
 
-    package func backward(x: Tensor, output: Tensor, saved: Saved, outputGradient: Tensor, trace: BackwardTrace?) -> LayerGradients {
+    package func backward(x: Tensor, output: Tensor, saved: Saved, outputGradient: Tensor, trace: BackwardTrace?)
+        -> LayerGradients
+    {
         _ = checkedShape(x)
-        precondition(output.shape == x.shape && outputGradient.shape == x.shape,
-                     "encoder stack backward: the output \(output.shape) and its gradient \(outputGradient.shape) must have the input's shape \(x.shape)")
-        precondition(saved.layers.count == configuration.layers,
-                     "encoder stack backward: \(saved.layers.count) saved layers for a stack of \(configuration.layers)")
+        precondition(
+            output.shape == x.shape && outputGradient.shape == x.shape,
+            "encoder stack backward: the output \(output.shape) and its gradient \(outputGradient.shape) must have the input's shape \(x.shape)"
+        )
+        precondition(
+            saved.layers.count == configuration.layers,
+            "encoder stack backward: \(saved.layers.count) saved layers for a stack of \(configuration.layers)")
         var layerGradients = [EncoderWeights?](repeating: nil, count: configuration.layers)
         var projections = [(e: Tensor, f: Tensor)?](repeating: nil, count: configuration.layers)
         var gradient = outputGradient
@@ -60,14 +66,20 @@ extension EncoderStack {
         let dz = Tensor(uninitialized: x.shape)  // [b, n, D]
         let (buffer, gradient) = (rows(dz), rows(g))
         // part 1: LayerNorm 2.
-        LayerNorm.parameterGradients(gradient: gradient, normalized: rows(s.normalized2), dGamma: grads.gamma2, dBeta: grads.beta2)
-        LayerNorm.backward(rows: gradient, normalized: rows(s.normalized2), inverseStd: s.inverseStd2.data, gamma: w.gamma2, into: buffer)
+        LayerNorm.parameterGradients(
+            gradient: gradient, normalized: rows(s.normalized2), dGamma: grads.gamma2, dBeta: grads.beta2)
+        LayerNorm.backward(
+            rows: gradient, normalized: rows(s.normalized2), inverseStd: s.inverseStd2.data, gamma: w.gamma2,
+            into: buffer)
         // part 2: the FFN; the buffer becomes dH.
         feedForwardBackward(l, saved: s, gradient: dz, grads: grads)
         let hiddenGradient = trace.map { _ in copy(dz) }
         // part 3: LayerNorm 1; the buffer becomes dZ₁.
-        LayerNorm.parameterGradients(gradient: buffer, normalized: rows(s.normalized1), dGamma: grads.gamma1, dBeta: grads.beta1)
-        LayerNorm.backward(rows: buffer, normalized: rows(s.normalized1), inverseStd: s.inverseStd1.data, gamma: w.gamma1, into: buffer)
+        LayerNorm.parameterGradients(
+            gradient: buffer, normalized: rows(s.normalized1), dGamma: grads.gamma1, dBeta: grads.beta1)
+        LayerNorm.backward(
+            rows: buffer, normalized: rows(s.normalized1), inverseStd: s.inverseStd1.data, gamma: w.gamma1, into: buffer
+        )
         let residualGradient = trace.map { _ in copy(dz) }
         // part 4: the output projection and the core.
         let (attentionGradient, core) = attentionBackward(l, saved: s, gradient: dz, grads: grads)
@@ -114,23 +126,28 @@ extension EncoderStack {
         let da = Tensor(uninitialized: shape.dims)  // dA: [b, h, n, d]
         ComputeThreads.forEachSlice(shape.slices) { slice, _ in
             // dA = dZ₁_β Wo_ηᵀ: [n, D]·[D, d] → [n, d]
-            BLAS.gemm(dz.matrix(slice / heads), Self.rowBlock(w.wo, block: slice % heads, height: d), transposeB: true,
-                      into: da.matrix(slice))
+            BLAS.gemm(
+                dz.matrix(slice / heads), Self.rowBlock(w.wo, block: slice % heads, height: d), transposeB: true,
+                into: da.matrix(slice))
         }
         ComputeThreads.forEachSlice(heads) { head, _ in
             for b in 0..<batch {
                 // dWo_η += A_{β,η}ᵀ dZ₁_β: [d, n]·[n, D] → [d, D]
-                BLAS.gemm(s.attention.matrix(b * heads + head), transposeA: true, dz.matrix(b),
-                          into: Self.rowBlock(grads.wo, block: head, height: d), beta: b == 0 ? 0 : 1)
+                BLAS.gemm(
+                    s.attention.matrix(b * heads + head), transposeA: true, dz.matrix(b),
+                    into: Self.rowBlock(grads.wo, block: head, height: d), beta: b == 0 ? 0 : 1)
             }
         }
-        let core = CoreCall.backward(cores[l], q: s.q, k: s.k, v: s.v, output: s.attention, saved: s.core, outputGradient: da)
+        let core = CoreCall.backward(
+            cores[l], q: s.q, k: s.k, v: s.v, output: s.attention, saved: s.core, outputGradient: da)
         return (da, core)
     }
 
     /// dX = dZ₁ + Σ_η (dQ Wq_ηᵀ + dK Wk_ηᵀ + dV Wv_ηᵀ) in place in `dz`, and the projections' weight
     /// and bias gradients (batch elements summed in order).
-    private func projectionBackward(_ l: Int, input x: Tensor, core: AttentionGradients, gradient dz: Tensor, grads: EncoderWeights) {
+    private func projectionBackward(
+        _ l: Int, input x: Tensor, core: AttentionGradients, gradient dz: Tensor, grads: EncoderWeights
+    ) {
         let w = weights[l]
         let shape = AttentionShape(of: core.q)
         let (batch, heads, n, d) = (shape.batch, shape.heads, shape.length, shape.headDim)
@@ -139,9 +156,12 @@ extension EncoderStack {
             for head in 0..<heads {
                 let s = b * heads + head
                 // dX_β += dQ Wq_ηᵀ, dK Wk_ηᵀ, dV Wv_ηᵀ: [n, d]·[d, D] → [n, D] each
-                BLAS.gemm(core.q.matrix(s), Self.columns(w.wq, block: head, width: d), transposeB: true, into: out, beta: 1)
-                BLAS.gemm(core.k.matrix(s), Self.columns(w.wk, block: head, width: d), transposeB: true, into: out, beta: 1)
-                BLAS.gemm(core.v.matrix(s), Self.columns(w.wv, block: head, width: d), transposeB: true, into: out, beta: 1)
+                BLAS.gemm(
+                    core.q.matrix(s), Self.columns(w.wq, block: head, width: d), transposeB: true, into: out, beta: 1)
+                BLAS.gemm(
+                    core.k.matrix(s), Self.columns(w.wk, block: head, width: d), transposeB: true, into: out, beta: 1)
+                BLAS.gemm(
+                    core.v.matrix(s), Self.columns(w.wv, block: head, width: d), transposeB: true, into: out, beta: 1)
             }
         }
         ComputeThreads.forEachSlice(heads) { head, _ in

@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// The cost model of ``EncoderStack``: FLOPs of every product and the heap of one call, replayed
 /// allocation by allocation (``HeapTrace``) in the order the stack's code allocates and frees, so
 /// that it predicts jemalloc's per-thread peak of one call (`thread.peak`).
@@ -79,7 +80,9 @@ extension EncoderStack {
                 flops += forwardProducts + c.forward.flops
                 heap.allocate(Int.saturatingProduct(3, model))  // Q, K, V
                 heap.allocate(c.trainingForwardPeak)  // the core's training forward
-                heap.release(c.trainingForwardPeak - min(c.trainingForwardPeak, Int.saturatingSum(c.forward.outputBytes, c.savedBytes)))
+                heap.release(
+                    c.trainingForwardPeak
+                        - min(c.trainingForwardPeak, Int.saturatingSum(c.forward.outputBytes, c.savedBytes)))
                 heap.allocate(model)  // H
                 heap.allocate(Int.saturatingSum(model, stats))  // x̂₁, r₁
                 heap.allocate(wide)  // U
@@ -112,7 +115,9 @@ extension EncoderStack {
         switch pass {
         case .forward: inference()
         case .backward: backward()
-        case .train: trainingForward(); backward()
+        case .train:
+            trainingForward()
+            backward()
         }
         return AttentionCost(
             flops: flops,

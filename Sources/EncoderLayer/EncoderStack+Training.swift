@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// The training forward of ``EncoderStack``: the same output as inference, bit for bit (the same
 /// products and element-wise passes), and what the backward reads.
 ///
@@ -74,18 +75,21 @@ extension EncoderStack {
         outputProjection(l, attention: a, residual: x, into: h)
         let normalized1 = Tensor(uninitialized: x.shape)  // x̂₁: [b, n, D]
         let inverseStd1 = Tensor(uninitialized: [x.shape[0], x.shape[1]])  // r₁: [b, n]
-        LayerNorm.forward(rows: rows(h), gamma: w.gamma1, beta: w.beta1, normalized: rows(normalized1),
-                          inverseStd: inverseStd1.data)
+        LayerNorm.forward(
+            rows: rows(h), gamma: w.gamma1, beta: w.beta1, normalized: rows(normalized1),
+            inverseStd: inverseStd1.data)
         let u = Tensor(uninitialized: [x.shape[0], x.shape[1], configuration.ffnDim])  // U: [b, n, M]
         hiddenPreActivation(l, h, into: u)
         let y = trainingFeedForward(l, h, u)
         let normalized2 = Tensor(uninitialized: x.shape)  // x̂₂: [b, n, D]
         let inverseStd2 = Tensor(uninitialized: [x.shape[0], x.shape[1]])  // r₂: [b, n]
-        LayerNorm.forward(rows: rows(y), gamma: w.gamma2, beta: w.beta2, normalized: rows(normalized2),
-                          inverseStd: inverseStd2.data)
-        return LayerActivations(q: q, k: k, v: v, attention: a, core: coreSaved, hidden: h,
-                                normalized1: normalized1, inverseStd1: inverseStd1, preActivation: u,
-                                normalized2: normalized2, inverseStd2: inverseStd2, output: y)
+        LayerNorm.forward(
+            rows: rows(y), gamma: w.gamma2, beta: w.beta2, normalized: rows(normalized2),
+            inverseStd: inverseStd2.data)
+        return LayerActivations(
+            q: q, k: k, v: v, attention: a, core: coreSaved, hidden: h,
+            normalized1: normalized1, inverseStd1: inverseStd1, preActivation: u,
+            normalized2: normalized2, inverseStd2: inverseStd2, output: y)
     }
 
     /// H + GELU(U) W2 + b2, before LayerNorm 2; G = GELU(U) lives only inside this call.
@@ -101,7 +105,9 @@ extension EncoderStack {
 /// A core's training forward and backward with its `Saved` type erased: `any DifferentiableAttention`
 /// cannot take its own `Saved` back, so each call opens the existential in a generic function.
 enum CoreCall {
-    static func trainingForward<K: DifferentiableAttention>(_ kernel: K, q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, saved: any Sendable) {
+    static func trainingForward<K: DifferentiableAttention>(_ kernel: K, q: Tensor, k: Tensor, v: Tensor) -> (
+        output: Tensor, saved: any Sendable
+    ) {
         let (output, saved) = kernel.trainingForward(q: q, k: k, v: v)
         return (output, saved)
     }

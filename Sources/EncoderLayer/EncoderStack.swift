@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// A stack of L post-LN Transformer encoder layers (BERT, RoBERTa: Vaswani et al. 2017 with the
 /// LayerNorm after each residual sum) around any of the suite's attention cores, so that the cores
 /// can be timed inside the model the papers time (Linformer Table 3: a RoBERTa; "Transformers are
@@ -43,9 +44,11 @@ public final class EncoderStack: @unchecked Sendable {
     /// weights seeded from `seed &+ l` for layer l (``EncoderWeights/seeded(modelDim:ffnDim:seed:)``).
     public convenience init(configuration: LayerConfiguration, cores: [any DifferentiableAttention], seed: UInt64) {
         let (dm, hidden) = (configuration.modelDim, configuration.ffnDim)
-        precondition(configuration.layers >= 1, "an encoder stack needs at least one layer, got \(configuration.layers)")
-        precondition(configuration.heads >= 1 && configuration.headDim >= 1 && configuration.ffnMultiplier >= 1,
-                     "an encoder layer needs h, d, m ≥ 1, got \(configuration)")
+        precondition(
+            configuration.layers >= 1, "an encoder stack needs at least one layer, got \(configuration.layers)")
+        precondition(
+            configuration.heads >= 1 && configuration.headDim >= 1 && configuration.ffnMultiplier >= 1,
+            "an encoder layer needs h, d, m ≥ 1, got \(configuration)")
         let weights = (0..<configuration.layers).map { l in
             EncoderWeights.seeded(modelDim: dm, ffnDim: hidden, seed: seed &+ UInt64(l))
         }
@@ -54,13 +57,19 @@ public final class EncoderStack: @unchecked Sendable {
 
     /// Builds the stack from caller-made weights (one ``EncoderWeights`` per layer, D = h·d, M = m·D).
     public init(configuration: LayerConfiguration, cores: [any DifferentiableAttention], weights: [EncoderWeights]) {
-        precondition(cores.count == configuration.layers,
-                     "an encoder stack of \(configuration.layers) layers needs \(configuration.layers) cores, got \(cores.count)")
-        precondition(weights.count == configuration.layers,
-                     "an encoder stack of \(configuration.layers) layers needs \(configuration.layers) weight sets, got \(weights.count)")
+        precondition(
+            cores.count == configuration.layers,
+            "an encoder stack of \(configuration.layers) layers needs \(configuration.layers) cores, got \(cores.count)"
+        )
+        precondition(
+            weights.count == configuration.layers,
+            "an encoder stack of \(configuration.layers) layers needs \(configuration.layers) weight sets, got \(weights.count)"
+        )
         for w in weights {
-            precondition(w.modelDim == configuration.modelDim && w.ffnDim == configuration.ffnDim,
-                         "encoder weights are for D = \(w.modelDim), M = \(w.ffnDim); the configuration has D = \(configuration.modelDim), M = \(configuration.ffnDim)")
+            precondition(
+                w.modelDim == configuration.modelDim && w.ffnDim == configuration.ffnDim,
+                "encoder weights are for D = \(w.modelDim), M = \(w.ffnDim); the configuration has D = \(configuration.modelDim), M = \(configuration.ffnDim)"
+            )
         }
         self.configuration = configuration
         self.cores = cores
@@ -70,7 +79,8 @@ public final class EncoderStack: @unchecked Sendable {
     /// Bytes held across calls: every layer's weights, biases, γ and β, and the cores' own
     /// parameters (Linformer's E and F, their ``AttentionCost/parameterBytes``).
     public var parameterBytes: Int {
-        let h = configuration.heads, d = configuration.headDim
+        let h = configuration.heads
+        let d = configuration.headDim
         return zip(weights, cores).reduce(0) { total, layer in
             let length = (layer.1 as? LinformerAttention)?.projections.length ?? 1
             let core = layer.1.cost(for: AttentionShape(batch: 1, heads: h, length: length, headDim: d)).parameterBytes
@@ -90,8 +100,9 @@ public final class EncoderStack: @unchecked Sendable {
 
     /// The `[b, h, n, d]` shape of the cores' tensors for an input X `[b, n, D]`, after checking X.
     package func checkedShape(_ x: Tensor) -> AttentionShape {
-        precondition(x.shape.count == 3 && x.shape[2] == configuration.modelDim,
-                     "encoder stack: the input must be [b, n, D = \(configuration.modelDim)], got \(x.shape)")
+        precondition(
+            x.shape.count == 3 && x.shape[2] == configuration.modelDim,
+            "encoder stack: the input must be [b, n, D = \(configuration.modelDim)], got \(x.shape)")
         return configuration.coreShape(batch: x.shape[0], length: x.shape[1])
     }
 

@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// The parameters of one post-LN encoder layer (``EncoderStack``), or their gradients (same shapes).
 ///
 /// Row vectors multiply from the left (`x·W`), so a matrix is `[inputs, outputs]`:
@@ -22,12 +23,18 @@ public struct EncoderWeights: Sendable {
         w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor, gamma1: Tensor, beta1: Tensor, gamma2: Tensor, beta2: Tensor
     ) {
         let (dm, hidden) = (wq.shape.first ?? 0, w1.shape.last ?? 0)
-        for (name, t, shape) in [("wq", wq, [dm, dm]), ("wk", wk, [dm, dm]), ("wv", wv, [dm, dm]), ("wo", wo, [dm, dm]),
-                                 ("w1", w1, [dm, hidden]), ("w2", w2, [hidden, dm]), ("b1", b1, [hidden])] {
-            precondition(t.shape == shape, "encoder weights: \(name) is \(t.shape), expected \(shape) (D = \(dm), M = \(hidden))")
+        for (name, t, shape) in [
+            ("wq", wq, [dm, dm]), ("wk", wk, [dm, dm]), ("wv", wv, [dm, dm]), ("wo", wo, [dm, dm]),
+            ("w1", w1, [dm, hidden]), ("w2", w2, [hidden, dm]), ("b1", b1, [hidden]),
+        ] {
+            precondition(
+                t.shape == shape, "encoder weights: \(name) is \(t.shape), expected \(shape) (D = \(dm), M = \(hidden))"
+            )
         }
-        for (name, t) in [("bq", bq), ("bk", bk), ("bv", bv), ("bo", bo), ("b2", b2),
-                          ("gamma1", gamma1), ("beta1", beta1), ("gamma2", gamma2), ("beta2", beta2)] {
+        for (name, t) in [
+            ("bq", bq), ("bk", bk), ("bv", bv), ("bo", bo), ("b2", b2),
+            ("gamma1", gamma1), ("beta1", beta1), ("gamma2", gamma2), ("beta2", beta2),
+        ] {
             precondition(t.shape == [dm], "encoder weights: \(name) is \(t.shape), expected [\(dm)]")
         }
         (self.wq, self.wk, self.wv, self.wo) = (wq, wk, wv, wo)
@@ -55,31 +62,41 @@ public struct EncoderWeights: Sendable {
             return t
         }
         let (wide, narrow) = (1 / Float(dm).squareRoot(), 1 / Float(hidden).squareRoot())
-        let (wq, wk, wv, wo) = (normal([dm, dm], std: wide), normal([dm, dm], std: wide),
-                                normal([dm, dm], std: wide), normal([dm, dm], std: wide))
-        let (bq, bk, bv, bo) = (normal([dm], std: 0.1), normal([dm], std: 0.1), normal([dm], std: 0.1), normal([dm], std: 0.1))
-        let (w1, b1, w2, b2) = (normal([dm, hidden], std: wide), normal([hidden], std: 0.1),
-                                normal([hidden, dm], std: narrow), normal([dm], std: 0.1))
+        let (wq, wk, wv, wo) = (
+            normal([dm, dm], std: wide), normal([dm, dm], std: wide),
+            normal([dm, dm], std: wide), normal([dm, dm], std: wide)
+        )
+        let (bq, bk, bv, bo) = (
+            normal([dm], std: 0.1), normal([dm], std: 0.1), normal([dm], std: 0.1), normal([dm], std: 0.1)
+        )
+        let (w1, b1, w2, b2) = (
+            normal([dm, hidden], std: wide), normal([hidden], std: 0.1),
+            normal([hidden, dm], std: narrow), normal([dm], std: 0.1)
+        )
         let (gamma1, beta1) = (normal([dm], std: 0.1, mean: 1), normal([dm], std: 0.1))
         let (gamma2, beta2) = (normal([dm], std: 0.1, mean: 1), normal([dm], std: 0.1))
-        return EncoderWeights(wq: wq, wk: wk, wv: wv, wo: wo, bq: bq, bk: bk, bv: bv, bo: bo,
-                              w1: w1, b1: b1, w2: w2, b2: b2, gamma1: gamma1, beta1: beta1, gamma2: gamma2, beta2: beta2)
+        return EncoderWeights(
+            wq: wq, wk: wk, wv: wv, wo: wo, bq: bq, bk: bk, bv: bv, bo: bo,
+            w1: w1, b1: b1, w2: w2, b2: b2, gamma1: gamma1, beta1: beta1, gamma2: gamma2, beta2: beta2)
     }
 
     /// Zero-filled tensors of these shapes (gradients accumulate into them).
     static func zeros(modelDim dm: Int, ffnDim hidden: Int) -> EncoderWeights {
         func z(_ shape: [Int]) -> Tensor { Tensor(zeros: shape) }
-        return EncoderWeights(wq: z([dm, dm]), wk: z([dm, dm]), wv: z([dm, dm]), wo: z([dm, dm]),
-                              bq: z([dm]), bk: z([dm]), bv: z([dm]), bo: z([dm]),
-                              w1: z([dm, hidden]), b1: z([hidden]), w2: z([hidden, dm]), b2: z([dm]),
-                              gamma1: z([dm]), beta1: z([dm]), gamma2: z([dm]), beta2: z([dm]))
+        return EncoderWeights(
+            wq: z([dm, dm]), wk: z([dm, dm]), wv: z([dm, dm]), wo: z([dm, dm]),
+            bq: z([dm]), bk: z([dm]), bv: z([dm]), bo: z([dm]),
+            w1: z([dm, hidden]), b1: z([hidden]), w2: z([hidden, dm]), b2: z([dm]),
+            gamma1: z([dm]), beta1: z([dm]), gamma2: z([dm]), beta2: z([dm]))
     }
 
     /// Every tensor with its name, in the order of ``init(wq:wk:wv:wo:bq:bk:bv:bo:w1:b1:w2:b2:gamma1:beta1:gamma2:beta2:)``.
     public var named: [(name: String, tensor: Tensor)] {
-        [("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo), ("bq", bq), ("bk", bk), ("bv", bv), ("bo", bo),
-         ("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2),
-         ("gamma1", gamma1), ("beta1", beta1), ("gamma2", gamma2), ("beta2", beta2)]
+        [
+            ("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo), ("bq", bq), ("bk", bk), ("bv", bv), ("bo", bo),
+            ("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2),
+            ("gamma1", gamma1), ("beta1", beta1), ("gamma2", gamma2), ("beta2", beta2),
+        ]
     }
 
     /// Bytes of all sixteen tensors.
@@ -88,7 +105,9 @@ public struct EncoderWeights: Sendable {
     /// Bytes of one layer's parameters for D and M, without allocating them:
     /// `(4·D² + 2·D·M + 9·D + M)·4`, saturating.
     public static func byteCount(modelDim dm: Int, ffnDim hidden: Int) -> Int {
-        AttentionCost.floats(.saturatingSum(.saturatingProduct(4, dm, dm), .saturatingProduct(2, dm, hidden),
-                                            .saturatingProduct(9, dm), hidden))
+        AttentionCost.floats(
+            .saturatingSum(
+                .saturatingProduct(4, dm, dm), .saturatingProduct(2, dm, hidden),
+                .saturatingProduct(9, dm), hidden))
     }
 }

@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// GELU in BERT's tanh approximation (Hendrycks & Gimpel 2016, Eq. 4; Google's BERT `gelu`,
 /// PyTorch `gelu(approximate="tanh")`), the activation of the encoder layer's FFN:
 ///
@@ -65,7 +66,9 @@ package enum GELU {
 
     /// `gradient[c] ← gradient[c]·GELU′(x[c])` for `c < count`: the chain rule through GELU, in place.
     @inline(__always)
-    static func multiplyByDerivative(_ gradient: UnsafeMutablePointer<Float>, at x: UnsafeMutablePointer<Float>, count: Int) {
+    static func multiplyByDerivative(
+        _ gradient: UnsafeMutablePointer<Float>, at x: UnsafeMutablePointer<Float>, count: Int
+    ) {
         var c = 0
         while c + Vector.scalarCount <= count {
             Softmax.store(Softmax.load(gradient + c) * derivative(Softmax.load(x + c)), gradient + c)

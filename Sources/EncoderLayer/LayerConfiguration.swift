@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// The shape of a stack of encoder layers (``EncoderStack``), apart from the batch and the length.
 ///
 /// Dimension legend: `b` batch, `n` length, `h` heads, `d` head dimension, `D = h·d` the model

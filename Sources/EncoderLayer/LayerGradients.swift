@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// The gradients of one ``EncoderStack`` backward pass for an upstream dY = ∂L/∂Y:
 /// - `dX`: ∂L/∂X, `[b, n, D]` like the input;
 /// - `layers[l]`: ∂L/∂(every weight, bias, γ and β of layer l), shaped like ``EncoderWeights``;

@@ -1,4 +1,5 @@
 import AttentionKernels
+
 /// Layer normalisation over the D features of each token row (Ba, Kiros & Hinton 2016), as BERT
 /// and RoBERTa apply it after each residual sum:
 ///
@@ -35,7 +36,10 @@ package enum LayerNorm {
             c += Vector.scalarCount
         }
         var total = Lanes.total(lanes)
-        while c < count { total += x[c]; c += 1 }
+        while c < count {
+            total += x[c]
+            c += 1
+        }
         return total
     }
 
@@ -58,7 +62,11 @@ package enum LayerNorm {
             c += Vector.scalarCount
         }
         var squares = Lanes.total(lanes)
-        while c < d { let centred = z[c] - mean; squares += centred * centred; c += 1 }
+        while c < d {
+            let centred = z[c] - mean
+            squares += centred * centred
+            c += 1
+        }
         let r = 1 / (squares / Float(d) + epsilon).squareRoot()
         inverseStd?.pointee = r
         // pass 3: normalise, scale and shift.
@@ -78,8 +86,9 @@ package enum LayerNorm {
         precondition(gamma.count == z.cols && beta.count == z.cols, "layer norm: γ, β must have D = \(z.cols) entries")
         ComputeThreads.parallelFor(z.rows) { range in
             for i in range {
-                forward(z.row(i), count: z.cols, gamma: gamma.data, beta: beta.data,
-                        normalized: normalized?.row(i), inverseStd: inverseStd.map { $0 + i })
+                forward(
+                    z.row(i), count: z.cols, gamma: gamma.data, beta: beta.data,
+                    normalized: normalized?.row(i), inverseStd: inverseStd.map { $0 + i })
             }
         }
     }
@@ -104,7 +113,12 @@ package enum LayerNorm {
                     c += Vector.scalarCount
                 }
                 var (m1, m2) = (Lanes.total(lanes), Lanes.total(weighted))
-                while c < d { let t = gamma.data[c] * g[c]; m1 += t; m2 += t * x[c]; c += 1 }
+                while c < d {
+                    let t = gamma.data[c] * g[c]
+                    m1 += t
+                    m2 += t * x[c]
+                    c += 1
+                }
                 (m1, m2) = (m1 / Float(d), m2 / Float(d))
                 // pass 2: dz = r·(t − mean(t) − x̂·mean(t ∘ x̂)).
                 let r = inverseStd[i]

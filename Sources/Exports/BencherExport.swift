@@ -13,15 +13,16 @@ struct BencherExport {
     init(_ input: ExportInput) { self.input = input }
 
     func document() -> JSON {
-        .object(input.exported.compactMap { row -> (key: String, value: JSON)? in
-            guard let median = row.median else { return nil }
-            var latency: [(key: String, value: JSON)] = [("value", .number(median * 1e9))]
-            if let low = row.ciLow, let high = row.ciHigh {
-                latency += [("lower_value", .number(low * 1e9)), ("upper_value", .number(high * 1e9))]
-            }
-            var measures: [(key: String, value: JSON)] = [("latency", .object(latency))]
-            if let heap = row.peakHeapBytes { measures.append(("peak-heap", .object([("value", .integer(heap))]))) }
-            return (row.point.benchmarkName, .object(measures))
-        })
+        .object(
+            input.exported.compactMap { row -> (key: String, value: JSON)? in
+                guard let median = row.median else { return nil }
+                var latency: [(key: String, value: JSON)] = [("value", .number(median * 1e9))]
+                if let low = row.ciLow, let high = row.ciHigh {
+                    latency += [("lower_value", .number(low * 1e9)), ("upper_value", .number(high * 1e9))]
+                }
+                var measures: [(key: String, value: JSON)] = [("latency", .object(latency))]
+                if let heap = row.peakHeapBytes { measures.append(("peak-heap", .object([("value", .integer(heap))]))) }
+                return (row.point.benchmarkName, .object(measures))
+            })
     }
 }

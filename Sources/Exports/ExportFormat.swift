@@ -44,10 +44,14 @@ public struct ExportInput: Sendable {
     /// - Throws: ``UsageError`` naming the point and the value.
     public func validate() throws(UsageError) {
         func refuse(_ row: ResultRow, _ what: String, _ value: Double) -> UsageError {
-            UsageError("\(table.path): \(what) of \(row.point.benchmarkName) is \(value), which cannot be exported; re-measure it")
+            UsageError(
+                "\(table.path): \(what) of \(row.point.benchmarkName) is \(value), which cannot be exported; re-measure it"
+            )
         }
         for row in exported {
-            for (name, value) in [("time_median_ms", row.median), ("time_ci95_low_ms", row.ciLow), ("time_ci95_high_ms", row.ciHigh)] {
+            for (name, value) in [
+                ("time_median_ms", row.median), ("time_ci95_low_ms", row.ciLow), ("time_ci95_high_ms", row.ciHigh),
+            ] {
                 if let value, !(value.isFinite && value > 0) { throw refuse(row, name, value * 1e3) }
             }
             for sample in samples[row.point] ?? [] {

@@ -18,7 +18,9 @@ struct GitHubActionBenchmarkExport {
         for row in input.exported {
             guard let median = row.median else { continue }
             let name = row.point.benchmarkName
-            var time: [(key: String, value: JSON)] = [("name", .string(name)), ("unit", .string("ms")), ("value", .number(median * 1e3))]
+            var time: [(key: String, value: JSON)] = [
+                ("name", .string(name)), ("unit", .string("ms")), ("value", .number(median * 1e3)),
+            ]
             var extra: [String] = []
             if let low = row.ciLow, let high = row.ciHigh {
                 time.append(("range", .string("± " + String(format: "%.6g", (high - low) / 2 * 1e3))))
@@ -31,7 +33,10 @@ struct GitHubActionBenchmarkExport {
             time.append(("extra", .string(extra.joined(separator: "\n"))))
             entries.append(.object(time))
             if let heap = row.peakHeapBytes {
-                entries.append(.object([("name", .string(name + " (peak heap)")), ("unit", .string("bytes")), ("value", .integer(heap))]))
+                entries.append(
+                    .object([
+                        ("name", .string(name + " (peak heap)")), ("unit", .string("bytes")), ("value", .integer(heap)),
+                    ]))
             }
         }
         return .array(entries)

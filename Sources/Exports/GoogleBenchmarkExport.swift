@@ -45,10 +45,18 @@ struct GoogleBenchmarkExport {
         if let mhz = m.machine.mhzPerCPU { c.append(("mhz_per_cpu", .integer(mhz))) }
         if let governor = m.machine.governor { c.append(("cpu_scaling_enabled", .bool(governor != "performance"))) }
         if let caches = m.machine.caches {
-            c.append(("caches", .array(caches.map { cache in
-                .object([("type", .string(cache.type)), ("level", .integer(cache.level)), ("size", .integer(cache.sizeBytes)),
-                         ("num_sharing", .integer(cache.sharedBy))])
-            })))
+            c.append(
+                (
+                    "caches",
+                    .array(
+                        caches.map { cache in
+                            .object([
+                                ("type", .string(cache.type)), ("level", .integer(cache.level)),
+                                ("size", .integer(cache.sizeBytes)),
+                                ("num_sharing", .integer(cache.sharedBy)),
+                            ])
+                        })
+                ))
         }
         c.append(("library_version", .string("attnbench" + (m.gitCommit.map { " " + $0.prefix(12) } ?? ""))))
         c.append(("library_build_type", .string(m.buildConfiguration)))
@@ -58,7 +66,9 @@ struct GoogleBenchmarkExport {
             ("openblas", m.libraries.openblasConfig), ("swift", m.libraries.swiftVersion), ("source", input.table.path),
         ]
         if let jemalloc = m.libraries.jemallocVersion { extra.append(("jemalloc", jemalloc)) }
-        if let commit = m.gitCommit { extra.append(("git_commit", commit + (m.gitDirty == true ? " (uncommitted changes)" : ""))) }
+        if let commit = m.gitCommit {
+            extra.append(("git_commit", commit + (m.gitDirty == true ? " (uncommitted changes)" : "")))
+        }
         return .object(c + extra.map { ($0.0, .string($0.1)) })
     }
 
@@ -66,14 +76,19 @@ struct GoogleBenchmarkExport {
         let rows = input.exported
         let missing = rows.filter { (input.samples[$0.point] ?? []).isEmpty }
         if let first = missing.first {
-            throw UsageError("google-benchmark JSON lists every repetition, but \(missing.count) measured point(s) of \(input.table.path) have no samples (first: \(first.point.benchmarkName)); the .samples.csv beside it is missing or incomplete (runs made before samples were kept have none): re-run, or export --format bencher or github-action-benchmark")
+            throw UsageError(
+                "google-benchmark JSON lists every repetition, but \(missing.count) measured point(s) of \(input.table.path) have no samples (first: \(first.point.benchmarkName)); the .samples.csv beside it is missing or incomplete (runs made before samples were kept have none): re-run, or export --format bencher or github-action-benchmark"
+            )
         }
         var families: [SweepPoint: (index: Int, members: Int)] = [:]
         var entries: [JSON] = []
         for row in rows {
             let family = families[row.point.series] ?? (families.count, 0)
             families[row.point.series] = (family.index, family.members + 1)
-            entries += Entries(row: row, samples: input.samples[row.point] ?? [], family: family.index, instance: family.members).all
+            entries +=
+                Entries(
+                    row: row, samples: input.samples[row.point] ?? [], family: family.index, instance: family.members
+                ).all
         }
         return entries
     }
@@ -99,19 +114,26 @@ private struct Entries {
         var counters: [(String, Double)] = []
         if let gflop = row.modelGflop {
             counters.append(("gflops", gflop / s.time.seconds))
-            if let ceiling = row.ceilingGflops, ceiling > 0 { counters.append(("efficiency", gflop / s.time.seconds / ceiling)) }
+            if let ceiling = row.ceilingGflops, ceiling > 0 {
+                counters.append(("efficiency", gflop / s.time.seconds / ceiling))
+            }
         }
         if let heap = row.peakHeapBytes { counters.append(("peak_heap_bytes", Double(heap))) }
         return Values(real: s.time.seconds, cpu: s.time.cpuSeconds, counters: counters)
     }
 
     func head(runType: String) -> [(key: String, value: JSON)] {
-        [("name", .string(name)), ("family_index", .integer(family)), ("per_family_instance_index", .integer(instance)),
-         ("run_name", .string(name)), ("run_type", .string(runType)), ("repetitions", .integer(samples.count))]
+        [
+            ("name", .string(name)), ("family_index", .integer(family)),
+            ("per_family_instance_index", .integer(instance)),
+            ("run_name", .string(name)), ("run_type", .string(runType)), ("repetitions", .integer(samples.count)),
+        ]
     }
 
     /// real_time, cpu_time (when every repetition has one), time_unit, then the counters.
-    func times(_ real: Double, _ cpu: Double?, unit: Double, counters: [(String, Double)]) -> [(key: String, value: JSON)] {
+    func times(_ real: Double, _ cpu: Double?, unit: Double, counters: [(String, Double)]) -> [(
+        key: String, value: JSON
+    )] {
         var fields: [(key: String, value: JSON)] = [("real_time", .number(real * unit))]
         if let cpu { fields.append(("cpu_time", .number(cpu * unit))) }
         fields.append(("time_unit", .string("ns")))
@@ -121,7 +143,10 @@ private struct Entries {
     var all: [JSON] {
         let values = samples.map(self.values)
         var out: [JSON] = values.enumerated().map { i, v in
-            .object(head(runType: "iteration") + [("repetition_index", .integer(i)), ("threads", .integer(1)), ("iterations", .integer(1))]
+            .object(
+                head(runType: "iteration") + [
+                    ("repetition_index", .integer(i)), ("threads", .integer(1)), ("iterations", .integer(1)),
+                ]
                     + times(v.real, v.cpu, unit: 1e9, counters: v.counters))
         }
         guard values.count >= 2 else { return out }  // Google Benchmark aggregates 2 repetitions or more
@@ -129,12 +154,19 @@ private struct Entries {
         let counterNames = values.first?.counters.map(\.0) ?? []
         for (aggregate, statistic) in Self.statistics {
             let isPercentage = aggregate == "cv"
-            let counters = counterNames.enumerated().map { c, counter in (counter, statistic(values.map { $0.counters[c].1 })) }
-            out.append(.object(
-                head(runType: "aggregate").map { $0.key == "name" ? ($0.key, .string(name + "_" + aggregate)) : $0 }
-                    + [("threads", .integer(1)), ("aggregate_name", .string(aggregate)),
-                       ("aggregate_unit", .string(isPercentage ? "percentage" : "time")), ("iterations", .integer(values.count))]
-                    + times(statistic(values.map(\.real)), cpus.count == values.count ? statistic(cpus) : nil,
+            let counters = counterNames.enumerated().map { c, counter in
+                (counter, statistic(values.map { $0.counters[c].1 }))
+            }
+            out.append(
+                .object(
+                    head(runType: "aggregate").map { $0.key == "name" ? ($0.key, .string(name + "_" + aggregate)) : $0 }
+                        + [
+                            ("threads", .integer(1)), ("aggregate_name", .string(aggregate)),
+                            ("aggregate_unit", .string(isPercentage ? "percentage" : "time")),
+                            ("iterations", .integer(values.count)),
+                        ]
+                        + times(
+                            statistic(values.map(\.real)), cpus.count == values.count ? statistic(cpus) : nil,
                             unit: isPercentage ? 1 : 1e9, counters: counters)))
         }
         return out

@@ -41,7 +41,9 @@ public struct ClaimsReport: Sendable {
         lines.append("|---|---|---|---|---|---|---|---|")
         for c in claims {
             let source = c.detail.map { "[\(c.source)](\($0))" } ?? c.source
-            let cells = [source, c.claim, c.paper, c.paperSetting, c.ours, c.ourSetting, "**\(c.verdict.rawValue)**", c.why]
+            let cells = [
+                source, c.claim, c.paper, c.paperSetting, c.ours, c.ourSetting, "**\(c.verdict.rawValue)**", c.why,
+            ]
             lines.append("| " + cells.map(Self.escape).joined(separator: " | ") + " |")
         }
         lines.append("")

@@ -13,14 +13,18 @@ extension Plotter {
     func decodeLatency() -> (script: String, data: String)? {
         let curves = analysis.decodeLatencyCurves()
         guard curves.contains(where: { $0.row.point.mechanism == .standard }),
-              curves.contains(where: { $0.row.point.mechanism == .linear }) else { return nil }
+            curves.contains(where: { $0.row.point.mechanism == .linear })
+        else { return nil }
         let blocks = curves.map { c in
-            ("\(c.label), N = \(c.row.point.length) (position, latency_median_us, latency_min_us)",
-             c.samples.map { "\($0.position) \(Self.number($0.median * 1e6)) \(Self.number($0.min * 1e6))" })
+            (
+                "\(c.label), N = \(c.row.point.length) (position, latency_median_us, latency_min_us)",
+                c.samples.map { "\($0.position) \(Self.number($0.median * 1e6)) \(Self.number($0.min * 1e6))" }
+            )
         }
         let plots = curves.enumerated().map { i, c in
             let slope = Series.exponentLabel(c.fit, of: "position")
-            return "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb \"\(Self.color(c.row.point))\" title \"\(Gnuplot.escape(c.label + ", N = \(c.row.point.length)"))\(slope)\""
+            return
+                "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb \"\(Self.color(c.row.point))\" title \"\(Gnuplot.escape(c.label + ", N = \(c.row.point.length)"))\(slope)\""
         }
         let p = curves[0].row.point
         let body = """
@@ -32,8 +36,9 @@ extension Plotter {
             set ylabel "latency of one step (µs, median over a window and all repetitions)"
             plot \(plots.joined(separator: ", \\\n     "))
             """
-        let script = Gnuplot.script(folder: folder, name: "decode-latency", title: "per-token decode latency against position",
-                                    source: source, width: 1100, height: 650, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "decode-latency", title: "per-token decode latency against position",
+            source: source, width: 1100, height: 650, body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -47,30 +52,43 @@ extension Plotter {
         var blocks: [(String, [String])] = speedups.map { s in
             (s.label + " (N, speedup)", s.points.map { "\($0.n) \(Self.number($0.speedup))" })
         }
-        blocks.append(("paper: linear ÷ softmax images/s (tokens per image, speedup, label)", analysis.paperGeneration.map {
-            "\($0.tokens) \(Self.number($0.speedup)) \"\($0.dataset) \(String(format: "%.0f", $0.speedup))×\""
-        }))
+        blocks.append(
+            (
+                "paper: linear ÷ softmax images/s (tokens per image, speedup, label)",
+                analysis.paperGeneration.map {
+                    "\($0.tokens) \(Self.number($0.speedup)) \"\($0.dataset) \(String(format: "%.0f", $0.speedup))×\""
+                }
+            ))
         // Measured values at the paper's sizes, labelled.
         let marks = speedups[0].points.filter { p in analysis.paperGeneration.contains { $0.tokens == p.n } }
-        blocks.append(("measured at the paper's sizes (N, speedup, label)", marks.map {
-            "\($0.n) \(Self.number($0.speedup)) \"\(String(format: "%.1f", $0.speedup))×\""
-        }))
+        blocks.append(
+            (
+                "measured at the paper's sizes (N, speedup, label)",
+                marks.map {
+                    "\($0.n) \(Self.number($0.speedup)) \"\(String(format: "%.1f", $0.speedup))×\""
+                }
+            ))
         let memoryStart = blocks.count
         // Memory does not depend on the thread count: one thread count's curves.
         let fewestThreads = series.map { $0.rows[0].point.threads }.min()
         let memorySeries = series.filter { $0.rows[0].point.threads == fewestThreads }
         for s in memorySeries {
-            blocks.append((s.label + " (N, peak_heap_KiB, model_KiB)", s.rows.map {
-                "\($0.point.length) \(Self.number(Self.kib($0.peakHeapBytes))) \(Self.number(Self.kib($0.modelBytes)))"
-            }))
+            blocks.append(
+                (
+                    s.label + " (N, peak_heap_KiB, model_KiB)",
+                    s.rows.map {
+                        "\($0.point.length) \(Self.number(Self.kib($0.peakHeapBytes))) \(Self.number(Self.kib($0.modelBytes)))"
+                    }
+                ))
         }
-        let speedupPlots = speedups.enumerated().map { i, s in
-            "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb \"#27ae60\" \(i > 0 ? "dt \(i + 1) " : "")title \"\(Gnuplot.escape(s.label + " (measured)"))\""
-        } + [
-            "DATA index \(speedups.count) using 1:2 with points pt 5 ps 1.6 lc rgb \"#7f8c8d\" title \"paper, whole models on a GPU (Tables 1–2)\"",
-            "DATA index \(speedups.count) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
-            "DATA index \(speedups.count + 1) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
-        ]
+        let speedupPlots =
+            speedups.enumerated().map { i, s in
+                "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb \"#27ae60\" \(i > 0 ? "dt \(i + 1) " : "")title \"\(Gnuplot.escape(s.label + " (measured)"))\""
+            } + [
+                "DATA index \(speedups.count) using 1:2 with points pt 5 ps 1.6 lc rgb \"#7f8c8d\" title \"paper, whole models on a GPU (Tables 1–2)\"",
+                "DATA index \(speedups.count) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
+                "DATA index \(speedups.count + 1) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
+            ]
         let memoryPlots = memorySeries.enumerated().flatMap { i, s in
             let color = Self.color(s.rows[0].point)
             return [
@@ -96,8 +114,9 @@ extension Plotter {
             plot \(memoryPlots.joined(separator: ", \\\n     "))
             unset multiplot
             """
-        let script = Gnuplot.script(folder: folder, name: "decode-speedup", title: "decode speed-up and memory against N",
-                                    source: source, width: 1300, height: 600, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "decode-speedup", title: "decode speed-up and memory against N",
+            source: source, width: 1300, height: 600, body: body)
         return (script, Self.blocks(blocks))
     }
 }

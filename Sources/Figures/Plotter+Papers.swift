@@ -16,7 +16,8 @@ extension Plotter {
         let curves = analysis.perSampleCurves()
         let pass = analysis.figure1Pass
         guard let softmax = curves.first(where: { $0.key.mechanism == .standard })?.rows, softmax.count >= 2,
-              let linear = curves.first(where: { $0.key.mechanism == .linear })?.rows, linear.count >= 2 else { return nil }
+            let linear = curves.first(where: { $0.key.mechanism == .linear })?.rows, linear.count >= 2
+        else { return nil }
         let (s0, sLast, l0) = (softmax[0], softmax[softmax.count - 1], linear[0])
         let ks = Self.linformerKs(curves.map(\.key))
         let batches = Set(linear.map(\.point.batch))
@@ -25,16 +26,20 @@ extension Plotter {
             ((r.median ?? .nan) * 1e3 / Double(r.point.batch), Self.mib(r.peakHeapBytes) / Double(r.point.batch))
         }
         let blocks = curves.map { c in
-            (c.label + " (N, batch, time_per_sample_ms, peak_heap_per_sample_MiB)", c.rows.map { r in
-                "\(r.point.length) \(r.point.batch) \(Self.number(perSample(r).0)) \(Self.number(perSample(r).1))"
-            })
+            (
+                c.label + " (N, batch, time_per_sample_ms, peak_heap_per_sample_MiB)",
+                c.rows.map { r in
+                    "\(r.point.length) \(r.point.batch) \(Self.number(perSample(r).0)) \(Self.number(perSample(r).1))"
+                }
+            )
         }
         let skipped = analysis.standardMemoryLimit()
         func plots(_ column: Int, _ anchor: (Double, Double)) -> String {
             let lines = curves.enumerated().map { i, c in
                 let fits = Analysis.perSampleFits(c.rows)
                 let fit = Series.exponentLabel(column == 3 ? fits.time : fits.memory, of: "N")
-                return "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label) + fit)\""
+                return
+                    "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label) + fit)\""
             }
             let refs = [
                 "[\(s0.point.length):\(sLast.point.length)] \(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\"",
@@ -42,7 +47,10 @@ extension Plotter {
             ]
             return (lines + refs).joined(separator: ", \\\n     ")
         }
-        let note = skipped.map { "set label 1 \"softmax: N ≥ \($0) over the memory budget\" at graph 0.03, graph 0.94 font \",9\"" } ?? "unset label 1"
+        let note =
+            skipped.map {
+                "set label 1 \"softmax: N ≥ \($0) over the memory budget\" at graph 0.03, graph 0.94 font \",9\""
+            } ?? "unset label 1"
         let body = """
             set multiplot layout 1,2 title "\(title("\"Transformers are RNNs\" Figure 1: per sample, \(batchText)", pass: pass))"
             set logscale xy 2
@@ -58,7 +66,9 @@ extension Plotter {
             plot \(plots(4, (perSample(s0).1, perSample(l0).1)))
             unset multiplot
             """
-        let script = Gnuplot.script(folder: folder, name: "rnn-figure1", title: "per-sample time and memory against N", source: source, width: 1300, height: 580, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "rnn-figure1", title: "per-sample time and memory against N", source: source,
+            width: 1300, height: 580, body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -74,13 +84,19 @@ extension Plotter {
         func lines(_ cells: [Table3Cell]) -> [String] {
             cells.filter { Self.table3N.contains($0.n) && Self.table3K.contains($0.k) }.map { c in
                 let text = c.value >= 10 ? String(format: "%.0fx", c.value) : String(format: "%.1fx", c.value)
-                return "\(Self.table3K.firstIndex(of: c.k) ?? 0) \(Self.table3N.firstIndex(of: c.n) ?? 0) \(Self.number(c.value)) \"\(text)\""
+                return
+                    "\(Self.table3K.firstIndex(of: c.k) ?? 0) \(Self.table3N.firstIndex(of: c.n) ?? 0) \(Self.number(c.value)) \"\(text)\""
             }
         }
-        let paperTime = analysis.paperTable3.compactMap { p in p.timeSaved.map { Table3Cell(n: p.n, k: p.k, value: $0) } }
-        let paperMemory = analysis.paperTable3.compactMap { p in p.memorySaved.map { Table3Cell(n: p.n, k: p.k, value: $0) } }
+        let paperTime = analysis.paperTable3.compactMap { p in p.timeSaved.map { Table3Cell(n: p.n, k: p.k, value: $0) }
+        }
+        let paperMemory = analysis.paperTable3.compactMap { p in
+            p.memorySaved.map { Table3Cell(n: p.n, k: p.k, value: $0) }
+        }
         var dashes: [String] = []
-        for (y, n) in Self.table3N.enumerated() { for (x, k) in Self.table3K.enumerated() where k >= n { dashes.append("\(x) \(y)") } }
+        for (y, n) in Self.table3N.enumerated() {
+            for (x, k) in Self.table3K.enumerated() where k >= n { dashes.append("\(x) \(y)") }
+        }
         let blocks: [(String, [String])] = [
             ("measured time saved (k_index, n_index, ratio, label)", lines(cells.time)),
             ("paper time saved", lines(paperTime)),
@@ -88,7 +104,9 @@ extension Plotter {
             ("paper memory saved", lines(paperMemory)),
             ("k >= n: the paper's dashes (k_index, n_index)", dashes),
         ]
-        let memoryTitle = cells.memoryIsBatchRatio ? "measured memory saved (max-batch ratio)" : "measured memory saved (peak-heap ratio, not max batch)"
+        let memoryTitle =
+            cells.memoryIsBatchRatio
+            ? "measured memory saved (max-batch ratio)" : "measured memory saved (peak-heap ratio, not max batch)"
         let xtics = Self.table3K.enumerated().map { "\"\($1)\" \($0)" }.joined(separator: ", ")
         let ytics = Self.table3N.enumerated().map { "\"\($1)\" \($0)" }.joined(separator: ", ")
         func panel(_ index: Int, _ name: String) -> String {
@@ -118,7 +136,9 @@ extension Plotter {
             \(panel(3, "paper: memory saved (max-batch ratio, 16 GB)"))
             unset multiplot
             """
-        let script = Gnuplot.script(folder: folder, name: "table3", title: "Linformer Table 3 reproduction", source: source, width: 1200, height: 1000, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "table3", title: "Linformer Table 3 reproduction", source: source, width: 1200,
+            height: 1000, body: body)
         return (script, Self.blocks(blocks))
     }
 }

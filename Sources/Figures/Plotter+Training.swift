@@ -13,7 +13,10 @@ extension Plotter {
     /// curves is what a step holds for its backward: n² for softmax, a few n·d for causal linear.
     func training() -> (script: String, data: String)? {
         let all = analysis.trainingCurves().map { c in
-            (label: c.label, key: c.key, points: c.points.filter { $0.forward?.median != nil && $0.train?.median != nil })
+            (
+                label: c.label, key: c.key,
+                points: c.points.filter { $0.forward?.median != nil && $0.train?.median != nil }
+            )
         }.filter { $0.points.count >= 2 }
         guard let batch = all.map(\.key.batch).min() else { return nil }
         let curves = all.filter { $0.key.batch == batch }
@@ -21,9 +24,12 @@ extension Plotter {
         let ms = { (r: ResultRow?) in Self.number((r?.median ?? .nan) * 1e3) }
         let mib = { (r: ResultRow?) in Self.number(r?.peakHeapBytes.map { Double($0) / 1_048_576 } ?? .nan) }
         let blocks = curves.map { c in
-            (c.label + " (n, forward_ms, train_ms, backward_ms, forward_heap_MiB, train_heap_MiB)", c.points.map { p in
-                "\(p.point.length) \(ms(p.forward)) \(ms(p.train)) \(ms(p.backward)) \(mib(p.forward)) \(mib(p.train))"
-            })
+            (
+                c.label + " (n, forward_ms, train_ms, backward_ms, forward_heap_MiB, train_heap_MiB)",
+                c.points.map { p in
+                    "\(p.point.length) \(ms(p.forward)) \(ms(p.train)) \(ms(p.backward)) \(mib(p.forward)) \(mib(p.train))"
+                }
+            )
         }
         func plots(forward: Int, train: Int, fit: (ResultRow) -> Double?) -> String {
             curves.enumerated().flatMap { i, c -> [String] in
@@ -50,7 +56,9 @@ extension Plotter {
             plot \(plots(forward: 5, train: 6, fit: { $0.peakHeapBytes.map(Double.init) }))
             unset multiplot
             """
-        let script = Gnuplot.script(folder: folder, name: "training", title: "training steps against forward passes", source: source, width: 1300, height: 600, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "training", title: "training steps against forward passes", source: source,
+            width: 1300, height: 600, body: body)
         return (script, Self.blocks(blocks))
     }
 }

@@ -54,7 +54,8 @@ public struct Plotter {
         case "batch-scaling": "no n measured at 2 or more batch sizes for every mechanism"
         case "rnn-figure1": "needs softmax and linear attention at 2 or more n (the rnn-figure1 preset)"
         case "training": "needs a kernel's forward and training-step points at 2 or more n (the train preset)"
-        case "decode-latency": "needs decode points of softmax and linear attention with latency samples (the rnn-generation preset)"
+        case "decode-latency":
+            "needs decode points of softmax and linear attention with latency samples (the rnn-generation preset)"
         case "decode-speedup": "needs softmax and linear decode points at 2 or more N (the rnn-generation preset)"
         default: "needs standard attention and Linformer at the same n for 2 or more k (the linformer-table3 preset)"
         }
@@ -98,7 +99,9 @@ public struct Plotter {
     /// A figure's title: what it shows, then the machine, threads and the pass it shows (by default
     /// ``Analysis/primaryPass``, the pass of the one-pass figures).
     func title(_ what: String, pass: Pass? = nil) -> String {
-        Gnuplot.escape("\(what) — \(machine), \(threadsLabel), \(analysis.scopeText), fp32 \(Self.passText(pass ?? analysis.primaryPass))")
+        Gnuplot.escape(
+            "\(what) — \(machine), \(threadsLabel), \(analysis.scopeText), fp32 \(Self.passText(pass ?? analysis.primaryPass))"
+        )
     }
 
     /// How a title names a pass: "forward", "backward", "forward + backward".
@@ -135,7 +138,9 @@ public struct Plotter {
     /// Peers' series (``Analysis/peerSeries``) are drawn dashed in their mechanism's colour, time only.
     func scaling() -> (script: String, data: String)? {
         let pass = analysis.primaryPass
-        let series = (Series.all(in: table) + analysis.peerSeries).filter { $0.rows.count >= 2 && !$0.causal && $0.key.pass == pass }
+        let series = (Series.all(in: table) + analysis.peerSeries).filter {
+            $0.rows.count >= 2 && !$0.causal && $0.key.pass == pass
+        }
         guard let batch = series.map(\.batch).min() else { return nil }
         let atBatch = series.filter { $0.batch == batch }
         let ks = Set(atBatch.compactMap(\.projectedLength)).sorted()
@@ -144,10 +149,14 @@ public struct Plotter {
         var index: [String: Int] = [:]
         for s in atBatch {
             index[s.label] = blocks.count
-            blocks.append((s.label + " (n, time_ms, peak_heap_MiB)", s.rows.map {
-                let (ms, mib) = (($0.median ?? .nan) * 1e3, Self.mib($0.peakHeapBytes))
-                return "\($0.point.length) \(Self.number(ms)) \(Self.number(mib))"
-            }))
+            blocks.append(
+                (
+                    s.label + " (n, time_ms, peak_heap_MiB)",
+                    s.rows.map {
+                        let (ms, mib) = (($0.median ?? .nan) * 1e3, Self.mib($0.peakHeapBytes))
+                        return "\($0.point.length) \(Self.number(ms)) \(Self.number(mib))"
+                    }
+                ))
         }
         var body = """
             set multiplot layout 2,\(panels.count) title "\(title("Time and peak heap against n, batch \(batch)"))"
@@ -161,10 +170,14 @@ public struct Plotter {
                     let inPanel = !s.mechanism.descriptor.axes.contains(.projectedLength) || s.projectedLength == k
                     return inPanel && (row == 0 || s.rows.allSatisfy { $0.peakHeapBytes != nil })
                 }
-                let fitLabel = { (s: Series) in Gnuplot.escape(s.label) + (row == 0 ? Series.exponentLabel(s.timeFit) : Series.exponentLabel(s.memoryFit)) }
+                let fitLabel = { (s: Series) in
+                    Gnuplot.escape(s.label)
+                        + (row == 0 ? Series.exponentLabel(s.timeFit) : Series.exponentLabel(s.memoryFit))
+                }
                 let plots = members.map { s in
                     let style = s.key.peer == nil ? "pt 7 ps 0.8 lw 2" : "pt 6 ps 0.8 lw 2 dt 2"
-                    return "DATA index \(index[s.label] ?? 0) using 1:\(column) with linespoints \(style) lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
+                    return
+                        "DATA index \(index[s.label] ?? 0) using 1:\(column) with linespoints \(style) lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
                 }
                 body += """
 
@@ -176,8 +189,9 @@ public struct Plotter {
             }
         }
         body += "\nunset multiplot"
-        let script = Gnuplot.script(folder: folder, name: "scaling", title: "time and peak heap against n", source: source,
-                                    width: 420 * panels.count + 120, height: 900, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "scaling", title: "time and peak heap against n", source: source,
+            width: 420 * panels.count + 120, height: 900, body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -185,10 +199,14 @@ public struct Plotter {
 
     func efficiency() -> (script: String, data: String)? {
         let pass = analysis.primaryPass
-        let series = Series.all(in: table).filter { $0.rows.count >= 2 && $0.key.pass == pass && $0.rows.allSatisfy { $0.efficiency != nil } }
+        let series = Series.all(in: table).filter {
+            $0.rows.count >= 2 && $0.key.pass == pass && $0.rows.allSatisfy { $0.efficiency != nil }
+        }
         guard let batch = series.map(\.batch).min() else { return nil }
         let atBatch = series.filter { $0.batch == batch }
-        let blocks = atBatch.map { s in (s.label + " (n, efficiency)", s.rows.map { "\($0.point.length) \(Self.number($0.efficiency ?? .nan))" }) }
+        let blocks = atBatch.map { s in
+            (s.label + " (n, efficiency)", s.rows.map { "\($0.point.length) \(Self.number($0.efficiency ?? .nan))" })
+        }
         let ceiling = table.rows.compactMap(\.ceilingGflops).first.map { String(format: "%.0f", $0) } ?? "?"
         let plots = atBatch.enumerated().map { i, s in
             "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.8 lw 2 \(s.causal ? "dt 2 " : "")lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
@@ -203,7 +221,9 @@ public struct Plotter {
             set ylabel "fraction of the sgemm ceiling"
             plot \(plots.joined(separator: ", \\\n     "))
             """
-        let script = Gnuplot.script(folder: folder, name: "efficiency", title: "efficiency against n", source: source, width: 1100, height: 600, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "efficiency", title: "efficiency against n", source: source, width: 1100, height: 600,
+            body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -213,9 +233,12 @@ public struct Plotter {
         guard let (n, curves) = analysis.batchCurves() else { return nil }
         let ks = Self.linformerKs(curves.map(\.key))
         let blocks = curves.map { c in
-            (c.label + " (batch, time_ms, peak_heap_MiB)", c.rows.map {
-                "\($0.point.batch) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Self.mib($0.peakHeapBytes)))"
-            })
+            (
+                c.label + " (batch, time_ms, peak_heap_MiB)",
+                c.rows.map {
+                    "\($0.point.batch) \(Self.number(($0.median ?? .nan) * 1e3)) \(Self.number(Self.mib($0.peakHeapBytes)))"
+                }
+            )
         }
         func plots(_ column: Int) -> String {
             curves.enumerated().map { i, c in
@@ -236,7 +259,9 @@ public struct Plotter {
             plot \(plots(3))
             unset multiplot
             """
-        let script = Gnuplot.script(folder: folder, name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200, height: 550, body: body)
+        let script = Gnuplot.script(
+            folder: folder, name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200,
+            height: 550, body: body)
         return (script, Self.blocks(blocks))
     }
 }

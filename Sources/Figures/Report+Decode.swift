@@ -21,10 +21,16 @@ extension Report {
             """
         for s in speedups {
             for point in s.points {
-                let paper = analysis.paperGeneration.first { $0.tokens == point.n }.map { String(format: "%.0f× (%@)", $0.speedup, $0.dataset) } ?? ""
+                let paper =
+                    analysis.paperGeneration.first { $0.tokens == point.n }.map {
+                        String(format: "%.0f× (%@)", $0.speedup, $0.dataset)
+                    } ?? ""
                 let q = point.linear.point
-                md += "| \(Self.scopeCell(q)) | \(q.threads) | \(point.n) | \(Self.rate(point.softmax)) | \(Self.rate(point.linear)) | "
-                md += String(format: "%.1f×", point.speedup) + " | \(paper) | \(Self.heap(point.softmax)) | \(Self.heap(point.linear)) |\n"
+                md +=
+                    "| \(Self.scopeCell(q)) | \(q.threads) | \(point.n) | \(Self.rate(point.softmax)) | \(Self.rate(point.linear)) | "
+                md +=
+                    String(format: "%.1f×", point.speedup)
+                    + " | \(paper) | \(Self.heap(point.softmax)) | \(Self.heap(point.linear)) |\n"
             }
         }
         md += """
@@ -42,7 +48,9 @@ extension Report {
         for c in analysis.decodeLatencyCurves() {
             let line = c.lowerLine
             md += "| \(c.label) | \(c.row.point.length) | \(Self.fit(c.fit)) | \(Self.fit(c.lowerFit)) | "
-            md += line.map { Self.noNegativeZero(String(format: "%.2f | %.2f", $0.intercept * 1e6, $0.slope * 1e9)) } ?? "– | –"
+            md +=
+                line.map { Self.noNegativeZero(String(format: "%.2f | %.2f", $0.intercept * 1e6, $0.slope * 1e9)) }
+                ?? "– | –"
             md += String(format: " | %.1f |\n", (c.samples.last?.median ?? 0) * 1e6)
         }
         return md
@@ -60,7 +68,9 @@ extension Report {
         let comparisons = analysis.decoderComparisons()
         guard !comparisons.isEmpty else { return "" }
         let paper = analysis.paperDecoderTimes.filter { $0.device == "CPU" }
-        func published(_ n: Int, _ decoder: Decoder) -> PaperDecoderTime? { paper.first { $0.tokens == n && $0.decoder == decoder } }
+        func published(_ n: Int, _ decoder: Decoder) -> PaperDecoderTime? {
+            paper.first { $0.tokens == n && $0.decoder == decoder }
+        }
         func times(_ x: Double?) -> String { x.map { String(format: "%.1f×", $0) } ?? "–" }
         func rate(_ row: ResultRow?) -> String {
             guard let row else { return "not run" }
@@ -79,15 +89,20 @@ extension Report {
             let k = c.key
             let (noCache, cached) = (c.multipleOfLinear(.recompute), c.multipleOfLinear(.kvCache))
             let ratio = noCache.flatMap { a in cached.map { a / $0 } }
-            let paperRatio = published(c.n, .recompute).flatMap { s in published(c.n, .kvCache).map { s.secondsPerImage / $0.secondsPerImage } }
+            let paperRatio = published(c.n, .recompute).flatMap { s in
+                published(c.n, .kvCache).map { s.secondsPerImage / $0.secondsPerImage }
+            }
             let label = published(c.n, .recurrent).map { " (\($0.dataset))" } ?? ""
-            md += "| \(Self.scopeCell(k)) | \(k.threads) | \(c.n)\(label) | \(rate(c.rows[.recompute])) | \(rate(c.rows[.kvCache])) | \(rate(c.rows[.recurrent])) | "
-            md += "\(times(noCache)) | \(times(published(c.n, .recompute)?.multipleOfLinear)) | \(times(cached)) | \(times(published(c.n, .kvCache)?.multipleOfLinear)) | "
+            md +=
+                "| \(Self.scopeCell(k)) | \(k.threads) | \(c.n)\(label) | \(rate(c.rows[.recompute])) | \(rate(c.rows[.kvCache])) | \(rate(c.rows[.recurrent])) | "
+            md +=
+                "\(times(noCache)) | \(times(published(c.n, .recompute)?.multipleOfLinear)) | \(times(cached)) | \(times(published(c.n, .kvCache)?.multipleOfLinear)) | "
             md += "\(times(ratio)) | \(times(paperRatio)) |\n"
         }
         let skipped = comparisons.flatMap { $0.rows.values }.filter { !$0.isOK }
         if let first = skipped.first {
-            md += "\nSkipped: \(skipped.count) row\(skipped.count == 1 ? "" : "s"), e.g. \(first.point.label): \(first.reason).\n"
+            md +=
+                "\nSkipped: \(skipped.count) row\(skipped.count == 1 ? "" : "s"), e.g. \(first.point.label): \(first.reason).\n"
         }
         return md
     }
@@ -117,18 +132,25 @@ extension Report {
         if !estimated.isEmpty {
             md += "\n| point | estimated seconds per generation | 95% interval | steps timed |\n|---|---|---|---|\n"
             for r in estimated {
-                let interval = (r.ciHigh ?? .infinity).isFinite
+                let interval =
+                    (r.ciHigh ?? .infinity).isFinite
                     ? String(format: "%.1f–%.1f", r.ciLow ?? .nan, r.ciHigh ?? .nan) : "–"
-                md += "| \(r.point.label) | " + String(format: "%.1f", r.median ?? .nan) + " | \(interval) | \(r.reps ?? 0) |\n"
+                md +=
+                    "| \(r.point.label) | " + String(format: "%.1f", r.median ?? .nan)
+                    + " | \(interval) | \(r.reps ?? 0) |\n"
             }
         }
         if !checks.isEmpty {
             let covered = checks.filter(\.covered).count
-            md += "\nThe estimator against generations measured in full (each estimated from the same number of steps): "
+            md +=
+                "\nThe estimator against generations measured in full (each estimated from the same number of steps): "
             md += "\(covered) of \(checks.count) measured times lie inside the estimate's interval.\n\n"
             md += "| point | measured s | estimated s | 95% interval | estimate ÷ measured |\n|---|---|---|---|---|\n"
             for c in checks {
-                md += "| \(c.point) | " + String(format: "%.2f | %.2f | %.2f–%.2f | %.3f", c.fullMedian, c.estimate, c.low, c.high, c.ratio) + " |\n"
+                md +=
+                    "| \(c.point) | "
+                    + String(format: "%.2f | %.2f | %.2f–%.2f | %.3f", c.fullMedian, c.estimate, c.low, c.high, c.ratio)
+                    + " |\n"
             }
         }
         return md

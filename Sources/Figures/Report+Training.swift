@@ -10,9 +10,11 @@ extension Report {
     func figure1() -> String {
         let curves = analysis.perSampleCurves()
         guard curves.contains(where: { $0.rows.count >= 2 }),
-              Set(curves.flatMap { $0.rows.map(\.point.batch) }).count > 1 else { return "" }
+            Set(curves.flatMap { $0.rows.map(\.point.batch) }).count > 1
+        else { return "" }
         let pass = analysis.figure1Pass
-        let what = pass == .train
+        let what =
+            pass == .train
             ? "a training step (the forward pass that keeps what the backward reads, then the backward pass from a seeded dO), as the paper timed"
             : "the forward pass only; the paper timed a forward and backward pass (run the preset with `--pass train`)"
         var md = """
@@ -28,14 +30,18 @@ extension Report {
             let fits = Analysis.perSampleFits(c.rows)
             let last = c.rows[c.rows.count - 1]
             let perSample = { (x: Double) in x / Double(last.point.batch) }
-            md += "| \(c.label) | \(c.rows[0].point.length)–\(last.point.length) | \(Self.fit(fits.time)) | \(Self.fit(fits.memory)) | "
+            md +=
+                "| \(c.label) | \(c.rows[0].point.length)–\(last.point.length) | \(Self.fit(fits.time)) | \(Self.fit(fits.memory)) | "
             // A value not measured is a dash, never 0.
-            md += (last.median.map { String(format: "%.3f ms", perSample($0 * 1e3)) } ?? "–") + Self.callsNote(last) + " | "
+            md +=
+                (last.median.map { String(format: "%.3f ms", perSample($0 * 1e3)) } ?? "–") + Self.callsNote(last)
+                + " | "
             let heap = last.peakHeapBytes.map { String(format: "%.2f MiB", perSample(Double($0) / 1_048_576)) }
             md += (heap ?? "–") + " |\n"
         }
         if let limit = analysis.standardMemoryLimit() {
-            md += "\nSoftmax stops at N = \(limit), whose points were skipped: their predicted heap is over the memory budget (the paper's softmax curve stops at 4096 on an 11 GB GPU).\n"
+            md +=
+                "\nSoftmax stops at N = \(limit), whose points were skipped: their predicted heap is over the memory budget (the paper's softmax curve stops at 4096 on an 11 GB GPU).\n"
         }
         return md
     }
@@ -54,13 +60,17 @@ extension Report {
             |---|---|---|---|---|---|---|---|---|---|---|
 
             """
-        let ms = { (r: ResultRow?) in r.flatMap { r in r.median.map { String(format: "%.3f", $0 * 1e3) + Self.callsNote(r) } } ?? "–" }
+        let ms = { (r: ResultRow?) in
+            r.flatMap { r in r.median.map { String(format: "%.3f", $0 * 1e3) + Self.callsNote(r) } } ?? "–"
+        }
         let ratio = { (x: Double?) in x.map { String(format: "%.2f×", $0) } ?? "–" }
         let heap = { (r: ResultRow?) in r?.peakHeapBytes.map { formatMiB($0, decimals: 2) } ?? "–" }
         for c in comparisons {
             let p = c.point
-            md += "| \(p.kernelLabel) | \(p.batch) | \(p.length) | \(ms(c.forward)) | \(ms(c.backward)) | \(ms(c.train)) | "
-            md += "\(ratio(c.backwardRatio)) | \(ratio(c.trainRatio)) | \(heap(c.forward)) | \(heap(c.train)) | \(ratio(c.trainHeapRatio)) |\n"
+            md +=
+                "| \(p.kernelLabel) | \(p.batch) | \(p.length) | \(ms(c.forward)) | \(ms(c.backward)) | \(ms(c.train)) | "
+            md +=
+                "\(ratio(c.backwardRatio)) | \(ratio(c.trainRatio)) | \(heap(c.forward)) | \(heap(c.train)) | \(ratio(c.trainHeapRatio)) |\n"
         }
         return md
     }

@@ -57,7 +57,9 @@ public struct Report {
 
     func header() -> String {
         guard let m = metadata else { return "No metadata sidecar was found for this CSV.\n" }
-        let ceilings = m.sgemmCeilingGflops.sorted { $0.key < $1.key }.map { "\(String(format: "%.0f", $0.value)) GF/s at \($0.key) thread(s)" }
+        let ceilings = m.sgemmCeilingGflops.sorted { $0.key < $1.key }.map {
+            "\(String(format: "%.0f", $0.value)) GF/s at \($0.key) thread(s)"
+        }
         return """
             | | |
             |---|---|
@@ -77,27 +79,30 @@ public struct Report {
     func shards(_ m: RunMetadata) -> String {
         guard let shards = m.mergedShards, !shards.isEmpty else { return "" }
         let list = shards.map { s in
-            let ceilings = s.sgemmCeilingGflops.sorted { $0.key < $1.key }.map { String(format: "%.0f", $0.value) }.joined(separator: "/")
-            return "\(s.index)/\(s.count): \(s.rowsMerged) rows on \(s.machine.hostName ?? "?") (\(s.machine.cpuModel), sgemm \(ceilings) GF/s)"
+            let ceilings = s.sgemmCeilingGflops.sorted { $0.key < $1.key }.map { String(format: "%.0f", $0.value) }
+                .joined(separator: "/")
+            return
+                "\(s.index)/\(s.count): \(s.rowsMerged) rows on \(s.machine.hostName ?? "?") (\(s.machine.cpuModel), sgemm \(ceilings) GF/s)"
         }
         return "| shards | \(list.joined(separator: "; ")) |\n"
     }
 
     func scope() -> String {
         let core = analysis.scopeText == "attention core"
-        let what = core
+        let what =
+            core
             ? "the attention core only\n(softmax(QKᵀ/√d)V or its replacement, one layer"
             : "\(analysis.scopeText)\n(post-LN, as BERT/RoBERTa: the Q, K, V and output projections around the core or its replacement,\nresiduals, LayerNorms and a GELU FFN"
         return """
-        ## Scope
+            ## Scope
 
-        The papers timed whole models on GPUs: Linformer's Table 3 a RoBERTa-like model on a 16 GB V100
-        (layerwise sharing, largest batch that fits), "Transformers are RNNs" Figure 1 a forward/backward
-        pass of self-attention on an 11 GB GTX 1080 Ti. This run measures \(what), \(passes), fp32) on a CPU with OpenBLAS. Compare
-        ratios and slopes with the papers, not absolute times; "memory" here is heap measured by
-        jemalloc, not GPU memory.
+            The papers timed whole models on GPUs: Linformer's Table 3 a RoBERTa-like model on a 16 GB V100
+            (layerwise sharing, largest batch that fits), "Transformers are RNNs" Figure 1 a forward/backward
+            pass of self-attention on an 11 GB GTX 1080 Ti. This run measures \(what), \(passes), fp32) on a CPU with OpenBLAS. Compare
+            ratios and slopes with the papers, not absolute times; "memory" here is heap measured by
+            jemalloc, not GPU memory.
 
-        """
+            """
     }
 
     /// The passes this run timed, as the scope names them ("forward" for an inference run).
@@ -114,7 +119,8 @@ public struct Report {
     }
 
     func exponents() -> String {
-        var md = "## Scaling exponents\n\nLeast-squares fit of log(value) on log(n) over each series, with a 95% interval (Student's t). Theory: standard attention time ∝ n² (memory ∝ n²), Linformer and linear attention ∝ n.\n\n"
+        var md =
+            "## Scaling exponents\n\nLeast-squares fit of log(value) on log(n) over each series, with a 95% interval (Student's t). Theory: standard attention time ∝ n² (memory ∝ n²), Linformer and linear attention ∝ n.\n\n"
         md += "| series | batch | n | time exponent | peak-heap exponent |\n|---|---|---|---|---|\n"
         for s in analysis.series where s.rows.count >= 3 {
             let range = "\(s.rows[0].point.length)–\(s.rows[s.rows.count - 1].point.length)"
@@ -125,7 +131,9 @@ public struct Report {
 
     static func fit(_ f: ScalingFit?) -> String {
         guard let f else { return "–" }
-        let text = f.halfWidth.isFinite ? String(format: "%.2f ± %.2f", f.exponent, f.halfWidth) : String(format: "%.2f", f.exponent)
+        let text =
+            f.halfWidth.isFinite
+            ? String(format: "%.2f ± %.2f", f.exponent, f.halfWidth) : String(format: "%.2f", f.exponent)
         return noNegativeZero(text)
     }
 
@@ -136,7 +144,8 @@ public struct Report {
 
     /// The n where a mechanism's time falls below standard attention's, interpolated in log–log.
     func breakEven() -> String {
-        var md = "## Break-even against standard attention\n\nThe sequence length from which the mechanism is faster than standard attention at the same batch, heads and d (interpolated between measured n on log scales), and its speed-up at the largest n measured.\n\n"
+        var md =
+            "## Break-even against standard attention\n\nThe sequence length from which the mechanism is faster than standard attention at the same batch, heads and d (interpolated between measured n on log scales), and its speed-up at the largest n measured.\n\n"
         md += "| mechanism | batch | break-even n | speed-up at largest n |\n|---|---|---|---|\n"
         for s in analysis.series where s.mechanism != .standard {
             // (n, Double(n), speed-up): n is printed as the integer it is (Int(Double(Int.max)) traps).
@@ -162,53 +171,68 @@ public struct Report {
         let cells = analysis.table3Cells()
         guard !cells.time.isEmpty else { return "" }  // not a Table 3 run (the linformer-table3 preset is)
         let paper = Dictionary(analysis.paperTable3.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
-        let ns = Set(cells.time.map(\.n)).sorted(), ks = Set(cells.time.map(\.k)).sorted()
+        let ns = Set(cells.time.map(\.n)).sorted()
+        let ks = Set(cells.time.map(\.k)).sorted()
         let layerRows = table.measured.filter { $0.point.scope == .layer && $0.point.mechanism == .linformer }
         func grid(_ title: String, _ cells: [Table3Cell], _ paperValue: (PaperTable3Cell) -> Double?) -> String {
             let values = Dictionary(cells.map { ("\($0.n),\($0.k)", $0) }, uniquingKeysWith: { a, _ in a })
-            var md = "\(title)\n\n| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
+            var md =
+                "\(title)\n\n| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|"
+                + ks.map { _ in "---|" }.joined() + "\n"
             for n in ns {
-                md += "| \(n) | " + ks.map { k -> String in
-                    if k >= n { return "–" }
-                    guard let cell = values["\(n),\(k)"] else { return "not run" }
-                    var text = String(format: "%.1f×", cell.value)
-                    if let low = cell.low, let high = cell.high {
-                        text += String(format: " [%.1f, %.1f]", low, high)
-                        if !cell.intervalIs95, let m = cell.samples {
-                            text += m == 1 ? " (1 call, no interval)" : " (range of \(m) calls)"
+                md +=
+                    "| \(n) | "
+                    + ks.map { k -> String in
+                        if k >= n { return "–" }
+                        guard let cell = values["\(n),\(k)"] else { return "not run" }
+                        var text = String(format: "%.1f×", cell.value)
+                        if let low = cell.low, let high = cell.high {
+                            text += String(format: " [%.1f, %.1f]", low, high)
+                            if !cell.intervalIs95, let m = cell.samples {
+                                text += m == 1 ? " (1 call, no interval)" : " (range of \(m) calls)"
+                            }
                         }
-                    }
-                    if let published = paper["\(n),\(k)"].flatMap(paperValue) {
-                        text += String(format: " (paper %.1f×; ÷ paper %.2f)", published, cell.value / published)
-                    }
-                    return text
-                }.joined(separator: " | ") + " |\n"
+                        if let published = paper["\(n),\(k)"].flatMap(paperValue) {
+                            text += String(format: " (paper %.1f×; ÷ paper %.2f)", published, cell.value / published)
+                        }
+                        return text
+                    }.joined(separator: " | ") + " |\n"
             }
             return md
         }
         var md = "## Linformer Table 3: measured (paper)\n\n"
-        md += layerRows.isEmpty
+        md +=
+            layerRows.isEmpty
             ? "Scope: the attention core alone (the paper timed whole models; `--scope layer` times encoder layers).\n\n"
             : "Scope: \(analysis.scopeText) (post-LN, as RoBERTa: Q, K, V and output projections, the core, residual and LayerNorm, FFN with GELU, residual and LayerNorm), standard attention against Linformer with key-value sharing. The paper timed a whole RoBERTa model on a 16 GB V100 in fp16; this is one layer on this CPU in fp32.\n\n"
-        md += grid("Time saved: standard time ÷ Linformer time per call at the same n and batch (batch \(table.measured.filter { $0.point.mechanism == .linformer }.map(\.point.batch).min() ?? 1), so per sample), with its 95% interval (standard's interval ÷ Linformer's) where both sides had at least 6 calls; with fewer, the bracket is the ratio of their calls' ranges and says so (a median's 95% interval needs 6 calls).", cells.time, \.timeSaved)
+        md += grid(
+            "Time saved: standard time ÷ Linformer time per call at the same n and batch (batch \(table.measured.filter { $0.point.mechanism == .linformer }.map(\.point.batch).min() ?? 1), so per sample), with its 95% interval (standard's interval ÷ Linformer's) where both sides had at least 6 calls; with fewer, the bracket is the ratio of their calls' ranges and says so (a median's 95% interval needs 6 calls).",
+            cells.time, \.timeSaved)
         let inversions = analysis.table3Inversions()
         md += "\nThe paper's time-saved table grows with n and falls as k grows. "
         if inversions.isEmpty {
             md += "The measured table does too, at every pair of neighbouring cells.\n"
         } else {
-            md += "Pairs of neighbouring cells where the measured table does not (the first should be below the second), and whether their brackets overlap (95% intervals, or the ranges of fewer calls where the table says so; overlapping, the order is within the noise of the measurement):\n\n| cell | value | cell | value | intervals overlap |\n|---|---|---|---|---|\n"
+            md +=
+                "Pairs of neighbouring cells where the measured table does not (the first should be below the second), and whether their brackets overlap (95% intervals, or the ranges of fewer calls where the table says so; overlapping, the order is within the noise of the measurement):\n\n| cell | value | cell | value | intervals overlap |\n|---|---|---|---|---|\n"
             for inv in inversions {
-                md += "| n=\(inv.first.n), k=\(inv.first.k) | " + String(format: "%.2f×", inv.first.value) + " | n=\(inv.second.n), k=\(inv.second.k) | "
+                md +=
+                    "| n=\(inv.first.n), k=\(inv.first.k) | " + String(format: "%.2f×", inv.first.value)
+                    + " | n=\(inv.second.n), k=\(inv.second.k) | "
                 md += String(format: "%.2f×", inv.second.value) + " | \(inv.overlapping ? "yes" : "**no**") |\n"
             }
         }
         if let cycles = metadata?.timing.cycles, cycles > 1 {
-            md += "\nEach point's time is its fastest median over \(cycles) interleaved cycles of the whole grid (standard and Linformer measured back to back in every cycle).\n"
+            md +=
+                "\nEach point's time is its fastest median over \(cycles) interleaved cycles of the whole grid (standard and Linformer measured back to back in every cycle).\n"
         }
-        md += "\n" + grid(cells.memoryIsBatchRatio
-            ? "Memory saved: Linformer's largest batch ÷ standard's under the same heap budget (`attnbench max-batch`), the paper's definition."
-            : "Memory saved, approximated: standard's peak heap ÷ Linformer's at the same batch. The paper's figure is a ratio of largest batches (run `attnbench max-batch`), which also counts the inputs both share, so it is smaller.",
-            cells.memory, \.memorySaved)
+        md +=
+            "\n"
+            + grid(
+                cells.memoryIsBatchRatio
+                    ? "Memory saved: Linformer's largest batch ÷ standard's under the same heap budget (`attnbench max-batch`), the paper's definition."
+                    : "Memory saved, approximated: standard's peak heap ÷ Linformer's at the same batch. The paper's figure is a ratio of largest batches (run `attnbench max-batch`), which also counts the inputs both share, so it is smaller.",
+                cells.memory, \.memorySaved)
         if let rows = analysis.maxBatch, cells.memoryIsBatchRatio {
             md += "\n" + maxBatchNotes(rows)
         }
@@ -236,16 +260,21 @@ public struct Report {
                 return (lf.point, a / b, s / l)
             }
         }
-        var text = "Per token, a layer's projections and FFN cost `2·(4 + 2·m)·D²` FLOPs (m = the FFN multiple, "
+        var text =
+            "Per token, a layer's projections and FFN cost `2·(4 + 2·m)·D²` FLOPs (m = the FFN multiple, "
             + "D = d_model) whatever n is; standard attention's core adds `4·n·D` and Linformer's `8·k·D` (E·K and F·V "
             + "included). The FLOP ratio of the two layers (standard's `model_gflop` ÷ Linformer's, from the cost model) "
             + "is therefore near 1 until n passes about 6·D, then grows like n/(2k)."
-        if let last = pairs.max(by: { ($0.point.length, -($0.point.projectedLength ?? 0)) < ($1.point.length, -($1.point.projectedLength ?? 0)) }) {
-            text += String(format: " At n = %d, k = %d it is %.1f×, against %.1f× measured.", last.point.length,
-                           last.point.projectedLength ?? 0, last.flops, last.time)
+        if let last = pairs.max(by: {
+            ($0.point.length, -($0.point.projectedLength ?? 0)) < ($1.point.length, -($1.point.projectedLength ?? 0))
+        }) {
+            text += String(
+                format: " At n = %d, k = %d it is %.1f×, against %.1f× measured.", last.point.length,
+                last.point.projectedLength ?? 0, last.flops, last.time)
         }
         let above = pairs.filter { $0.time > $0.flops }.count
-        text += " It is not a bound on time saved: the softmax pass over the n×n scores moves memory rather than FLOPs, "
+        text +=
+            " It is not a bound on time saved: the softmax pass over the n×n scores moves memory rather than FLOPs, "
             + "and \(above) of the \(pairs.count) measured cells exceed their FLOP ratio. The paper's whole model shares "
             + "the same layers, so its curve has the same shape; its embeddings and output head add a constant."
         return text
@@ -256,20 +285,26 @@ public struct Report {
         let ok = rows.filter(\.isOK)
         guard let budget = ok.first?.budgetBytes else { return "" }
         let predicted = ok.filter { $0.method == .predicted }.count
-        var md = "Largest batches within \(formatBytes(budget)) of heap (the paper's 16 GB V100): \(predicted) of \(ok.count) predicted by replaying each point's traced tensor allocations (batches 1–3) through jemalloc's size classes, the rest (maxima of 2 or less) searched by runs.\n"
+        var md =
+            "Largest batches within \(formatBytes(budget)) of heap (the paper's 16 GB V100): \(predicted) of \(ok.count) predicted by replaying each point's traced tensor allocations (batches 1–3) through jemalloc's size classes, the rest (maxima of 2 or less) searched by runs.\n"
         let verified = ok.filter { $0.verifiedPeakBytes != nil }
         if !verified.isEmpty {
-            md += "\nConfirmed by runs (jemalloc's measured peak at the maximum, and at the maximum + 1):\n\n| point | max batch | predicted peak | measured peak | at max + 1 | exact | time per sample at max (ms) |\n|---|---|---|---|---|---|---|\n"
+            md +=
+                "\nConfirmed by runs (jemalloc's measured peak at the maximum, and at the maximum + 1):\n\n| point | max batch | predicted peak | measured peak | at max + 1 | exact | time per sample at max (ms) |\n|---|---|---|---|---|---|---|\n"
             for r in verified {
                 let label = r.point.mechanismLabel + " n=\(r.point.length)"
                 let over = r.overPeakBytes.map(formatBytes) ?? (r.reason.isEmpty ? "not run" : "not run: \(r.reason)")
                 let exact = r.isVerifiedExact.map { $0 ? "yes" : "**no**" } ?? "–"
-                md += "| \(label) | \(r.maxBatch ?? 0) | \(r.predictedPeakBytes.map(formatBytes) ?? "–") | \(r.verifiedPeakBytes.map(formatBytes) ?? "–") | \(over) | \(exact) | "
+                md +=
+                    "| \(label) | \(r.maxBatch ?? 0) | \(r.predictedPeakBytes.map(formatBytes) ?? "–") | \(r.verifiedPeakBytes.map(formatBytes) ?? "–") | \(over) | \(exact) | "
                 md += (r.timePerSample.map { String(format: "%.2f", $0 * 1e3) } ?? "–") + " |\n"
             }
         }
         let skipped = rows.filter { !$0.isOK }
-        if let first = skipped.first { md += "\n\(skipped.count) point\(skipped.count == 1 ? " has" : "s have") no maximum (skipped), e.g. \(first.point.label): \(first.reason).\n" }
+        if let first = skipped.first {
+            md +=
+                "\n\(skipped.count) point\(skipped.count == 1 ? " has" : "s have") no maximum (skipped), e.g. \(first.point.label): \(first.reason).\n"
+        }
         return md
     }
 
@@ -279,17 +314,22 @@ public struct Report {
         guard !comparisons.isEmpty else { return "" }
         let sameRun = comparisons.allSatisfy(\.sameRun)
         var md = "## Against PyTorch on this machine\n\n"
-        md += "attnbench's median time ÷ PyTorch's at the same point (below 1: attnbench is faster), from `Tests/peers/torch_peers.py` (`make bench-peers`). "
-        md += "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls, inference mode, PyTorch's threads set to the point's. "
-        md += sameRun
+        md +=
+            "attnbench's median time ÷ PyTorch's at the same point (below 1: attnbench is faster), from `Tests/peers/torch_peers.py` (`make bench-peers`). "
+        md +=
+            "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls, inference mode, PyTorch's threads set to the point's. "
+        md +=
+            sameRun
             ? "Both sides come from one run, interleaved round by round; each is its best median over the rounds.\n\n"
             : "Rows marked † take attnbench's time from the results table, not from the peers' run: compare them with care.\n\n"
-        md += "| mechanism | n | batch | threads | attnbench ms | PyTorch ms | ratio | ÷ torch-flash |\n|---|---|---|---|---|---|---|---|\n"
+        md +=
+            "| mechanism | n | batch | threads | attnbench ms | PyTorch ms | ratio | ÷ torch-flash |\n|---|---|---|---|---|---|---|---|\n"
         for c in comparisons {
             let p = c.own.point
             let ms = { (r: ResultRow) in r.median.map { String(format: "%.2f", $0 * 1e3) } ?? "–" }
             let ratio = c.ratio.map { String(format: "%.2f×", $0) } ?? "–"
-            md += "| \(p.seriesLabel)\(c.sameRun ? "" : " †") | \(p.length) | \(p.batch) | \(p.threads) | \(ms(c.own)) | \(ms(c.peer)) | \(ratio) | \(c.fusedRatio.map { String(format: "%.2f×", $0) } ?? "") |\n"
+            md +=
+                "| \(p.seriesLabel)\(c.sameRun ? "" : " †") | \(p.length) | \(p.batch) | \(p.threads) | \(ms(c.own)) | \(ms(c.peer)) | \(ratio) | \(c.fusedRatio.map { String(format: "%.2f×", $0) } ?? "") |\n"
         }
         return md
     }
@@ -297,13 +337,21 @@ public struct Report {
     func approximation() -> String {
         let rows = table.measured.filter { $0.point.mechanism == .linformer && $0.approxRelError != nil }
         guard !rows.isEmpty else { return "" }
-        let ns = Set(rows.map(\.point.length)).sorted(), ks = Set(rows.compactMap(\.point.projectedLength)).sorted()
-        var md = "## Linformer's approximation error\n\n‖O_linformer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, untrained projections with entries N(0, 1/k) (the paper's Theorem 1 scaling), random inputs. Above 1 means the output is not an approximation of attention at all: each projected value row is ~√(n/k) times a value row, while exact attention on random inputs averages its values toward 0. Trained projections are what make Linformer accurate; this column is the price of speed without them.\n\n"
-        md += "| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
+        let ns = Set(rows.map(\.point.length)).sorted()
+        let ks = Set(rows.compactMap(\.point.projectedLength)).sorted()
+        var md =
+            "## Linformer's approximation error\n\n‖O_linformer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, untrained projections with entries N(0, 1/k) (the paper's Theorem 1 scaling), random inputs. Above 1 means the output is not an approximation of attention at all: each projected value row is ~√(n/k) times a value row, while exact attention on random inputs averages its values toward 0. Trained projections are what make Linformer accurate; this column is the price of speed without them.\n\n"
+        md +=
+            "| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined()
+            + "\n"
         for n in ns {
-            md += "| \(n) | " + ks.map { k in
-                rows.first { $0.point.length == n && $0.point.projectedLength == k }?.approxRelError.map { String(format: "%.3g", $0) } ?? "–"
-            }.joined(separator: " | ") + " |\n"
+            md +=
+                "| \(n) | "
+                + ks.map { k in
+                    rows.first { $0.point.length == n && $0.point.projectedLength == k }?.approxRelError.map {
+                        String(format: "%.3g", $0)
+                    } ?? "–"
+                }.joined(separator: " | ") + " |\n"
         }
         return md
     }

@@ -25,9 +25,12 @@ public struct Baseline {
     /// Measures the preset `runs` times into a scratch folder and returns the per-point median rows
     /// (in the preset's point order), the samples behind each (from the run it came from), and the
     /// metadata of the middle run, whose sessions list every run's.
-    public func measure(log: (String) -> Void = { _ in }) throws -> (rows: [ResultRow], samples: [SampleRow], metadata: RunMetadata?) {
+    public func measure(log: (String) -> Void = { _ in }) throws -> (
+        rows: [ResultRow], samples: [SampleRow], metadata: RunMetadata?
+    ) {
         guard runs >= 1 else { throw UsageError("--runs must be at least 1") }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-baseline-\(getpid())-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "attnbench-baseline-\(getpid())-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
             throw FileError("cannot create \(scratch.path): \(describe(error))")
         }
@@ -36,7 +39,9 @@ public struct Baseline {
         var samples: [[SweepPoint: [RepetitionSample]]] = []
         var metadata: [RunMetadata] = []
         for i in 1...runs {
-            var sweep = Sweep(spec: spec, output: scratch.appendingPathComponent("run\(i).csv").path, buildConfiguration: buildConfiguration)
+            var sweep = Sweep(
+                spec: spec, output: scratch.appendingPathComponent("run\(i).csv").path,
+                buildConfiguration: buildConfiguration)
             sweep.quiet = true
             sweep.ceiling = ceiling
             sweep.commandLine = "\(commandLine) (run \(i) of \(runs))"

@@ -19,11 +19,13 @@ extension SweepPoint {
         switch scope {
         case .core:
             let generation = try makeGeneration(seed: seed)
-            return DecodeCall(run: { generation(observer: $0) }, cost: generation.cost,
-                              workers: ComputeThreads.workerCount(generation.slices))
+            return DecodeCall(
+                run: { generation(observer: $0) }, cost: generation.cost,
+                workers: ComputeThreads.workerCount(generation.slices))
         case .layer:
-            let generation = try LayerGeneration(configuration: layerConfiguration, mechanism: mechanism, decoder: decoder,
-                                                 batch: batch, length: length, prompt: prompt ?? 1, seed: seed)
+            let generation = try LayerGeneration(
+                configuration: layerConfiguration, mechanism: mechanism, decoder: decoder,
+                batch: batch, length: length, prompt: prompt ?? 1, seed: seed)
             return DecodeCall(run: { generation(observer: $0) }, cost: generation.cost, workers: 1)
         }
     }

@@ -7,7 +7,8 @@ struct EstimateCheckFile {
     private var writer: SidecarWriter
 
     init(forCSV csv: String, resume: Bool) throws {
-        writer = try SidecarWriter(path: EstimateCheckRow.path(forCSV: csv), columns: EstimateCheckRow.columns, resume: resume)
+        writer = try SidecarWriter(
+            path: EstimateCheckRow.path(forCSV: csv), columns: EstimateCheckRow.columns, resume: resume)
     }
 
     mutating func append(_ row: EstimateCheckRow) throws { try writer.append([row.fields]) }

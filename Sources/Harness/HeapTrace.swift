@@ -67,19 +67,30 @@ struct HeapReplay {
     }
 
     /// `traces` at `batches` (increasing), with the measured `thread.peak` of each.
-    init(batches: (Int, Int, Int), traces: (HeapTrace, HeapTrace, HeapTrace), measured: (Int, Int, Int)) throws(NotLinear) {
+    init(batches: (Int, Int, Int), traces: (HeapTrace, HeapTrace, HeapTrace), measured: (Int, Int, Int))
+        throws(NotLinear)
+    {
         let (b1, b2, b3) = batches
         let (t1, t2, t3) = traces
-        guard b1 < b2, b2 < b3 else { throw NotLinear(description: "heap replay: batches \(batches) are not increasing") }
+        guard b1 < b2, b2 < b3 else {
+            throw NotLinear(description: "heap replay: batches \(batches) are not increasing")
+        }
         guard t1.sizes.count == t2.sizes.count, t2.sizes.count == t3.sizes.count,
-              t1.events.count == t2.events.count, t2.events.count == t3.events.count else {
-            throw NotLinear(description: "the call allocates \(t1.sizes.count), \(t2.sizes.count) and \(t3.sizes.count) tensors at batches \(b1), \(b2), \(b3): its allocations depend on the batch")
+            t1.events.count == t2.events.count, t2.events.count == t3.events.count
+        else {
+            throw NotLinear(
+                description:
+                    "the call allocates \(t1.sizes.count), \(t2.sizes.count) and \(t3.sizes.count) tensors at batches \(b1), \(b2), \(b3): its allocations depend on the batch"
+            )
         }
         var (base, slope) = ([Int](), [Int]())
         for i in t1.sizes.indices {
             let step = t2.sizes[i] - t1.sizes[i]
             guard step % (b2 - b1) == 0, t3.sizes[i] == t1.sizes[i] + step / (b2 - b1) * (b3 - b1) else {
-                throw NotLinear(description: "tensor \(i) has \(t1.sizes[i]), \(t2.sizes[i]), \(t3.sizes[i]) bytes at batches \(b1), \(b2), \(b3): not linear in the batch")
+                throw NotLinear(
+                    description:
+                        "tensor \(i) has \(t1.sizes[i]), \(t2.sizes[i]), \(t3.sizes[i]) bytes at batches \(b1), \(b2), \(b3): not linear in the batch"
+                )
             }
             base.append(t1.sizes[i])
             slope.append(step / (b2 - b1))
@@ -119,7 +130,8 @@ struct HeapReplay {
         for event in events {
             switch event {
             case .allocate(let i, _):
-                guard let bytes = AllocatorProbe.sizeClass(of: size(i, batch: batch), alignment: Tensor.alignment) else { return nil }
+                guard let bytes = AllocatorProbe.sizeClass(of: size(i, batch: batch), alignment: Tensor.alignment)
+                else { return nil }
                 held[i] = bytes
                 live = Int.saturatingSum(live, bytes)
                 peak = max(peak, live)

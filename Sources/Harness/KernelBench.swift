@@ -34,7 +34,10 @@ public struct KernelBench {
         public var ratio: Double? { gemmSeconds.map { seconds / $0 } }
     }
 
-    public static let columns = ["kernel", "n", "batch", "heads", "d", "threads", "time_ms", "gemm_only_ms", "ratio", "gflops", "ceiling_gflops", "efficiency"]
+    public static let columns = [
+        "kernel", "n", "batch", "heads", "d", "threads", "time_ms", "gemm_only_ms", "ratio", "gflops", "ceiling_gflops",
+        "efficiency",
+    ]
 
     /// Best median over `cycles` of the policy.
     func time(_ body: () -> Void) -> Double {
@@ -49,12 +52,17 @@ public struct KernelBench {
             if let only, !only.contains(where: { label.hasPrefix($0) }) { return }
             let seconds = time { blackHole(kernel(q: q, k: k, v: v)) }
             let products = kernel.products(for: shape)
-            let gemmSeconds = products.isEmpty ? nil : Self.withBuffers(for: products) { buffers in
-                time { Self.runProducts(products, buffers: buffers) }
-            }
+            let gemmSeconds =
+                products.isEmpty
+                ? nil
+                : Self.withBuffers(for: products) { buffers in
+                    time { Self.runProducts(products, buffers: buffers) }
+                }
             let gflops = kernel.cost(for: shape).flops / seconds / 1e9
-            rows.append(Row(kernel: label, n: shape.length, threads: threads, seconds: seconds,
-                            gemmSeconds: gemmSeconds, gflops: gflops, efficiency: gflops / ceiling))
+            rows.append(
+                Row(
+                    kernel: label, n: shape.length, threads: threads, seconds: seconds,
+                    gemmSeconds: gemmSeconds, gflops: gflops, efficiency: gflops / ceiling))
         }
         record(SoftmaxAttention(), label: "standard")
         for kp in [128, 256] where kp < shape.length {
@@ -83,8 +91,9 @@ public struct KernelBench {
     /// a standard point's (inputs and one call) plus the GEMM-only operands of its products (per worker:
     /// the largest A, B and C), the largest of every kernel's.
     public static func predictedBytes(_ shape: AttentionShape, threads: Int) -> Int {
-        let point = SweepPoint(mechanism: .standard, length: shape.length, batch: shape.batch, heads: shape.heads,
-                               headDim: shape.headDim, threads: 1)
+        let point = SweepPoint(
+            mechanism: .standard, length: shape.length, batch: shape.batch, heads: shape.heads,
+            headDim: shape.headDim, threads: 1)
         guard point.costModelFits else { return Int.max }
         let products = SoftmaxAttention().products(for: shape)
         let workers = max(min(threads, products.reduce(0) { Int.saturatingSum($0, $1.count) }), 1)
@@ -118,21 +127,28 @@ public struct KernelBench {
             while firstItem[index + 1] <= item { index += 1 }
             let p = products[index]
             let base = buffers.matrix(0).row(worker)
-            let a = p.transposeA ? MatrixView(base: base, rows: p.k, cols: p.m)
+            let a =
+                p.transposeA
+                ? MatrixView(base: base, rows: p.k, cols: p.m)
                 : MatrixView(base: base, rows: p.m, cols: p.k)
-            let b = p.transposeB ? MatrixView(base: base + aFloats, rows: p.n, cols: p.k)
+            let b =
+                p.transposeB
+                ? MatrixView(base: base + aFloats, rows: p.n, cols: p.k)
                 : MatrixView(base: base + aFloats, rows: p.k, cols: p.n)
             // op(A)·op(B): [m, k]·[k, n] → [m, n]
-            BLAS.gemm(a, transposeA: p.transposeA, b, transposeB: p.transposeB,
-                      into: MatrixView(base: base + aFloats + bFloats, rows: p.m, cols: p.n))
+            BLAS.gemm(
+                a, transposeA: p.transposeA, b, transposeB: p.transposeB,
+                into: MatrixView(base: base + aFloats + bFloats, rows: p.m, cols: p.n))
         }
         blackHole(buffers)
     }
 
     public static func fields(_ r: Row, shape: AttentionShape, ceiling: Double) -> [String] {
-        [r.kernel, String(r.n), String(shape.batch), String(shape.heads), String(shape.headDim), String(r.threads),
-         String(format: "%.3f", r.seconds * 1e3), r.gemmSeconds.map { String(format: "%.3f", $0 * 1e3) } ?? "",
-         r.ratio.map { String(format: "%.3f", $0) } ?? "", String(format: "%.2f", r.gflops),
-         String(format: "%.2f", ceiling), String(format: "%.4f", r.efficiency)]
+        [
+            r.kernel, String(r.n), String(shape.batch), String(shape.heads), String(shape.headDim), String(r.threads),
+            String(format: "%.3f", r.seconds * 1e3), r.gemmSeconds.map { String(format: "%.3f", $0 * 1e3) } ?? "",
+            r.ratio.map { String(format: "%.3f", $0) } ?? "", String(format: "%.2f", r.gflops),
+            String(format: "%.2f", ceiling), String(format: "%.4f", r.efficiency),
+        ]
     }
 }

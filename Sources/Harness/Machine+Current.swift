@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Profiling
 import Results
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Machine {
     public static func current() -> Machine {
@@ -16,12 +17,14 @@ extension Machine {
         uname(&name)
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let node = withUnsafeBytes(of: &name.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let governor = try? String(contentsOfFile: "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", encoding: .utf8)
+        let governor = try? String(
+            contentsOfFile: "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", encoding: .utf8)
         return Machine(
             cpuModel: field("model name") ?? "unknown", logicalCores: ProcessInfo.processInfo.activeProcessorCount,
             memoryTotalBytes: Int(ProcessInfo.processInfo.physicalMemory), kernel: release,
             governor: governor?.trimmingCharacters(in: .whitespacesAndNewlines),
-            hostName: node.split(separator: ".").first.map(String.init), mhzPerCPU: field("cpu MHz").flatMap(Double.init).map { Int($0.rounded()) },
+            hostName: node.split(separator: ".").first.map(String.init),
+            mhzPerCPU: field("cpu MHz").flatMap(Double.init).map { Int($0.rounded()) },
             caches: caches())
     }
 
@@ -38,7 +41,8 @@ extension Machine {
     public static func busyCores(over seconds: Double = 0.25) -> Double? {
         func sample() -> (busy: Double, total: Double)? {
             guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-                  let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
+            else { return nil }
             let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
             guard fields.count >= 5 else { return nil }
             let total = fields.prefix(8).reduce(0, +)
@@ -65,11 +69,14 @@ extension Machine {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
         let caches = entries.filter { $0.hasPrefix("index") }.sorted().compactMap { entry -> Cache? in
             func read(_ file: String) -> String? {
-                (try? String(contentsOfFile: "\(folder)/\(entry)/\(file)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                (try? String(contentsOfFile: "\(folder)/\(entry)/\(file)", encoding: .utf8))?.trimmingCharacters(
+                    in: .whitespacesAndNewlines)
             }
             guard let type = read("type"), let level = read("level").flatMap({ Int($0) }),
-                  let size = read("size").flatMap(sizeBytes) else { return nil }
-            return Cache(type: type, level: level, sizeBytes: size, sharedBy: read("shared_cpu_list").map(cpuCount) ?? 1)
+                let size = read("size").flatMap(sizeBytes)
+            else { return nil }
+            return Cache(
+                type: type, level: level, sizeBytes: size, sharedBy: read("shared_cpu_list").map(cpuCount) ?? 1)
         }
         return caches.isEmpty ? nil : caches
     }
@@ -77,7 +84,9 @@ extension Machine {
     /// `32K` → 32768, `1M` → 1048576, `512` → 512.
     static func sizeBytes(_ text: String) -> Int? {
         let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        if let last = text.last, let multiplier = multipliers[last] { return Int(text.dropLast()).map { $0 * multiplier } }
+        if let last = text.last, let multiplier = multipliers[last] {
+            return Int(text.dropLast()).map { $0 * multiplier }
+        }
         return Int(text)
     }
 

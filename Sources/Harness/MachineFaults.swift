@@ -21,8 +21,9 @@ extension ComputeThreads {
         set(count)
         let taken = BLAS.threads
         guard taken == count else {
-            throw OpenBLASError("OpenBLAS runs \(taken) thread(s) where \(count) were set (openblas_set_num_threads): "
-                + "this build caps its threads; use --threads \(taken) or fewer, or an OpenBLAS built for more")
+            throw OpenBLASError(
+                "OpenBLAS runs \(taken) thread(s) where \(count) were set (openblas_set_num_threads): "
+                    + "this build caps its threads; use --threads \(taken) or fewer, or an OpenBLAS built for more")
         }
     }
 }

@@ -51,11 +51,17 @@ public struct MaxBatch {
             return p.predictedBytes <= budget
         }
         guard admits(1) else { return 0 }
-        var (low, high) = (1, Int.max)  // low admitted; high refused (Int.max: never reached, refused as beyond any machine)
+        // low admitted; high refused (Int.max: never reached, refused as beyond any machine)
+        var (low, high) = (1, Int.max)
         while true {
             let (next, overflow) = low.multipliedReportingOverflow(by: 2)
             if overflow { break }
-            if admits(next) { low = next } else { high = next; break }
+            if admits(next) {
+                low = next
+            } else {
+                high = next
+                break
+            }
         }
         while high - low > 1 {
             let mid = low + (high - low) / 2
@@ -79,12 +85,17 @@ public struct MaxBatch {
             (row.status, row.reason) = (.skipped, reason)
             return row
         }
-        let probes = [1, 2, 3].map { b -> SweepPoint in var p = point; p.batch = b; return p }
+        let probes = [1, 2, 3].map { b -> SweepPoint in
+            var p = point
+            p.batch = b
+            return p
+        }
         guard probes.allSatisfy({ $0.predictedBytes <= budget }) else { return try find(template) }
         // One untraced call first: what a thread allocates once, on its first call (OpenBLAS's
         // buffers, the runtime's caches), would otherwise count in every predicted peak.
         _ = try pointPeak(probes[0])
-        var traces: [HeapTrace] = [], peaks: [Int] = []
+        var traces: [HeapTrace] = []
+        var peaks: [Int] = []
         for probe in probes {
             let (result, trace) = try HeapTrace.record { try pointPeak(probe) }
             traces.append(trace)
@@ -92,7 +103,8 @@ public struct MaxBatch {
         }
         let replay: HeapReplay
         do {
-            replay = try HeapReplay(batches: (1, 2, 3), traces: (traces[0], traces[1], traces[2]), measured: (peaks[0], peaks[1], peaks[2]))
+            replay = try HeapReplay(
+                batches: (1, 2, 3), traces: (traces[0], traces[1], traces[2]), measured: (peaks[0], peaks[1], peaks[2]))
         } catch {
             var measured = try find(template)
             measured.reason = "searched by runs: \(error.description)"
@@ -120,7 +132,8 @@ public struct MaxBatch {
         point.batch = best
         try AllocatorProbe.releaseFreedMemory()
         guard point.predictedBytes <= ceiling() else {
-            row.reason = "not verified: batch \(best) needs \(formatBytes(point.predictedBytes)) > 90% of available memory"
+            row.reason =
+                "not verified: batch \(best) needs \(formatBytes(point.predictedBytes)) > 90% of available memory"
             return
         }
         let (fits, seconds) = try pointPeak(point)
@@ -158,7 +171,9 @@ public struct MaxBatch {
             // maximum is 1 if batch 1 fits when run.
             let (peak, seconds) = try pointPeak(point)
             guard peak <= budget else {
-                (row.status, row.reason) = (.skipped, "memory: batch 1 peaked at \(formatBytes(peak)) > budget \(formatBytes(budget))")
+                (row.status, row.reason) = (
+                    .skipped, "memory: batch 1 peaked at \(formatBytes(peak)) > budget \(formatBytes(budget))"
+                )
                 return row
             }
             (row.maxBatch, row.verifiedPeakBytes, row.timePerSample) = (1, peak, seconds)
@@ -214,8 +229,11 @@ public struct MaxBatch {
             row.overPeakBytes = overPeak
         } else if tooBig != Int.max {
             point.batch = tooBig
-            let why = overPeak.map { "peaked at \(formatBytes($0))" } ?? "needs \(formatBytes(point.predictedBytes)) by the cost model"
-            row.reason = "batch \(tooBig) \(why) > budget" + (tooBig == fits.batch + 1 ? "" : " (searched to within 1%)")
+            let why =
+                overPeak.map { "peaked at \(formatBytes($0))" }
+                ?? "needs \(formatBytes(point.predictedBytes)) by the cost model"
+            row.reason =
+                "batch \(tooBig) \(why) > budget" + (tooBig == fits.batch + 1 ? "" : " (searched to within 1%)")
         }
         return row
     }

@@ -25,8 +25,10 @@ public enum OpenBLASCore {
     /// The x86-64 cores of OpenBLAS 0.3.21's `DYNAMIC_ARCH` build, by the level their kernels need.
     public static let levels: [String: Level] = {
         var table: [String: Level] = [:]
-        for name in ["Unknown", "Katmai", "Coppermine", "Northwood", "Prescott", "Banias", "Atom", "Core2", "Penryn",
-                     "Dunnington", "Nehalem", "Athlon", "Opteron", "Opteron_SSE3", "Barcelona", "Nano", "Bobcat"] {
+        for name in [
+            "Unknown", "Katmai", "Coppermine", "Northwood", "Prescott", "Banias", "Atom", "Core2", "Penryn",
+            "Dunnington", "Nehalem", "Athlon", "Opteron", "Opteron_SSE3", "Barcelona", "Nano", "Bobcat",
+        ] {
             table[name] = .sse
         }
         for name in ["Sandybridge", "Bulldozer", "Piledriver", "Steamroller"] { table[name] = .avx }
@@ -59,8 +61,9 @@ public enum OpenBLASCore {
             let vendor = withUnsafeBytes(of: features.vendor) { bytes in
                 String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
             }
-            return CPU(vendor: vendor, avx: features.avx != 0, fma: features.fma != 0, avx2: features.avx2 != 0,
-                       avx512: features.avx512 != 0)
+            return CPU(
+                vendor: vendor, avx: features.avx != 0, fma: features.fma != 0, avx2: features.avx2 != 0,
+                avx512: features.avx512 != 0)
         }
 
         /// The widest level it runs; nil off x86-64 (no vendor), where the table does not apply.
@@ -108,10 +111,12 @@ public enum OpenBLASCore {
                 throw UsageError("--openblas-core \(requested) is not a core of OpenBLAS 0.3.21; use one of \(names)")
             }
             if let have = cpu.level, let need = levels[core], need > have {
-                throw UsageError("--openblas-core \(core) needs \(need) instructions this CPU lacks (its best core is "
-                    + "\(cpu.bestCore ?? "?")); OpenBLAS would stop on an illegal instruction")
+                throw UsageError(
+                    "--openblas-core \(core) needs \(need) instructions this CPU lacks (its best core is "
+                        + "\(cpu.bestCore ?? "?")); OpenBLAS would stop on an illegal instruction")
             }
-            return canonicalName(loaded) == core ? .keep(chosenBy: "--openblas-core")
+            return canonicalName(loaded) == core
+                ? .keep(chosenBy: "--openblas-core")
                 : .restart(core: core, chosenBy: "--openblas-core")
         }
         if userCoreType != nil { return .keep(chosenBy: "OPENBLAS_CORETYPE") }
@@ -167,7 +172,8 @@ public enum OpenBLASCore {
             unsetenv(detectedVariable)
             unsetenv(chosenByVariable)
             var record = OpenBLASCoreRecord(detected: loaded, running: loaded, best: cpu.bestCore, chosenBy: "OpenBLAS")
-            record.warning = "could not restart on OpenBLAS's \(core) kernels (\(reason)); "
+            record.warning =
+                "could not restart on OpenBLAS's \(core) kernels (\(reason)); "
                 + (belowBest(record, cpu: cpu) ?? "running \(loaded)")
             self.record = record
         }

@@ -24,17 +24,21 @@ public struct PassCall: Sendable {
     }
 
     /// - Throws: ``UsageError`` when the pass needs a backward the kernel does not have.
-    public init(_ pass: Pass, kernel: any AttentionKernel, q: Tensor, k: Tensor, v: Tensor, seed: UInt64) throws(UsageError) {
+    public init(_ pass: Pass, kernel: any AttentionKernel, q: Tensor, k: Tensor, v: Tensor, seed: UInt64)
+        throws(UsageError)
+    {
         let shape = AttentionShape(of: q)
         switch pass {
         case .forward:
             self.init(run: { kernel(q: q, k: k, v: v) }, cost: kernel.cost(for: shape))
         case .backward, .train:
             guard let differentiable = kernel as? any DifferentiableAttention else {
-                throw UsageError("\(kernel.name) has no backward pass, so it cannot be timed with --pass \(pass.rawValue)")
+                throw UsageError(
+                    "\(kernel.name) has no backward pass, so it cannot be timed with --pass \(pass.rawValue)")
             }
-            self = Self.training(pass, differentiable, q: q, k: k, v: v,
-                                 outputGradient: Verification.outputGradient(shape, seed: seed))
+            self = Self.training(
+                pass, differentiable, q: q, k: k, v: v,
+                outputGradient: Verification.outputGradient(shape, seed: seed))
         }
     }
 
@@ -43,16 +47,19 @@ public struct PassCall: Sendable {
     ) -> PassCall {
         let cost = kernel.cost(for: AttentionShape(of: q), pass: pass)
         guard pass == .backward else {
-            return PassCall(run: {
-                let (output, gradients) = kernel.trainingStep(q: q, k: k, v: v, outputGradient: outputGradient)
-                blackHole(gradients)
-                return output
-            }, cost: cost)
+            return PassCall(
+                run: {
+                    let (output, gradients) = kernel.trainingStep(q: q, k: k, v: v, outputGradient: outputGradient)
+                    blackHole(gradients)
+                    return output
+                }, cost: cost)
         }
         let (output, saved) = kernel.trainingForward(q: q, k: k, v: v)
-        return PassCall(run: {
-            blackHole(kernel.backward(q: q, k: k, v: v, output: output, saved: saved, outputGradient: outputGradient))
-            return nil
-        }, cost: cost)
+        return PassCall(
+            run: {
+                blackHole(
+                    kernel.backward(q: q, k: k, v: v, output: output, saved: saved, outputGradient: outputGradient))
+                return nil
+            }, cost: cost)
     }
 }

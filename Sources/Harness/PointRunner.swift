@@ -117,11 +117,16 @@ struct RSSWindow {
             failure = "peak_rss_bytes not measured: jemalloc could not return freed pages (\(error))"
             return
         }
-        do { try RSSProbe.resetPeak() } catch { failure = "peak_rss_bytes not measured: cannot reset the RSS peak (\(error))" }
+        do { try RSSProbe.resetPeak() } catch {
+            failure = "peak_rss_bytes not measured: cannot reset the RSS peak (\(error))"
+        }
     }
 
     func finish(into row: inout ResultRow) {
-        if let failure { row.warnings.append(failure); return }
+        if let failure {
+            row.warnings.append(failure)
+            return
+        }
         do { row.peakRSSBytes = try RSSProbe.peakBytes() } catch {
             row.warnings.append("peak_rss_bytes not measured: \(error)")
         }
@@ -141,7 +146,8 @@ public enum ApproximationError {
     public static func sampled(_ out: Tensor, q: Tensor, k: Tensor, v: Tensor) -> Double {
         let shape = AttentionShape(of: q)
         let (n, d) = (shape.length, shape.headDim)
-        var errorSquared = 0.0, normSquared = 0.0
+        var errorSquared = 0.0
+        var normSquared = 0.0
         for s in 0..<min(shape.slices, maxSlices) {
             let os = out.matrix(s)
             let rows = (0..<Swift.min(rowsPerSlice, n)).map { r in r * n / Swift.min(rowsPerSlice, n) }

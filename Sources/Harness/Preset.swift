@@ -16,7 +16,9 @@ public enum Preset {
     /// Finds a preset by name (or by path, when `name` ends in `.preset`).
     public static func locate(_ name: String) throws(UsageError) -> String {
         if name.hasSuffix(".preset") {
-            guard FileManager.default.fileExists(atPath: name) else { throw UsageError("preset file \(name) does not exist") }
+            guard FileManager.default.fileExists(atPath: name) else {
+                throw UsageError("preset file \(name) does not exist")
+            }
             return name
         }
         for folder in searchPaths where FileManager.default.fileExists(atPath: "\(folder)/\(name).preset") {
@@ -53,7 +55,9 @@ public enum Preset {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
             let parts = line.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { throw UsageError("\(source):\(number + 1): expected 'key = value', got '\(raw)'") }
+            guard parts.count == 2 else {
+                throw UsageError("\(source):\(number + 1): expected 'key = value', got '\(raw)'")
+            }
             let key = parts[0].trimmingCharacters(in: .whitespaces)
             guard seen.insert(key).inserted else { throw UsageError("\(source):\(number + 1): '\(key)' is set twice") }
             do { try spec.apply(key, String(parts[1])) } catch {

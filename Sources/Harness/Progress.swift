@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
-import Results
 import Profiling
+import Results
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `[3/50] standard n=1024 b=4 h=8 d=64 t=2 · elapsed 0:42 · ETA 3:10` on stderr, redrawn in place
 /// when stderr is a terminal; silent otherwise or when quiet. The ETA weighs remaining points by the
@@ -30,7 +31,9 @@ public struct Progress {
         guard enabled else { return }
         let elapsed = Double(Stopwatch.now() - start) * 1e-9
         let eta = doneWork > 0 ? elapsed * (totalWork - doneWork) / doneWork : nil
-        let line = "[\(index)/\(total)] \(point.label) · elapsed \(Self.clock(elapsed))" + (eta.map { " · ETA \(Self.clock($0))" } ?? "")
+        let line =
+            "[\(index)/\(total)] \(point.label) · elapsed \(Self.clock(elapsed))"
+            + (eta.map { " · ETA \(Self.clock($0))" } ?? "")
         FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
     }
 
@@ -44,6 +47,7 @@ public struct Progress {
     static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return "?" }
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

@@ -1,8 +1,8 @@
 import AttentionKernels
 import Foundation
+import Profiling
 import Reporting
 import Results
-import Profiling
 
 /// A deliberate regression for testing the checker end to end (hidden flag `--inject-regression`):
 /// `standard:memory` makes every standard-attention call also hold an extra buffer as large as its
@@ -24,7 +24,8 @@ public struct RegressionInjection: Equatable, Sendable {
         } else if parts[1].hasPrefix("time="), let f = Double(parts[1].dropFirst(5)), f > 0 {
             kind = .time(f)
         } else {
-            throw UsageError("--inject-regression: expected memory or time=FRACTION after '\(parts[0]):', got '\(parts[1])'")
+            throw UsageError(
+                "--inject-regression: expected memory or time=FRACTION after '\(parts[0]):', got '\(parts[1])'")
         }
     }
 
@@ -35,21 +36,23 @@ public struct RegressionInjection: Equatable, Sendable {
         let (base, bytes) = (call.run, call.cost.intermediateBytes)
         switch kind {
         case .memory:
-            return PassCall(run: {
-                let extra = Tensor(zeros: [max(bytes / 4, 1)])
-                let out = base()
-                blackHole(extra)
-                return out
-            }, cost: call.cost)
+            return PassCall(
+                run: {
+                    let extra = Tensor(zeros: [max(bytes / 4, 1)])
+                    let out = base()
+                    blackHole(extra)
+                    return out
+                }, cost: call.cost)
         case .time(let fraction):
-            return PassCall(run: {
-                let start = Stopwatch.now()
-                let out = base()
-                let spin = UInt64(Double(Stopwatch.now() - start) * fraction)
-                let spinStart = Stopwatch.now()
-                while Stopwatch.now() - spinStart < spin {}
-                return out
-            }, cost: call.cost)
+            return PassCall(
+                run: {
+                    let start = Stopwatch.now()
+                    let out = base()
+                    let spin = UInt64(Double(Stopwatch.now() - start) * fraction)
+                    let spinStart = Stopwatch.now()
+                    while Stopwatch.now() - spinStart < spin {}
+                    return out
+                }, cost: call.cost)
         }
     }
 }

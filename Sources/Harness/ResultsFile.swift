@@ -20,18 +20,22 @@ public final class ResultsFile {
         if !resume && !overwrite {
             for file in [path] + Self.sidecars(of: path)
             where FileManager.default.fileExists(atPath: file) {
-                throw UsageError("\(file) already exists; pass --resume to continue the run or --overwrite to replace it")
+                throw UsageError(
+                    "\(file) already exists; pass --resume to continue the run or --overwrite to replace it")
             }
         }
         let file = try AppendingFile(path: path, truncate: !resume, lock: waitForLock ? .exclusiveWaiting : .exclusive)
-        existing = resume ? ResultTable.lastPerPoint(try RowFile.resume(file, columns: ResultRow.table, empty: .empty)) : []
+        existing =
+            resume ? ResultTable.lastPerPoint(try RowFile.resume(file, columns: ResultRow.table, empty: .empty)) : []
         writer = try CSVWriter(file: file, columns: ResultRow.columns, writeHeader: try file.length() == 0)
     }
 
     /// The files that go with a results CSV: its metadata, per-token latencies and raw samples.
     public static func sidecars(of csv: String) -> [String] {
-        [RunMetadata.path(forCSV: csv), TokenLatencyRow.path(forCSV: csv), SampleRow.path(forCSV: csv),
-         EstimateCheckRow.path(forCSV: csv)]
+        [
+            RunMetadata.path(forCSV: csv), TokenLatencyRow.path(forCSV: csv), SampleRow.path(forCSV: csv),
+            EstimateCheckRow.path(forCSV: csv),
+        ]
     }
 
     /// Writes one row and makes it durable before returning.

@@ -5,25 +5,28 @@ import Results
 
 extension RunMetadata {
     /// What `calibrationGemm` says of ``Calibration``.
-    public static let calibrationDescription = "\(Calibration.size)x\(Calibration.size)x\(Calibration.size) sgemm, best of 3 medians"
+    public static let calibrationDescription =
+        "\(Calibration.size)x\(Calibration.size)x\(Calibration.size) sgemm, best of 3 medians"
 
     public static func libraries() -> Libraries {
         Libraries(
             openblasConfig: BLAS.config, openblasCoreName: BLAS.coreName, openblasCore: OpenBLASCore.record,
             openblasParallel: BLAS.parallelMode,
-            jemallocVersion: AllocatorProbe.version, jemallocOptions: AllocatorProbe.options, swiftVersion: swiftVersion())
+            jemallocVersion: AllocatorProbe.version, jemallocOptions: AllocatorProbe.options,
+            swiftVersion: swiftVersion())
     }
 
     /// `swift --version`'s first line when a toolchain is on the PATH, else the compiler this
     /// binary was built with.
     static func swiftVersion() -> String {
-        if let line = run("swift", ["--version"])?.split(separator: "\n").first(where: { $0.contains("Swift version") }) {
+        if let line = run("swift", ["--version"])?.split(separator: "\n").first(where: { $0.contains("Swift version") })
+        {
             return String(line)
         }
         #if compiler(>=6.3)
-        return "Swift 6.3 or later (compiler of this build)"
+            return "Swift 6.3 or later (compiler of this build)"
         #else
-        return "Swift before 6.3 (compiler of this build)"
+            return "Swift before 6.3 (compiler of this build)"
         #endif
     }
 
@@ -31,9 +34,15 @@ extension RunMetadata {
     /// Plots/, Baselines/, which a run itself rewrites) differ from it.
     public static func git() -> (commit: String?, dirty: Bool?) {
         guard let commit = run("git", ["rev-parse", "HEAD"])?.trimmingCharacters(in: .whitespacesAndNewlines),
-              !commit.isEmpty else { return (nil, nil) }
-        let status = run("git", ["status", "--porcelain", "--untracked-files=no", "--", ".",
-                                 ":(exclude)Results", ":(exclude)Plots", ":(exclude)Baselines"]) ?? ""
+            !commit.isEmpty
+        else { return (nil, nil) }
+        let status =
+            run(
+                "git",
+                [
+                    "status", "--porcelain", "--untracked-files=no", "--", ".",
+                    ":(exclude)Results", ":(exclude)Plots", ":(exclude)Baselines",
+                ]) ?? ""
         return (commit, !status.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
     }
 

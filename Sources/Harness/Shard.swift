@@ -29,7 +29,9 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses `i/N`.
     public init(_ text: String) throws(UsageError) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
             throw UsageError("--shard: expected i/N (this task's number from 1 to N, and N), got '\(text)'")
         }

@@ -37,14 +37,19 @@ public struct ShardMerge {
             let table = try ResultTable(path: path)
             let metaPath = RunMetadata.path(forCSV: path)
             guard let metadata = try RunMetadata.read(from: metaPath) else {
-                throw UsageError("\(path) has no metadata (\(metaPath)); merge needs each shard's to check they belong together")
+                throw UsageError(
+                    "\(path) has no metadata (\(metaPath)); merge needs each shard's to check they belong together")
             }
             guard let assignment = metadata.shard else {
-                throw UsageError("\(path) was not measured as a shard (its metadata has no shard); merge joins the files of `run --shard i/N`")
+                throw UsageError(
+                    "\(path) was not measured as a shard (its metadata has no shard); merge joins the files of `run --shard i/N`"
+                )
             }
-            inputs.append(Input(path: path, table: table, metadata: metadata, assignment: assignment,
-                                tokens: try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: path)),
-                                samples: try SampleRow.read(SampleRow.path(forCSV: path))))
+            inputs.append(
+                Input(
+                    path: path, table: table, metadata: metadata, assignment: assignment,
+                    tokens: try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: path)),
+                    samples: try SampleRow.read(SampleRow.path(forCSV: path))))
         }
         try Self.checkTogether(inputs)
         self.inputs = inputs.sorted { $0.assignment.index < $1.assignment.index }
@@ -55,36 +60,49 @@ public struct ShardMerge {
         func same<T: Equatable>(_ what: String, _ value: (Input) -> T, _ show: (T) -> String) throws(UsageError) {
             let reference = value(first)
             if let other = inputs.first(where: { value($0) != reference }) {
-                throw UsageError("the shards do not belong together: \(first.path) has \(what) \(show(reference)), \(other.path) has \(show(value(other))); merge shards of one sweep")
+                throw UsageError(
+                    "the shards do not belong together: \(first.path) has \(what) \(show(reference)), \(other.path) has \(show(value(other))); merge shards of one sweep"
+                )
             }
         }
         try same("commit", { $0.metadata.gitCommit }) { $0 ?? "unknown" }
-        try same("CSV schema", { $0.metadata.csvSchemaColumns }) { "(\($0.count) columns: \($0.joined(separator: ",")))" }
+        try same("CSV schema", { $0.metadata.csvSchemaColumns }) {
+            "(\($0.count) columns: \($0.joined(separator: ",")))"
+        }
         try same("seed", { $0.metadata.seed }) { String($0) }
-        try same("timing policy", { $0.metadata.timing }) { "(warmups \($0.warmups), min-reps \($0.minReps), min-time \($0.minSeconds), max-time \($0.maxSeconds), cycles \($0.cycles))" }
+        try same("timing policy", { $0.metadata.timing }) {
+            "(warmups \($0.warmups), min-reps \($0.minReps), min-time \($0.minSeconds), max-time \($0.maxSeconds), cycles \($0.cycles))"
+        }
         try same("build", { $0.metadata.buildConfiguration }) { $0 }
         try same("grid", { $0.metadata.grid }) { $0.map { "\($0.digest) (\($0.points) points)" } ?? "unknown" }
         try same("shard count", { $0.assignment.count }) { "N = \($0)" }
         for input in inputs {
             do { _ = try Shard(index: input.assignment.index, count: input.assignment.count) } catch {
-                throw UsageError("\(input.path): its metadata names shard \(input.assignment.label), which is not a shard this tool makes; regenerate it")
+                throw UsageError(
+                    "\(input.path): its metadata names shard \(input.assignment.label), which is not a shard this tool makes; regenerate it"
+                )
             }
         }
         var byIndex: [Int: String] = [:]
         var pointFile: [SweepPoint: String] = [:]
         for input in inputs {
             if let other = byIndex[input.assignment.index] {
-                throw UsageError("shard \(input.assignment.label) is given twice: \(other) and \(input.path); give each shard once")
+                throw UsageError(
+                    "shard \(input.assignment.label) is given twice: \(other) and \(input.path); give each shard once")
             }
             byIndex[input.assignment.index] = input.path
             let planned = Set(input.assignment.planned.map(\.key))
             for row in input.table.rows {
                 if let other = pointFile[row.point] {
-                    throw UsageError("\(row.point.label) is in both \(other) and \(input.path); merge shards of one sweep, each once")
+                    throw UsageError(
+                        "\(row.point.label) is in both \(other) and \(input.path); merge shards of one sweep, each once"
+                    )
                 }
                 pointFile[row.point] = input.path
                 guard planned.contains(row.point.keyFields) else {
-                    throw UsageError("\(input.path) has \(row.point.label), which is not in its shard \(input.assignment.label); was it resumed with another grid?")
+                    throw UsageError(
+                        "\(input.path) has \(row.point.label), which is not in its shard \(input.assignment.label); was it resumed with another grid?"
+                    )
                 }
             }
         }
@@ -111,7 +129,8 @@ public struct ShardMerge {
     /// Every shard's rows, in grid order.
     public var rows: [ResultRow] {
         inputs.flatMap { input in
-            let position = Dictionary(input.assignment.planned.map { ($0.key, $0.position) }, uniquingKeysWith: { a, _ in a })
+            let position = Dictionary(
+                input.assignment.planned.map { ($0.key, $0.position) }, uniquingKeysWith: { a, _ in a })
             return input.table.rows.map { (position[$0.point.keyFields] ?? Int.max, $0) }
         }.sorted { $0.0 < $1.0 }.map(\.1)
     }
@@ -135,9 +154,12 @@ public struct ShardMerge {
         m.shard = nil
         m.mergedShards = inputs.map { input in
             let md = input.metadata
-            return MergedShard(index: input.assignment.index, count: input.assignment.count, source: input.path, machine: md.machine,
-                               sessions: md.sessions, sgemmCeilingGflops: md.sgemmCeilingGflops, memoryBudgetBytes: md.memoryBudgetBytes,
-                               gitDirty: md.gitDirty, pointsPlanned: input.assignment.planned.count, rowsMerged: input.table.rows.count)
+            return MergedShard(
+                index: input.assignment.index, count: input.assignment.count, source: input.path, machine: md.machine,
+                sessions: md.sessions, sgemmCeilingGflops: md.sgemmCeilingGflops,
+                memoryBudgetBytes: md.memoryBudgetBytes,
+                gitDirty: md.gitDirty, pointsPlanned: input.assignment.planned.count, rowsMerged: input.table.rows.count
+            )
         }
         return m
     }

@@ -31,9 +31,12 @@ struct SidecarWriter {
             let text = try file.readText()
             if !text.isEmpty {
                 let parsed: CSV.Parsed
-                do { parsed = try CSV.parse(text) } catch { throw UsageError("\(path) is not valid CSV (\(error)); move it aside") }
+                do { parsed = try CSV.parse(text) } catch {
+                    throw UsageError("\(path) is not valid CSV (\(error)); move it aside")
+                }
                 guard parsed.rows.first == columns else {
-                    throw UsageError("\(path) has different columns from this version's; move it aside or use --overwrite")
+                    throw UsageError(
+                        "\(path) has different columns from this version's; move it aside or use --overwrite")
                 }
                 if parsed.unterminated != nil { try file.truncate(toLength: parsed.completeLength) }
             }

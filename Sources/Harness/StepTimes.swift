@@ -24,8 +24,10 @@ public final class StepTimes: StepObserver, @unchecked Sendable {
     deinit { nanoseconds.deallocate() }
 
     public func willGenerate(workers: Int, steps: Int) {
-        precondition(steps == length && workers <= self.workers,
-                     "step times hold \(length) steps of \(self.workers) workers; the generation runs \(steps) steps on \(workers)")
+        precondition(
+            steps == length && workers <= self.workers,
+            "step times hold \(length) steps of \(self.workers) workers; the generation runs \(steps) steps on \(workers)"
+        )
     }
 
     public func stepStarted(worker: Int, step: Int) {

@@ -48,7 +48,9 @@ public enum StratifiedSteps {
     /// two samples there is no variance to estimate, and the interval's upper end is infinite.
     public static func estimate(sizes: [Int], seconds: [[Double]]) -> Estimate {
         precondition(sizes.count == seconds.count, "stratified steps: one sample per stratum")
-        var total = 0.0, variance = 0.0, freedom = 0
+        var total = 0.0
+        var variance = 0.0
+        var freedom = 0
         for (size, sample) in zip(sizes, seconds) where !sample.isEmpty {
             let (n, r) = (Double(size), Double(sample.count))
             let mean = sample.reduce(0, +) / r
@@ -60,16 +62,19 @@ public enum StratifiedSteps {
             }
         }
         let half = freedom > 0 ? studentT975(freedom) * variance.squareRoot() : .infinity
-        return Estimate(total: total, low: max(0, total - half), high: total + half,
-                        samples: seconds.reduce(0) { $0 + $1.count })
+        return Estimate(
+            total: total, low: max(0, total - half), high: total + half,
+            samples: seconds.reduce(0) { $0 + $1.count })
     }
 
     /// The 97.5% quantile of Student's t with `df` degrees of freedom (two-sided 95%): the table to 30,
     /// then the normal's 1.96 plus its first correction, 2.4/df.
     static func studentT975(_ df: Int) -> Double {
-        let table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-                     2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-                     2.045, 2.042]
+        let table = [
+            12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+            2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+            2.045, 2.042,
+        ]
         return df <= table.count ? table[max(df, 1) - 1] : 1.96 + 2.4 / Double(df)
     }
 }

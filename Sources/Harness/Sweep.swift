@@ -1,5 +1,5 @@
-import Foundation
 import AttentionKernels
+import Foundation
 import Profiling
 import Reporting
 import Results
@@ -41,7 +41,10 @@ public struct Sweep {
     /// positions in the grid, in run order. Validates the grid.
     public func plan() throws(UsageError) -> (grid: [SweepPoint], points: [(position: Int, point: SweepPoint)]) {
         let grid = try spec.points()
-        return (grid, shard.map { $0.select(grid, policy: spec.policy) } ?? grid.enumerated().map { ($0.offset, $0.element) })
+        return (
+            grid,
+            shard.map { $0.select(grid, policy: spec.policy) } ?? grid.enumerated().map { ($0.offset, $0.element) }
+        )
     }
 
     /// Validates everything (grid, file, settings against a resumed run's), then runs. Throws
@@ -52,7 +55,9 @@ public struct Sweep {
         let (grid, planned) = try plan()
         let points = planned.map(\.point)
         let assignment = shard.map { s in
-            ShardAssignment(index: s.index, count: s.count, planned: planned.map { PlannedPoint(position: $0.position, key: $0.point.keyFields) })
+            ShardAssignment(
+                index: s.index, count: s.count,
+                planned: planned.map { PlannedPoint(position: $0.position, key: $0.point.keyFields) })
         }
         let metadataPath = RunMetadata.path(forCSV: output)
         let file = try ResultsFile(path: output, resume: resume, overwrite: overwrite, waitForLock: waitForLock)
@@ -66,9 +71,11 @@ public struct Sweep {
         var sampleFile = try SampleFile(forCSV: output, resume: resume)
         var estimateFile = try EstimateCheckFile(forCSV: output, resume: resume)
         // Points already in the file are done, except rows skipped for memory that the budget now admits.
-        let done = Set(file.existing.filter { row in
-            !(row.status == .skipped && row.reason.hasPrefix("memory") && PointPlan(row.point, memoryBudget: budget) == .run)
-        }.map(\.point))
+        let done = Set(
+            file.existing.filter { row in
+                !(row.status == .skipped && row.reason.hasPrefix("memory")
+                    && PointPlan(row.point, memoryBudget: budget) == .run)
+            }.map(\.point))
         let pending = points.filter { !done.contains($0) }
         var summary = Summary(alreadyDone: points.count - pending.count)
 
@@ -76,17 +83,21 @@ public struct Sweep {
         let loadStart = Machine.loadAverage()
         let busy = pending.isEmpty ? nil : Machine.busyCores()
         if let busy, busy >= Machine.busyCoresLimit {
-            warnings.append("the machine is busy: other processes kept \(String(format: "%.2f", busy)) of its "
-                + "\(ProcessInfo.processInfo.activeProcessorCount) cores busy over the quarter second before the run (load average "
-                + "\(loadStart.map { String(format: "%.2f", $0[0]) } ?? "?")); times measured beside other work drift, "
-                + "so make reference runs on a quiet machine")
+            warnings.append(
+                "the machine is busy: other processes kept \(String(format: "%.2f", busy)) of its "
+                    + "\(ProcessInfo.processInfo.activeProcessorCount) cores busy over the quarter second before the run (load average "
+                    + "\(loadStart.map { String(format: "%.2f", $0[0]) } ?? "?")); times measured beside other work drift, "
+                    + "so make reference runs on a quiet machine")
         }
         if spec.memoryBudget == nil && Machine.availableMemoryBytes() == nil {
-            warnings.append("cannot read MemAvailable from /proc/meminfo: the memory budget is 60% of an assumed 8 GiB; pass --memory-budget")
+            warnings.append(
+                "cannot read MemAvailable from /proc/meminfo: the memory budget is 60% of an assumed 8 GiB; pass --memory-budget"
+            )
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         for t in Set(points.map(\.threads)).sorted() where t > cores {
-            warnings.append("--threads \(t) is more than the \(cores) cores of this machine: its points time oversubscribed cores")
+            warnings.append(
+                "--threads \(t) is more than the \(cores) cores of this machine: its points time oversubscribed cores")
         }
         var ceilings: [Int: Double] = [:]
         for t in Set(pending.map(\.threads)).sorted() {
@@ -98,7 +109,9 @@ public struct Sweep {
             preset: spec.name, machine: .current(), libraries: RunMetadata.libraries(),
             buildConfiguration: buildConfiguration, gitCommit: git.commit, gitDirty: git.dirty, seed: spec.seed,
             timing: spec.policy, memoryBudgetBytes: budget,
-            sgemmCeilingGflops: (previous?.sgemmCeilingGflops ?? [:]).merging(ceilings.map { (String($0.key), $0.value) }) { $1 },
+            sgemmCeilingGflops: (previous?.sgemmCeilingGflops ?? [:]).merging(
+                ceilings.map { (String($0.key), $0.value) }
+            ) { $1 },
             calibrationGemm: RunMetadata.calibrationDescription,
             sessions: (previous?.sessions ?? []) + [
                 .init(commandLine: commandLine, start: RunMetadata.now(), completed: false, pointsMeasured: 0)
@@ -118,8 +131,12 @@ public struct Sweep {
             metadata.sessions[last].warnings = (metadata.sessions[last].warnings ?? []) + ["OpenBLAS core: " + core]
         }
         try metadata.write(to: metadataPath)
-        log("\(points.count) points (\(summary.alreadyDone) already in \(output)); memory budget \(formatBytes(budget)); "
-            + "sgemm ceiling " + ceilings.sorted { $0.key < $1.key }.map { String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key) }.joined(separator: ", "))
+        log(
+            "\(points.count) points (\(summary.alreadyDone) already in \(output)); memory budget \(formatBytes(budget)); "
+                + "sgemm ceiling "
+                + ceilings.sorted { $0.key < $1.key }.map {
+                    String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key)
+                }.joined(separator: ", "))
 
         var runner = PointRunner(policy: spec.policy, seed: spec.seed, ceilings: ceilings)
         runner.injection = injection
@@ -132,8 +149,10 @@ public struct Sweep {
         for (step, (cycle, i)) in schedule.enumerated() {
             let point = pending[i]
             progress.starting(step + 1, of: schedule.count, point)
-            switch PointPlan(point, memoryBudget: budget, timeLimit: spec.policy.maxSeconds, ceiling: ceilings[point.threads],
-                             estimateSteps: spec.estimateSteps) {
+            switch PointPlan(
+                point, memoryBudget: budget, timeLimit: spec.policy.maxSeconds, ceiling: ceilings[point.threads],
+                estimateSteps: spec.estimateSteps)
+            {
             case .skip(let reason):
                 if cycle == 0 {
                     try file.append(ResultRow(point: point, status: .skipped, reason: reason, seed: spec.seed))
@@ -147,7 +166,10 @@ public struct Sweep {
             case .run:
                 let row = try runner.measure(point)
                 for message in row.warnings { warn("\(point.label): \(message)") }
-                if let kept = best[i], let keptMedian = kept.median, let median = row.median, keptMedian <= median {} else { best[i] = row }
+                if let kept = best[i], let keptMedian = kept.median, let median = row.median, keptMedian <= median {
+                } else {
+                    best[i] = row
+                }
                 calls[i, default: []].append(row.calls ?? [])
                 if cycle == cycles - 1, let kept = best.removeValue(forKey: i) {
                     try sampleFile.append(point, cycles: calls.removeValue(forKey: i) ?? [])
@@ -157,9 +179,10 @@ public struct Sweep {
                     if let steps = spec.estimateSteps, point.isEstimable, let full = kept.median {
                         // The estimator's check: the same generation from sampled steps, beside its full time.
                         let e = try runner.estimate(point, steps: steps).estimate
-                        try estimateFile.append(EstimateCheckRow(
-                            point: point.label, length: point.length, layers: point.layers ?? 1, fullMedian: full,
-                            estimate: e.total, low: e.low, high: e.high, stepsSampled: e.samples))
+                        try estimateFile.append(
+                            EstimateCheckRow(
+                                point: point.label, length: point.length, layers: point.layers ?? 1, fullMedian: full,
+                                estimate: e.total, low: e.low, high: e.high, stepsSampled: e.samples))
                     }
                 }
             }
@@ -177,13 +200,18 @@ public struct Sweep {
 
     /// A shard is resumed only as the same shard of the same grid (`attnbench merge` relies on it); a run
     /// without a shard may resume with a grown or changed grid.
-    static func checkSameShard(previous: RunMetadata, grid: GridIdentity, shard: ShardAssignment?, csv: String) throws(UsageError) {
+    static func checkSameShard(previous: RunMetadata, grid: GridIdentity, shard: ShardAssignment?, csv: String)
+        throws(UsageError)
+    {
         guard previous.shard != nil || shard != nil else { return }
         func text(_ s: ShardAssignment?, _ g: GridIdentity?) -> String {
-            (s.map { "shard \($0.label)" } ?? "no shard") + (g.map { " of grid \($0.digest) (\($0.points) points)" } ?? "")
+            (s.map { "shard \($0.label)" } ?? "no shard")
+                + (g.map { " of grid \($0.digest) (\($0.points) points)" } ?? "")
         }
         if previous.shard?.index != shard?.index || previous.shard?.count != shard?.count || previous.grid != grid {
-            throw UsageError("cannot resume \(csv): it was measured as \(text(previous.shard, previous.grid)), this run is \(text(shard, grid)); use the same grid and --shard, or another --output")
+            throw UsageError(
+                "cannot resume \(csv): it was measured as \(text(previous.shard, previous.grid)), this run is \(text(shard, grid)); use the same grid and --shard, or another --output"
+            )
         }
     }
 
@@ -194,7 +222,9 @@ public struct Sweep {
     /// exceed the budget the sidecar states. Without one, the run keeps the budget it was started with.
     static func checkResumable(_ spec: inout SweepSpec, previous: RunMetadata, csv: String) throws(UsageError) {
         func refuse(_ setting: String, _ was: String, _ now: String) -> UsageError {
-            UsageError("cannot resume \(csv): it was measured with \(setting) \(was), this run has \(now); use the same setting, or another --output")
+            UsageError(
+                "cannot resume \(csv): it was measured with \(setting) \(was), this run has \(now); use the same setting, or another --output"
+            )
         }
         if previous.seed != spec.seed { throw refuse("--seed", "\(previous.seed)", "\(spec.seed)") }
         let (a, b) = (previous.timing, spec.policy)
@@ -206,7 +236,9 @@ public struct Sweep {
         }
         if let budget = spec.memoryBudget {
             if budget < previous.memoryBudgetBytes {
-                throw UsageError("cannot resume \(csv): it was measured with --memory-budget \(formatBytes(previous.memoryBudgetBytes)), this run has a smaller \(formatBytes(budget)); give the same or a larger budget, or another --output")
+                throw UsageError(
+                    "cannot resume \(csv): it was measured with --memory-budget \(formatBytes(previous.memoryBudgetBytes)), this run has a smaller \(formatBytes(budget)); give the same or a larger budget, or another --output"
+                )
             }
         } else {
             spec.memoryBudget = previous.memoryBudgetBytes

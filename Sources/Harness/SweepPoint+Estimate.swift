@@ -18,11 +18,13 @@ extension PointRunner {
     /// the steps timed, the median and its interval the estimate's, no min, mean or spread, and
     /// `reason` saying it was estimated; the peak heap is not measured (no whole call runs), the
     /// cost model's `model_bytes` is given.
-    public func estimate(_ point: SweepPoint, steps: Int) throws -> (row: ResultRow, estimate: StratifiedSteps.Estimate) {
+    public func estimate(_ point: SweepPoint, steps: Int) throws -> (row: ResultRow, estimate: StratifiedSteps.Estimate)
+    {
         precondition(point.isEstimable, "estimate: \(point.label) is not a layer-scope recompute generation")
         ComputeThreads.set(point.threads)
         let generation = try LayerGeneration(
-            configuration: point.layerConfiguration, mechanism: point.mechanism, decoder: point.decoder, batch: point.batch,
+            configuration: point.layerConfiguration, mechanism: point.mechanism, decoder: point.decoder,
+            batch: point.batch,
             length: point.length, prompt: point.prompt ?? 1, seed: seed)
         let n = point.length
         let prefix = Tensor.normal([point.batch, n, point.layerConfiguration.modelDim], seed: seed &+ 9)
@@ -33,7 +35,8 @@ extension PointRunner {
         if let first = order.first { blackHole(generation.recomputeStep(position: first.1, prefix: prefix)) }
         var seconds = strata.map { _ in [Double]() }
         for (h, position) in order {
-            seconds[h].append(Stopwatch.seconds { blackHole(generation.recomputeStep(position: position, prefix: prefix)) })
+            seconds[h].append(
+                Stopwatch.seconds { blackHole(generation.recomputeStep(position: position, prefix: prefix)) })
         }
         let sizes = strata.indices.map { h in (h + 1) * n / strata.count - h * n / strata.count }
         let estimate = StratifiedSteps.estimate(sizes: sizes, seconds: seconds)

@@ -23,12 +23,14 @@ extension SweepPoint {
         guard costModelFits else { return .beyondAnyMachine }
         if mode == .forward && scope == .layer { return layerCost(of: pass) }
         if mode == .decode && scope == .layer {
-            return LayerGeneration.cost(configuration: layerConfiguration, mechanism: mechanism, decoder: decoder,
-                                        batch: batch, length: length, prompt: prompt ?? 1)
+            return LayerGeneration.cost(
+                configuration: layerConfiguration, mechanism: mechanism, decoder: decoder,
+                batch: batch, length: length, prompt: prompt ?? 1)
         }
         if mode == .decode {
             return Generation.cost(
-                mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length, prompt: prompt ?? 1)
+                mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length,
+                prompt: prompt ?? 1)
         }
         return mechanism.kernels.cost(mechanismSettings, shape, pass, threads)
     }
@@ -83,22 +85,27 @@ extension SweepPoint {
     /// point without k or sharing. Points from the command line always pass; points read back
     /// from a CSV (the check's re-measure) can hold anything.
     public func checkMeasurable() throws(UsageError) {
-        let sizes: [(String, Int?)] = [("n", length), ("batch", batch), ("heads", heads), ("d", headDim),
-                                       ("k", projectedLength), ("prompt", prompt), ("ffn_mult", ffnMultiplier), ("layers", layers)]
-        for case let (name, value?) in sizes where value < 1 {
+        let sizes: [(String, Int?)] = [
+            ("n", length), ("batch", batch), ("heads", heads), ("d", headDim),
+            ("k", projectedLength), ("prompt", prompt), ("ffn_mult", ffnMultiplier), ("layers", layers),
+        ]
+        for case (let name, let value?) in sizes where value < 1 {
             throw UsageError("\(label) cannot be measured: \(name) = \(value), it must be at least 1")
         }
         if let layers, layers > Self.maximumLayers {
-            throw UsageError("\(label) cannot be measured: layers = \(layers), it must be at most \(Self.maximumLayers)")
+            throw UsageError(
+                "\(label) cannot be measured: layers = \(layers), it must be at most \(Self.maximumLayers)")
         }
         guard (1...Self.maximumThreads).contains(threads) else {
-            throw UsageError("\(label) cannot be measured: threads = \(threads), it must be between 1 and \(Self.maximumThreads)")
+            throw UsageError(
+                "\(label) cannot be measured: threads = \(threads), it must be between 1 and \(Self.maximumThreads)")
         }
         let axes = MechanismAxis.allCases.filter(mechanism.descriptor.axes.contains)
         if mode == .forward, let missing = axes.first(where: { !has($0) }) {
             let needed = axes.map(\.rawValue).joined(separator: " and ")
             throw UsageError(
-                "\(label) cannot be measured: a \(mechanism.descriptor.title) point needs \(needed), and this one has no \(missing.rawValue)")
+                "\(label) cannot be measured: a \(mechanism.descriptor.title) point needs \(needed), and this one has no \(missing.rawValue)"
+            )
         }
     }
 
@@ -112,8 +119,9 @@ extension SweepPoint {
 
     /// Builds the generation of a decode point (its projections and prompt are seeded from `seed`).
     public func makeGeneration(seed: UInt64) throws(KernelConfigurationError) -> Generation {
-        try Generation(mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length,
-                       prompt: prompt ?? 1, seed: seed)
+        try Generation(
+            mechanism: mechanism, decoder: decoder, batch: batch, heads: heads, headDim: headDim, length: length,
+            prompt: prompt ?? 1, seed: seed)
     }
 
     /// Builds the kernel of a forward point (Linformer's projections are seeded from `seed`: a
@@ -124,7 +132,8 @@ extension SweepPoint {
             guard let k = projectedLength, let sharing else {
                 throw KernelConfigurationError("a \(mechanism.descriptor.title) point needs k and sharing")
             }
-            projections = LinformerProjections.seeded(k: k, length: length, heads: heads, sharing: sharing, seed: seed &+ 3)
+            projections = LinformerProjections.seeded(
+                k: k, length: length, heads: heads, sharing: sharing, seed: seed &+ 3)
         }
         return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
     }
@@ -133,5 +142,6 @@ extension SweepPoint {
 extension AttentionCost {
     /// The cost of a point too large for the cost model's `Int` arithmetic: bytes saturated at
     /// `Int.max` (so any budget refuses it) and infinite FLOPs.
-    public static let beyondAnyMachine = AttentionCost(flops: .infinity, intermediateBytes: Int.max, outputBytes: 0, parameterBytes: Int.max)
+    public static let beyondAnyMachine = AttentionCost(
+        flops: .infinity, intermediateBytes: Int.max, outputBytes: 0, parameterBytes: Int.max)
 }

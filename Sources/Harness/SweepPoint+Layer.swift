@@ -18,9 +18,12 @@ extension SweepPoint {
 
     /// The cost of one call of `pass` at layer scope, from the stack's model (nothing allocated).
     func layerCost(of pass: Pass) -> AttentionCost {
-        let core = EncoderStack.CoreCost.of(mechanism, causal: causal, shape: shape, projectedLength: projectedLength,
-                                            sharing: sharing, threads: threads)
-        return EncoderStack.cost(configuration: layerConfiguration, batch: batch, length: length, pass: pass) { _ in core }
+        let core = EncoderStack.CoreCost.of(
+            mechanism, causal: causal, shape: shape, projectedLength: projectedLength,
+            sharing: sharing, threads: threads)
+        return EncoderStack.cost(configuration: layerConfiguration, batch: batch, length: length, pass: pass) { _ in
+            core
+        }
     }
 
     /// Builds the stack of a layer-scope point: layer l's core as ``makeKernel(seed:)`` builds it
@@ -30,7 +33,8 @@ extension SweepPoint {
         for l in 0..<max(layers ?? 1, 1) {
             let kernel = try makeKernel(seed: seed &+ UInt64(l) &* 16)
             guard let core = kernel as? any DifferentiableAttention else {
-                throw KernelConfigurationError("\(kernel.name) has no backward pass, so it cannot sit inside an encoder layer")
+                throw KernelConfigurationError(
+                    "\(kernel.name) has no backward pass, so it cannot sit inside an encoder layer")
             }
             cores.append(core)
         }
@@ -70,18 +74,20 @@ extension PassCall {
             self.init(run: { stack(x: x) }, cost: cost)
         case .train:
             let dO = Tensor.normal(x.shape, seed: seed &+ 4)
-            self.init(run: {
-                let (output, gradients) = stack.trainingStep(x: x, outputGradient: dO)
-                blackHole(gradients)
-                return output
-            }, cost: cost)
+            self.init(
+                run: {
+                    let (output, gradients) = stack.trainingStep(x: x, outputGradient: dO)
+                    blackHole(gradients)
+                    return output
+                }, cost: cost)
         case .backward:
             let dO = Tensor.normal(x.shape, seed: seed &+ 4)
             let (output, saved) = stack.trainingForward(x: x)
-            self.init(run: {
-                blackHole(stack.backward(x: x, output: output, saved: saved, outputGradient: dO))
-                return nil
-            }, cost: cost)
+            self.init(
+                run: {
+                    blackHole(stack.backward(x: x, output: output, saved: saved, outputGradient: dO))
+                    return nil
+                }, cost: cost)
         }
     }
 }

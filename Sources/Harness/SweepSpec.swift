@@ -61,8 +61,10 @@ public struct SweepSpec: Equatable, Sendable {
 
     /// The keys ``apply(_:_:)`` accepts, in the order `--help` and presets list them.
     public static let keys = [
-        "mechanism", "scope", "n", "k", "batch", "tokens", "heads", "head-dim", "layers", "ffn-mult", "threads", "causal",
-        "sharing", "mode", "decoder", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed", "memory-budget",
+        "mechanism", "scope", "n", "k", "batch", "tokens", "heads", "head-dim", "layers", "ffn-mult", "threads",
+        "causal",
+        "sharing", "mode", "decoder", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed",
+        "memory-budget",
         "estimate-steps",
     ]
 
@@ -72,7 +74,9 @@ public struct SweepSpec: Equatable, Sendable {
         case "mechanism": mechanisms = try ValueList.names(value, axis: key) { Mechanism(rawValue: $0) }
         case "n": lengths = try ValueList.integers(value, axis: key)
         case "k": projectedLengths = try ValueList.integers(value, axis: key)
-        case "batch": batches = try ValueList.integers(value, axis: key); tokens = nil
+        case "batch":
+            batches = try ValueList.integers(value, axis: key)
+            tokens = nil
         case "tokens":
             let values = try ValueList.integers(value, axis: key)
             guard values.count == 1 else { throw UsageError("--tokens takes one value, got '\(value)'") }
@@ -134,7 +138,8 @@ public struct SweepSpec: Equatable, Sendable {
     /// Checks settings that are fine alone but contradict each other.
     public func validate() throws(UsageError) {
         if modes == [.forward], mechanisms.count == 1, let only = mechanisms.first, !only.descriptor.supports.causal,
-           !causal.contains(false) {
+            !causal.contains(false)
+        {
             let title = only.descriptor.title
             throw UsageError(
                 "\(title) has no causal form: with --mechanism \(only.rawValue), --causal must include false")
@@ -160,8 +165,14 @@ public struct SweepSpec: Equatable, Sendable {
                             for mode in modes {
                                 for scope in layerSettings {
                                     for mechanism in mechanisms {
-                                        points += self.points(mechanism, mode, n: n, batch: b, heads: h, headDim: d, threads: t)
-                                            .map { var p = $0; (p.scope, p.layers, p.ffnMultiplier) = scope; return p }
+                                        points += self.points(
+                                            mechanism, mode, n: n, batch: b, heads: h, headDim: d, threads: t
+                                        )
+                                        .map {
+                                            var p = $0
+                                            (p.scope, p.layers, p.ffnMultiplier) = scope
+                                            return p
+                                        }
                                     }
                                 }
                             }
@@ -200,8 +211,9 @@ public struct SweepSpec: Equatable, Sendable {
         case .decode:
             return decoders(for: mechanism).flatMap { decoder in
                 prompts.map {
-                    SweepPoint(mechanism: mechanism, mode: .decode, decoder: decoder, causal: true, length: n, prompt: $0,
-                               batch: b, heads: h, headDim: d, threads: t)
+                    SweepPoint(
+                        mechanism: mechanism, mode: .decode, decoder: decoder, causal: true, length: n, prompt: $0,
+                        batch: b, heads: h, headDim: d, threads: t)
                 }
             }
         case .forward:
@@ -213,8 +225,9 @@ public struct SweepSpec: Equatable, Sendable {
                 shares.flatMap { share in
                     ks.flatMap { k in
                         passes.map {
-                            SweepPoint(mechanism: mechanism, pass: $0, causal: causal, sharing: share, length: n,
-                                       projectedLength: k, batch: b, heads: h, headDim: d, threads: t)
+                            SweepPoint(
+                                mechanism: mechanism, pass: $0, causal: causal, sharing: share, length: n,
+                                projectedLength: k, batch: b, heads: h, headDim: d, threads: t)
                         }
                     }
                 }
@@ -240,41 +253,58 @@ public enum PointPlan: Equatable, Sendable {
     /// ceiling (its cost model's FLOPs ÷ ceiling: a lower bound on its time) is skipped too: the
     /// policy always completes at least one call, which max-time cannot stop. With `estimateSteps`,
     /// such a point that is a layer-scope `recompute` generation is estimated instead.
-    public init(_ point: SweepPoint, memoryBudget: Int, timeLimit: Double, ceiling: Double?, estimateSteps: Int? = nil) {
+    public init(_ point: SweepPoint, memoryBudget: Int, timeLimit: Double, ceiling: Double?, estimateSteps: Int? = nil)
+    {
         self.init(point, memoryBudget: memoryBudget)
         guard self == .run, let ceiling, ceiling > 0 else { return }
         let seconds = point.cost.flops / (ceiling * 1e9)
         if seconds > timeLimit, let steps = estimateSteps, point.isEstimable {
             self = .estimate(steps: steps)
         } else if seconds > timeLimit {
-            self = .skip(reason: String(format: "time: one call is %.3g GFLOP, at least %.0f s at the sgemm ceiling (%.1f GF/s), over max-time %.0f s",
-                                        point.cost.flops / 1e9, seconds, ceiling, timeLimit))
+            self = .skip(
+                reason: String(
+                    format:
+                        "time: one call is %.3g GFLOP, at least %.0f s at the sgemm ceiling (%.1f GF/s), over max-time %.0f s",
+                    point.cost.flops / 1e9, seconds, ceiling, timeLimit))
         }
     }
 
     public init(_ point: SweepPoint, memoryBudget: Int) {
         if let peer = point.peer {
-            self = .skip(reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
+            self = .skip(
+                reason: "\(peer.rawValue) rows are measured by Tests/peers (make bench-peers), not by attnbench")
         } else if point.mode == .forward, point.causal, !point.mechanism.descriptor.supports.causal {
             let support = point.mechanism.descriptor.supports
-            self = .skip(reason: "causal: \(point.mechanism.descriptor.title) has no causal form"
-                + (support.noCausalReason.map { " (\($0))" } ?? ""))
+            self = .skip(
+                reason: "causal: \(point.mechanism.descriptor.title) has no causal form"
+                    + (support.noCausalReason.map { " (\($0))" } ?? ""))
         } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
             self = .skip(reason: reason.description)
-        } else if point.mode == .decode, let decoder = point.decoder, !Decoder.supported(by: point.mechanism).contains(decoder) {
-            self = .skip(reason: "\(point.mechanism.rawValue) has no \(decoder.rawValue) decoder (it has \(Decoder.supported(by: point.mechanism).map(\.rawValue).joined(separator: ", ")))")
+        } else if point.mode == .decode, let decoder = point.decoder,
+            !Decoder.supported(by: point.mechanism).contains(decoder)
+        {
+            self = .skip(
+                reason:
+                    "\(point.mechanism.rawValue) has no \(decoder.rawValue) decoder (it has \(Decoder.supported(by: point.mechanism).map(\.rawValue).joined(separator: ", ")))"
+            )
         } else if point.mode == .forward, point.pass != .forward || point.scope == .layer,
-                  !point.mechanism.descriptor.supports.backward {
+            !point.mechanism.descriptor.supports.backward
+        {
             let what = point.pass == .forward ? "sit inside an encoder layer" : "run a \(point.pass.rawValue) pass"
             self = .skip(reason: "\(point.mechanism.descriptor.title) has no backward pass, so it cannot \(what)")
         } else if let prompt = point.prompt, prompt >= point.length {
-            self = .skip(reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
+            self = .skip(
+                reason: "prompt >= n: a prompt of \(prompt) tokens leaves nothing of n=\(point.length) to generate")
         } else if let k = point.projectedLength, k >= point.length {
             self = .skip(reason: "k >= n: projecting n=\(point.length) to k=\(k) saves nothing (the paper's dash)")
         } else if !point.costModelFits {
-            self = .skip(reason: "memory: beyond any machine (products of its sizes exceed 2^56 elements) > budget \(formatBytes(memoryBudget))")
+            self = .skip(
+                reason:
+                    "memory: beyond any machine (products of its sizes exceed 2^56 elements) > budget \(formatBytes(memoryBudget))"
+            )
         } else if point.predictedBytes > memoryBudget {
-            self = .skip(reason: "memory: needs \(formatBytes(point.predictedBytes)) > budget \(formatBytes(memoryBudget))")
+            self = .skip(
+                reason: "memory: needs \(formatBytes(point.predictedBytes)) > budget \(formatBytes(memoryBudget))")
         } else {
             self = .run
         }

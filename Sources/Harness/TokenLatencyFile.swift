@@ -12,11 +12,13 @@ public struct TokenLatencyFile {
 
     /// For a new run (`resume` false) an old file is removed now.
     public init(forCSV csv: String, resume: Bool) throws {
-        writer = try SidecarWriter(path: TokenLatencyRow.path(forCSV: csv), columns: TokenLatencyRow.columns, resume: resume)
+        writer = try SidecarWriter(
+            path: TokenLatencyRow.path(forCSV: csv), columns: TokenLatencyRow.columns, resume: resume)
     }
 
     /// Appends the samples of one point.
     public mutating func append(_ point: SweepPoint, _ samples: [LatencySample]) throws {
-        try writer.append(samples.map { RowFile.fields(TokenLatencyRow(point: point, sample: $0), TokenLatencyRow.table) })
+        try writer.append(
+            samples.map { RowFile.fields(TokenLatencyRow(point: point, sample: $0), TokenLatencyRow.table) })
     }
 }

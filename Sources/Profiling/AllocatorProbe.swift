@@ -57,7 +57,8 @@ public enum AllocatorProbe {
     /// refreshed through `epoch`; the calling thread's cache is flushed first so it is counted).
     public static func allocatedBytes() throws(JemallocError) -> Int {
         try check(mallctl("thread.tcache.flush", nil, nil, nil, 0), "thread.tcache.flush")
-        var epoch: UInt64 = 1, newEpoch: UInt64 = 1
+        var epoch: UInt64 = 1
+        var newEpoch: UInt64 = 1
         var size = MemoryLayout<UInt64>.size
         try check(mallctl("epoch", &epoch, &size, &newEpoch, size), "epoch")
         return try integer("stats.allocated", as: Int.self)
@@ -129,12 +130,13 @@ public struct JemallocError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String {
-        let reason = switch rawValue {
-        case 2: "not found: this jemalloc lacks the statistic (built without --enable-stats, or older than 5.3)"
-        case 22: "invalid argument"
-        case 1: "not permitted"
-        default: "error \(rawValue)"
-        }
+        let reason =
+            switch rawValue {
+            case 2: "not found: this jemalloc lacks the statistic (built without --enable-stats, or older than 5.3)"
+            case 22: "invalid argument"
+            case 1: "not permitted"
+            default: "error \(rawValue)"
+            }
         return "mallctl(\"\(name)\") failed: \(reason)"
     }
 }

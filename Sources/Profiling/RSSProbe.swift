@@ -20,7 +20,9 @@ public enum RSSProbe {
     /// Sets the high-water mark to the current RSS.
     public static func resetPeak() throws(Unavailable) {
         guard let handle = FileHandle(forWritingAtPath: clearRefsPath) else {
-            throw Unavailable("cannot open \(clearRefsPath) for writing, so VmHWM cannot be reset (not Linux, or /proc is read-only here)")
+            throw Unavailable(
+                "cannot open \(clearRefsPath) for writing, so VmHWM cannot be reset (not Linux, or /proc is read-only here)"
+            )
         }
         defer { try? handle.close() }
         do { try handle.write(contentsOf: Data("5".utf8)) } catch {
@@ -44,7 +46,9 @@ public enum RSSProbe {
         }
         let fields = line.split(whereSeparator: \.isWhitespace)
         guard fields.count == 3, fields[2] == "kB", let kib = Int(fields[1]), kib >= 0 else {
-            throw Unavailable("\(file): cannot read \"\(line.debugDescription.dropFirst().dropLast())\", expected \"\(key): <number> kB\"")
+            throw Unavailable(
+                "\(file): cannot read \"\(line.debugDescription.dropFirst().dropLast())\", expected \"\(key): <number> kB\""
+            )
         }
         let (bytes, overflow) = kib.multipliedReportingOverflow(by: 1024)
         guard !overflow else { throw Unavailable("\(file): \(key) of \(kib) kB does not fit in a byte count") }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Wall time on the monotonic clock (`CLOCK_MONOTONIC`: never steps back, not adjusted by NTP slews

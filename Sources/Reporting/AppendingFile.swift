@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file opened for appending, through one POSIX descriptor: every ``write(_:)`` is one
@@ -36,7 +36,10 @@ public final class AppendingFile: Sendable {
             do {
                 if lock != .none {
                     try Self.lock(fd, path: path, wait: lock == .exclusiveWaiting)
-                    guard FileDescriptorIO.pathNames(path, fd) else { close(fd); continue }
+                    guard FileDescriptorIO.pathNames(path, fd) else {
+                        close(fd)
+                        continue
+                    }
                 }
                 if truncate && !created {
                     let code = FileDescriptorIO.truncate(fd, 0)
@@ -54,7 +57,9 @@ public final class AppendingFile: Sendable {
             self.path = path
             return
         }
-        throw FileError("cannot lock \(oneLine(path)): it was removed or replaced 100 times while this process waited for it; run again")
+        throw FileError(
+            "cannot lock \(oneLine(path)): it was removed or replaced 100 times while this process waited for it; run again"
+        )
     }
 
     deinit { close(fd) }
@@ -111,7 +116,9 @@ public final class AppendingFile: Sendable {
     /// object stays open on the removed file: discard it.
     func removeIfStillNamed() {
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, FileDescriptorIO.pathNames(path, fd) else { return }
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, FileDescriptorIO.pathNames(path, fd) else {
+            return
+        }
         unlink(path)
     }
 
@@ -138,7 +145,9 @@ public final class AppendingFile: Sendable {
             if code == EINTR { continue }
             guard code == EWOULDBLOCK else { throw FileError(action: "lock", path: path, errno: code) }
             let holder = LockHolder.pid(holding: fd).map { "PID \($0)" } ?? "its PID could not be found"
-            throw UsageError("\(oneLine(path)) is being written by another attnbench (\(holder)); wait for it to finish, or pass --wait-lock")
+            throw UsageError(
+                "\(oneLine(path)) is being written by another attnbench (\(holder)); wait for it to finish, or pass --wait-lock"
+            )
         }
     }
 }

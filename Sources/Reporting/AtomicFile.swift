@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writing a whole file so that readers see the old file or the complete new one, never a part:
@@ -71,7 +71,8 @@ public enum AtomicFile {
         if let found = kind(folder.isEmpty ? "." : folder), found != S_IFDIR {
             throw FileError(action: "create", path: path, errno: ENOTDIR)
         }
-        let probe = (folder.isEmpty ? "" : folder == "/" ? "/" : folder + "/") + ".attnbench-probe.\(getpid())-"
+        let probe =
+            (folder.isEmpty ? "" : folder == "/" ? "/" : folder + "/") + ".attnbench-probe.\(getpid())-"
             + String(UInt32.random(in: .min ... .max), radix: 16) + ".tmp"
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError(action: "create", path: path, errno: errno) }
@@ -116,7 +117,9 @@ public enum AtomicFile {
             let code = errno
             if code != EEXIST { throw FileError(action: "create", path: path, errno: code) }
         }
-        throw FileError("cannot create a temporary file beside \(oneLine(path)): 16 random names were all taken; remove the stale .tmp files in that folder")
+        throw FileError(
+            "cannot create a temporary file beside \(oneLine(path)): 16 random names were all taken; remove the stale .tmp files in that folder"
+        )
     }
 
     /// Gives the written temporary file its final name.

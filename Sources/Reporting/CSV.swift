@@ -3,7 +3,9 @@
 public enum CSV {
     /// One field, quoted only when it has to be.
     public static func escape(_ field: String) -> String {
-        guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else {
+            return field
+        }
         var out = "\""
         for scalar in field.unicodeScalars {
             if scalar == "\"" { out += "\"\"" } else { out.unicodeScalars.append(scalar) }
@@ -38,7 +40,8 @@ public enum CSV {
         var quoted = false
         var atFieldStart = true
         var line = 1
-        var offset = 0, completeLength = 0  // UTF-8 bytes: read so far, and up to the last row's `\n`
+        var offset = 0
+        var completeLength = 0  // UTF-8 bytes: read so far, and up to the last row's `\n`
         var scalars = text.unicodeScalars.makeIterator()
         while let c = scalars.next() {
             offset += UTF8.width(c)
@@ -59,19 +62,26 @@ public enum CSV {
                 continue
             }
             switch c {
-            case "\"" where atFieldStart: quoted = true; atFieldStart = false
+            case "\"" where atFieldStart:
+                quoted = true
+                atFieldStart = false
             case "\"": throw CSVError("line \(line): a quote inside an unquoted field")
             case ",":
                 row.append(field)
-                field = ""; atFieldStart = true
+                field = ""
+                atFieldStart = true
             case "\r": continue
             case "\n":
-                row.append(field); rows.append(row)
-                row = []; field = ""; atFieldStart = true
+                row.append(field)
+                rows.append(row)
+                row = []
+                field = ""
+                atFieldStart = true
                 line += 1
                 completeLength = offset
             default:
-                field.unicodeScalars.append(c); atFieldStart = false
+                field.unicodeScalars.append(c)
+                atFieldStart = false
             }
         }
         let unterminated = completeLength == offset ? nil : row + [field]

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The system calls behind ``AppendingFile`` and ``AtomicFile``, each retried on `EINTR` and
@@ -68,7 +68,9 @@ enum FileDescriptorIO {
     /// Whether `path` names the file open as `fd` (same device and inode): false once the file
     /// was removed or replaced by another one.
     static func pathNames(_ path: String, _ fd: Int32) -> Bool {
-        var open = stat(), named = stat()
-        return fstat(fd, &open) == 0 && stat(path, &named) == 0 && open.st_dev == named.st_dev && open.st_ino == named.st_ino
+        var open = stat()
+        var named = stat()
+        return fstat(fd, &open) == 0 && stat(path, &named) == 0 && open.st_dev == named.st_dev
+            && open.st_ino == named.st_ino
     }
 }

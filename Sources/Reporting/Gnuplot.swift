@@ -38,16 +38,18 @@ public enum Gnuplot {
     /// ends gnuplot's C string there; no path holds one.)
     public static func literal(_ text: String) -> String {
         var afterOctal = false
-        return "\"" + replacingScalars(of: text) { scalar in
-            let octal = scalar.value < 0x20 && !["\n", "\r", "\t"].contains(scalar) || scalar.value == 0x7F
-                || afterOctal && ("0"..."7").contains(scalar)
-            afterOctal = octal
-            if octal {
-                let digits = String(scalar.value, radix: 8)
-                return "\\" + String(repeating: "0", count: 3 - digits.count) + digits
-            }
-            return scalar == "`" ? "\\`" : cEscape(scalar)
-        } + "\""
+        return "\""
+            + replacingScalars(of: text) { scalar in
+                let octal =
+                    scalar.value < 0x20 && !["\n", "\r", "\t"].contains(scalar) || scalar.value == 0x7F
+                    || afterOctal && ("0"..."7").contains(scalar)
+                afterOctal = octal
+                if octal {
+                    let digits = String(scalar.value, radix: 8)
+                    return "\\" + String(repeating: "0", count: 3 - digits.count) + digits
+                }
+                return scalar == "`" ? "\\`" : cEscape(scalar)
+            } + "\""
     }
 
     /// Text for a `#` comment line: every control character becomes a space, so it stays on one
@@ -67,7 +69,8 @@ public enum Gnuplot {
     public static func script(
         folder: String = "Plots", name: String, title: String, source: String, width: Int, height: Int, body: String
     ) -> String {
-        let shownFolder = comment(folder), shownName = comment(name)
+        let shownFolder = comment(folder)
+        let shownName = comment(name)
         let folderPath = folder.hasPrefix("<") || folder.hasPrefix("|") ? "./" + folder : folder
         return """
             # \(shownName).gp: \(comment(title))

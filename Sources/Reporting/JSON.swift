@@ -22,10 +22,14 @@ public indirect enum JSON: Sendable {
     }
 
     private func write(into out: inout String, indent: Int) {
-        let pad = String(repeating: " ", count: indent + 2), close = String(repeating: " ", count: indent)
+        let pad = String(repeating: " ", count: indent + 2)
+        let close = String(repeating: " ", count: indent)
         switch self {
         case .object(let members):
-            guard !members.isEmpty else { out += "{}"; return }
+            guard !members.isEmpty else {
+                out += "{}"
+                return
+            }
             out += "{\n"
             for (i, member) in members.enumerated() {
                 out += pad + Self.quoted(member.key) + ": "
@@ -34,7 +38,10 @@ public indirect enum JSON: Sendable {
             }
             out += close + "}"
         case .array(let items):
-            guard !items.isEmpty else { out += "[]"; return }
+            guard !items.isEmpty else {
+                out += "[]"
+                return
+            }
             out += "[\n"
             for (i, item) in items.enumerated() {
                 out += pad
@@ -52,11 +59,12 @@ public indirect enum JSON: Sendable {
 
     /// `text` as a JSON string literal.
     public static func quoted(_ text: String) -> String {
-        "\"" + replacingScalars(of: text) { scalar in
-            if let escaped = cEscape(scalar) { return escaped }
-            guard scalar.value < 0x20 else { return nil }
-            let hex = String(scalar.value, radix: 16)
-            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } + "\""
+        "\""
+            + replacingScalars(of: text) { scalar in
+                if let escaped = cEscape(scalar) { return escaped }
+                guard scalar.value < 0x20 else { return nil }
+                let hex = String(scalar.value, radix: 16)
+                return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } + "\""
     }
 }

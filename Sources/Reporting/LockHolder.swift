@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Finds which process holds the `flock` lock on a file, from Linux's `/proc/locks`.
@@ -25,7 +25,8 @@ enum LockHolder {
     /// The holder of the `flock` lock on the file `major:minor:inode`, according to `table`
     /// (the text of `/proc/locks`).
     static func pid(in table: String, major: UInt64, minor: UInt64, inode: UInt64) -> Int32? {
-        var exact: Set<Int32> = [], sameInode: Set<Int32> = []
+        var exact: Set<Int32> = []
+        var sameInode: Set<Int32> = []
         for line in table.split(separator: "\n") {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 6, fields[1] == "FLOCK", let pid = Int32(fields[4]), pid > 0 else { continue }

@@ -5,7 +5,10 @@ public func formatBytes(_ bytes: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     var value = Double(bytes)
     var unit = 0
-    while abs(value) >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    while abs(value) >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
     return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }
 

@@ -12,7 +12,10 @@ public struct Column<Row>: Sendable {
     private let write: @Sendable (Row) -> String
     private let read: @Sendable (inout Row, String) -> Bool
 
-    public init(_ name: String, write: @escaping @Sendable (Row) -> String, read: @escaping @Sendable (inout Row, String) -> Bool) {
+    public init(
+        _ name: String, write: @escaping @Sendable (Row) -> String,
+        read: @escaping @Sendable (inout Row, String) -> Bool
+    ) {
         self.name = name
         self.write = write
         self.read = read
@@ -28,7 +31,8 @@ public struct Column<Row>: Sendable {
     /// lifted into a results row).
     public func lifted<Outer>(_ path: WritableKeyPath<Outer, Row> & Sendable) -> Column<Outer> {
         let (write, read) = (self.write, self.read)
-        return Column<Outer>(name, write: { write($0[keyPath: path]) }, read: { outer, field in read(&outer[keyPath: path], field) })
+        return Column<Outer>(
+            name, write: { write($0[keyPath: path]) }, read: { outer, field in read(&outer[keyPath: path], field) })
     }
 }
 
@@ -40,23 +44,30 @@ extension Column {
     static func described<T: LosslessStringConvertible & Sendable>(
         _ name: String, _ path: WritableKeyPath<Row, T> & Sendable
     ) -> Column {
-        Column(name, write: { String($0[keyPath: path]) }, read: { row, field in
-            guard let value = T(field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+        Column(
+            name, write: { String($0[keyPath: path]) },
+            read: { row, field in
+                guard let value = T(field) else { return false }
+                row[keyPath: path] = value
+                return true
+            })
     }
 
     /// ``described(_:_:)`` for an optional value: nil is the empty field.
     static func optionalDescribed<T: LosslessStringConvertible & Sendable>(
         _ name: String, _ path: WritableKeyPath<Row, T?> & Sendable
     ) -> Column {
-        Column(name, write: { $0[keyPath: path].map { String($0) } ?? "" }, read: { row, field in
-            if field.isEmpty { row[keyPath: path] = nil; return true }
-            guard let value = T(field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+        Column(
+            name, write: { $0[keyPath: path].map { String($0) } ?? "" },
+            read: { row, field in
+                if field.isEmpty {
+                    row[keyPath: path] = nil
+                    return true
+                }
+                guard let value = T(field) else { return false }
+                row[keyPath: path] = value
+                return true
+            })
     }
 
     public static func int(_ name: String, _ path: WritableKeyPath<Row, Int> & Sendable) -> Column {
@@ -80,29 +91,40 @@ extension Column {
     }
 
     public static func string(_ name: String, _ path: WritableKeyPath<Row, String> & Sendable) -> Column {
-        Column(name, write: { $0[keyPath: path] }, read: { row, field in
-            row[keyPath: path] = field
-            return true
-        })
+        Column(
+            name, write: { $0[keyPath: path] },
+            read: { row, field in
+                row[keyPath: path] = field
+                return true
+            })
     }
 
-    public static func enumeration<E: RawRepresentable<String> & Sendable>(_ name: String, _ path: WritableKeyPath<Row, E> & Sendable) -> Column {
-        Column(name, write: { $0[keyPath: path].rawValue }, read: { row, field in
-            guard let value = E(rawValue: field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+    public static func enumeration<E: RawRepresentable<String> & Sendable>(
+        _ name: String, _ path: WritableKeyPath<Row, E> & Sendable
+    ) -> Column {
+        Column(
+            name, write: { $0[keyPath: path].rawValue },
+            read: { row, field in
+                guard let value = E(rawValue: field) else { return false }
+                row[keyPath: path] = value
+                return true
+            })
     }
 
     public static func optionalEnumeration<E: RawRepresentable<String> & Sendable>(
         _ name: String, _ path: WritableKeyPath<Row, E?> & Sendable
     ) -> Column {
-        Column(name, write: { $0[keyPath: path]?.rawValue ?? "" }, read: { row, field in
-            if field.isEmpty { row[keyPath: path] = nil; return true }
-            guard let value = E(rawValue: field) else { return false }
-            row[keyPath: path] = value
-            return true
-        })
+        Column(
+            name, write: { $0[keyPath: path]?.rawValue ?? "" },
+            read: { row, field in
+                if field.isEmpty {
+                    row[keyPath: path] = nil
+                    return true
+                }
+                guard let value = E(rawValue: field) else { return false }
+                row[keyPath: path] = value
+                return true
+            })
     }
 
     /// A real number written with `format` after multiplying by `scale` (seconds → ms: 1e3), and
@@ -111,12 +133,17 @@ extension Column {
     public static func double(
         _ name: String, _ path: WritableKeyPath<Row, Double?> & Sendable, format: String, scale: Double = 1
     ) -> Column {
-        Column(name, write: { row in row[keyPath: path].map { String(format: format, $0 * scale) } ?? "" }, read: { row, field in
-            if field.isEmpty { row[keyPath: path] = nil; return true }
-            guard let value = Double(field) else { return false }
-            row[keyPath: path] = value / scale
-            return true
-        })
+        Column(
+            name, write: { row in row[keyPath: path].map { String(format: format, $0 * scale) } ?? "" },
+            read: { row, field in
+                if field.isEmpty {
+                    row[keyPath: path] = nil
+                    return true
+                }
+                guard let value = Double(field) else { return false }
+                row[keyPath: path] = value / scale
+                return true
+            })
     }
 }
 
@@ -128,19 +155,27 @@ public enum RowFile {
     public static func header<Row>(_ columns: [Column<Row>]) -> [String] { columns.map(\.name) }
 
     /// The fields of one row, in column order.
-    public static func fields<Row>(_ row: Row, _ columns: [Column<Row>]) -> [String] { columns.map { $0.text(of: row) } }
+    public static func fields<Row>(_ row: Row, _ columns: [Column<Row>]) -> [String] {
+        columns.map { $0.text(of: row) }
+    }
 
     /// Parses CSV text whose header must be exactly `columns`' names. A last line cut by an
     /// interrupted write is left out (the rows before it are whole).
     /// - Throws: ``UsageError`` naming `source` and the first line that does not parse.
-    public static func parse<Row>(_ text: String, source: String, columns: [Column<Row>], empty: Row) throws(UsageError) -> [Row] {
+    public static func parse<Row>(_ text: String, source: String, columns: [Column<Row>], empty: Row) throws(UsageError)
+        -> [Row]
+    {
         let parsed: CSV.Parsed
-        do { parsed = try CSV.parse(text) } catch { throw UsageError("\(source) is not valid CSV (\(error)); regenerate it or move it aside") }
+        do { parsed = try CSV.parse(text) } catch {
+            throw UsageError("\(source) is not valid CSV (\(error)); regenerate it or move it aside")
+        }
         guard let header = parsed.rows.first else { throw UsageError("\(source) has no header line; regenerate it") }
         let names = Self.header(columns)
         guard header == names else {
             let missing = names.filter { !header.contains($0) }
-            throw UsageError("\(source) has a different schema (missing: \(missing.isEmpty ? "none, but the columns differ" : missing.joined(separator: ", "))); regenerate it with this version")
+            throw UsageError(
+                "\(source) has a different schema (missing: \(missing.isEmpty ? "none, but the columns differ" : missing.joined(separator: ", "))); regenerate it with this version"
+            )
         }
         var rows: [Row] = []
         for (i, fields) in parsed.rows.dropFirst().enumerated() {

@@ -64,10 +64,15 @@ public struct MergedShard: Codable, Equatable, Sendable {
     public var pointsPlanned: Int
     public var rowsMerged: Int
 
-    public init(index: Int, count: Int, source: String, machine: Machine, sessions: [RunMetadata.Session],
-                sgemmCeilingGflops: [String: Double], memoryBudgetBytes: Int, gitDirty: Bool?, pointsPlanned: Int, rowsMerged: Int) {
+    public init(
+        index: Int, count: Int, source: String, machine: Machine, sessions: [RunMetadata.Session],
+        sgemmCeilingGflops: [String: Double], memoryBudgetBytes: Int, gitDirty: Bool?, pointsPlanned: Int,
+        rowsMerged: Int
+    ) {
         (self.index, self.count, self.source, self.machine, self.sessions) = (index, count, source, machine, sessions)
-        (self.sgemmCeilingGflops, self.memoryBudgetBytes, self.gitDirty) = (sgemmCeilingGflops, memoryBudgetBytes, gitDirty)
+        (self.sgemmCeilingGflops, self.memoryBudgetBytes, self.gitDirty) = (
+            sgemmCeilingGflops, memoryBudgetBytes, gitDirty
+        )
         (self.pointsPlanned, self.rowsMerged) = (pointsPlanned, rowsMerged)
     }
 }

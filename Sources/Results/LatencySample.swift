@@ -31,23 +31,29 @@ public struct TokenLatencyRow: Equatable, Sendable {
         (self.point, self.sample) = (point, sample)
     }
 
-    public static let table: [Column<TokenLatencyRow>] = SweepPoint.columns.map { $0.lifted(\.point) } + [
-        .int("position", \.sample.position),
-        Column("latency_median_us", write: { String(format: "%.4f", $0.sample.median * 1e6) }, read: { row, field in
-            guard let us = Double(field) else { return false }
-            row.sample.median = us * 1e-6
-            return true
-        }),
-        Column("latency_min_us", write: { String(format: "%.4f", $0.sample.min * 1e6) }, read: { row, field in
-            guard let us = Double(field) else { return false }
-            row.sample.min = us * 1e-6
-            return true
-        }),
-        .int("steps", \.sample.count),
-    ]
+    public static let table: [Column<TokenLatencyRow>] =
+        SweepPoint.columns.map { $0.lifted(\.point) } + [
+            .int("position", \.sample.position),
+            Column(
+                "latency_median_us", write: { String(format: "%.4f", $0.sample.median * 1e6) },
+                read: { row, field in
+                    guard let us = Double(field) else { return false }
+                    row.sample.median = us * 1e-6
+                    return true
+                }),
+            Column(
+                "latency_min_us", write: { String(format: "%.4f", $0.sample.min * 1e6) },
+                read: { row, field in
+                    guard let us = Double(field) else { return false }
+                    row.sample.min = us * 1e-6
+                    return true
+                }),
+            .int("steps", \.sample.count),
+        ]
 
     public static let columns = RowFile.header(table)
-    public static let empty = TokenLatencyRow(point: .empty, sample: LatencySample(position: 0, median: 0, min: 0, count: 0))
+    public static let empty = TokenLatencyRow(
+        point: .empty, sample: LatencySample(position: 0, median: 0, min: 0, count: 0))
 
     /// The path of the samples file that goes with a results CSV.
     public static func path(forCSV csv: String) -> String { sidecarPath(forCSV: csv, suffix: ".tokens.csv") }

@@ -30,8 +30,10 @@ public struct Machine: Codable, Equatable, Sendable {
     /// CPU 0's caches, by level.
     public var caches: [Cache]?
 
-    public init(cpuModel: String, logicalCores: Int, memoryTotalBytes: Int, kernel: String, governor: String?,
-                hostName: String? = nil, mhzPerCPU: Int? = nil, caches: [Cache]? = nil) {
+    public init(
+        cpuModel: String, logicalCores: Int, memoryTotalBytes: Int, kernel: String, governor: String?,
+        hostName: String? = nil, mhzPerCPU: Int? = nil, caches: [Cache]? = nil
+    ) {
         (self.cpuModel, self.logicalCores, self.memoryTotalBytes, self.kernel, self.governor) =
             (cpuModel, logicalCores, memoryTotalBytes, kernel, governor)
         (self.hostName, self.mhzPerCPU, self.caches) = (hostName, mhzPerCPU, caches)

@@ -37,7 +37,8 @@ public struct MannWhitneyU: Equatable, Sendable {
         guard !x.isEmpty, !y.isEmpty, !x.contains(where: \.isNaN), !y.contains(where: \.isNaN) else { return nil }
         let (m, n) = (x.count, y.count)
         let pooled = (x.map { ($0, true) } + y.map { ($0, false) }).sorted { $0.0 < $1.0 }
-        var rankSum = 0.0, tieTerm = 0.0
+        var rankSum = 0.0
+        var tieTerm = 0.0
         var i = 0
         while i < pooled.count {
             var j = i

@@ -38,20 +38,21 @@ public struct MaxBatchRow: Equatable, Sendable {
         return fits <= budgetBytes && over > budgetBytes
     }
 
-    public static let table: [Column<MaxBatchRow>] = SweepPoint.columns.map { $0.lifted(\.point) } + [
-        .enumeration("status", \.status),
-        .string("reason", \.reason),
-        .enumeration("method", \.method),
-        .int("budget_bytes", \.budgetBytes),
-        .optionalInt("fixed_bytes", \.fixedBytes),
-        .optionalInt("per_sample_bytes", \.perSampleBytes),
-        .optionalInt("max_batch", \.maxBatch),
-        .optionalInt("predicted_peak_bytes", \.predictedPeakBytes),
-        .optionalInt("verified_peak_bytes", \.verifiedPeakBytes),
-        .optionalInt("over_peak_bytes", \.overPeakBytes),
-        .double("time_per_sample_ms", \.timePerSample, format: "%.6f", scale: 1e3),
-        .uint64("seed", \.seed),
-    ]
+    public static let table: [Column<MaxBatchRow>] =
+        SweepPoint.columns.map { $0.lifted(\.point) } + [
+            .enumeration("status", \.status),
+            .string("reason", \.reason),
+            .enumeration("method", \.method),
+            .int("budget_bytes", \.budgetBytes),
+            .optionalInt("fixed_bytes", \.fixedBytes),
+            .optionalInt("per_sample_bytes", \.perSampleBytes),
+            .optionalInt("max_batch", \.maxBatch),
+            .optionalInt("predicted_peak_bytes", \.predictedPeakBytes),
+            .optionalInt("verified_peak_bytes", \.verifiedPeakBytes),
+            .optionalInt("over_peak_bytes", \.overPeakBytes),
+            .double("time_per_sample_ms", \.timePerSample, format: "%.6f", scale: 1e3),
+            .uint64("seed", \.seed),
+        ]
 
     public static let columns = RowFile.header(table)
     static let empty = MaxBatchRow(point: .empty, status: .ok, budgetBytes: 0, seed: 0)

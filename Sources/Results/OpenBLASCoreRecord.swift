@@ -16,7 +16,9 @@ public struct OpenBLASCoreRecord: Codable, Equatable, Sendable {
     public var warning: String?
 
     public init(detected: String, running: String, best: String?, chosenBy: String, warning: String? = nil) {
-        (self.detected, self.running, self.best, self.chosenBy, self.warning) = (detected, running, best, chosenBy, warning)
+        (self.detected, self.running, self.best, self.chosenBy, self.warning) = (
+            detected, running, best, chosenBy, warning
+        )
     }
 
     /// One phrase for a report header: "Zen, OpenBLAS's own choice" or "SkylakeX, chosen by

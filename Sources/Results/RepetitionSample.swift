@@ -29,7 +29,9 @@ public struct RepetitionSample: Equatable, Sendable {
     public static func numbering(_ cycles: [[CallTime]]) -> [RepetitionSample] {
         var samples: [RepetitionSample] = []
         for (c, calls) in cycles.enumerated() {
-            for call in calls { samples.append(RepetitionSample(repetition: samples.count + 1, cycle: c + 1, time: call)) }
+            for call in calls {
+                samples.append(RepetitionSample(repetition: samples.count + 1, cycle: c + 1, time: call))
+            }
         }
         return samples
     }
@@ -54,24 +56,33 @@ public struct SampleRow: Equatable, Sendable {
         (self.point, self.sample) = (point, sample)
     }
 
-    public static let table: [Column<SampleRow>] = SweepPoint.columns.map { $0.lifted(\.point) } + [
-        .int("repetition", \.sample.repetition),
-        .int("cycle", \.sample.cycle),
-        Column("seconds", write: { String(format: "%.9f", $0.sample.time.seconds) }, read: { row, field in
-            guard let s = Double(field) else { return false }
-            row.sample.time.seconds = s
-            return true
-        }),
-        Column("cpu_seconds", write: { $0.sample.time.cpuSeconds.map { String(format: "%.9f", $0) } ?? "" }, read: { row, field in
-            if field.isEmpty { row.sample.time.cpuSeconds = nil; return true }
-            guard let s = Double(field) else { return false }
-            row.sample.time.cpuSeconds = s
-            return true
-        }),
-    ]
+    public static let table: [Column<SampleRow>] =
+        SweepPoint.columns.map { $0.lifted(\.point) } + [
+            .int("repetition", \.sample.repetition),
+            .int("cycle", \.sample.cycle),
+            Column(
+                "seconds", write: { String(format: "%.9f", $0.sample.time.seconds) },
+                read: { row, field in
+                    guard let s = Double(field) else { return false }
+                    row.sample.time.seconds = s
+                    return true
+                }),
+            Column(
+                "cpu_seconds", write: { $0.sample.time.cpuSeconds.map { String(format: "%.9f", $0) } ?? "" },
+                read: { row, field in
+                    if field.isEmpty {
+                        row.sample.time.cpuSeconds = nil
+                        return true
+                    }
+                    guard let s = Double(field) else { return false }
+                    row.sample.time.cpuSeconds = s
+                    return true
+                }),
+        ]
 
     public static let columns = RowFile.header(table)
-    static let empty = SampleRow(point: .empty, sample: RepetitionSample(repetition: 0, cycle: 0, time: CallTime(seconds: 0, cpuSeconds: nil)))
+    static let empty = SampleRow(
+        point: .empty, sample: RepetitionSample(repetition: 0, cycle: 0, time: CallTime(seconds: 0, cpuSeconds: nil)))
 
     /// The path of the samples file that goes with a results CSV.
     public static func path(forCSV csv: String) -> String { sidecarPath(forCSV: csv, suffix: ".samples.csv") }

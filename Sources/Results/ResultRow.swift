@@ -66,29 +66,30 @@ public struct ResultRow: Equatable, Sendable {
     public var isEstimate: Bool { status == .ok && reason.hasPrefix("estimated from ") }
 
     /// Every column, key columns first.
-    public static let table: [Column<ResultRow>] = SweepPoint.columns.map { $0.lifted(\.point) } + [
-        .enumeration("status", \.status),
-        .string("reason", \.reason),
-        .optionalInt("reps", \.reps),
-        .double("time_median_ms", \.median, format: "%.6f", scale: 1e3),
-        .double("time_min_ms", \.min, format: "%.6f", scale: 1e3),
-        .double("time_mean_ms", \.mean, format: "%.6f", scale: 1e3),
-        .double("time_stddev_ms", \.stddev, format: "%.6f", scale: 1e3),
-        .double("time_ci95_low_ms", \.ciLow, format: "%.6f", scale: 1e3),
-        .double("time_ci95_high_ms", \.ciHigh, format: "%.6f", scale: 1e3),
-        .optionalBool("noisy", \.noisy),
-        .double("tokens_per_s", \.tokensPerSecond, format: "%.6g"),
-        .double("model_gflop", \.modelGflop, format: "%.6g"),
-        .double("gflops", \.gflops, format: "%.3f"),
-        .double("ceiling_gflops", \.ceilingGflops, format: "%.3f"),
-        .double("efficiency", \.efficiency, format: "%.4f"),
-        .optionalInt("peak_heap_bytes", \.peakHeapBytes),
-        .optionalInt("model_bytes", \.modelBytes),
-        .optionalInt("param_bytes", \.paramBytes),
-        .optionalInt("peak_rss_bytes", \.peakRSSBytes),
-        .double("approx_rel_error", \.approxRelError, format: "%.6g"),
-        .uint64("seed", \.seed),
-    ]
+    public static let table: [Column<ResultRow>] =
+        SweepPoint.columns.map { $0.lifted(\.point) } + [
+            .enumeration("status", \.status),
+            .string("reason", \.reason),
+            .optionalInt("reps", \.reps),
+            .double("time_median_ms", \.median, format: "%.6f", scale: 1e3),
+            .double("time_min_ms", \.min, format: "%.6f", scale: 1e3),
+            .double("time_mean_ms", \.mean, format: "%.6f", scale: 1e3),
+            .double("time_stddev_ms", \.stddev, format: "%.6f", scale: 1e3),
+            .double("time_ci95_low_ms", \.ciLow, format: "%.6f", scale: 1e3),
+            .double("time_ci95_high_ms", \.ciHigh, format: "%.6f", scale: 1e3),
+            .optionalBool("noisy", \.noisy),
+            .double("tokens_per_s", \.tokensPerSecond, format: "%.6g"),
+            .double("model_gflop", \.modelGflop, format: "%.6g"),
+            .double("gflops", \.gflops, format: "%.3f"),
+            .double("ceiling_gflops", \.ceilingGflops, format: "%.3f"),
+            .double("efficiency", \.efficiency, format: "%.4f"),
+            .optionalInt("peak_heap_bytes", \.peakHeapBytes),
+            .optionalInt("model_bytes", \.modelBytes),
+            .optionalInt("param_bytes", \.paramBytes),
+            .optionalInt("peak_rss_bytes", \.peakRSSBytes),
+            .double("approx_rel_error", \.approxRelError, format: "%.6g"),
+            .uint64("seed", \.seed),
+        ]
 
     /// The header names.
     public static let columns = RowFile.header(table)

@@ -17,14 +17,20 @@ public struct ResultTable: Sendable {
     /// Parses results CSV text (`source` names it in errors), as ``init(path:)``.
     public init(text: String, source: String) throws(UsageError) {
         path = source
-        rows = Self.lastPerPoint(try RowFile.parse(text, source: source, columns: ResultRow.table, empty: ResultRow.empty))
+        rows = Self.lastPerPoint(
+            try RowFile.parse(text, source: source, columns: ResultRow.table, empty: ResultRow.empty))
     }
 
     public static func lastPerPoint(_ rows: [ResultRow]) -> [ResultRow] {
         var index: [SweepPoint: Int] = [:]
         var kept: [ResultRow] = []
         for row in rows {
-            if let i = index[row.point] { kept[i] = row } else { index[row.point] = kept.count; kept.append(row) }
+            if let i = index[row.point] {
+                kept[i] = row
+            } else {
+                index[row.point] = kept.count
+                kept.append(row)
+            }
         }
         return kept
     }

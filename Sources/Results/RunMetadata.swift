@@ -18,11 +18,17 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         public var jemallocOptions: String?
         public var swiftVersion: String
 
-        public init(openblasConfig: String, openblasCoreName: String, openblasCore: OpenBLASCoreRecord? = nil,
-                    openblasParallel: Int, jemallocVersion: String?, jemallocOptions: String?, swiftVersion: String) {
+        public init(
+            openblasConfig: String, openblasCoreName: String, openblasCore: OpenBLASCoreRecord? = nil,
+            openblasParallel: Int, jemallocVersion: String?, jemallocOptions: String?, swiftVersion: String
+        ) {
             self.openblasCore = openblasCore
-            (self.openblasConfig, self.openblasCoreName, self.openblasParallel) = (openblasConfig, openblasCoreName, openblasParallel)
-            (self.jemallocVersion, self.jemallocOptions, self.swiftVersion) = (jemallocVersion, jemallocOptions, swiftVersion)
+            (self.openblasConfig, self.openblasCoreName, self.openblasParallel) = (
+                openblasConfig, openblasCoreName, openblasParallel
+            )
+            (self.jemallocVersion, self.jemallocOptions, self.swiftVersion) = (
+                jemallocVersion, jemallocOptions, swiftVersion
+            )
         }
     }
 
@@ -44,7 +50,9 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         public var busyCoresStart: Double?
 
         public init(commandLine: String, start: String, end: String? = nil, completed: Bool, pointsMeasured: Int) {
-            (self.commandLine, self.start, self.end, self.completed, self.pointsMeasured) = (commandLine, start, end, completed, pointsMeasured)
+            (self.commandLine, self.start, self.end, self.completed, self.pointsMeasured) = (
+                commandLine, start, end, completed, pointsMeasured
+            )
         }
     }
 
@@ -73,7 +81,8 @@ public struct RunMetadata: Codable, Equatable, Sendable {
     public var mergedShards: [MergedShard]?
 
     public init(
-        preset: String, machine: Machine, libraries: Libraries, buildConfiguration: String, gitCommit: String?, gitDirty: Bool?,
+        preset: String, machine: Machine, libraries: Libraries, buildConfiguration: String, gitCommit: String?,
+        gitDirty: Bool?,
         seed: UInt64, timing: TimingPolicy, memoryBudgetBytes: Int, sgemmCeilingGflops: [String: Double],
         calibrationGemm: String, sessions: [Session]
     ) {
@@ -121,7 +130,8 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data = Data(try TextFile.bytes(path))
         do { return try JSONDecoder().decode(RunMetadata.self, from: data) } catch {
-            throw UsageError("\(path) is not attnbench run metadata (\(describe(error))); regenerate it or move it aside")
+            throw UsageError(
+                "\(path) is not attnbench run metadata (\(describe(error))); regenerate it or move it aside")
         }
     }
 

@@ -17,7 +17,8 @@ public struct LineFit: Equatable, Sendable {
     public init?(x: [Double], y: [Double]) {
         let m = Double(x.count)
         guard x.count >= 2, x.count == y.count else { return nil }
-        let mx = x.reduce(0, +) / m, my = y.reduce(0, +) / m
+        let mx = x.reduce(0, +) / m
+        let my = y.reduce(0, +) / m
         let sxx = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
         guard sxx > 0 else { return nil }
         let slope = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / sxx
@@ -56,8 +57,10 @@ public struct ScalingFit: Equatable, Sendable {
 
     /// The 97.5% quantile of Student's t (two-sided 95%).
     static func t975(degreesOfFreedom df: Int) -> Double {
-        let table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                     2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086]
+        let table = [
+            12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+            2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+        ]
         return df <= table.count ? table[df - 1] : (df <= 30 ? 2.042 : 1.96)
     }
 }

@@ -53,7 +53,8 @@ public struct SweepPoint: Hashable, Sendable {
     public var threads: Int
 
     public init(
-        mechanism: Mechanism, peer: Peer? = nil, scope: Scope = .core, mode: RunMode = .forward, decoder: Decoder? = nil,
+        mechanism: Mechanism, peer: Peer? = nil, scope: Scope = .core, mode: RunMode = .forward,
+        decoder: Decoder? = nil,
         pass: Pass = .forward, causal: Bool = false,
         sharing: ProjectionSharing? = nil, length: Int, projectedLength: Int? = nil, prompt: Int? = nil,
         batch: Int, heads: Int, headDim: Int, ffnMultiplier: Int? = nil, layers: Int? = nil, threads: Int
@@ -129,7 +130,10 @@ public struct SweepPoint: Hashable, Sendable {
         var text = mechanismName + (mode == .decode ? " decode" : causal ? " causal" : "")
         if let decoder, mode == .decode { text += " " + decoder.rawValue }
         if pass != .forward { text += " " + pass.rawValue }
-        if scope == .layer { text += " layer" + (layers.map { $0 == 1 ? "" : "×\($0)" } ?? "") + (ffnMultiplier.map { " ffn=\($0)" } ?? "") }
+        if scope == .layer {
+            text +=
+                " layer" + (layers.map { $0 == 1 ? "" : "×\($0)" } ?? "") + (ffnMultiplier.map { " ffn=\($0)" } ?? "")
+        }
         if let k = projectedLength { text += " k=\(k)" }
         if let prompt, mode == .decode { text += " prompt=\(prompt)" }
         return text + (withLength ? " n=\(length)" : "") + " b=\(batch) h=\(heads) d=\(headDim) t=\(threads)"
@@ -143,19 +147,21 @@ extension Column where Row == SweepPoint {
         _ name: String, _ mechanism: WritableKeyPath<SweepPoint, Mechanism> & Sendable,
         peer: WritableKeyPath<SweepPoint, Peer?> & Sendable
     ) -> Column {
-        Column(name, write: { $0.mechanismName }, read: { row, field in
-            let parts = field.split(separator: "-", maxSplits: 1).map(String.init)
-            let (prefix, rest): (Peer?, String)
-            if parts.count == 2 {
-                guard let known = Peer(rawValue: parts[0]) else { return false }
-                (prefix, rest) = (known, parts[1])
-            } else {
-                (prefix, rest) = (nil, field)
-            }
-            guard let value = Mechanism(rawValue: rest) else { return false }
-            row[keyPath: mechanism] = value
-            row[keyPath: peer] = prefix
-            return true
-        })
+        Column(
+            name, write: { $0.mechanismName },
+            read: { row, field in
+                let parts = field.split(separator: "-", maxSplits: 1).map(String.init)
+                let (prefix, rest): (Peer?, String)
+                if parts.count == 2 {
+                    guard let known = Peer(rawValue: parts[0]) else { return false }
+                    (prefix, rest) = (known, parts[1])
+                } else {
+                    (prefix, rest) = (nil, field)
+                }
+                guard let value = Mechanism(rawValue: rest) else { return false }
+                row[keyPath: mechanism] = value
+                row[keyPath: peer] = prefix
+                return true
+            })
     }
 }

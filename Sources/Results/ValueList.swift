@@ -24,7 +24,9 @@ public enum ValueList {
                     if overflow { break }
                     value = next
                 }
-                if values.last != high { throw UsageError("--\(axis): \(item) is a doubling range, but \(high) is not \(low)·2^i") }
+                if values.last != high {
+                    throw UsageError("--\(axis): \(item) is a doubling range, but \(high) is not \(low)·2^i")
+                }
             } else {
                 values.append(try integer(item, axis: axis, in: text))
             }

@@ -49,11 +49,12 @@ public enum NPY {
             throw NPYError("not a .npy file (no \\x93NUMPY magic)")
         }
         let major = bytes[6]
-        let (lengthSize, headerStart): (Int, Int) = switch major {
-        case 1: (2, 10)
-        case 2, 3: (4, 12)
-        default: (0, 0)
-        }
+        let (lengthSize, headerStart): (Int, Int) =
+            switch major {
+            case 1: (2, 10)
+            case 2, 3: (4, 12)
+            default: (0, 0)
+            }
         guard lengthSize > 0 else { throw NPYError("unsupported .npy version \(major).\(bytes[7])") }
         guard bytes.count >= headerStart else { throw NPYError("truncated header") }
         var headerLength = 0
@@ -64,7 +65,8 @@ public enum NPY {
         }
         let descr = try field("descr", in: header)
         guard ["'<f4'", "'|f4'", "'f4'", "'float32'"].contains(descr) else {
-            throw NPYError("dtype is \(printable(descr)), expected float32 ('<f4'); convert with arr.astype(np.float32)")
+            throw NPYError(
+                "dtype is \(printable(descr)), expected float32 ('<f4'); convert with arr.astype(np.float32)")
         }
         guard try field("fortran_order", in: header) == "False" else {
             throw NPYError("Fortran-ordered arrays are not supported; save np.ascontiguousarray(arr)")
@@ -73,8 +75,11 @@ public enum NPY {
         let dataStart = headerStart + headerLength
         let available = bytes.count - dataStart
         // Checked products: a shape such as (2**61, 4) must not wrap around to a small byte count.
-        guard let count = elementCount(shape), case let (needed, false) = count.multipliedReportingOverflow(by: 4) else {
-            throw NPYError("shape \(shape) is too large: its size in bytes overflows a 64-bit integer (file has \(available) bytes of data)")
+        guard let count = elementCount(shape), case (let needed, false) = count.multipliedReportingOverflow(by: 4)
+        else {
+            throw NPYError(
+                "shape \(shape) is too large: its size in bytes overflows a 64-bit integer (file has \(available) bytes of data)"
+            )
         }
         guard available >= needed else {
             throw NPYError("truncated data: shape \(shape) needs \(needed) bytes, file has \(available)")
@@ -93,7 +98,9 @@ public enum NPY {
 
     /// The bytes of a version 1.0 `.npy` file holding `array`.
     public static func encode(_ array: NPYArray) -> Data {
-        let shapeText = array.shape.count == 1 ? "(\(array.shape[0]),)" : "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        let shapeText =
+            array.shape.count == 1
+            ? "(\(array.shape[0]),)" : "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
@@ -125,7 +132,8 @@ public enum NPY {
     /// `text` with control characters (newlines, tabs, bytes of a damaged header) escaped, so an
     /// error that quotes it stays on one line.
     static func printable(_ text: String) -> String {
-        text.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined()
+        text.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }
+            .joined()
     }
 
     /// The number of elements of `shape` (1 for `()`), or nil when the product overflows `Int`.

@@ -6,9 +6,13 @@ import Reporting
 struct AttnBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attnbench",
-        abstract: "Measures how self-attention scales: standard softmax, flash (exact, tiled), Linformer and linear attention on the CPU.",
-        subcommands: [Verify.self, Eval.self, Run.self, MaxBatchCommand.self, Check.self, BaselineCommand.self, Plot.self, ReportCommand.self,
-                      Kernels.self, Compare.self, Export.self, Merge.self, MachineCommand.self, ClaimsCommand.self])
+        abstract:
+            "Measures how self-attention scales: standard softmax, flash (exact, tiled), Linformer and linear attention on the CPU.",
+        subcommands: [
+            Verify.self, Eval.self, Run.self, MaxBatchCommand.self, Check.self, BaselineCommand.self, Plot.self,
+            ReportCommand.self,
+            Kernels.self, Compare.self, Export.self, Merge.self, MachineCommand.self, ClaimsCommand.self,
+        ])
 }
 
 extension ParsableCommand {
@@ -31,8 +35,8 @@ extension ParsableCommand {
 /// "release" or "debug": how this binary was compiled.
 let buildConfiguration: String = {
     #if DEBUG
-    return "debug"
+        return "debug"
     #else
-    return "release"
+        return "release"
     #endif
 }()

@@ -26,8 +26,11 @@ struct BaselineCommand: ParsableCommand {
             if buildConfiguration == "debug" { throw UsageError("a baseline needs a release build (`make build`)") }
             try OutputFile.checkWritable(output, overwrite: true)  // before minutes of measuring
             let baseline = Baseline(spec: try Preset.load(preset), runs: runs, buildConfiguration: buildConfiguration)
-            let (rows, samples, metadata) = try baseline.measure { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
-            try OutputFile.write(RowFile.text(samples, SampleRow.table), to: SampleRow.path(forCSV: output), overwrite: true)
+            let (rows, samples, metadata) = try baseline.measure {
+                FileHandle.standardError.write(Data("\($0)\n".utf8))
+            }
+            try OutputFile.write(
+                RowFile.text(samples, SampleRow.table), to: SampleRow.path(forCSV: output), overwrite: true)
             try OutputFile.write(RowFile.text(rows, ResultRow.table), to: output, overwrite: true)
             if let metadata { try metadata.write(to: RunMetadata.path(forCSV: output)) }
             print("baseline: wrote \(output), the per-point median of \(runs) runs of '\(preset)'")

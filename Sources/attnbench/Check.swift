@@ -1,6 +1,6 @@
+import Analysis
 import ArgumentParser
 import Foundation
-import Analysis
 import Harness
 import Reporting
 import Results
@@ -50,9 +50,13 @@ struct Check: ParsableCommand {
             print(RegressionCheck.table(findings), terminator: "")
             let regressions = findings.filter(\.fails).count
             let improvements = findings.filter { $0.verdict == .improved }.count
-            print("check: \(findings.count) comparisons, \(regressions) regression(s), \(improvements) improvement(s) against \(baseline)")
+            print(
+                "check: \(findings.count) comparisons, \(regressions) regression(s), \(improvements) improvement(s) against \(baseline)"
+            )
             if improvements > 0 && regressions == 0 {
-                print("check: improvements beyond tolerance; if they are intended, refresh the baseline with `make baseline` and commit Baselines/")
+                print(
+                    "check: improvements beyond tolerance; if they are intended, refresh the baseline with `make baseline` and commit Baselines/"
+                )
             }
             failed = regressions > 0
         }

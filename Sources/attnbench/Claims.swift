@@ -1,5 +1,5 @@
-import ArgumentParser
 import Analysis
+import ArgumentParser
 import Figures
 import Foundation
 import Reporting
@@ -9,7 +9,8 @@ import Results
 struct ClaimsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "claims",
-        abstract: "Write the claims ledger (Results/CLAIMS.md): each published claim beside our number, with a verdict.",
+        abstract:
+            "Write the claims ledger (Results/CLAIMS.md): each published claim beside our number, with a verdict.",
         discussion: """
             Reads <results>/linformer-table3.csv (with its -max-batch.csv), rnn-figure1.csv, rnn-generation.csv and \
             rnn-generation-models.csv, \
@@ -40,14 +41,17 @@ struct ClaimsCommand: ParsableCommand {
                 if let m = metadata {
                     machines[preset] = m.machine.cpuModel
                     let commit = m.gitCommit.map { "commit \($0.prefix(10))" } ?? "commit unknown"
-                    read.append("`\(csv)` (\(m.machine.cpuModel); \(commit)\(m.gitDirty == true ? ", uncommitted changes" : ""))")
+                    read.append(
+                        "`\(csv)` (\(m.machine.cpuModel); \(commit)\(m.gitDirty == true ? ", uncommitted changes" : ""))"
+                    )
                 } else {
                     read.append("`\(csv)` (no sidecar)")
                 }
                 return analysis
             }
-            var ledger = ClaimsLedger(table3: try load("linformer-table3"), figure1: try load("rnn-figure1"),
-                                      generation: try load("rnn-generation"))
+            var ledger = ClaimsLedger(
+                table3: try load("linformer-table3"), figure1: try load("rnn-figure1"),
+                generation: try load("rnn-generation"))
             ledger.models = try load("rnn-generation-models")
             ledger.figure1Limits = try PaperFigure1Limit.load("\(data)/rnn_figure1.csv")
             ledger.statefulSpeedups = try PaperStatefulSpeedup.load(

@@ -29,17 +29,23 @@ struct Compare: ParsableCommand {
 
     func validate() throws {
         guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1, got \(alpha)") }
-        guard minEffect >= 0 && minEffect.isFinite else { throw ValidationError("--min-effect must be 0 or more, got \(minEffect)") }
+        guard minEffect >= 0 && minEffect.isFinite else {
+            throw ValidationError("--min-effect must be 0 or more, got \(minEffect)")
+        }
     }
 
     func run() throws {
         var slower = false
         try reportingUsageErrors {
-            let oldTable = try ResultTable(path: old), newTable = try ResultTable(path: new)
+            let oldTable = try ResultTable(path: old)
+            let newTable = try ResultTable(path: new)
             let comparison = Comparison(
                 old: oldTable, new: newTable, oldSamples: try SampleRow.read(SampleRow.path(forCSV: old)),
                 newSamples: try SampleRow.read(SampleRow.path(forCSV: new)), alpha: alpha, minEffect: minEffect)
-            guard !comparison.points.isEmpty || !comparison.onlyInOld.isEmpty || !comparison.onlyInNew.isEmpty || !comparison.uncompared.isEmpty else {
+            guard
+                !comparison.points.isEmpty || !comparison.onlyInOld.isEmpty || !comparison.onlyInNew.isEmpty
+                    || !comparison.uncompared.isEmpty
+            else {
                 throw UsageError("\(old) and \(new) have no rows; nothing to compare")
             }
             print(format == .text ? comparison.text() : comparison.markdown(), terminator: "")

@@ -9,7 +9,8 @@ import TensorIO
 /// `attnbench eval`: one mechanism on user tensors, for cross-checking with NumPy or PyTorch.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run one mechanism on .npy inputs and write the output (and, with --grad-out, the gradients) as .npy.",
+        abstract:
+            "Run one mechanism on .npy inputs and write the output (and, with --grad-out, the gradients) as .npy.",
         discussion: """
             Q, K and V are float32 arrays of shape [B, H, n, d] or [n, d]; the output has the same \
             shape. Linformer takes E and F as [k, n] (shared by all heads) or [H, k, n] (one per head); \
@@ -39,12 +40,17 @@ struct Eval: ParsableCommand {
     @Option(help: "Flash attention's tiles as QUERYxKEY rows, e.g. 16x32 (default: the kernel's own).")
     var blocks: String?
     @Option(name: .customLong("out"), help: "Output file (.npy).") var outPath: String
-    @Option(name: .customLong("grad-out"), help: "Upstream gradient dO = ∂L/∂out (.npy, the shape of --q): also run the backward pass.")
+    @Option(
+        name: .customLong("grad-out"),
+        help: "Upstream gradient dO = ∂L/∂out (.npy, the shape of --q): also run the backward pass.")
     var gradOutPath: String?
     @Option(help: "Folder for the gradients (dq.npy, dk.npy, dv.npy; de.npy, df.npy with --e, --f); needs --grad-out.")
     var gradsDir: String?
     @Option(help: "Threads for OpenBLAS and the kernels' parallel loops.") var threads: Int = 1
-    @Option(help: "Heap the call may need, e.g. 12G (default: 60% of available memory); checked with the cost model before anything is allocated.")
+    @Option(
+        help:
+            "Heap the call may need, e.g. 12G (default: 60% of available memory); checked with the cost model before anything is allocated."
+    )
     var memoryBudget: String?
     @Flag(help: "Replace --out when it exists.") var overwrite = false
 
@@ -60,7 +66,8 @@ struct Eval: ParsableCommand {
         }
         if fPath != nil && ePath == nil { throw ValidationError("--f needs --e") }
         if (gradOutPath == nil) != (gradsDir == nil) {
-            throw ValidationError("--grad-out and --grads-dir go together: dO to differentiate with, and a folder for the gradients")
+            throw ValidationError(
+                "--grad-out and --grads-dir go together: dO to differentiate with, and a folder for the gradients")
         }
         if blocks != nil && mechanism.kernels.makeTiled == nil {
             let tiled = MechanismKernels.registry.filter { $0.makeTiled != nil }.map(\.descriptor)
@@ -83,7 +90,10 @@ struct Eval: ParsableCommand {
     func run() throws {
         try reportingUsageErrors {
             if threads > ProcessInfo.processInfo.activeProcessorCount {
-                FileHandle.standardError.write(Data("attnbench: warning: --threads \(threads) is more than the \(ProcessInfo.processInfo.activeProcessorCount) cores of this machine\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "attnbench: warning: --threads \(threads) is more than the \(ProcessInfo.processInfo.activeProcessorCount) cores of this machine\n"
+                            .utf8))
             }
             ComputeThreads.set(threads)
             let inputs = [qPath, kPath, vPath] + [ePath, fPath, gradOutPath].compactMap { $0 }
@@ -102,7 +112,9 @@ struct Eval: ParsableCommand {
             }
             let outputGradient = try gradOutPath.map { try loadAttentionInput($0, "dO") }
             if let outputGradient, outputGradient.shape != q.shape {
-                throw UsageError("dO (\(gradOutPath ?? "")) has shape \(outputGradient.shape) but q has \(q.shape): the gradient of the output has the output's shape")
+                throw UsageError(
+                    "dO (\(gradOutPath ?? "")) has shape \(outputGradient.shape) but q has \(q.shape): the gradient of the output has the output's shape"
+                )
             }
             let shape = AttentionShape(of: q.tensor)
             guard shape.headDim >= 1, shape.length >= 1 else {
@@ -112,17 +124,23 @@ struct Eval: ParsableCommand {
                 // Seeded projections are allocated before the call: check them against the budget first.
                 let bytes = LinformerAttention.cost(for: shape, projectedLength: kp, sharing: sharing).parameterBytes
                 guard bytes <= budget else {
-                    throw UsageError("--projected-length \(kp) needs \(formatBytes(bytes)) of projections, over the memory budget \(formatBytes(budget)); lower it or raise --memory-budget")
+                    throw UsageError(
+                        "--projected-length \(kp) needs \(formatBytes(bytes)) of projections, over the memory budget \(formatBytes(budget)); lower it or raise --memory-budget"
+                    )
                 }
             }
             let kernel = try makeKernel(shape: shape)
             guard let outputGradient else {
                 let cost = kernel.cost(for: shape)
                 guard cost.callPeakBytes <= budget else {
-                    throw UsageError("\(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)) for one call, over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
+                    throw UsageError(
+                        "\(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)) for one call, over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget"
+                    )
                 }
                 let out = kernel(q: q.tensor, k: k.tensor, v: v.tensor)
-                try OutputFile.write(NPY.encode(NPYArray(shape: q.shape, scalars: out.scalars)), to: outPath, overwrite: overwrite, inputs: inputs)
+                try OutputFile.write(
+                    NPY.encode(NPYArray(shape: q.shape, scalars: out.scalars)), to: outPath, overwrite: overwrite,
+                    inputs: inputs)
                 return
             }
             guard let differentiable = kernel as? any DifferentiableAttention else {
@@ -130,17 +148,27 @@ struct Eval: ParsableCommand {
             }
             let cost = differentiable.cost(for: shape, pass: .train)
             guard cost.callPeakBytes <= budget else {
-                throw UsageError("a training step of \(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)), over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget")
+                throw UsageError(
+                    "a training step of \(kernel.name) on \(shape) needs \(formatBytes(cost.callPeakBytes)), over the memory budget \(formatBytes(budget)); use smaller inputs or raise --memory-budget"
+                )
             }
-            let (out, gradients) = differentiable.trainingStep(q: q.tensor, k: k.tensor, v: v.tensor, outputGradient: outputGradient.tensor)
+            let (out, gradients) = differentiable.trainingStep(
+                q: q.tensor, k: k.tensor, v: v.tensor, outputGradient: outputGradient.tensor)
             let computed = Dictionary(gradients.named.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
             var files = [(outPath, NPYArray(shape: q.shape, scalars: out.scalars))]
             for (name, path) in gradientFiles {
                 guard let tensor = computed[name] else { throw UsageError("\(kernel.name) computes no \(name)") }
                 // dq, dk, dv in the inputs' own shape ([n, d] stays [n, d]); de, df in E's and F's.
-                files.append((path, NPYArray(shape: ["dq", "dk", "dv"].contains(name) ? q.shape : tensor.shape, scalars: tensor.scalars)))
+                files.append(
+                    (
+                        path,
+                        NPYArray(
+                            shape: ["dq", "dk", "dv"].contains(name) ? q.shape : tensor.shape, scalars: tensor.scalars)
+                    ))
             }
-            for (path, array) in files { try OutputFile.write(NPY.encode(array), to: path, overwrite: overwrite, inputs: inputs) }
+            for (path, array) in files {
+                try OutputFile.write(NPY.encode(array), to: path, overwrite: overwrite, inputs: inputs)
+            }
         }
     }
 
@@ -163,7 +191,9 @@ struct Eval: ParsableCommand {
                 let f = try fPath.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) }
                 for (label, array) in [("E", e), ("F", f ?? e)] {
                     guard array.shape.last == shape.length else {
-                        throw UsageError("\(label) has shape \(array.shape) but the sequence has n=\(shape.length): its last dimension must be n")
+                        throw UsageError(
+                            "\(label) has shape \(array.shape) but the sequence has n=\(shape.length): its last dimension must be n"
+                        )
                     }
                 }
                 let eTensor = Tensor(shape: e.shape, scalars: e.scalars)

@@ -8,7 +8,8 @@ import Results
 /// `attnbench export`: a results CSV in another tool's format.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a results CSV as Google Benchmark JSON, Bencher Metric Format or github-action-benchmark input.",
+        abstract:
+            "Write a results CSV as Google Benchmark JSON, Bencher Metric Format or github-action-benchmark input.",
         discussion: """
             google-benchmark: context (host, CPUs, caches, date) and, per point, one iteration entry per \
             repetition plus mean, median, stddev and cv aggregates, with gflops, efficiency and \
@@ -27,12 +28,16 @@ struct Export: ParsableCommand {
         try reportingUsageErrors {
             let inputs = [input] + ResultsFile.sidecars(of: input)
             try OutputFile.checkWritable(output, overwrite: overwrite, inputs: inputs)
-            let data = ExportInput(table: try ResultTable(path: input), metadata: try RunMetadata.read(from: RunMetadata.path(forCSV: input)),
-                                   samples: try SampleRow.read(SampleRow.path(forCSV: input)))
+            let data = ExportInput(
+                table: try ResultTable(path: input),
+                metadata: try RunMetadata.read(from: RunMetadata.path(forCSV: input)),
+                samples: try SampleRow.read(SampleRow.path(forCSV: input)))
             let document = try format.document(data)
             try OutputFile.write(document.text, to: output, overwrite: overwrite, inputs: inputs)
             let left = data.table.rows.count - data.exported.count
-            print("export: wrote \(output) (\(format.rawValue), \(data.exported.count) point(s)\(left > 0 ? ", \(left) skipped point(s) left out" : ""))")
+            print(
+                "export: wrote \(output) (\(format.rawValue), \(data.exported.count) point(s)\(left > 0 ? ", \(left) skipped point(s) left out" : ""))"
+            )
         }
     }
 }

@@ -7,9 +7,11 @@ import Reporting
 /// `--preset` they override its axes. Shared by `run` and `max-batch`, so the list of keys is
 /// written once (``SweepSpec/keys``).
 struct GridOptions: ParsableArguments {
-    @Option(help: "A preset name (\(Preset.available().joined(separator: ", "))) or a .preset file.") var preset: String?
+    @Option(help: "A preset name (\(Preset.available().joined(separator: ", "))) or a .preset file.") var preset:
+        String?
     @Option(help: "Mechanisms: \(Mechanism.allCases.map(\.rawValue).joined(separator: ",")).") var mechanism: String?
-    @Option(help: "core (the attention mechanism alone) or layer (post-LN encoder layers around it), or core,layer.") var scope: String?
+    @Option(help: "core (the attention mechanism alone) or layer (post-LN encoder layers around it), or core,layer.")
+    var scope: String?
     @Option(help: "Sequence lengths n.") var n: String?
     @Option(help: "Linformer projected lengths k.") var k: String?
     @Option(help: "Batch sizes.") var batch: String?
@@ -21,25 +23,38 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Thread counts (OpenBLAS and the kernels' loops).") var threads: String?
     @Option(help: "Causal masking for standard, linear and flash: false, true or false,true.") var causal: String?
     @Option(help: "Linformer projection sharing: none, headwise, key-value.") var sharing: String?
-    @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.") var mode: String?
-    @Option(help: "forward (one attention call), backward (its backward pass, given a saved forward), train (forward + backward: a training step), or a list; decode points are timed once whatever it says.") var pass: String?
-    @Option(help: "Decode: kv-cache (softmax with a cache), recompute (softmax without one: each step re-runs the prefix), recurrent (linear's RNN state), or a list (default: each mechanism's own).") var decoder: String?
+    @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.")
+    var mode: String?
+    @Option(
+        help:
+            "forward (one attention call), backward (its backward pass, given a saved forward), train (forward + backward: a training step), or a list; decode points are timed once whatever it says."
+    ) var pass: String?
+    @Option(
+        help:
+            "Decode: kv-cache (softmax with a cache), recompute (softmax without one: each step re-runs the prefix), recurrent (linear's RNN state), or a list (default: each mechanism's own)."
+    ) var decoder: String?
     @Option(help: "Decode: prompt tokens given before generating (at least 1).") var prompt: String?
     @Option(help: "Untimed runs before timing.") var warmups: String?
     @Option(help: "Minimum timed repetitions.") var minReps: String?
     @Option(help: "Minimum timed seconds per point.") var minTime: String?
     @Option(help: "Maximum seconds per point (wins over the minimums).") var maxTime: String?
-    @Option(help: "Measure the grid this many times, interleaved, keeping each point's fastest median.") var cycles: String?
+    @Option(help: "Measure the grid this many times, interleaved, keeping each point's fastest median.") var cycles:
+        String?
     @Option(help: "Seed for inputs and projections.") var seed: String?
     @Option(help: "Heap a point may need, e.g. 12G (default: 60% of available memory).") var memoryBudget: String?
-    @Option(help: "Layer-scope recompute decoding: estimate a generation over max-time from this many sampled steps (a stratified sample) instead of skipping it, and check the estimator on those measured in full (<name>.estimates.csv).")
+    @Option(
+        help:
+            "Layer-scope recompute decoding: estimate a generation over max-time from this many sampled steps (a stratified sample) instead of skipping it, and check the estimator on those measured in full (<name>.estimates.csv)."
+    )
     var estimateSteps: String?
 
     /// The flags given, by their ``SweepSpec`` key, in ``SweepSpec/keys`` order.
     var settings: [(key: String, value: String)] {
         let given: [String: String?] = [
-            "mechanism": mechanism, "scope": scope, "layers": layers, "ffn-mult": ffnMult, "decoder": decoder, "n": n, "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
-            "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "pass": pass, "prompt": prompt, "warmups": warmups,
+            "mechanism": mechanism, "scope": scope, "layers": layers, "ffn-mult": ffnMult, "decoder": decoder, "n": n,
+            "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
+            "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "pass": pass, "prompt": prompt,
+            "warmups": warmups,
             "min-reps": minReps, "min-time": minTime, "max-time": maxTime, "cycles": cycles, "seed": seed,
             "memory-budget": memoryBudget, "estimate-steps": estimateSteps,
         ]

@@ -9,7 +9,8 @@ import Results
 struct MachineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "machine",
-        abstract: "Print this machine and its libraries as a run's sidecar records them (JSON), OpenBLAS's core included.",
+        abstract:
+            "Print this machine and its libraries as a run's sidecar records them (JSON), OpenBLAS's core included.",
         discussion: """
             OpenBLAS picks its kernels ("core") when it loads. Commands that run kernels check the \
             choice first: when OpenBLAS fell back to a core older than the best this CPU runs (its \

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Harness
-import Reporting
 import Profiling
+import Reporting
 import Results
 
 /// `attnbench max-batch`: the largest batch that fits a memory budget, per point of a grid.
@@ -30,8 +30,12 @@ struct MaxBatchCommand: ParsableCommand {
     @Option(help: "CSV to write.") var output = "Results/max-batch.csv"
     @Flag(help: "Replace an existing output file.") var overwrite = false
     @Flag(help: "Allow a debug build.") var allowDebug = false
-    @Flag(help: "Predict each maximum from traced allocations at batches 1-3 instead of searching by runs.") var predict = false
-    @Option(help: "With --predict: confirm the cells at these n by runs at the maximum and the maximum + 1 (e.g. 512,65536).") var verifyN: String?
+    @Flag(help: "Predict each maximum from traced allocations at batches 1-3 instead of searching by runs.")
+    var predict = false
+    @Option(
+        help:
+            "With --predict: confirm the cells at these n by runs at the maximum and the maximum + 1 (e.g. 512,65536).")
+    var verifyN: String?
     @Option(help: "With --verify-n: confirm Linformer's cells at these k only (default: every k).") var verifyK: String?
 
     func run() throws {
@@ -45,13 +49,17 @@ struct MaxBatchCommand: ParsableCommand {
             spec.causal = [false]
             let budget = spec.effectiveMemoryBudget()
             if let available = Machine.availableMemoryBytes(), budget > available / 10 * 9 {
-                throw UsageError("--memory-budget \(formatBytes(budget)) is more than 90% of the \(formatBytes(available)) available; the verifying run could be OOM-killed. Lower it")
+                throw UsageError(
+                    "--memory-budget \(formatBytes(budget)) is more than 90% of the \(formatBytes(available)) available; the verifying run could be OOM-killed. Lower it"
+                )
             }
             let points = try spec.points()
             try OutputFile.checkWritable(output, overwrite: overwrite)
             let verified = try verifyN.map { try Set(ValueList.integers($0, axis: "verify-n")) } ?? []
             let verifiedK = try verifyK.map { try Set(ValueList.integers($0, axis: "verify-k")) }
-            if !verified.isEmpty && !predict { throw UsageError("--verify-n confirms predicted maxima: give --predict too") }
+            if !verified.isEmpty && !predict {
+                throw UsageError("--verify-n confirms predicted maxima: give --predict too")
+            }
             // Resident memory must follow the heap: runs near the budget (and past it, verifying) must
             // not also hold the pages earlier runs freed.
             try AllocatorProbe.returnFreedPagesAtOnce()
@@ -60,8 +68,11 @@ struct MaxBatchCommand: ParsableCommand {
             for point in points {
                 FileHandle.standardError.write(Data("max-batch: \(point.label)\n".utf8))
                 var row = try predict ? finder.predict(point) : finder.find(point)
-                if verified.contains(point.length), verifiedK.map({ k in point.projectedLength.map(k.contains) ?? true }) ?? true {
-                    FileHandle.standardError.write(Data("max-batch: verifying batch \(row.maxBatch ?? 0) and \((row.maxBatch ?? 0) + 1)\n".utf8))
+                if verified.contains(point.length),
+                    verifiedK.map({ k in point.projectedLength.map(k.contains) ?? true }) ?? true
+                {
+                    FileHandle.standardError.write(
+                        Data("max-batch: verifying batch \(row.maxBatch ?? 0) and \((row.maxBatch ?? 0) + 1)\n".utf8))
                     try finder.verify(&row) { (Machine.availableMemoryBytes() ?? 0) / 10 * 9 }
                 }
                 rows.append(row)

@@ -31,28 +31,43 @@ struct Merge: ParsableCommand {
             let rows = merge.rows
             let (tokens, samples) = (merge.tokenRows, merge.sampleRows)
             // Sidecars first, the CSV last; a sidecar with nothing to hold is removed, so no old one stays.
-            try OutputFile.write(try merge.metadata.json(), to: RunMetadata.path(forCSV: output), overwrite: overwrite, inputs: inputs)
-            for (path, text) in [(TokenLatencyRow.path(forCSV: output), tokens.isEmpty ? nil : RowFile.text(tokens, TokenLatencyRow.table)),
-                                 (SampleRow.path(forCSV: output), samples.isEmpty ? nil : RowFile.text(samples, SampleRow.table))] {
+            try OutputFile.write(
+                try merge.metadata.json(), to: RunMetadata.path(forCSV: output), overwrite: overwrite, inputs: inputs)
+            for (path, text) in [
+                (
+                    TokenLatencyRow.path(forCSV: output),
+                    tokens.isEmpty ? nil : RowFile.text(tokens, TokenLatencyRow.table)
+                ),
+                (SampleRow.path(forCSV: output), samples.isEmpty ? nil : RowFile.text(samples, SampleRow.table)),
+            ] {
                 if let text {
                     try OutputFile.write(text, to: path, overwrite: overwrite, inputs: inputs)
                 } else if FileManager.default.fileExists(atPath: path) {
-                    do { try FileManager.default.removeItem(atPath: path) } catch { throw FileError("cannot remove \(path): \(describe(error))") }
+                    do { try FileManager.default.removeItem(atPath: path) } catch {
+                        throw FileError("cannot remove \(path): \(describe(error))")
+                    }
                 }
             }
             try OutputFile.write(RowFile.text(rows, ResultRow.table), to: output, overwrite: overwrite, inputs: inputs)
             let grid = merge.grid.map { " of \($0.points)" } ?? ""
-            print("merge: wrote \(output): \(rows.count)\(grid) points from \(merge.inputs.count) of \(merge.count) shard(s)")
+            print(
+                "merge: wrote \(output): \(rows.count)\(grid) points from \(merge.inputs.count) of \(merge.count) shard(s)"
+            )
             for shard in merge.missingShards {
                 print("merge: missing shard \(shard)/\(merge.count): its points are not in any file given")
             }
             let missing = merge.missingPoints
             for (shard, point) in missing {
-                print("merge: missing point (shard \(shard)/\(merge.count), grid position \(point.position)): \(point.key.joined(separator: ","))")
+                print(
+                    "merge: missing point (shard \(shard)/\(merge.count), grid position \(point.position)): \(point.key.joined(separator: ","))"
+                )
             }
             let dirty = merge.inputs.filter { $0.metadata.gitDirty == true }.map(\.path)
             if !dirty.isEmpty {
-                FileHandle.standardError.write(Data("merge: warning: \(dirty.joined(separator: ", ")) measured with uncommitted changes: one commit does not prove one code\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "merge: warning: \(dirty.joined(separator: ", ")) measured with uncommitted changes: one commit does not prove one code\n"
+                            .utf8))
             }
             incomplete = !missing.isEmpty || !merge.missingShards.isEmpty
         }

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Reporting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The rules every file a command writes in one go follows (a report, plots, max-batch results,
 /// `eval`'s output, a baseline): an existing file is replaced only with `--overwrite`; an output
@@ -34,9 +35,12 @@ enum OutputFile {
     /// Whether two paths name one file: the same device and inode when both exist, else the same
     /// absolute, standardised path.
     static func sameFile(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
+        var sa = stat()
+        var sb = stat()
         if stat(a, &sa) == 0 && stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
-        func absolute(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        func absolute(_ p: String) -> String {
+            URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path
+        }
         return absolute(a) == absolute(b)
     }
 }

@@ -1,5 +1,5 @@
-import ArgumentParser
 import Analysis
+import ArgumentParser
 import Figures
 import Foundation
 import Reporting
@@ -8,7 +8,10 @@ import Results
 /// Loads a results CSV and what goes with it (metadata, max-batch results, the paper's Table 3).
 struct PlotInputs: ParsableArguments {
     @Option(help: "Results CSV.") var input = "Results/default.csv"
-    @Option(help: "max-batch CSV for Table 3's memory column, used when it exists (default: <input>-max-batch.csv beside the input).")
+    @Option(
+        help:
+            "max-batch CSV for Table 3's memory column, used when it exists (default: <input>-max-batch.csv beside the input)."
+    )
     var maxBatch: String?
 
     /// The max-batch results read: `--max-batch`, or `Results/x-max-batch.csv` for `Results/x.csv`.
@@ -25,8 +28,11 @@ struct PlotInputs: ParsableArguments {
 
     /// The files read: the results CSV, its sidecars, the max-batch results, the peers and the paper data.
     var paths: [String] {
-        [input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input), EstimateCheckRow.path(forCSV: input),
-         maxBatchPath, paper, paperGeneration, paperDecoders, peers]
+        [
+            input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input),
+            EstimateCheckRow.path(forCSV: input),
+            maxBatchPath, paper, paperGeneration, paperDecoders, peers,
+        ]
     }
 
     func analysis() throws -> (Analysis, RunMetadata?) {
@@ -37,7 +43,9 @@ struct PlotInputs: ParsableArguments {
         analysis.paperDecoderTimes = try PaperDecoderTime.load(paperDecoders)
         analysis.tokenLatency = try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: input))
         analysis.estimateChecks = try EstimateCheckRow.read(EstimateCheckRow.path(forCSV: input))
-        if FileManager.default.fileExists(atPath: maxBatchPath) { analysis.maxBatch = try MaxBatchRow.read(maxBatchPath) }
+        if FileManager.default.fileExists(atPath: maxBatchPath) {
+            analysis.maxBatch = try MaxBatchRow.read(maxBatchPath)
+        }
         if FileManager.default.fileExists(atPath: peers) && !OutputFile.sameFile(peers, input) {
             analysis.peers = try ResultTable(path: peers)
         }
@@ -49,7 +57,9 @@ struct PlotInputs: ParsableArguments {
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write standalone gnuplot scripts (Plots/*.gp) and their data for a results CSV.",
-        discussion: "Render them with `make plots` or `gnuplot Plots/<name>.gp` from the repository root; each writes a PNG and an SVG.")
+        discussion:
+            "Render them with `make plots` or `gnuplot Plots/<name>.gp` from the repository root; each writes a PNG and an SVG."
+    )
 
     @OptionGroup var inputs: PlotInputs
     @Option(help: "Folder for the scripts and data.") var output = "Plots"
@@ -58,14 +68,19 @@ struct Plot: ParsableCommand {
     func run() throws {
         try reportingUsageErrors {
             let (analysis, metadata) = try inputs.analysis()
-            var plotter = Plotter(analysis: analysis, source: inputs.input, machine: metadata?.machine.cpuModel ?? "unknown machine")
+            var plotter = Plotter(
+                analysis: analysis, source: inputs.input, machine: metadata?.machine.cpuModel ?? "unknown machine")
             plotter.folder = output
             let rendered = plotter.render()
             let files = rendered.files.sorted(by: { $0.key < $1.key }).map { ("\(output)/\($0.key)", $0.value) }
             for (path, _) in files { try OutputFile.checkWritable(path, overwrite: overwrite, inputs: inputs.paths) }
-            for (path, text) in files { try OutputFile.write(text, to: path, overwrite: overwrite, inputs: inputs.paths) }
+            for (path, text) in files {
+                try OutputFile.write(text, to: path, overwrite: overwrite, inputs: inputs.paths)
+            }
             for note in rendered.notes { print("plot: \(note)") }
-            print("plot: wrote \(rendered.files.keys.filter { $0.hasSuffix(".gp") }.sorted().joined(separator: ", ")) to \(output)/")
+            print(
+                "plot: wrote \(rendered.files.keys.filter { $0.hasSuffix(".gp") }.sorted().joined(separator: ", ")) to \(output)/"
+            )
         }
     }
 }
@@ -85,8 +100,12 @@ struct ReportCommand: ParsableCommand {
             let (analysis, metadata) = try inputs.analysis()
             var report = Report(analysis: analysis, source: inputs.input, metadata: metadata)
             let folder = URL(fileURLWithPath: output).deletingLastPathComponent().standardizedFileURL
-            let images = ((try? FileManager.default.contentsOfDirectory(atPath: plots)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
-            report.figures = images.map { relative(URL(fileURLWithPath: "\(plots)/\($0)").standardizedFileURL, from: folder) }
+            let images = ((try? FileManager.default.contentsOfDirectory(atPath: plots)) ?? []).filter {
+                $0.hasSuffix(".png")
+            }.sorted()
+            report.figures = images.map {
+                relative(URL(fileURLWithPath: "\(plots)/\($0)").standardizedFileURL, from: folder)
+            }
             try OutputFile.checkWritable(output, overwrite: overwrite, inputs: inputs.paths)
             try OutputFile.write(report.markdown(), to: output, overwrite: overwrite, inputs: inputs.paths)
             print("report: wrote \(output)")
@@ -95,7 +114,8 @@ struct ReportCommand: ParsableCommand {
 
     /// `../Plots/x.png` for a file in a sibling folder.
     func relative(_ file: URL, from folder: URL) -> String {
-        let a = folder.pathComponents, b = file.pathComponents
+        let a = folder.pathComponents
+        let b = file.pathComponents
         let common = zip(a, b).prefix { $0 == $1 }.count
         return (Array(repeating: "..", count: a.count - common) + b[common...]).joined(separator: "/")
     }

@@ -20,12 +20,19 @@ struct Run: ParsableCommand {
     @Option(help: "CSV to write (default: Results/<preset or custom>.csv).") var output: String?
     @Flag(help: "Continue an existing CSV, skipping points it already has.") var resume = false
     @Flag(help: "Replace an existing CSV.") var overwrite = false
-    @Flag(help: "If another run is writing the same CSV, wait for it to finish instead of refusing.") var waitLock = false
+    @Flag(help: "If another run is writing the same CSV, wait for it to finish instead of refusing.") var waitLock =
+        false
     @Flag(help: "No progress line on stderr (warnings are still printed).") var quiet = false
     @Flag(help: "Allow timing a debug build (numbers will be meaningless).") var allowDebug = false
-    @Option(help: "Measure only part i of N of the grid (1 ≤ i ≤ N), balanced by the cost model's predicted time; `merge` joins the parts.")
+    @Option(
+        help:
+            "Measure only part i of N of the grid (1 ≤ i ≤ N), balanced by the cost model's predicted time; `merge` joins the parts."
+    )
     var shard: String?
-    @Flag(help: "Print the key columns of the points this run would measure (CSV, in run order) and exit; nothing is measured or written.")
+    @Flag(
+        help:
+            "Print the key columns of the points this run would measure (CSV, in run order) and exit; nothing is measured or written."
+    )
     var plan = false
     @Option(help: .hidden) var injectRegression: String?
 
@@ -34,11 +41,14 @@ struct Run: ParsableCommand {
             let shard = try self.shard.map { try Shard($0) }
             if plan { return try printPlan(try grid.spec(), shard: shard) }
             if buildConfiguration == "debug" && !allowDebug {
-                throw UsageError("this is a debug build, whose timings mean nothing; build with `swift build -c release` (or `make build`), or pass --allow-debug")
+                throw UsageError(
+                    "this is a debug build, whose timings mean nothing; build with `swift build -c release` (or `make build`), or pass --allow-debug"
+                )
             }
             if resume && overwrite { throw UsageError("--resume and --overwrite contradict each other; choose one") }
             let spec = try grid.spec()
-            let defaultOutput = "Results/\(spec.name)" + (shard.map { "-shard-\($0.index)-of-\($0.count)" } ?? "") + ".csv"
+            let defaultOutput =
+                "Results/\(spec.name)" + (shard.map { "-shard-\($0.index)-of-\($0.count)" } ?? "") + ".csv"
             var sweep = Sweep(spec: spec, output: output ?? defaultOutput, buildConfiguration: buildConfiguration)
             sweep.shard = shard
             sweep.resume = resume
@@ -48,9 +58,13 @@ struct Run: ParsableCommand {
             sweep.injection = try injectRegression.map { try RegressionInjection($0) }
             // --quiet silences progress, never a warning (a probe that failed, oversubscribed cores).
             let summary = try sweep.run { message in
-                if !quiet || message.hasPrefix("warning: ") { FileHandle.standardError.write(Data("run: \(message)\n".utf8)) }
+                if !quiet || message.hasPrefix("warning: ") {
+                    FileHandle.standardError.write(Data("run: \(message)\n".utf8))
+                }
             }
-            print("run: \(summary.measured) measured, \(summary.skipped) skipped, \(summary.alreadyDone) already in \(sweep.output)")
+            print(
+                "run: \(summary.measured) measured, \(summary.skipped) skipped, \(summary.alreadyDone) already in \(sweep.output)"
+            )
         }
     }
 
@@ -61,7 +75,10 @@ struct Run: ParsableCommand {
         let (grid, points) = try sweep.plan()
         print(CSV.line(ResultRow.keyColumns) + points.map { CSV.line($0.point.keyFields) }.joined(), terminator: "")
         let seconds = points.reduce(0) { $0 + Shard.predictedSeconds($1.point, policy: spec.policy) }
-        FileHandle.standardError.write(Data(("run: plan: \(points.count) of \(grid.count) points" + (shard.map { " (shard \($0))" } ?? "")
-            + String(format: ", about %.0f s at %.0f GF/s per thread\n", seconds, Shard.nominalGflopsPerThread)).utf8))
+        FileHandle.standardError.write(
+            Data(
+                ("run: plan: \(points.count) of \(grid.count) points" + (shard.map { " (shard \($0))" } ?? "")
+                    + String(format: ", about %.0f s at %.0f GF/s per thread\n", seconds, Shard.nominalGflopsPerThread))
+                    .utf8))
     }
 }

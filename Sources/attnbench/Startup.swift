@@ -23,9 +23,11 @@ extension AttnBench {
             if let warning = record.warning {
                 FileHandle.standardError.write(Data("attnbench: warning: OpenBLAS core: \(warning)\n".utf8))
             } else if record.chosenBy == "attnbench" {
-                FileHandle.standardError.write(Data(("attnbench: note: OpenBLAS picked its \(record.detected) kernels on "
-                    + "this CPU; restarted on \(record.running), the best it runs (--openblas-core NAME or "
-                    + "OPENBLAS_CORETYPE choose another)\n").utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        ("attnbench: note: OpenBLAS picked its \(record.detected) kernels on "
+                            + "this CPU; restarted on \(record.running), the best it runs (--openblas-core NAME or "
+                            + "OPENBLAS_CORETYPE choose another)\n").utf8))
             }
         }
         main(arguments)

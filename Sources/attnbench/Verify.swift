@@ -55,17 +55,21 @@ struct Verify: ParsableCommand {
         try reportingUsageErrors { try ComputeThreads.setChecked(threads) }
         print("verify: \(buildConfiguration) build, \(threads) thread(s), seed \(seed)")
         print("verify: OpenBLAS core \(OpenBLASCore.record.summary)")
-        print("kernel".padding(toLength: 37, withPad: " ", startingAt: 0) + "shape                   max |err|   bound used  result")
+        print(
+            "kernel".padding(toLength: 37, withPad: " ", startingAt: 0)
+                + "shape                   max |err|   bound used  result")
         var failures = 0
         for (shape, k) in Self.cases.prefix(quick ? 2 : Self.cases.count) {
             let (q, kk, v) = Verification.inputs(shape, seed: seed)
             let decoders = try Self.decoders.map {
-                try Generation(mechanism: $0, decoder: $1, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
-                                length: shape.length, prompt: min(3, shape.length), seed: seed)
+                try Generation(
+                    mechanism: $0, decoder: $1, batch: shape.batch, heads: shape.heads, headDim: shape.headDim,
+                    length: shape.length, prompt: min(3, shape.length), seed: seed)
             }
             let kernels = Verification.kernels(for: shape, projectedLength: k, seed: seed)
             let outputGradient = Verification.outputGradient(shape, seed: seed)
-            let results = kernels.map { Verification.check($0, q: q, k: kk, v: v) }
+            let results =
+                kernels.map { Verification.check($0, q: q, k: kk, v: v) }
                 + decoders.map(Verification.check)
                 + kernels.compactMap { $0 as? any DifferentiableAttention }.map {
                     Verification.checkGradients($0, q: q, k: kk, v: v, outputGradient: outputGradient)

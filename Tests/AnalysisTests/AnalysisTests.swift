@@ -15,10 +15,16 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         var rows: [ResultRow] = []
         for n in [512, 1024] {
             for sharing in [ProjectionSharing.none, .keyValue] {
-                rows.append(measured(SweepPoint(mechanism: .linformer, sharing: sharing, length: n, projectedLength: 64, batch: 1,
-                                                heads: 2, headDim: 8, threads: 1), seconds: 1e-3))
+                rows.append(
+                    measured(
+                        SweepPoint(
+                            mechanism: .linformer, sharing: sharing, length: n, projectedLength: 64, batch: 1,
+                            heads: 2, headDim: 8, threads: 1), seconds: 1e-3))
             }
-            rows.append(measured(SweepPoint(mechanism: .standard, length: n, batch: 1, heads: 2, headDim: 8, threads: 1), seconds: 4e-3))
+            rows.append(
+                measured(
+                    SweepPoint(mechanism: .standard, length: n, batch: 1, heads: 2, headDim: 8, threads: 1),
+                    seconds: 4e-3))
         }
         let series = Analysis(table: ResultTable(rows: rows)).series
         #expect(series.map(\.label) == ["softmax", "linformer k=64", "linformer k=64"])
@@ -27,12 +33,17 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
 
     /// Each Linformer point is compared with the standard point of its shape, threads and causality.
     @Test func theMatchingStandardPointIsTheSameShape() throws {
-        let lf = SweepPoint(mechanism: .linformer, sharing: .headwise, length: 512, projectedLength: 64, batch: 2, heads: 2, headDim: 8, threads: 2)
+        let lf = SweepPoint(
+            mechanism: .linformer, sharing: .headwise, length: 512, projectedLength: 64, batch: 2, heads: 2, headDim: 8,
+            threads: 2)
         let standard = SweepPoint(mechanism: .standard, length: 512, batch: 2, heads: 2, headDim: 8, threads: 2)
         #expect(lf.standardCounterpart == standard)
         var other = standard
         other.threads = 1
-        let analysis = Analysis(table: ResultTable(rows: [measured(lf, seconds: 1), measured(other, seconds: 8), measured(standard, seconds: 4)]))
+        let analysis = Analysis(
+            table: ResultTable(rows: [
+                measured(lf, seconds: 1), measured(other, seconds: 8), measured(standard, seconds: 4),
+            ]))
         let cells = analysis.table3Cells()
         #expect(cells.time == [Table3Cell(n: 512, k: 64, value: 4, low: 4, high: 4)])
     }
@@ -43,8 +54,11 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         var rows: [ResultRow] = []
         for n in [512, 1024] {
             for (pass, factor) in [(Pass.forward, 1.0), (.backward, 2.0), (.train, 3.0)] {
-                var r = measured(SweepPoint(mechanism: .linear, pass: pass, causal: true, length: n, batch: 1, heads: 2, headDim: 8, threads: 1),
-                                 seconds: factor * Double(n) * 1e-6)
+                var r = measured(
+                    SweepPoint(
+                        mechanism: .linear, pass: pass, causal: true, length: n, batch: 1, heads: 2, headDim: 8,
+                        threads: 1),
+                    seconds: factor * Double(n) * 1e-6)
                 r.peakHeapBytes = Int(factor) * 1000 * n
                 rows.append(r)
             }
@@ -54,18 +68,26 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         #expect(analysis.primaryPass == .forward && analysis.figure1Pass == .train)
         let comparisons = analysis.trainingComparisons()
         #expect(comparisons.map(\.point.length) == [512, 1024])
-        #expect(comparisons.allSatisfy { $0.point.pass == .forward && $0.backwardRatio == 2 && $0.trainRatio == 3 && $0.trainHeapRatio == 3 })
+        #expect(
+            comparisons.allSatisfy {
+                $0.point.pass == .forward && $0.backwardRatio == 2 && $0.trainRatio == 3 && $0.trainHeapRatio == 3
+            })
         #expect(analysis.trainingCurves().map(\.label) == ["linear causal"])
         // Without forward rows, the one-pass figures fall back to the training step.
         let trainOnly = Analysis(table: ResultTable(rows: rows.filter { $0.point.pass == .train }))
-        #expect(trainOnly.primaryPass == .train && trainOnly.trainingComparisons().allSatisfy { $0.forward == nil && $0.trainRatio == nil })
+        #expect(
+            trainOnly.primaryPass == .train
+                && trainOnly.trainingComparisons().allSatisfy { $0.forward == nil && $0.trainRatio == nil })
     }
 
     @Test func decodeSpeedupsPairSoftmaxWithLinear() throws {
         let rows = [256, 512].flatMap { n in
             [Mechanism.standard, .linear].map { m in
-                measured(SweepPoint(mechanism: m, mode: .decode, causal: true, length: n, prompt: 1, batch: 1, heads: 8, headDim: 32, threads: 1),
-                         seconds: m == .standard ? Double(n) : 16)
+                measured(
+                    SweepPoint(
+                        mechanism: m, mode: .decode, causal: true, length: n, prompt: 1, batch: 1, heads: 8,
+                        headDim: 32, threads: 1),
+                    seconds: m == .standard ? Double(n) : 16)
             }
         }
         let speedups = Analysis(table: ResultTable(rows: rows)).decodeSpeedups()
@@ -78,14 +100,20 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
     /// also compared with the peer's fused attention.
     @Test func peersAreComparedPointByPoint() throws {
         func point(_ m: Mechanism, _ peer: Peer? = nil, n: Int) -> SweepPoint {
-            SweepPoint(mechanism: m, peer: peer, sharing: m == .linformer ? .keyValue : nil, length: n,
-                       projectedLength: m == .linformer ? 128 : nil, batch: 1, heads: 8, headDim: 64, threads: 2)
+            SweepPoint(
+                mechanism: m, peer: peer, sharing: m == .linformer ? .keyValue : nil, length: n,
+                projectedLength: m == .linformer ? 128 : nil, batch: 1, heads: 8, headDim: 64, threads: 2)
         }
-        let table = ResultTable(rows: [measured(point(.standard, n: 1024), seconds: 0.5), measured(point(.linear, n: 1024), seconds: 0.1)])
+        let table = ResultTable(rows: [
+            measured(point(.standard, n: 1024), seconds: 0.5), measured(point(.linear, n: 1024), seconds: 0.1),
+        ])
         let peers = ResultTable(rows: [
-            measured(point(.standard, n: 1024), seconds: 0.4), measured(point(.standard, .torch, n: 1024), seconds: 0.8),
-            measured(point(.flash, .torch, n: 1024), seconds: 0.2), measured(point(.linear, .torch, n: 1024), seconds: 0.25),
-            measured(point(.linformer, .torch, n: 1024), seconds: 0.1),  // attnbench has no Linformer row: no comparison
+            measured(point(.standard, n: 1024), seconds: 0.4),
+            measured(point(.standard, .torch, n: 1024), seconds: 0.8),
+            measured(point(.flash, .torch, n: 1024), seconds: 0.2),
+            measured(point(.linear, .torch, n: 1024), seconds: 0.25),
+            // attnbench has no Linformer row: no comparison
+            measured(point(.linformer, .torch, n: 1024), seconds: 0.1),
         ])
         var analysis = Analysis(table: table)
         analysis.peers = peers
@@ -99,6 +127,8 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         linformerOnly.peers = peers
         #expect(linformerOnly.peerSeries.map(\.label) == ["torch-linformer k=128"])
         #expect(analysis.series.map(\.label) == ["softmax", "linear"])  // peers stay out of attnbench's own series
-        #expect(point(.flash, .torch, n: 1).mechanismLabel == "torch-flash" && point(.standard, .torch, n: 1).mechanismLabel == "torch-softmax")
+        #expect(
+            point(.flash, .torch, n: 1).mechanismLabel == "torch-flash"
+                && point(.standard, .torch, n: 1).mechanismLabel == "torch-softmax")
     }
 }

@@ -9,7 +9,9 @@ import _TestSupport
 /// peak ≤ model + 768 KiB); and the point of the causal gradient trick: a causal linear training
 /// step holds a small multiple of its forward's heap, nowhere near the n stored d×d states.
 @Suite struct BackwardMemoryTests {
-    static func peaks<K: DifferentiableAttention>(_ kernel: K, shape: AttentionShape, seed: UInt64) throws -> (backward: Int, train: Int, forward: Int) {
+    static func peaks<K: DifferentiableAttention>(_ kernel: K, shape: AttentionShape, seed: UInt64) throws -> (
+        backward: Int, train: Int, forward: Int
+    ) {
         let (q, k, v) = Verification.inputs(shape, seed: seed)
         let dO = Verification.outputGradient(shape, seed: seed)
         let (output, saved) = kernel.trainingForward(q: q, k: k, v: v)
@@ -24,10 +26,16 @@ import _TestSupport
     @Test func everyBackwardAndTrainingStepPeakMatchesTheCostModel() throws {
         let shape = AttentionShape(batch: 2, heads: 2, length: 512, headDim: 32)
         for kernel in Verification.kernels(for: shape, projectedLength: 128, seed: 3) {
-            guard let differentiable = kernel as? any DifferentiableAttention else { Issue.record("\(kernel.name) has no backward"); continue }
+            guard let differentiable = kernel as? any DifferentiableAttention else {
+                Issue.record("\(kernel.name) has no backward")
+                continue
+            }
             let measured = try Self.peaks(differentiable, shape: shape, seed: 2)
-            expectNearModel(measured.backward, differentiable.cost(for: shape, pass: .backward).callPeakBytes, kernel.name + " backward")
-            expectNearModel(measured.train, differentiable.cost(for: shape, pass: .train).callPeakBytes, kernel.name + " train")
+            expectNearModel(
+                measured.backward, differentiable.cost(for: shape, pass: .backward).callPeakBytes,
+                kernel.name + " backward")
+            expectNearModel(
+                measured.train, differentiable.cost(for: shape, pass: .train).callPeakBytes, kernel.name + " train")
         }
     }
 

@@ -91,7 +91,8 @@ import Testing
         let flash = { (n: Int) in FlashAttention().cost(for: Self.with(length: n), threads: 2) }
         #expect(flash(1024).intermediateBytes == flash(8192).intermediateBytes)
         let long = AttentionShape(batch: 1, heads: 8, length: 16384, headDim: 64)
-        let ratio = Double(FlashAttention().cost(for: long, threads: 2).callPeakBytes)
+        let ratio =
+            Double(FlashAttention().cost(for: long, threads: 2).callPeakBytes)
             / Double(SoftmaxAttention().cost(for: long).callPeakBytes)
         #expect(ratio < 0.01, "flash ÷ standard = \(ratio)")
         let causal = { (n: Int) in LinearAttention(causal: true).cost(for: Self.with(length: n)).intermediateBytes }
@@ -133,8 +134,10 @@ import Testing
                 (forward, backward) = (flash.cost(for: shape, threads: 2), flash.backwardCost(for: shape, threads: 2))
                 train = flash.cost(for: shape, threads: 2, pass: .train)
             } else {
-                (forward, backward, train) = (kernel.cost(for: shape), kernel.backwardCost(for: shape),
-                                              kernel.cost(for: shape, pass: .train))
+                (forward, backward, train) = (
+                    kernel.cost(for: shape), kernel.backwardCost(for: shape),
+                    kernel.cost(for: shape, pass: .train)
+                )
                 #expect(kernel.cost(for: shape, pass: .backward) == backward)
                 #expect(kernel.cost(for: shape, pass: .forward) == forward)
             }
@@ -192,22 +195,38 @@ import Testing
     func hugeShapesSaturateInsteadOfTrapping(_ shape: AttentionShape) {
         #expect(shape.slices == (shape.batch == .max ? .max : 1_000_000_000_000_000_000))
         var costs: [(String, AttentionCost)] = [Mechanism.standard, .linear].map { mechanism in
-            ("\(mechanism) decode", Generation.cost(mechanism: mechanism, batch: shape.batch, heads: shape.heads,
-                                                    headDim: shape.headDim, length: shape.length, prompt: shape.length))
+            (
+                "\(mechanism) decode",
+                Generation.cost(
+                    mechanism: mechanism, batch: shape.batch, heads: shape.heads,
+                    headDim: shape.headDim, length: shape.length, prompt: shape.length)
+            )
         }
-        costs += [("standard", SoftmaxAttention().cost(for: shape)), ("standard causal", SoftmaxAttention(causal: true).cost(for: shape)),
-                  ("linear", LinearAttention().cost(for: shape)), ("linear causal", LinearAttention(causal: true).cost(for: shape))]
+        costs += [
+            ("standard", SoftmaxAttention().cost(for: shape)),
+            ("standard causal", SoftmaxAttention(causal: true).cost(for: shape)),
+            ("linear", LinearAttention().cost(for: shape)),
+            ("linear causal", LinearAttention(causal: true).cost(for: shape)),
+        ]
         for sharing in ProjectionSharing.allCases {
-            costs.append(("linformer \(sharing)", LinformerAttention.cost(for: shape, projectedLength: 256, sharing: sharing)))
+            costs.append(
+                ("linformer \(sharing)", LinformerAttention.cost(for: shape, projectedLength: 256, sharing: sharing)))
         }
         for pass in [Pass.backward, .train] {
-            costs += [("standard \(pass)", SoftmaxAttention().cost(for: shape, pass: pass)),
-                      ("linear \(pass)", LinearAttention().cost(for: shape, pass: pass)),
-                      ("linear causal \(pass)", LinearAttention(causal: true).cost(for: shape, pass: pass)),
-                      ("linformer \(pass)", LinformerAttention.cost(for: shape, projectedLength: 256, sharing: .none, pass: pass))]
+            costs += [
+                ("standard \(pass)", SoftmaxAttention().cost(for: shape, pass: pass)),
+                ("linear \(pass)", LinearAttention().cost(for: shape, pass: pass)),
+                ("linear causal \(pass)", LinearAttention(causal: true).cost(for: shape, pass: pass)),
+                (
+                    "linformer \(pass)",
+                    LinformerAttention.cost(for: shape, projectedLength: 256, sharing: .none, pass: pass)
+                ),
+            ]
         }
         for (name, cost) in costs {
-            #expect(cost.intermediateBytes == .max && cost.outputBytes == .max && cost.callPeakBytes == .max, "\(name): \(cost)")
+            #expect(
+                cost.intermediateBytes == .max && cost.outputBytes == .max && cost.callPeakBytes == .max,
+                "\(name): \(cost)")
             #expect(cost.flops > 1e30 && !cost.flops.isNaN, "\(name): \(cost.flops)")
         }
     }
@@ -218,10 +237,12 @@ import Testing
         let standard = SoftmaxAttention().cost(for: long)
         #expect(standard.intermediateBytes == .max && standard.outputBytes == 1_000_000_000_000 * 64 * 4)
         #expect(standard.flops == 4 * 1e24 * 64)
-        let linformer = LinformerAttention.cost(for: long, projectedLength: 1 << 40, sharing: .keyValue)  // n·k does not fit
+        // n·k does not fit
+        let linformer = LinformerAttention.cost(for: long, projectedLength: 1 << 40, sharing: .keyValue)
         #expect(linformer.intermediateBytes == .max && linformer.parameterBytes == .max)
         #expect(linformer.outputBytes == standard.outputBytes)
         let decode = Generation.cost(mechanism: .linear, batch: 1, heads: 1, headDim: 64, length: .max, prompt: 1)
-        #expect(decode.intermediateBytes == (64 * 64 + 3 * 64 + 5 * 64) * 4 && decode.flops > 1e22)  // O(1) state at any N
+        // O(1) state at any N
+        #expect(decode.intermediateBytes == (64 * 64 + 3 * 64 + 5 * 64) * 4 && decode.flops > 1e22)
     }
 }

@@ -28,11 +28,13 @@ import Testing
         let (k, n, h) = (projected, shape.length, shape.heads)
         let perHead = (quantised([h, k, n], seed: 31, std: 0.7), quantised([h, k, n], seed: 32, std: 0.7))
         let shared = (quantised([k, n], seed: 33, std: 0.7), quantised([k, n], seed: 34, std: 0.7))
-        return [SoftmaxAttention(), SoftmaxAttention(causal: true),
-                try LinformerAttention(projections: LinformerProjections(e: perHead.0, f: perHead.1, heads: h)),
-                try LinformerAttention(projections: LinformerProjections(e: shared.0, f: shared.1, heads: h)),
-                try LinformerAttention(projections: LinformerProjections(e: shared.0, f: shared.0, heads: h)),
-                LinearAttention(), LinearAttention(causal: true)]
+        return [
+            SoftmaxAttention(), SoftmaxAttention(causal: true),
+            try LinformerAttention(projections: LinformerProjections(e: perHead.0, f: perHead.1, heads: h)),
+            try LinformerAttention(projections: LinformerProjections(e: shared.0, f: shared.1, heads: h)),
+            try LinformerAttention(projections: LinformerProjections(e: shared.0, f: shared.0, heads: h)),
+            LinearAttention(), LinearAttention(causal: true),
+        ]
     }
 
     static func loss(_ kernel: any AttentionKernel, _ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor) -> Double {
@@ -42,8 +44,10 @@ import Testing
 
     /// The largest |central difference − reference gradient| over every element of every input,
     /// relative to the largest |gradient| of that input (at least 1).
-    static func worstMismatch(_ kernel: any AttentionKernel, against gradients: ReferenceAttention.Gradients,
-                              q: Tensor, k: Tensor, v: Tensor, dO: Tensor) -> Double {
+    static func worstMismatch(
+        _ kernel: any AttentionKernel, against gradients: ReferenceAttention.Gradients,
+        q: Tensor, k: Tensor, v: Tensor, dO: Tensor
+    ) -> Double {
         var inputs: [(Tensor, ReferenceAttention.Output)] = [(q, gradients.q), (k, gradients.k), (v, gradients.v)]
         if let linformer = kernel as? LinformerAttention, let e = gradients.e, let f = gradients.f {
             inputs.append((linformer.projections.e, e))
@@ -67,8 +71,10 @@ import Testing
     }
 
     @Test func referenceGradientsAreTheForwardsDerivatives() throws {
-        let (q, k, v, dO) = (Self.quantised(Self.shape.dims, seed: 1), Self.quantised(Self.shape.dims, seed: 2),
-                             Self.quantised(Self.shape.dims, seed: 3), Self.quantised(Self.shape.dims, seed: 4))
+        let (q, k, v, dO) = (
+            Self.quantised(Self.shape.dims, seed: 1), Self.quantised(Self.shape.dims, seed: 2),
+            Self.quantised(Self.shape.dims, seed: 3), Self.quantised(Self.shape.dims, seed: 4)
+        )
         for kernel in try Self.kernels() {
             let gradients = ReferenceAttention.gradients(of: kernel, q: q, k: k, v: v, outputGradient: dO)
             let worst = Self.worstMismatch(kernel, against: gradients, q: q, k: k, v: v, dO: dO)
@@ -79,16 +85,22 @@ import Testing
     /// The comparison can fail: the causal forward's differences against the non-causal gradients, and
     /// Linformer's against gradients taken without the value path of a shared E = F.
     @Test func wrongGradientsFailTheDifferences() throws {
-        let (q, k, v, dO) = (Self.quantised(Self.shape.dims, seed: 5), Self.quantised(Self.shape.dims, seed: 6),
-                             Self.quantised(Self.shape.dims, seed: 7), Self.quantised(Self.shape.dims, seed: 8))
-        for (causal, full) in [(SoftmaxAttention(causal: true), SoftmaxAttention()) as (any AttentionKernel, any AttentionKernel),
-                               (LinearAttention(causal: true), LinearAttention())] {
+        let (q, k, v, dO) = (
+            Self.quantised(Self.shape.dims, seed: 5), Self.quantised(Self.shape.dims, seed: 6),
+            Self.quantised(Self.shape.dims, seed: 7), Self.quantised(Self.shape.dims, seed: 8)
+        )
+        for (causal, full) in [
+            (SoftmaxAttention(causal: true), SoftmaxAttention()) as (any AttentionKernel, any AttentionKernel),
+            (LinearAttention(causal: true), LinearAttention()),
+        ] {
             let wrong = ReferenceAttention.gradients(of: full, q: q, k: k, v: v, outputGradient: dO)
             #expect(Self.worstMismatch(causal, against: wrong, q: q, k: k, v: v, dO: dO) > 1e-2, "\(causal.name)")
         }
         let e = Self.quantised([Self.projected, Self.shape.length], seed: 9, std: 0.7)
         let shared = try LinformerAttention(projections: LinformerProjections(e: e, f: e, heads: Self.shape.heads))
-        let separate = try LinformerAttention(projections: LinformerProjections(e: e, f: Self.quantised(e.shape, seed: 9, std: 0.7), heads: Self.shape.heads))
+        let separate = try LinformerAttention(
+            projections: LinformerProjections(
+                e: e, f: Self.quantised(e.shape, seed: 9, std: 0.7), heads: Self.shape.heads))
         var keyPathOnly = ReferenceAttention.gradients(of: separate, q: q, k: k, v: v, outputGradient: dO)
         keyPathOnly.sharedProjection = true
         #expect(Self.worstMismatch(shared, against: keyPathOnly, q: q, k: k, v: v, dO: dO) > 1e-2)

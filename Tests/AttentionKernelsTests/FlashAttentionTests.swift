@@ -23,7 +23,8 @@ import _TestSupport
         for c in kernelCases {
             let (q, k, v) = Verification.inputs(c.shape, seed: 17)
             for causal in [false, true] {
-                let result = Verification.check(FlashAttention(causal: causal, blocks: blocks, products: products), q: q, k: k, v: v)
+                let result = Verification.check(
+                    FlashAttention(causal: causal, blocks: blocks, products: products), q: q, k: k, v: v)
                 #expect(result.passed, "\(result.kernel) at \(c.shape): \(result.worstBoundFraction)× its bound")
             }
         }
@@ -51,10 +52,14 @@ import _TestSupport
         let shape = AttentionShape(batch: 1, heads: 1, length: 64, headDim: 4)
         let (q, k, v) = Verification.inputs(shape, seed: 8)
         for i in 0..<shape.length {
-            for l in 0..<4 { q[0, 0, i, l] = 8; k[0, 0, i, l] = Float(i) / 3 }  // s_ij = 16·j/3: rises along j
+            for l in 0..<4 {
+                q[0, 0, i, l] = 8
+                k[0, 0, i, l] = Float(i) / 3
+            }  // s_ij = 16·j/3: rises along j
         }
         for causal in [false, true] {
-            let result = Verification.check(FlashAttention(causal: causal, blocks: .init(query: 8, key: 8)), q: q, k: k, v: v)
+            let result = Verification.check(
+                FlashAttention(causal: causal, blocks: .init(query: 8, key: 8)), q: q, k: k, v: v)
             #expect(result.passed, "\(result.kernel): \(result.worstBoundFraction)× its bound")
         }
     }
@@ -78,13 +83,17 @@ import _TestSupport
     func flopsCountTheComputedBlocks(n: Int, queryBlock: Int) {
         let shape = AttentionShape(batch: 2, heads: 3, length: n, headDim: 16)
         let blocks = FlashAttention.Blocks(query: queryBlock, key: 512)
-        #expect(FlashAttention(blocks: blocks).cost(for: shape, threads: 1).flops == SoftmaxAttention().cost(for: shape).flops)
+        #expect(
+            FlashAttention(blocks: blocks).cost(for: shape, threads: 1).flops
+                == SoftmaxAttention().cost(for: shape).flops)
         var products = 0
         for start in stride(from: 0, to: n, by: queryBlock) {
             let rows = min(queryBlock, n - start)
             products += rows * (start + rows)
         }
-        #expect(FlashAttention(causal: true, blocks: blocks).cost(for: shape, threads: 1).flops == Double(6 * 4 * 16 * products))
+        #expect(
+            FlashAttention(causal: true, blocks: blocks).cost(for: shape, threads: 1).flops
+                == Double(6 * 4 * 16 * products))
     }
 
     /// Extra memory is one scratch per worker (workers: threads, at most one per query block of
@@ -93,14 +102,18 @@ import _TestSupport
     /// block maxima; through OpenBLAS (d = 60) the tile and the statistics.
     @Test func memoryIsTilesPerWorkerPlusTheOutput() {
         let blocks = FlashAttention.Blocks(query: 64, key: 512)
-        for (d, products, scratch) in [(64, FlashAttention.Products.simd, 64 * 512 + 512 * 64 + 11 * 64),
-                                       (64, .blas, 64 * 512 + 11 * 64), (60, .simd, 64 * 512 + 11 * 64)] {
+        for (d, products, scratch) in [
+            (64, FlashAttention.Products.simd, 64 * 512 + 512 * 64 + 11 * 64),
+            (64, .blas, 64 * 512 + 11 * 64), (60, .simd, 64 * 512 + 11 * 64),
+        ] {
             for n in [100, 4096, 1 << 20] {
                 let shape = AttentionShape(batch: 1, heads: 8, length: n, headDim: d)
                 for threads in [1, 2, 64] {
                     let cost = FlashAttention(blocks: blocks, products: products).cost(for: shape, threads: threads)
                     let workers = min(threads, 8 * ((n + 63) / 64))
-                    #expect(cost.intermediateBytes == workers * scratch * 4 && cost.outputBytes == 8 * n * d * 4, "d=\(d) \(products)")
+                    #expect(
+                        cost.intermediateBytes == workers * scratch * 4 && cost.outputBytes == 8 * n * d * 4,
+                        "d=\(d) \(products)")
                 }
             }
         }
@@ -141,7 +154,9 @@ extension FlashAttention.Blocks: CustomTestStringConvertible {
             return j == 30 ? base + 9 : base
         }
         var onePass = row
-        let total = onePass.withUnsafeMutableBufferPointer { Softmax.exponentiate($0.baseAddress!, valid: 37, count: 37) }
+        let total = onePass.withUnsafeMutableBufferPointer {
+            Softmax.exponentiate($0.baseAddress!, valid: 37, count: 37)
+        }
         var (m, l): (Float, Float) = (-.infinity, 0)
         var weights: [Float] = []
         for start in stride(from: 0, to: 37, by: 5) {

@@ -10,7 +10,9 @@ import _TestSupport
 @Suite struct GradientAgreementTests {
     /// The kernels of a shape as differentiable ones (all of the suite's are).
     static func kernels(_ shape: AttentionShape, k: Int, seed: UInt64) -> [any DifferentiableAttention] {
-        Verification.kernels(for: shape, projectedLength: k, seed: seed).compactMap { $0 as? any DifferentiableAttention }
+        Verification.kernels(for: shape, projectedLength: k, seed: seed).compactMap {
+            $0 as? any DifferentiableAttention
+        }
     }
 
     /// The kernel table without its n = 257, d = 64 row, whose Float64 reference gradients take about
@@ -25,7 +27,10 @@ import _TestSupport
         #expect(kernels.count == Verification.kernels(for: c.shape, projectedLength: c.projectedLength, seed: 11).count)
         for kernel in kernels {
             let result = Verification.checkGradients(kernel, q: q, k: k, v: v, outputGradient: dO)
-            #expect(result.passed, "\(kernel.name) at \(c.shape): max error \(result.maxAbsoluteError), \(result.worstBoundFraction)× its bound")
+            #expect(
+                result.passed,
+                "\(kernel.name) at \(c.shape): max error \(result.maxAbsoluteError), \(result.worstBoundFraction)× its bound"
+            )
         }
     }
 
@@ -36,7 +41,9 @@ import _TestSupport
         let dO = Verification.outputGradient(shape, seed: 3)
         withComputeThreads(threads) {
             for kernel in Self.kernels(shape, k: 9, seed: 5) {
-                #expect(Verification.checkGradients(kernel, q: q, k: k, v: v, outputGradient: dO).passed, "\(kernel.name) with \(threads) threads")
+                #expect(
+                    Verification.checkGradients(kernel, q: q, k: k, v: v, outputGradient: dO).passed,
+                    "\(kernel.name) with \(threads) threads")
             }
         }
     }
@@ -45,17 +52,22 @@ import _TestSupport
     /// reference for 1.03·dO (a 3% error everywhere), and a causal backward against the non-causal
     /// reference. Linformer's bounds are the widest and widen with n, so it is also judged at verify's
     /// largest shape (n = 130, d = 64, k = 32) with key-value sharing, its widest mode there.
-    @Test(arguments: [(AttentionShape(batch: 2, heads: 3, length: 37, headDim: 16), 8, nil),
-                      (AttentionShape(batch: 2, heads: 2, length: 130, headDim: 64), 32, ProjectionSharing.keyValue)])
+    @Test(arguments: [
+        (AttentionShape(batch: 2, heads: 3, length: 37, headDim: 16), 8, nil),
+        (AttentionShape(batch: 2, heads: 2, length: 130, headDim: 64), 32, ProjectionSharing.keyValue),
+    ])
     func wrongGradientsFailTheCheck(_ shape: AttentionShape, _ projected: Int, _ only: ProjectionSharing?) {
         let (q, k, v) = Verification.inputs(shape, seed: 1)
         let dO = Verification.outputGradient(shape, seed: 1)
         let off = scaled(dO, by: 1.03)
-        func judge<K: DifferentiableAttention>(_ kernel: K, against reference: any AttentionKernel, upstream: Tensor) -> Bool {
+        func judge<K: DifferentiableAttention>(_ kernel: K, against reference: any AttentionKernel, upstream: Tensor)
+            -> Bool
+        {
             let (output, saved) = kernel.trainingForward(q: q, k: k, v: v)
             let gradients = kernel.backward(q: q, k: k, v: v, output: output, saved: saved, outputGradient: dO)
             let projected = (saved as? LinformerAttention.Saved).map { ($0.keys, $0.values) }
-            let expected = ReferenceAttention.gradients(of: reference, q: q, k: k, v: v, outputGradient: upstream, projected: projected)
+            let expected = ReferenceAttention.gradients(
+                of: reference, q: q, k: k, v: v, outputGradient: upstream, projected: projected)
             return Verification.compare(gradients, expected, kernel: kernel.name, shape: shape).passed
         }
         let kernels = Self.kernels(shape, k: projected, seed: 2).filter { kernel in
@@ -63,7 +75,9 @@ import _TestSupport
         }
         #expect(!kernels.isEmpty)
         for kernel in kernels {
-            let (right, wrong) = (judge(kernel, against: kernel, upstream: dO), judge(kernel, against: kernel, upstream: off))
+            let (right, wrong) = (
+                judge(kernel, against: kernel, upstream: dO), judge(kernel, against: kernel, upstream: off)
+            )
             #expect(right, "\(kernel.name) with the right dO")
             #expect(!wrong, "\(kernel.name) passed a 3% error")
         }

@@ -9,7 +9,9 @@ import Testing
 @Suite struct GradientIdentityTests {
     static let shape = AttentionShape(batch: 2, heads: 3, length: 45, headDim: 16)
 
-    static func gradients<K: DifferentiableAttention>(_ kernel: K, _ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor) -> AttentionGradients {
+    static func gradients<K: DifferentiableAttention>(_ kernel: K, _ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor)
+        -> AttentionGradients
+    {
         kernel.trainingStep(q: q, k: k, v: v, outputGradient: dO).gradients
     }
 
@@ -25,7 +27,11 @@ import Testing
         let (n, d) = (Self.shape.length, Self.shape.headDim)
         for s in 0..<Self.shape.slices {
             for c in 0..<d {
-                var keys = 0.0, keysBound = 0.0, values = 0.0, valuesBound = 0.0, upstream = 0.0
+                var keys = 0.0
+                var keysBound = 0.0
+                var values = 0.0
+                var valuesBound = 0.0
+                var upstream = 0.0
                 for j in 0..<n {
                     let index = (s * n + j) * d + c
                     keys += Double(g.k.data[index])
@@ -35,7 +41,9 @@ import Testing
                     upstream += Double(dO.data[index])
                 }
                 #expect(abs(keys) <= keysBound, "slice \(s), column \(c): Σ dK = \(keys)")
-                #expect(abs(values - upstream) <= valuesBound, "slice \(s), column \(c): Σ dV − Σ dO = \(values - upstream)")
+                #expect(
+                    abs(values - upstream) <= valuesBound, "slice \(s), column \(c): Σ dV − Σ dO = \(values - upstream)"
+                )
             }
         }
     }
@@ -47,16 +55,20 @@ import Testing
         let (q, k, v) = Verification.inputs(Self.shape, seed: 42)
         let dO = Verification.outputGradient(Self.shape, seed: 42)
         let kp = 7
-        let projections = LinformerProjections.seeded(k: kp, length: Self.shape.length, heads: Self.shape.heads, sharing: sharing, seed: 43)
+        let projections = LinformerProjections.seeded(
+            k: kp, length: Self.shape.length, heads: Self.shape.heads, sharing: sharing, seed: 43)
         let kernel = try LinformerAttention(projections: projections)
         let (output, saved) = kernel.trainingForward(q: q, k: k, v: v)
         let de = try #require(kernel.backward(q: q, k: k, v: v, output: output, saved: saved, outputGradient: dO).e)
-        let reference = try #require(ReferenceAttention.linformerGradients(
-            q: q, k: k, v: v, projections: projections, outputGradient: dO, projected: (saved.keys, saved.values)).e)
+        let reference = try #require(
+            ReferenceAttention.linformerGradients(
+                q: q, k: k, v: v, projections: projections, outputGradient: dO, projected: (saved.keys, saved.values)
+            ).e)
         let (n, matrices) = (Self.shape.length, de.count / (kp * Self.shape.length))
         for m in 0..<matrices {
             for j in 0..<n {
-                var sum = 0.0, bound = 0.0
+                var sum = 0.0
+                var bound = 0.0
                 for r in 0..<kp {
                     sum += Double(de.data[(m * kp + r) * n + j])
                     bound += reference.bounds[(m * kp + r) * n + j]
@@ -74,11 +86,13 @@ import Testing
         let (q, k, v) = Verification.inputs(Self.shape, seed: 44)
         let dO = Verification.outputGradient(Self.shape, seed: 44)
         let g = Self.gradients(LinearAttention(causal: causal, epsilon: 0), q, k, v, dO)
-        let reference = ReferenceAttention.linearGradients(q: q, k: k, v: v, outputGradient: dO, causal: causal, epsilon: 0)
+        let reference = ReferenceAttention.linearGradients(
+            q: q, k: k, v: v, outputGradient: dO, causal: causal, epsilon: 0)
         let (n, d) = (Self.shape.length, Self.shape.headDim)
         for s in 0..<Self.shape.slices {
             for i in 0..<n {
-                var sum = 0.0, bound = 0.0
+                var sum = 0.0
+                var bound = 0.0
                 for l in 0..<d {
                     let index = (s * n + i) * d + l
                     let x = Double(q.data[index])

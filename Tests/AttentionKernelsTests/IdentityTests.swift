@@ -14,7 +14,8 @@ import _TestSupport
         let (q, k, v) = Verification.inputs(Self.shape, seed: 21)
         let eye = identity(Self.shape.length)
         for (e, f) in [(eye, eye), (eye, identity(Self.shape.length))] {  // key-value shared, then headwise
-            let linformer = try LinformerAttention(projections: LinformerProjections(e: e, f: f, heads: Self.shape.heads))
+            let linformer = try LinformerAttention(
+                projections: LinformerProjections(e: e, f: f, heads: Self.shape.heads))
             let out = linformer(q: q, k: k, v: v)
             let reference = ReferenceAttention.standard(q: q, k: k, v: v, causal: false)
             #expect(withinBounds(out, values: reference.values, bounds: reference.bounds))

@@ -31,12 +31,17 @@ import Testing
         let missing = #expect(throws: KernelConfigurationError.self) {
             try makeAttentionKernel(.linformer, causal: false, projections: nil)
         }
-        #expect(missing?.description == "Linformer needs its projections E and F ([k, n] or [h, k, n]): give them, or a projected length k to seed them")
+        #expect(
+            missing?.description
+                == "Linformer needs its projections E and F ([k, n] or [h, k, n]): give them, or a projected length k to seed them"
+        )
         for mechanism in [Mechanism.standard, .linear, .flash] {
             let extra = #expect(throws: KernelConfigurationError.self) {
                 try makeAttentionKernel(mechanism, causal: false, projections: Self.projections)
             }
-            #expect(extra?.description == "projections E and F are for Linformer only; \(mechanism.rawValue) attention takes none")
+            #expect(
+                extra?.description
+                    == "projections E and F are for Linformer only; \(mechanism.rawValue) attention takes none")
         }
     }
 }

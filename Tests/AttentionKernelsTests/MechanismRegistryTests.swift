@@ -21,7 +21,9 @@ import Testing
             #expect(try JSONDecoder().decode([Mechanism].self, from: json) == [m])
         }
         #expect(Mechanism(rawValue: "trial") == nil && Mechanism(rawValue: "") == nil)
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([Mechanism].self, from: Data("[\"trial\"]".utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([Mechanism].self, from: Data("[\"trial\"]".utf8))
+        }
     }
 
     /// Every kernel a mechanism builds, verifies or stacks names that mechanism, and its causal
@@ -34,7 +36,9 @@ import Testing
             let kernel = try makeAttentionKernel(m, causal: false, projections: takesProjections ? projections : nil)
             #expect(kernel.mechanism == m)
             #expect(m.kernels.verificationKernels(shape, 4, 1).allSatisfy { $0.mechanism == m })
-            let causal = Result { try makeAttentionKernel(m, causal: true, projections: takesProjections ? projections : nil) }
+            let causal = Result {
+                try makeAttentionKernel(m, causal: true, projections: takesProjections ? projections : nil)
+            }
             #expect((try? causal.get())?.isCausal == (m.descriptor.supports.causal ? true : nil), "\(m)")
             #expect((m.kernels.decodeCore != nil) == (Decoder.default(for: m) != nil), "\(m)")
         }

@@ -16,7 +16,9 @@ struct NonFiniteCase: Sendable, CustomTestStringConvertible {
     /// Every input, at the first row, a middle row and the last row, for NaN, +inf and −inf.
     static let all: [NonFiniteCase] = Input.allCases.flatMap { input in
         [0, 17, 36].flatMap { row in
-            [Float.nan, .infinity, -.infinity].map { NonFiniteCase(input: input, row: row, column: (row + 3) % 16, value: $0) }
+            [Float.nan, .infinity, -.infinity].map {
+                NonFiniteCase(input: input, row: row, column: (row + 3) % 16, value: $0)
+            }
         }
     }
 }
@@ -31,22 +33,29 @@ struct NonFiniteCase: Sendable, CustomTestStringConvertible {
 
     static func inputs(_ c: NonFiniteCase) -> (q: Tensor, k: Tensor, v: Tensor) {
         let (q, k, v) = Verification.inputs(shape, seed: 41)
-        let target = switch c.input { case .q: q; case .k: k; case .v: v }
+        let target =
+            switch c.input {
+            case .q: q
+            case .k: k
+            case .v: v
+            }
         target[0, 1, c.row, c.column] = c.value
         return (q, k, v)
     }
 
     /// Elements where `out` and the reference differ in class (NaN, +inf, −inf, finite) or, both
     /// finite, by more than the bound; and how many reference elements are not finite.
-    static func mismatches(_ out: Tensor, _ reference: ReferenceAttention.Output) -> (mismatched: [Int], nonFinite: Int) {
+    static func mismatches(_ out: Tensor, _ reference: ReferenceAttention.Output) -> (mismatched: [Int], nonFinite: Int)
+    {
         var mismatched: [Int] = []
         var nonFinite = 0
         for i in 0..<out.count {
             let (x, r) = (Double(out.data[i]), reference.values[i])
             if !r.isFinite { nonFinite += 1 }
-            let same = if r.isNaN { x.isNaN } else if r.isInfinite { x == r } else {
-                x.isFinite && !(abs(x - r) > reference.bounds[i])
-            }
+            let same =
+                if r.isNaN { x.isNaN } else if r.isInfinite { x == r } else {
+                    x.isFinite && !(abs(x - r) > reference.bounds[i])
+                }
             if !same { mismatched.append(i) }
         }
         return (mismatched, nonFinite)
@@ -70,8 +79,10 @@ struct NonFiniteCase: Sendable, CustomTestStringConvertible {
         let (q, k, v) = Self.inputs(c)
         let standard = ReferenceAttention.standard(q: q, k: k, v: v, causal: true)
         let linear = ReferenceAttention.linear(q: q, k: k, v: v, causal: true)
-        for (name, out, reference) in [("kv-cache", Self.decode(KVCacheDecoder.self, q, k, v), standard),
-                                       ("rnn", Self.decode(RecurrentDecoder.self, q, k, v), linear)] {
+        for (name, out, reference) in [
+            ("kv-cache", Self.decode(KVCacheDecoder.self, q, k, v), standard),
+            ("rnn", Self.decode(RecurrentDecoder.self, q, k, v), linear),
+        ] {
             let (mismatched, nonFinite) = Self.mismatches(out, reference)
             #expect(mismatched.count == 0, "\(name): first differences at \(mismatched.prefix(4))")
             if c.value.isNaN || c.input == .v { #expect(nonFinite > 0, "\(name): the reference stayed finite") }
@@ -85,8 +96,9 @@ struct NonFiniteCase: Sendable, CustomTestStringConvertible {
         let out = Tensor(zeros: shape.dims)
         for s in 0..<shape.slices {
             for i in 0..<shape.length {
-                decoder.step(slice: s, position: i, q: q.matrix(s).row(i), k: k.matrix(s).row(i),
-                             v: v.matrix(s).row(i), out: out.matrix(s).row(i))
+                decoder.step(
+                    slice: s, position: i, q: q.matrix(s).row(i), k: k.matrix(s).row(i),
+                    v: v.matrix(s).row(i), out: out.matrix(s).row(i))
             }
         }
         return out

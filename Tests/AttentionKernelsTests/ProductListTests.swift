@@ -25,8 +25,10 @@ import Testing
                 k: kp, length: shape.length, heads: shape.heads, sharing: .none, seed: 3)
             kernels.append(try LinformerAttention(projections: projections))
         }
-        kernels += [LinearAttention(), LinearAttention(causal: true, chunk: 32),
-                    LinearAttention(causal: true, chunk: 7)]
+        kernels += [
+            LinearAttention(), LinearAttention(causal: true, chunk: 32),
+            LinearAttention(causal: true, chunk: 7),
+        ]
         for blocks in [FlashAttention.Blocks.default, .init(query: 64, key: 48), .init(query: 5, key: 3)] {
             for causal in [false, true] {
                 for products in FlashAttention.Products.allCases {
@@ -42,8 +44,9 @@ import Testing
         for kernel in try Self.kernels(for: shape) {
             let products = kernel.products(for: shape)
             let outside = kernel.mechanism == .linear ? LinearAttention.normaliserFlops(for: shape) : 0
-            #expect(products.flops + outside == kernel.cost(for: shape).flops,
-                    "\(kernel.name) at \(shape): products \(products)")
+            #expect(
+                products.flops + outside == kernel.cost(for: shape).flops,
+                "\(kernel.name) at \(shape): products \(products)")
             #expect(products.allSatisfy { $0.m >= 1 && $0.k >= 1 && $0.n >= 1 && $0.count >= 1 }, "\(kernel.name)")
         }
     }
@@ -66,7 +69,10 @@ import Testing
         }
         let causal = FlashAttention(causal: true, blocks: .init(query: 32, key: 32)).products(for: shape)
         // Query block 0 sees key block 0, block 1 sees key blocks 0 and 1: 3 tiles of 32×32 per slice.
-        #expect(causal == [GemmShape(m: 32, k: 16, n: 32, transposeB: true, count: 6),
-                           GemmShape(m: 32, k: 32, n: 16, count: 6)])
+        #expect(
+            causal == [
+                GemmShape(m: 32, k: 16, n: 32, transposeB: true, count: 6),
+                GemmShape(m: 32, k: 32, n: 16, count: 6),
+            ])
     }
 }

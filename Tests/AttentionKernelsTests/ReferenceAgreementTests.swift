@@ -16,7 +16,10 @@ extension KernelCase: CustomTestStringConvertible {
         let (q, k, v) = Verification.inputs(c.shape, seed: 7)
         for kernel in Verification.kernels(for: c.shape, projectedLength: c.projectedLength, seed: 11) {
             let result = Verification.check(kernel, q: q, k: k, v: v)
-            #expect(result.passed, "\(kernel.name) at \(c.shape): max error \(result.maxAbsoluteError), \(result.worstBoundFraction)× its bound")
+            #expect(
+                result.passed,
+                "\(kernel.name) at \(c.shape): max error \(result.maxAbsoluteError), \(result.worstBoundFraction)× its bound"
+            )
         }
     }
 

@@ -17,7 +17,9 @@ import _TestSupport
 
     @Test func linformerRefusesACausalForm() {
         let projections = LinformerProjections.seeded(k: 4, length: 8, heads: 2, sharing: .headwise, seed: 1)
-        #expect(throws: KernelConfigurationError.self) { try LinformerAttention(projections: projections, causal: true) }
+        #expect(throws: KernelConfigurationError.self) {
+            try LinformerAttention(projections: projections, causal: true)
+        }
     }
 
     @Test func projectionSharingModesHaveTheirMatrixCounts() {
@@ -46,7 +48,9 @@ import _TestSupport
     }
 
     @Test func seededInputsAreReproducible() {
-        let a = Tensor.normal([3, 5], seed: 77), b = Tensor.normal([3, 5], seed: 77), c = Tensor.normal([3, 5], seed: 78)
+        let a = Tensor.normal([3, 5], seed: 77)
+        let b = Tensor.normal([3, 5], seed: 77)
+        let c = Tensor.normal([3, 5], seed: 78)
         #expect(a.scalars == b.scalars && a.scalars != c.scalars)
     }
 }

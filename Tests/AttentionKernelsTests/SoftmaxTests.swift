@@ -34,7 +34,8 @@ import Testing
         #expect(e[3] == 1)
         for t in 4..<15 {
             let exact = exp(Double(x[t]))
-            #expect(abs(Double(e[t]) - exact) <= 2 * Double(Float.ulpOfOne) * exact, "lane \(t): exp(\(x[t])) = \(e[t])")
+            #expect(
+                abs(Double(e[t]) - exact) <= 2 * Double(Float.ulpOfOne) * exact, "lane \(t): exp(\(x[t])) = \(e[t])")
         }
         #expect(e[15].isNaN)
     }
@@ -47,7 +48,9 @@ import Testing
         var row = (0..<count).map { j in j % 5 == 3 ? -Float.infinity : Float(j % 7) * 0.9 - 2 }
         if valid == 1 { row[0] = 0.5 }
         let original = row
-        let sum = row.withUnsafeMutableBufferPointer { Softmax.exponentiate($0.baseAddress!, valid: valid, count: count) }
+        let sum = row.withUnsafeMutableBufferPointer {
+            Softmax.exponentiate($0.baseAddress!, valid: valid, count: count)
+        }
         let rowMax = Double(original[..<valid].max()!)
         var (exactSum, worstTerm) = (0.0, 0.0)
         for j in 0..<valid {
@@ -58,7 +61,8 @@ import Testing
             let exact = exp(Double(original[j]) - rowMax)
             let relative = Self.u * abs(Double(original[j]) - rowMax) + ReferenceAttention.elementwiseError
             (exactSum, worstTerm) = (exactSum + exact, max(worstTerm, relative))
-            #expect(abs(Double(row[j]) - exact) <= relative * exact, "x[\(j)] = \(original[j]): \(row[j]) against \(exact)")
+            #expect(
+                abs(Double(row[j]) - exact) <= relative * exact, "x[\(j)] = \(original[j]): \(row[j]) against \(exact)")
             if Double(original[j]) == rowMax { #expect(row[j] == 1) }
         }
         #expect(row[valid...].allSatisfy { $0 == 0 })
@@ -74,20 +78,27 @@ import Testing
         for position in [0, 15, 16, 31, 32, 36] {
             var row = (0..<count).map { Float($0 % 7) * 0.5 }
             row[position] = bad
-            let sum = row.withUnsafeMutableBufferPointer { Softmax.exponentiate($0.baseAddress!, valid: valid, count: count) }
+            let sum = row.withUnsafeMutableBufferPointer {
+                Softmax.exponentiate($0.baseAddress!, valid: valid, count: count)
+            }
             #expect(sum.isNaN, "\(bad) at \(position)")
-            #expect(row[..<valid].allSatisfy { $0.isNaN } && row[valid...].allSatisfy { $0 == 0 }, "\(bad) at \(position)")
+            #expect(
+                row[..<valid].allSatisfy { $0.isNaN } && row[valid...].allSatisfy { $0 == 0 }, "\(bad) at \(position)")
         }
         var masked = (0..<count).map { Float($0 % 7) * 0.5 }
         masked[40] = bad
-        let sum = masked.withUnsafeMutableBufferPointer { Softmax.exponentiate($0.baseAddress!, valid: valid, count: count) }
+        let sum = masked.withUnsafeMutableBufferPointer {
+            Softmax.exponentiate($0.baseAddress!, valid: valid, count: count)
+        }
         #expect(sum.isFinite && masked.allSatisfy { $0.isFinite })
     }
 
     @Test(arguments: [1, 16, 23])
     func anAllMinusInfinityRowIsNaN(valid: Int) {
         var row = [Float](repeating: -.infinity, count: valid + 3)
-        let sum = row.withUnsafeMutableBufferPointer { Softmax.exponentiate($0.baseAddress!, valid: valid, count: valid + 3) }
+        let sum = row.withUnsafeMutableBufferPointer {
+            Softmax.exponentiate($0.baseAddress!, valid: valid, count: valid + 3)
+        }
         #expect(sum.isNaN && row[..<valid].allSatisfy { $0.isNaN } && row[valid...].allSatisfy { $0 == 0 })
     }
 

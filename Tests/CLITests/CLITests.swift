@@ -1,13 +1,15 @@
-import Results
 import Analysis
-import Reporting
 import Foundation
+import Reporting
+import Results
 import TensorIO
 import Testing
 
 /// Runs the built `attnbench` binary (it sits next to the test bundle), in `directory` when given,
 /// and captures its output.
-func attnbench(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func attnbench(_ arguments: [String], in directory: URL? = nil) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     let process = Process()
     process.executableURL = binaryURL()
     process.arguments = arguments
@@ -68,12 +70,16 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
     @Test func evalWritesAnOutputOfTheInputShape() throws {
         let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
         defer { try? FileManager.default.removeItem(at: dir) }
-        for mechanism in [["standard"], ["standard", "--causal"], ["linear"], ["linear", "--causal"],
-                          ["linformer", "--projected-length", "3"]] {
+        for mechanism in [
+            ["standard"], ["standard", "--causal"], ["linear"], ["linear", "--causal"],
+            ["linformer", "--projected-length", "3"],
+        ] {
             let out = dir.appendingPathComponent("out.npy").path
-            let result = try attnbench(["eval", "--mechanism"] + mechanism + [
-                "--q", dir.appendingPathComponent("q.npy").path, "--k", dir.appendingPathComponent("k.npy").path,
-                "--v", dir.appendingPathComponent("v.npy").path, "--out", out, "--overwrite"])
+            let result = try attnbench(
+                ["eval", "--mechanism"] + mechanism + [
+                    "--q", dir.appendingPathComponent("q.npy").path, "--k", dir.appendingPathComponent("k.npy").path,
+                    "--v", dir.appendingPathComponent("v.npy").path, "--out", out, "--overwrite",
+                ])
             #expect(result.status == 0, "\(mechanism): \(result.stderr)")
             let array = try NPY.read(contentsOf: URL(fileURLWithPath: out))
             #expect(array.shape == [6, 4])
@@ -83,8 +89,10 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
     /// With --grad-out, eval also writes the gradients: dq, dk, dv in the inputs' shape, de and df in
     /// E's and F's, and only de when E = F (--e alone).
     @Test func evalWritesTheGradientsWithGradOut() throws {
-        let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1),
-                               "do.npy": ramp([6, 4], 0.5), "e.npy": ramp([3, 6], 0.2), "f.npy": ramp([3, 6], 0.9)])
+        let dir = try scratch([
+            "q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1),
+            "do.npy": ramp([6, 4], 0.5), "e.npy": ramp([3, 6], 0.2), "f.npy": ramp([3, 6], 0.9),
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = { (name: String) in dir.appendingPathComponent(name).path }
         let cases: [([String], [String: [Int]])] = [
@@ -95,9 +103,11 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
         ]
         for (i, (mechanism, projections)) in cases.enumerated() {
             let grads = path("grads\(i)")
-            let result = try attnbench(["eval", "--mechanism"] + mechanism + [
-                "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"), "--out", path("out\(i).npy"),
-                "--grad-out", path("do.npy"), "--grads-dir", grads])
+            let result = try attnbench(
+                ["eval", "--mechanism"] + mechanism + [
+                    "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"), "--out", path("out\(i).npy"),
+                    "--grad-out", path("do.npy"), "--grads-dir", grads,
+                ])
             #expect(result.status == 0, "\(mechanism): \(result.stderr)")
             let written = try FileManager.default.contentsOfDirectory(atPath: grads).sorted()
             let expected = ["dq": [6, 4], "dk": [6, 4], "dv": [6, 4]].merging(projections) { a, _ in a }
@@ -117,24 +127,33 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
         ("alone", "--grad-out and --grads-dir go together"),
     ])
     func badGradientArgumentsAreOneLineAndExit64(_ kind: String, _ message: String) throws {
-        let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1),
-                               "do.npy": ramp([6, 4], 0.5), "do5.npy": ramp([5, 4], 0.5)])
+        let dir = try scratch([
+            "q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1),
+            "do.npy": ramp([6, 4], 0.5), "do5.npy": ramp([5, 4], 0.5),
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = { (name: String) in dir.appendingPathComponent(name).path }
         try FileManager.default.createDirectory(atPath: path("grads"), withIntermediateDirectories: true)
-        var args = ["eval", "--mechanism", "linear", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"),
-                    "--out", path("o.npy"), "--grad-out", path("do.npy"), "--grads-dir", path("grads")]
+        var args = [
+            "eval", "--mechanism", "linear", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"),
+            "--out", path("o.npy"), "--grad-out", path("do.npy"), "--grads-dir", path("grads"),
+        ]
         switch kind {
         case "shape": args[12] = path("do5.npy")
         case "exists": try Data("precious".utf8).write(to: URL(fileURLWithPath: path("grads/dk.npy")))
-        case "input": args[14] = dir.path; try FileManager.default.moveItem(atPath: path("do.npy"), toPath: path("dv.npy")); args[12] = path("dv.npy")
+        case "input":
+            args[14] = dir.path
+            try FileManager.default.moveItem(atPath: path("do.npy"), toPath: path("dv.npy"))
+            args[12] = path("dv.npy")
         default: args.removeLast(2)
         }
         let result = try attnbench(args)
         #expect(result.status == 64, "\(kind): status \(result.status), \(result.stderr)")
         #expect(result.stderr.contains(message), "\(kind): \(result.stderr)")
         if kind != "alone" { #expect(result.stderr.split(separator: "\n").count == 1, "\(kind): \(result.stderr)") }
-        #expect(!FileManager.default.fileExists(atPath: path("o.npy")) && !FileManager.default.fileExists(atPath: path("grads/dq.npy")))
+        #expect(
+            !FileManager.default.fileExists(atPath: path("o.npy"))
+                && !FileManager.default.fileExists(atPath: path("grads/dq.npy")))
         if kind == "exists" { #expect(try String(contentsOfFile: path("grads/dk.npy"), encoding: .utf8) == "precious") }
     }
 
@@ -160,14 +179,21 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
         let at = full.firstRange(of: Data("<f4".utf8))!
         int32.replaceSubrange(at, with: Data("<i4".utf8))
         try int32.write(to: dir.appendingPathComponent("int.npy"))
-        var args = ["eval", "--mechanism", "standard", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"), "--out", path("o.npy")]
+        var args = [
+            "eval", "--mechanism", "standard", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("v.npy"),
+            "--out", path("o.npy"),
+        ]
         switch kind {
         case "mismatched": args[6] = path("k5.npy")
         case "rank": args[4] = path("rank3.npy")
         case "truncated": args[8] = path("truncated.npy")
         case "dtype": args[4] = path("int.npy")
-        case "causal-linformer": args[2] = "linformer"; args += ["--causal", "--projected-length", "2"]
-        default: args[2] = "linformer"; args += ["--e", path("e.npy")]
+        case "causal-linformer":
+            args[2] = "linformer"
+            args += ["--causal", "--projected-length", "2"]
+        default:
+            args[2] = "linformer"
+            args += ["--e", path("e.npy")]
         }
         let result = try attnbench(args)
         #expect(result.status == 64, "\(kind): status \(result.status), \(result.stderr)")

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AttentionTypes
 import Foundation
 import Harness
@@ -8,6 +5,10 @@ import Reporting
 import Results
 import TensorIO
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Issue #11, proved through the built binary: hostile and careless input never traps (exit 132),
 /// never loses data without `--overwrite`, never runs code from a generated gnuplot script, and
@@ -20,13 +21,15 @@ import Testing
 
     /// A fresh scratch folder (removed by the caller).
     static func folder() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-hostile-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "attnbench-hostile-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
 
     /// The binary run in `directory` (its working directory).
-    static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, stdout: String, stderr: String)
+    {
         try attnbench(arguments, in: directory)
     }
 
@@ -35,16 +38,23 @@ import Testing
         _ result: (status: Int32, stdout: String, stderr: String), _ status: Int32, _ message: String,
         _ context: String = "", sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        #expect(result.status == status, "\(context): status \(result.status), stderr \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.status == status, "\(context): status \(result.status), stderr \(result.stderr)",
+            sourceLocation: sourceLocation)
         // The busy-machine warning is about the machine, not the input: the tests run beside each other.
         let stderr = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { !$0.contains("warning: the machine is busy") }.joined(separator: "\n")
         let lines = stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        #expect(lines.count == 1 && stderr.hasPrefix("attnbench: error: "),
-                "\(context): stderr is not one error line: \(String(reflecting: result.stderr))", sourceLocation: sourceLocation)
-        #expect(result.stderr.contains(message), "\(context): \(result.stderr) lacks '\(message)'", sourceLocation: sourceLocation)
-        #expect(!result.stderr.contains("Error Domain") && !result.stderr.contains("NSCocoaErrorDomain"),
-                "\(context): an NSError dump: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            lines.count == 1 && stderr.hasPrefix("attnbench: error: "),
+            "\(context): stderr is not one error line: \(String(reflecting: result.stderr))",
+            sourceLocation: sourceLocation)
+        #expect(
+            result.stderr.contains(message), "\(context): \(result.stderr) lacks '\(message)'",
+            sourceLocation: sourceLocation)
+        #expect(
+            !result.stderr.contains("Error Domain") && !result.stderr.contains("NSCocoaErrorDomain"),
+            "\(context): an NSError dump: \(result.stderr)", sourceLocation: sourceLocation)
     }
 
     /// `grid` with the value after `flag` replaced.
@@ -61,26 +71,34 @@ import Testing
     /// A tiny grid that measures in well under a second per point in a debug build.
     static let tinyGrid = [
         "--allow-debug", "--quiet", "--mechanism", "standard,linear", "--n", "16,32", "--heads", "1", "--head-dim", "4",
-        "--threads", "1", "--warmups", "0", "--min-reps", "1", "--min-time", "0", "--max-time", "0.05", "--memory-budget", "64M",
+        "--threads", "1", "--warmups", "0", "--min-reps", "1", "--min-time", "0", "--max-time", "0.05",
+        "--memory-budget", "64M",
     ]
 
     /// Every point of a results file once, and every line whole.
-    static func expectWholeResults(_ url: URL, rows count: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectWholeResults(_ url: URL, rows count: Int, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         let text = try String(contentsOf: url, encoding: .utf8)
         let parsed = try CSV.parse(text)
         #expect(parsed.unterminated == nil, "a cut last line", sourceLocation: sourceLocation)
-        #expect(parsed.rows.first == ResultRow.columns, "header: \(String(describing: parsed.rows.first))", sourceLocation: sourceLocation)
+        #expect(
+            parsed.rows.first == ResultRow.columns, "header: \(String(describing: parsed.rows.first))",
+            sourceLocation: sourceLocation)
         let table = try ResultTable(text: text, source: url.path)
-        #expect(table.rows.count == count, "\(table.rows.count) points, expected \(count)", sourceLocation: sourceLocation)
+        #expect(
+            table.rows.count == count, "\(table.rows.count) points, expected \(count)", sourceLocation: sourceLocation)
     }
 
     // MARK: Synthetic files
 
-    static func point(_ mechanism: Mechanism, n: Int, batch: Int = 1, k: Int? = nil, decode: Bool = false) -> SweepPoint {
-        SweepPoint(mechanism: mechanism, mode: decode ? .decode : .forward, causal: decode,
-                   sharing: mechanism == .linformer && !decode ? .keyValue : nil, length: n,
-                   projectedLength: mechanism == .linformer && !decode ? k : nil, prompt: decode ? 1 : nil,
-                   batch: batch, heads: 1, headDim: 4, threads: 1)
+    static func point(_ mechanism: Mechanism, n: Int, batch: Int = 1, k: Int? = nil, decode: Bool = false) -> SweepPoint
+    {
+        SweepPoint(
+            mechanism: mechanism, mode: decode ? .decode : .forward, causal: decode,
+            sharing: mechanism == .linformer && !decode ? .keyValue : nil, length: n,
+            projectedLength: mechanism == .linformer && !decode ? k : nil, prompt: decode ? 1 : nil,
+            batch: batch, heads: 1, headDim: 4, threads: 1)
     }
 
     /// A measured row with plausible, self-consistent numbers.
@@ -106,11 +124,16 @@ import Testing
         var rows: [ResultRow] = []
         for n in [512, 1024, 2048] {
             for batch in n == 2048 ? [1, 2] : [1] {
-                let b = Double(batch), x = Double(n)
-                rows.append(measured(point(.standard, n: n, batch: batch), seconds: 1e-9 * x * x * b, heap: 4 * n * n * batch))
+                let b = Double(batch)
+                let x = Double(n)
+                rows.append(
+                    measured(point(.standard, n: n, batch: batch), seconds: 1e-9 * x * x * b, heap: 4 * n * n * batch))
                 rows.append(measured(point(.linear, n: n, batch: batch), seconds: 2e-6 * x * b, heap: 64 * n * batch))
                 for k in [128, 256] {
-                    rows.append(measured(point(.linformer, n: n, batch: batch, k: k), seconds: 3e-6 * x * b, heap: 8 * n * k * batch))
+                    rows.append(
+                        measured(
+                            point(.linformer, n: n, batch: batch, k: k), seconds: 3e-6 * x * b, heap: 8 * n * k * batch)
+                    )
                 }
             }
         }
@@ -128,32 +151,47 @@ import Testing
         for n in [64, 128] {
             for position in [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128] where position <= n {
                 let p = Double(position)
-                rows.append(TokenLatencyRow(point: point(.standard, n: n, decode: true),
-                                            sample: LatencySample(position: position, median: 1e-7 * p, min: 0.9e-7 * p, count: 4)))
-                rows.append(TokenLatencyRow(point: point(.linear, n: n, decode: true),
-                                            sample: LatencySample(position: position, median: 1e-6, min: 0.9e-6, count: 4)))
+                rows.append(
+                    TokenLatencyRow(
+                        point: point(.standard, n: n, decode: true),
+                        sample: LatencySample(position: position, median: 1e-7 * p, min: 0.9e-7 * p, count: 4)))
+                rows.append(
+                    TokenLatencyRow(
+                        point: point(.linear, n: n, decode: true),
+                        sample: LatencySample(position: position, median: 1e-6, min: 0.9e-6, count: 4)))
             }
         }
         return RowFile.text(rows, TokenLatencyRow.table)
     }
 
-    static func metadata(cpuModel: String = "Test CPU", budget: Int = 1 << 30,
-                         timing: TimingPolicy = TimingPolicy(warmups: 0, minReps: 1, minSeconds: 0, maxSeconds: 0.05)) -> RunMetadata {
+    static func metadata(
+        cpuModel: String = "Test CPU", budget: Int = 1 << 30,
+        timing: TimingPolicy = TimingPolicy(warmups: 0, minReps: 1, minSeconds: 0, maxSeconds: 0.05)
+    ) -> RunMetadata {
         RunMetadata(
-            preset: "custom", machine: Machine(cpuModel: cpuModel, logicalCores: 2, memoryTotalBytes: 1 << 33, kernel: cpuModel, governor: nil),
-            libraries: .init(openblasConfig: "OpenBLAS", openblasCoreName: "Haswell", openblasParallel: 1, jemallocVersion: "5.3.0",
-                             jemallocOptions: nil, swiftVersion: "Swift 6.3"),
+            preset: "custom",
+            machine: Machine(
+                cpuModel: cpuModel, logicalCores: 2, memoryTotalBytes: 1 << 33, kernel: cpuModel, governor: nil),
+            libraries: .init(
+                openblasConfig: "OpenBLAS", openblasCoreName: "Haswell", openblasParallel: 1, jemallocVersion: "5.3.0",
+                jemallocOptions: nil, swiftVersion: "Swift 6.3"),
             buildConfiguration: "debug", gitCommit: nil, gitDirty: nil, seed: 42, timing: timing,
             memoryBudgetBytes: budget, sgemmCeilingGflops: ["1": 50], calibrationGemm: "1024x1024x1024 sgemm",
-            sessions: [.init(commandLine: cpuModel, start: "2026-01-01T00:00:00Z", end: "2026-01-01T00:01:00Z", completed: true, pointsMeasured: 1)])
+            sessions: [
+                .init(
+                    commandLine: cpuModel, start: "2026-01-01T00:00:00Z", end: "2026-01-01T00:01:00Z", completed: true,
+                    pointsMeasured: 1)
+            ])
     }
 
     /// The paper-data options pointed at files that do not exist (an empty table each), so a
     /// test does not depend on its working directory.
     static func noPaperData(_ dir: URL) -> [String] {
-        ["--paper", dir.appendingPathComponent("no-table3.csv").path,
-         "--paper-generation", dir.appendingPathComponent("no-generation.csv").path,
-         "--max-batch", dir.appendingPathComponent("no-max-batch.csv").path]
+        [
+            "--paper", dir.appendingPathComponent("no-table3.csv").path,
+            "--paper-generation", dir.appendingPathComponent("no-generation.csv").path,
+            "--max-batch", dir.appendingPathComponent("no-max-batch.csv").path,
+        ]
     }
 
     // MARK: - 1. Generated gnuplot scripts never execute input-derived text
@@ -164,11 +202,13 @@ import Testing
     /// quote and backquotes, and an `--output` folder with quotes, backquotes and line breaks (or a
     /// leading `|` or `<`, which gnuplot would run as a command): `attnbench plot` writes every
     /// figure, and gnuplot renders each script from the scratch folder without running anything.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: gnuplot), "needs /usr/bin/gnuplot"), arguments: [
-        "plots'\"`touch pwned-out`\nsystem(\"touch pwned-out2\")\n#\\",
-        "|touch pwned-pipe;",
-        "<touch pwned-lt;",
-    ])
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: gnuplot), "needs /usr/bin/gnuplot"),
+        arguments: [
+            "plots'\"`touch pwned-out`\nsystem(\"touch pwned-out2\")\n#\\",
+            "|touch pwned-pipe;",
+            "<touch pwned-lt;",
+        ])
     func poisonedMetadataPathsAndFolderRunNothingInGnuplot(_ output: String) throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -181,11 +221,14 @@ import Testing
         try Self.richTokens().write(toFile: TokenLatencyRow.path(forCSV: csv.path), atomically: true, encoding: .utf8)
 
         // The input is given relative to the scratch folder, as the scripts' paths are.
-        let result = try Self.run(["plot", "--input", csv.path.replacingOccurrences(of: dir.path + "/", with: ""), "--output", output]
-                                  + Self.noPaperData(dir), in: dir)
+        let result = try Self.run(
+            ["plot", "--input", csv.path.replacingOccurrences(of: dir.path + "/", with: ""), "--output", output]
+                + Self.noPaperData(dir), in: dir)
         #expect(result.status == 0, "plot failed: \(result.stderr)")
         let outputFolder = dir.appendingPathComponent(output)
-        let scripts = try FileManager.default.contentsOfDirectory(atPath: outputFolder.path).filter { $0.hasSuffix(".gp") }.sorted()
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: outputFolder.path).filter {
+            $0.hasSuffix(".gp")
+        }.sorted()
         #expect(scripts.count == 7, "scripts: \(scripts)")  // every figure
 
         for script in scripts {
@@ -204,7 +247,8 @@ import Testing
             #expect(Self.exists(png), "\(script) wrote no \(png.lastPathComponent) where it should")
         }
         var markers: [String] = []
-        for case let path as String in FileManager.default.enumerator(atPath: dir.path) ?? FileManager.DirectoryEnumerator()
+        for case let path as String in FileManager.default.enumerator(atPath: dir.path)
+            ?? FileManager.DirectoryEnumerator()
         where (path as NSString).lastPathComponent.hasPrefix("pwned") {
             markers.append(path)
         }
@@ -220,8 +264,11 @@ import Testing
         let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
         defer { try? FileManager.default.removeItem(at: dir) }
         let start = Date()
-        let result = try Self.run(["eval", "--mechanism", "linformer", "--projected-length", k, "--q", "q.npy", "--k", "k.npy",
-                                   "--v", "v.npy", "--out", "o.npy"], in: dir)
+        let result = try Self.run(
+            [
+                "eval", "--mechanism", "linformer", "--projected-length", k, "--q", "q.npy", "--k", "k.npy",
+                "--v", "v.npy", "--out", "o.npy",
+            ], in: dir)
         Self.expectOneLine(result, 64, "--projected-length \(k) needs", k)
         #expect(Date().timeIntervalSince(start) < 10)
         #expect(!Self.exists(dir.appendingPathComponent("o.npy")))
@@ -236,10 +283,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
         header += String(repeating: " ", count: 63 - (10 + header.utf8.count) % 64) + "\n"
-        var file = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+        var file = Data(
+            [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
         file += Data(header.utf8) + Data(count: 16)
         try file.write(to: dir.appendingPathComponent("q.npy"))
-        let result = try Self.run(["eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy"], in: dir)
+        let result = try Self.run(
+            ["eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy"],
+            in: dir)
         Self.expectOneLine(result, 64, "q.npy", shape)
         #expect(!Self.exists(dir.appendingPathComponent("o.npy")))
     }
@@ -269,10 +319,16 @@ import Testing
     /// Points whose cost overflows Int (`--n 1000000000 --batch 1000000000` trapped in the cost
     /// model, reached from the progress line after the CSV was created) are skipped for memory.
     @Test(arguments: [
-        ["--n", "1000000000", "--batch", "1000000000", "--mechanism", "standard,linear,linformer", "--k", "16", "--mode", "forward,decode"],
+        [
+            "--n", "1000000000", "--batch", "1000000000", "--mechanism", "standard,linear,linformer", "--k", "16",
+            "--mode", "forward,decode",
+        ],
         ["--n", "16", "--heads", "9223372036854775807"],
         ["--n", "16", "--tokens", "9223372036854775807"],
-        ["--n", "4611686018427387904", "--head-dim", "4611686018427387904", "--mechanism", "linear", "--causal", "false,true"],
+        [
+            "--n", "4611686018427387904", "--head-dim", "4611686018427387904", "--mechanism", "linear", "--causal",
+            "false,true",
+        ],
     ])
     func sizesBeyondIntAreSkippedForMemory(_ arguments: [String]) throws {
         let dir = try Self.folder()
@@ -292,8 +348,9 @@ import Testing
     @Test func aDoublingRangeUpTo2To62IsMeasuredThenSkipped() throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let grid = Self.with(Self.with(Self.with(Self.tinyGrid, "--mechanism", "standard"), "--n", "1...4611686018427387904"),
-                             "--memory-budget", "1M")
+        let grid = Self.with(
+            Self.with(Self.with(Self.tinyGrid, "--mechanism", "standard"), "--n", "1...4611686018427387904"),
+            "--memory-budget", "1M")
         let result = try Self.run(["run", "--output", "r.csv"] + grid, in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         let rows = try ResultTable(path: dir.appendingPathComponent("r.csv").path).rows
@@ -316,23 +373,32 @@ import Testing
     func extremeValuesInAResultsFileNeverTrap(_ column: String, _ value: String) throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        guard let index = ResultRow.columns.firstIndex(of: column) else { Issue.record("no column \(column)"); return }
+        guard let index = ResultRow.columns.firstIndex(of: column) else {
+            Issue.record("no column \(column)")
+            return
+        }
         let rows = Self.richRows().map { row -> [String] in
             var fields = row.fields
             if column != "k" || row.point.mechanism == .linformer { fields[index] = value }
             return fields
         }
-        try CSV.text(columns: ResultRow.columns, rows: rows).write(to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
+        try CSV.text(columns: ResultRow.columns, rows: rows).write(
+            to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
         try Self.richTokens().write(to: dir.appendingPathComponent("r.tokens.csv"), atomically: true, encoding: .utf8)
         try Self.metadata().json().write(to: dir.appendingPathComponent("r.meta.json"))
         try "remeasure = 0\n".write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
         for command in [["plot", "--output", "plots"], ["report", "--output", "r.md"]] {
             let result = try Self.run(command + ["--input", "r.csv"] + Self.noPaperData(dir), in: dir)
-            #expect(result.status == 0 || result.status == 64, "\(command[0]) \(column)=\(value): \(result.status) \(result.stderr.prefix(300))")
+            #expect(
+                result.status == 0 || result.status == 64,
+                "\(command[0]) \(column)=\(value): \(result.status) \(result.stderr.prefix(300))")
         }
-        try FileManager.default.copyItem(at: dir.appendingPathComponent("r.csv"), to: dir.appendingPathComponent("b.csv"))
-        let check = try Self.run(["check", "--baseline", "b.csv", "--current", "r.csv", "--thresholds", "t.txt"], in: dir)
-        #expect([0, 1, 64].contains(check.status), "check \(column)=\(value): \(check.status) \(check.stderr.prefix(300))")
+        try FileManager.default.copyItem(
+            at: dir.appendingPathComponent("r.csv"), to: dir.appendingPathComponent("b.csv"))
+        let check = try Self.run(
+            ["check", "--baseline", "b.csv", "--current", "r.csv", "--thresholds", "t.txt"], in: dir)
+        #expect(
+            [0, 1, 64].contains(check.status), "check \(column)=\(value): \(check.status) \(check.stderr.prefix(300))")
     }
 
     /// Thresholds: a size beyond range, a key set twice (CRLF), a never-ending re-measure count
@@ -347,19 +413,23 @@ import Testing
     func badThresholdsAreOneLine(_ text: String, _ message: String) throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try RowFile.text(Self.checkRows(), ResultRow.table).write(to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
+        try RowFile.text(Self.checkRows(), ResultRow.table).write(
+            to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
         try text.write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
-        let result = try Self.run(["check", "--baseline", "b.csv", "--current", "b.csv", "--thresholds", "t.txt"], in: dir)
+        let result = try Self.run(
+            ["check", "--baseline", "b.csv", "--current", "b.csv", "--thresholds", "t.txt"], in: dir)
         Self.expectOneLine(result, 64, message)
     }
 
     @Test func crlfThresholdsAreAccepted() throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try RowFile.text(Self.checkRows(), ResultRow.table).write(to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
+        try RowFile.text(Self.checkRows(), ResultRow.table).write(
+            to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
         try "# tolerances\r\nslope = 0.3\r\nmemory-absolute = 64K\r\n\r\nremeasure = 0 # none\r\n"
             .write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
-        let result = try Self.run(["check", "--baseline", "b.csv", "--current", "b.csv", "--thresholds", "t.txt"], in: dir)
+        let result = try Self.run(
+            ["check", "--baseline", "b.csv", "--current", "b.csv", "--thresholds", "t.txt"], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("0 regression(s)"))
     }
@@ -369,8 +439,11 @@ import Testing
     @Test func maxBatchMeasuresDecodePointsAsDecode() throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try Self.run(["max-batch", "--mode", "decode", "--mechanism", "standard,linear", "--n", "16,32", "--heads", "1",
-                                   "--head-dim", "4", "--threads", "1", "--memory-budget", "640K", "--allow-debug", "--output", "mb.csv"], in: dir)
+        let result = try Self.run(
+            [
+                "max-batch", "--mode", "decode", "--mechanism", "standard,linear", "--n", "16,32", "--heads", "1",
+                "--head-dim", "4", "--threads", "1", "--memory-budget", "640K", "--allow-debug", "--output", "mb.csv",
+            ], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         let rows = try MaxBatchRow.read(dir.appendingPathComponent("mb.csv").path)
         #expect(rows.count == 4)
@@ -387,32 +460,45 @@ import Testing
     func aBadMaxBatchCSVIsOneLine(_ command: String, _ kind: String) throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try RowFile.text(Self.richRows(), ResultRow.table).write(to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
+        try RowFile.text(Self.richRows(), ResultRow.table).write(
+            to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
         let header = MaxBatchRow.columns.joined(separator: ",")
-        let good = RowFile.fields(MaxBatchRow(point: Self.point(.standard, n: 512), status: .ok, budgetBytes: 1 << 20, seed: 42), MaxBatchRow.table)
+        let good = RowFile.fields(
+            MaxBatchRow(point: Self.point(.standard, n: 512), status: .ok, budgetBytes: 1 << 20, seed: 42),
+            MaxBatchRow.table)
         let text: String
         let message: String
         switch kind {
         case "empty": (text, message) = ("", "no header line")
         case "header": (text, message) = ("mechanism,mode,n\n", "different schema")
-        case "short": (text, message) = (header + "\n" + good.prefix(7).joined(separator: ",") + "\n", "line 2 has 7 fields")
+        case "short":
+            (text, message) = (header + "\n" + good.prefix(7).joined(separator: ",") + "\n", "line 2 has 7 fields")
         default:
             var fields = good
             fields[MaxBatchRow.columns.firstIndex(of: "max_batch") ?? 0] = "many"
-            (text, message) = (CSV.line(MaxBatchRow.columns) + CSV.line(fields), "column max_batch: 'many' does not parse")
+            (text, message) = (
+                CSV.line(MaxBatchRow.columns) + CSV.line(fields), "column max_batch: 'many' does not parse"
+            )
         }
         let maxBatch = dir.appendingPathComponent("mb.csv")
         try text.write(to: maxBatch, atomically: true, encoding: .utf8)
         let before = Self.contents(maxBatch)
         switch command {
         case "max-batch":  // its output exists: refused before any measurement, the file untouched
-            let result = try Self.run(["max-batch", "--allow-debug", "--mechanism", "linear", "--n", "16", "--heads", "1", "--head-dim", "4",
-                                       "--threads", "1", "--memory-budget", "1M", "--output", "mb.csv"], in: dir)
+            let result = try Self.run(
+                [
+                    "max-batch", "--allow-debug", "--mechanism", "linear", "--n", "16", "--heads", "1", "--head-dim",
+                    "4",
+                    "--threads", "1", "--memory-budget", "1M", "--output", "mb.csv",
+                ], in: dir)
             Self.expectOneLine(result, 64, "mb.csv already exists", kind)
         default:
             let output = command == "plot" ? "plots" : "r.md"
-            let result = try Self.run([command, "--input", "r.csv", "--output", output, "--max-batch", "mb.csv",
-                                       "--paper", "none.csv", "--paper-generation", "none.csv"], in: dir)
+            let result = try Self.run(
+                [
+                    command, "--input", "r.csv", "--output", output, "--max-batch", "mb.csv",
+                    "--paper", "none.csv", "--paper-generation", "none.csv",
+                ], in: dir)
             Self.expectOneLine(result, 64, message, "\(command) \(kind)")
             #expect(!Self.exists(dir.appendingPathComponent(output)))
         }
@@ -452,19 +538,28 @@ import Testing
         case "threads-huge": rows[victim].point.threads = .max
         default: break
         }
-        try RowFile.text(rows, ResultRow.table).write(to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
+        try RowFile.text(rows, ResultRow.table).write(
+            to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
         rows[victim].efficiency = 0.05  // a tenth of the baseline's: a regression, re-measured before it counts
-        try RowFile.text(rows, ResultRow.table).write(to: dir.appendingPathComponent("c.csv"), atomically: true, encoding: .utf8)
-        try Self.metadata().json().write(to: dir.appendingPathComponent("c.meta.json"))  // a fast timing policy for the re-measure
+        try RowFile.text(rows, ResultRow.table).write(
+            to: dir.appendingPathComponent("c.csv"), atomically: true, encoding: .utf8)
+        // a fast timing policy for the re-measure
+        try Self.metadata().json().write(to: dir.appendingPathComponent("c.meta.json"))
         try "remeasure = 1\n".write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
-        let result = try Self.run(["check", "--baseline", "b.csv", "--current", "c.csv", "--thresholds", "t.txt"], in: dir)
-        let message = ["linformer-without-k": "needs k and sharing", "n-zero": "n = 0, it must be at least 1",
-                       "threads-huge": "threads = 9223372036854775807"][kind] ?? ""
+        let result = try Self.run(
+            ["check", "--baseline", "b.csv", "--current", "c.csv", "--thresholds", "t.txt"], in: dir)
+        let message =
+            [
+                "linformer-without-k": "needs k and sharing", "n-zero": "n = 0, it must be at least 1",
+                "threads-huge": "threads = 9223372036854775807",
+            ][kind] ?? ""
         // Points that can be measured are re-measured first ("check: re-measuring …" lines); the
         // one that cannot is the single error.
         #expect(result.status == 64, "\(kind): \(result.status) \(result.stderr)")
         let errors = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("check: re-measuring ") }
-        #expect(errors.count == 1 && errors[0].hasPrefix("attnbench: error: ") && errors[0].contains(message), "\(kind): \(result.stderr)")
+        #expect(
+            errors.count == 1 && errors[0].hasPrefix("attnbench: error: ") && errors[0].contains(message),
+            "\(kind): \(result.stderr)")
     }
 
     // MARK: Write errors
@@ -478,7 +573,9 @@ import Testing
         let fd = open(mount.appendingPathComponent("fill").path, O_WRONLY | O_CREAT, 0o644)
         let block = [UInt8](repeating: 7, count: 1024)
         var written = 0
-        while written < size - free, block.withUnsafeBytes({ write(fd, $0.baseAddress, min(1024, size - free - written)) }) > 0 {
+        while written < size - free,
+            block.withUnsafeBytes({ write(fd, $0.baseAddress, min(1024, size - free - written)) }) > 0
+        {
             written += 1024
         }
         close(fd)
@@ -511,20 +608,35 @@ import Testing
             Self.shell("/bin/umount", [disk.path])
             try? FileManager.default.removeItem(at: dir)
         }
-        try RowFile.text(Self.richRows(), ResultRow.table).write(to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
+        try RowFile.text(Self.richRows(), ResultRow.table).write(
+            to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
         let commands: [(String, [String])] = [
             ("run", ["run", "--output", "full-disk/run.csv"] + Self.tinyGrid),
             ("report", ["report", "--input", "r.csv", "--output", "full-disk/r.md"] + Self.noPaperData(dir)),
             ("plot", ["plot", "--input", "r.csv", "--output", "full-disk/plots"] + Self.noPaperData(dir)),
-            ("eval", ["eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "full-disk/o.npy"]),
-            ("max-batch", ["max-batch", "--allow-debug", "--mechanism", "linear", "--n", "16", "--heads", "1", "--head-dim", "4",
-                           "--threads", "1", "--memory-budget", "1M", "--output", "full-disk/mb.csv"]),
+            (
+                "eval",
+                [
+                    "eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out",
+                    "full-disk/o.npy",
+                ]
+            ),
+            (
+                "max-batch",
+                [
+                    "max-batch", "--allow-debug", "--mechanism", "linear", "--n", "16", "--heads", "1", "--head-dim",
+                    "4",
+                    "--threads", "1", "--memory-budget", "1M", "--output", "full-disk/mb.csv",
+                ]
+            ),
         ]
         for (name, arguments) in commands {
             let result = try Self.run(arguments, in: dir)
             #expect(result.status == 74, "\(name): \(result.status) \(result.stderr)")
             #expect(result.stderr.contains("No space left on device"), "\(name): \(result.stderr)")
-            #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("attnbench: error:") }.count == 1, "\(name): \(result.stderr)")
+            #expect(
+                result.stderr.split(separator: "\n").filter { $0.hasPrefix("attnbench: error:") }.count == 1,
+                "\(name): \(result.stderr)")
         }
         try Self.expectNoBrokenFiles(disk)
     }
@@ -558,7 +670,9 @@ import Testing
             #expect(!data.isEmpty, "\(name) is empty", sourceLocation: sourceLocation)
             if name.hasSuffix(".csv") {
                 let text = String(decoding: data, as: UTF8.self)
-                #expect(text.hasPrefix("mechanism,scope,mode,"), "\(name) has no header: \(text.prefix(80))", sourceLocation: sourceLocation)
+                #expect(
+                    text.hasPrefix("mechanism,scope,mode,"), "\(name) has no header: \(text.prefix(80))",
+                    sourceLocation: sourceLocation)
                 #expect(text.hasSuffix("\n"), "\(name) ends inside a line", sourceLocation: sourceLocation)
             }
         }
@@ -571,13 +685,25 @@ import Testing
         let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
         defer { try? FileManager.default.removeItem(at: dir) }
         let device = dir.appendingPathComponent("full")
-        guard mknod(device.path, S_IFCHR | 0o666, dev_t(1 << 8 | 7)) == 0 else { print("skipped: mknod failed"); return }
-        try RowFile.text(Self.richRows(), ResultRow.table).write(to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
-        for arguments in [["eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "full", "--overwrite"],
-                          ["report", "--input", "r.csv", "--output", "full", "--overwrite"] + Self.noPaperData(dir)] {
-            Self.expectOneLine(try Self.run(arguments, in: dir), 74, "cannot write to full: No space left on device", arguments[0])
+        guard mknod(device.path, S_IFCHR | 0o666, dev_t(1 << 8 | 7)) == 0 else {
+            print("skipped: mknod failed")
+            return
+        }
+        try RowFile.text(Self.richRows(), ResultRow.table).write(
+            to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
+        for arguments in [
+            [
+                "eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "full",
+                "--overwrite",
+            ],
+            ["report", "--input", "r.csv", "--output", "full", "--overwrite"] + Self.noPaperData(dir),
+        ] {
+            Self.expectOneLine(
+                try Self.run(arguments, in: dir), 74, "cannot write to full: No space left on device", arguments[0])
             var info = stat()
-            #expect(stat(device.path, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR, "\(arguments[0]) replaced the device")
+            #expect(
+                stat(device.path, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR, "\(arguments[0]) replaced the device"
+            )
         }
     }
 
@@ -590,7 +716,8 @@ import Testing
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let output = dir.appendingPathComponent("r.csv")
-        let grid = Self.with(Self.with(Self.with(Self.tinyGrid, "--n", "16...256"), "--min-time", "0.1"), "--max-time", "0.2")
+        let grid = Self.with(
+            Self.with(Self.with(Self.tinyGrid, "--n", "16...256"), "--min-time", "0.1"), "--max-time", "0.2")
         let first = Process()
         first.executableURL = binaryURL()
         first.arguments = ["run", "--output", "r.csv"] + grid
@@ -600,12 +727,15 @@ import Testing
         try first.run()
         defer { if first.isRunning { first.terminate() } }
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, first.isRunning, (Self.contents(output)?.count ?? 0) == 0 { Thread.sleep(forTimeInterval: 0.01) }
+        while Date() < deadline, first.isRunning, (Self.contents(output)?.count ?? 0) == 0 {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         #expect(first.isRunning, "the first run ended before the test could race it")
 
         for flags in [["--resume"], ["--overwrite"]] {
             let second = try Self.run(["run", "--output", "r.csv"] + grid + flags, in: dir)
-            Self.expectOneLine(second, 64, "r.csv is being written by another attnbench (PID \(first.processIdentifier))", "\(flags)")
+            Self.expectOneLine(
+                second, 64, "r.csv is being written by another attnbench (PID \(first.processIdentifier))", "\(flags)")
         }
 
         let third = Process()
@@ -652,17 +782,27 @@ import Testing
         ["report", "--input", "r.csv", "--output", "link.csv", "--overwrite"],
         ["report", "--input", "r.csv", "--output", "r.meta.json", "--overwrite"],
         ["plot", "--input", "r.csv", "--output", ".", "--max-batch", "scaling.dat", "--overwrite"],
-        ["eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "q.npy", "--overwrite"],
-        ["eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "link.npy", "--overwrite"],
+        [
+            "eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "q.npy",
+            "--overwrite",
+        ],
+        [
+            "eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "link.npy",
+            "--overwrite",
+        ],
     ])
     func anOutputThatIsAnInputIsRefused(_ arguments: [String]) throws {
         let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
         defer { try? FileManager.default.removeItem(at: dir) }
-        try RowFile.text(Self.richRows(), ResultRow.table).write(to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
+        try RowFile.text(Self.richRows(), ResultRow.table).write(
+            to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
         try Self.metadata().json().write(to: dir.appendingPathComponent("r.meta.json"))
-        try CSV.line(MaxBatchRow.columns).write(to: dir.appendingPathComponent("scaling.dat"), atomically: true, encoding: .utf8)
-        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link.csv").path, withDestinationPath: "r.csv")
-        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link.npy").path, withDestinationPath: "k.npy")
+        try CSV.line(MaxBatchRow.columns).write(
+            to: dir.appendingPathComponent("scaling.dat"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appendingPathComponent("link.csv").path, withDestinationPath: "r.csv")
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appendingPathComponent("link.npy").path, withDestinationPath: "k.npy")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         let before = names.map { Self.contents(dir.appendingPathComponent($0)) }
         Self.expectOneLine(try Self.run(arguments, in: dir), 64, "is also an input", arguments.joined(separator: " "))
@@ -716,10 +856,13 @@ import Testing
             set(&base, ["status"], "skipped")
             set(&base, ["reason"], "memory: needs 1 GiB > budget 1 MiB")
         }
-        try CSV.text(columns: ResultRow.columns, rows: base).write(to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
-        try CSV.text(columns: ResultRow.columns, rows: current).write(to: dir.appendingPathComponent("c.csv"), atomically: true, encoding: .utf8)
+        try CSV.text(columns: ResultRow.columns, rows: base).write(
+            to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
+        try CSV.text(columns: ResultRow.columns, rows: current).write(
+            to: dir.appendingPathComponent("c.csv"), atomically: true, encoding: .utf8)
         try "remeasure = 0\n".write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
-        let result = try Self.run(["check", "--baseline", "b.csv", "--current", "c.csv", "--thresholds", "t.txt"], in: dir)
+        let result = try Self.run(
+            ["check", "--baseline", "b.csv", "--current", "c.csv", "--thresholds", "t.txt"], in: dir)
         Self.expectOneLine(result, 64, message, kind)
         #expect(!result.stdout.contains("0 comparisons"))
     }
@@ -739,15 +882,18 @@ import Testing
         let skipped = try ResultTable(path: csv.path).rows.filter { $0.status == .skipped }
         #expect(skipped.map(\.point) == [Self.point(.standard, n: 32)])
 
-        for (flags, message) in [(["--seed", "7"], "--seed 42, this run has 7"),
-                                 (["--min-reps", "2"], "the timing policy (warmups 0, min-reps 1,"),
-                                 (["--memory-budget", String(budget - 1)], "this run has a smaller")] {
+        for (flags, message) in [
+            (["--seed", "7"], "--seed 42, this run has 7"),
+            (["--min-reps", "2"], "the timing policy (warmups 0, min-reps 1,"),
+            (["--memory-budget", String(budget - 1)], "this run has a smaller"),
+        ] {
             let result = try Self.run(["run", "--output", "r.csv", "--resume"] + grid + flags, in: dir)
             Self.expectOneLine(result, 64, message, "\(flags)")
             #expect(Self.contents(csv) == before.0 && Self.contents(meta) == before.1, "\(flags) changed the files")
         }
 
-        let larger = try Self.run(["run", "--output", "r.csv", "--resume"] + grid + ["--memory-budget", "64M"], in: dir)
+        let larger = try Self.run(
+            ["run", "--output", "r.csv", "--resume"] + grid + ["--memory-budget", "64M"], in: dir)
         #expect(larger.status == 0, "\(larger.stderr)")
         #expect(larger.stdout.contains("1 measured, 0 skipped, 3 already"), "\(larger.stdout)")
         let rows = try ResultTable(path: csv.path).rows
@@ -762,7 +908,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let csv = dir.appendingPathComponent("r.csv")
         #expect(try Self.run(["run", "--output", "r.csv"] + Self.tinyGrid, in: dir).status == 0)
-        var lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = try String(contentsOf: csv, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).map(String.init)
         lines.removeLast(2)  // the last row and the empty string after its line break
         let cut = "linear,forward,false,,32,,,1,1,4,1,skipped,\"memory, needs\n3 GiB"
         try (lines.joined(separator: "\n") + "\n" + cut).write(to: csv, atomically: true, encoding: .utf8)
@@ -781,14 +929,16 @@ import Testing
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let threads = String(ProcessInfo.processInfo.activeProcessorCount + 1)
-        let grid = Self.with(Self.with(Self.with(Self.tinyGrid, "--threads", threads), "--mechanism", "linear"), "--n", "16")
+        let grid = Self.with(
+            Self.with(Self.with(Self.tinyGrid, "--threads", threads), "--mechanism", "linear"), "--n", "16")
         let result = try Self.run(["run", "--output", "r.csv"] + grid, in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         let warning = "--threads \(threads) is more than the \(ProcessInfo.processInfo.activeProcessorCount) cores"
         #expect(result.stderr.contains("warning: " + warning), "\(result.stderr)")
         let metadata = try RunMetadata.read(from: dir.appendingPathComponent("r.meta.json").path)
         #expect(metadata?.sessions.last?.warnings?.contains { $0.contains(warning) } == true)
-        #expect(try ResultTable(path: dir.appendingPathComponent("r.csv").path).rows.allSatisfy { $0.peakRSSBytes != nil })
+        #expect(
+            try ResultTable(path: dir.appendingPathComponent("r.csv").path).rows.allSatisfy { $0.peakRSSBytes != nil })
     }
 
     // MARK: - 6. Smaller things users hit
@@ -797,15 +947,19 @@ import Testing
     @Test func crlfPresetsAreReadAndDuplicateKeysRefused() throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let preset = "# tiny\r\nmechanism = linear\r\nn = 16,32\r\nheads = 1\r\nhead-dim = 4\r\nthreads = 1\r\n"
+        let preset =
+            "# tiny\r\nmechanism = linear\r\nn = 16,32\r\nheads = 1\r\nhead-dim = 4\r\nthreads = 1\r\n"
             + "warmups = 0\r\nmin-reps = 1\r\nmin-time = 0\r\nmax-time = 0.05\r\nmemory-budget = 64M\r\n"
         try preset.write(to: dir.appendingPathComponent("crlf.preset"), atomically: true, encoding: .utf8)
-        let result = try Self.run(["run", "--allow-debug", "--quiet", "--preset", "./crlf.preset", "--output", "r.csv"], in: dir)
+        let result = try Self.run(
+            ["run", "--allow-debug", "--quiet", "--preset", "./crlf.preset", "--output", "r.csv"], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         try Self.expectWholeResults(dir.appendingPathComponent("r.csv"), rows: 2)
 
-        try (preset + "n = 64\r\n").write(to: dir.appendingPathComponent("dup.preset"), atomically: true, encoding: .utf8)
-        let duplicate = try Self.run(["run", "--allow-debug", "--quiet", "--preset", "./dup.preset", "--output", "d.csv"], in: dir)
+        try (preset + "n = 64\r\n").write(
+            to: dir.appendingPathComponent("dup.preset"), atomically: true, encoding: .utf8)
+        let duplicate = try Self.run(
+            ["run", "--allow-debug", "--quiet", "--preset", "./dup.preset", "--output", "d.csv"], in: dir)
         Self.expectOneLine(duplicate, 64, "./dup.preset:12: 'n' is set twice")
         #expect(!Self.exists(dir.appendingPathComponent("d.csv")))
     }
@@ -816,10 +970,19 @@ import Testing
         ["run", "--output", "/proc/attnbench-x.csv"] + tinyGrid,
         ["report", "--input", "r.csv", "--output", "/proc/attnbench-x.md"],
         ["plot", "--input", "r.csv", "--output", "/proc/attnbench-x"],
-        ["max-batch", "--allow-debug", "--mechanism", "linear", "--n", "16", "--heads", "1", "--head-dim", "4", "--threads", "1",
-         "--memory-budget", "1M", "--output", "/proc/attnbench-x.csv"],
-        ["kernels", "--allow-debug", "--n", "16", "--heads", "1", "--head-dim", "4", "--threads", "1", "--output", "/proc/attnbench-x.csv"],
-        ["eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "/proc/attnbench-x.npy"],
+        [
+            "max-batch", "--allow-debug", "--mechanism", "linear", "--n", "16", "--heads", "1", "--head-dim", "4",
+            "--threads", "1",
+            "--memory-budget", "1M", "--output", "/proc/attnbench-x.csv",
+        ],
+        [
+            "kernels", "--allow-debug", "--n", "16", "--heads", "1", "--head-dim", "4", "--threads", "1", "--output",
+            "/proc/attnbench-x.csv",
+        ],
+        [
+            "eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out",
+            "/proc/attnbench-x.npy",
+        ],
         ["report", "--input", "r.csv", "--output", "r.csv/x.md"],
         ["report", "--input", "r.csv", "--output", "folder", "--overwrite"],
         ["report", "--input", "folder", "--output", "x.md"],
@@ -829,15 +992,21 @@ import Testing
     func unusablePathsAreOneLine(_ arguments: [String]) throws {
         let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
         defer { try? FileManager.default.removeItem(at: dir) }
-        try RowFile.text(Self.richRows(), ResultRow.table).write(to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
+        try RowFile.text(Self.richRows(), ResultRow.table).write(
+            to: dir.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
         for name in ["folder", "folder.preset"] {
-            try FileManager.default.createDirectory(at: dir.appendingPathComponent(name), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent(name), withIntermediateDirectories: true)
         }
         let paper = arguments[0] == "report" || arguments[0] == "plot" ? Self.noPaperData(dir) : []
         let result = try Self.run(arguments + paper, in: dir)
-        let reason = arguments.contains { $0.hasPrefix("/proc/") } ? "No such file or directory"
+        let reason =
+            arguments.contains { $0.hasPrefix("/proc/") }
+            ? "No such file or directory"
             : arguments.contains("r.csv/x.md") ? "Not a directory" : "Is a directory"
         Self.expectOneLine(result, 74, reason, arguments.joined(separator: " "))
-        #expect(!result.stdout.contains("GF/s") && !result.stderr.contains("max-batch: linear"), "measured before failing: \(result.stdout)")
+        #expect(
+            !result.stdout.contains("GF/s") && !result.stderr.contains("max-batch: linear"),
+            "measured before failing: \(result.stdout)")
     }
 }

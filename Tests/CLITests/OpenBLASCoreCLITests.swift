@@ -27,8 +27,10 @@ private func machine(_ extra: [String] = [], environment: [String: String?] = [:
 }
 
 /// The levels of the cores these tests meet, as OpenBLASCore orders them.
-private let level = ["Prescott": 0, "Nehalem": 0, "Sandybridge": 1, "Haswell": 2, "Zen": 2, "SkylakeX": 3,
-                     "Cooperlake": 3]
+private let level = [
+    "Prescott": 0, "Nehalem": 0, "Sandybridge": 1, "Haswell": 2, "Zen": 2, "SkylakeX": 3,
+    "Cooperlake": 3,
+]
 
 @Suite struct OpenBLASCoreCLITests {
     /// With the variable unset, the core run is as good as the CPU's best: never Prescott on an
@@ -69,7 +71,8 @@ private let level = ["Prescott": 0, "Nehalem": 0, "Sandybridge": 1, "Haswell": 2
     @Test func aRestartByAttnbenchIsRecordedAndAnnounced() throws {
         let best = try #require(try machine(environment: ["OPENBLAS_CORETYPE": nil]).core["best"] ?? "Prescott")
         let result = try machine(environment: [
-            "OPENBLAS_CORETYPE": best, "ATTNBENCH_OPENBLAS_DETECTED": "Prescott", "ATTNBENCH_OPENBLAS_CHOSEN_BY": "attnbench",
+            "OPENBLAS_CORETYPE": best, "ATTNBENCH_OPENBLAS_DETECTED": "Prescott",
+            "ATTNBENCH_OPENBLAS_CHOSEN_BY": "attnbench",
         ])
         #expect(result.core["running"] == best)
         #expect(result.core["detected"] == "Prescott")

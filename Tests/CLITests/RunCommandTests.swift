@@ -1,8 +1,8 @@
-import Results
 import Analysis
 import Foundation
 import Harness
 import Reporting
+import Results
 import Testing
 
 @Suite struct RunCommandTests {
@@ -20,7 +20,9 @@ import Testing
         (["--memory-budget", "lots"], "is not a size"),
     ])
     func badInputIsOneLineAndExit64(_ arguments: [String], _ message: String) throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-bad-\(UUID().uuidString).csv").path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "attnbench-bad-\(UUID().uuidString).csv"
+        ).path
         let result = try attnbench(["run", "--allow-debug", "--quiet", "--output", output] + arguments)
         #expect(result.status == 64, "\(arguments): \(result.stderr)")
         #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
@@ -41,9 +43,11 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let output = dir.appendingPathComponent("run.csv").path
-        let grid = ["run", "--allow-debug", "--quiet", "--output", output, "--mechanism", "standard,linear",
-                    "--n", "16...256", "--batch", "1,2", "--heads", "2", "--head-dim", "8", "--threads", "1",
-                    "--warmups", "0", "--min-reps", "3", "--min-time", "0.15", "--max-time", "1"]
+        let grid = [
+            "run", "--allow-debug", "--quiet", "--output", output, "--mechanism", "standard,linear",
+            "--n", "16...256", "--batch", "1,2", "--heads", "2", "--head-dim", "8", "--threads", "1",
+            "--warmups", "0", "--min-reps", "3", "--min-time", "0.15", "--max-time", "1",
+        ]
         let process = Process()
         process.executableURL = binaryURL()
         process.arguments = grid
@@ -72,5 +76,6 @@ import Testing
 }
 
 func binaryURL() -> URL {
-    URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("attnbench")
+    URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(
+        "attnbench")
 }

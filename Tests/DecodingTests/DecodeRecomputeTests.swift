@@ -9,7 +9,9 @@ import _TestSupport
 /// re-runs causal softmax attention over the whole prefix and keeps its last row.
 @Suite struct DecodeRecomputeTests {
     static func generation(_ decoder: Decoder?, length: Int = 41, prompt: Int = 4) throws -> Generation {
-        try Generation(mechanism: .standard, decoder: decoder, batch: 2, heads: 3, headDim: 16, length: length, prompt: prompt, seed: 21)
+        try Generation(
+            mechanism: .standard, decoder: decoder, batch: 2, heads: 3, headDim: 16, length: length, prompt: prompt,
+            seed: 21)
     }
 
     /// Each y_i is within the Float64 reference's bound of causal attention over the recorded q, k, v
@@ -25,7 +27,9 @@ import _TestSupport
     /// the cache give the same outputs up to rounding: both within the reference's bound, so within
     /// twice it of each other; they sum in other orders (GEMMs over the prefix, GEMVs over the cache).
     @Test func recomputeEqualsTheCacheUpToRounding() throws {
-        let (recompute, cache) = (try Self.generation(.recompute, prompt: 41), try Self.generation(.kvCache, prompt: 41))
+        let (recompute, cache) = (
+            try Self.generation(.recompute, prompt: 41), try Self.generation(.kvCache, prompt: 41)
+        )
         let records = [recompute, cache].map { g in
             let record = DecodeRecord(batch: g.batch, heads: g.heads, length: g.length, headDim: g.headDim)
             g(record: record)
@@ -54,10 +58,14 @@ import _TestSupport
     /// sums of the whole prefix (1 MiB here) plus the scratch, within the probe's bounds.
     @Test func theCostCountsTheWholePrefix() throws {
         let (b, h, d, n) = (1, 8, 32, 128)
-        let generation = try Generation(mechanism: .standard, decoder: .recompute, batch: b, heads: h, headDim: d, length: n, seed: 5)
+        let generation = try Generation(
+            mechanism: .standard, decoder: .recompute, batch: b, heads: h, headDim: d, length: n, seed: 5)
         let prefix = (0..<n).reduce(0.0) { $0 + 4 * Double($1 + 1) * Double($1 + 1) * Double(d) }
         #expect(generation.cost.flops == Double(b * h) * (prefix + Double(n) * 6 * Double(d * d)))
-        #expect(generation.cost == Generation.cost(mechanism: .standard, decoder: .recompute, batch: b, heads: h, headDim: d, length: n, prompt: 1))
+        #expect(
+            generation.cost
+                == Generation.cost(
+                    mechanism: .standard, decoder: .recompute, batch: b, heads: h, headDim: d, length: n, prompt: 1))
         let (_, peak) = try AllocatorProbe.measurePeak { generation() }
         expectNearModel(peak, generation.cost.callPeakBytes, "recompute decode")
         #expect(generation.cost.intermediateBytes >= AttentionCost.floats(b, h, n, n))
@@ -66,16 +74,25 @@ import _TestSupport
     /// Each mechanism decodes with its own decoders only (``Decoder/supported(by:)``); the others throw
     /// one line saying which it has. Without a decoder, softmax takes its cache and linear its state.
     @Test func unsupportedDecodersThrow() throws {
-        for (mechanism, decoder) in [(Mechanism.linear, Decoder.kvCache), (.linear, .recompute), (.standard, .recurrent),
-                                     (.flash, .kvCache), (.linformer, .recompute)] {
+        for (mechanism, decoder) in [
+            (Mechanism.linear, Decoder.kvCache), (.linear, .recompute), (.standard, .recurrent),
+            (.flash, .kvCache), (.linformer, .recompute),
+        ] {
             #expect(throws: KernelConfigurationError.self, "\(mechanism) with \(decoder)") {
-                try Generation(mechanism: mechanism, decoder: decoder, batch: 1, heads: 1, headDim: 8, length: 4, seed: 1)
+                try Generation(
+                    mechanism: mechanism, decoder: decoder, batch: 1, heads: 1, headDim: 8, length: 4, seed: 1)
             }
             let reason = Generation.unsupported(mechanism, decoder: decoder)?.description ?? ""
             #expect(!reason.isEmpty && !reason.contains("\n"))
         }
-        #expect(try Generation(mechanism: .standard, batch: 1, heads: 1, headDim: 8, length: 4, seed: 1).decoder == .kvCache)
-        #expect(try Generation(mechanism: .linear, batch: 1, heads: 1, headDim: 8, length: 4, seed: 1).decoder == .recurrent)
-        #expect(Generation.cost(mechanism: .linear, decoder: .kvCache, batch: 1, heads: 1, headDim: 8, length: 4, prompt: 1).flops == 0)
+        #expect(
+            try Generation(mechanism: .standard, batch: 1, heads: 1, headDim: 8, length: 4, seed: 1).decoder == .kvCache
+        )
+        #expect(
+            try Generation(mechanism: .linear, batch: 1, heads: 1, headDim: 8, length: 4, seed: 1).decoder == .recurrent
+        )
+        #expect(
+            Generation.cost(mechanism: .linear, decoder: .kvCache, batch: 1, heads: 1, headDim: 8, length: 4, prompt: 1)
+                .flops == 0)
     }
 }

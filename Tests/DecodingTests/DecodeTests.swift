@@ -12,8 +12,9 @@ import _TestSupport
     }
 
     static func recorded(_ generation: Generation) -> DecodeRecord {
-        let record = DecodeRecord(batch: generation.batch, heads: generation.heads, length: generation.length,
-                                  headDim: generation.headDim)
+        let record = DecodeRecord(
+            batch: generation.batch, heads: generation.heads, length: generation.length,
+            headDim: generation.headDim)
         generation(record: record)
         return record
     }
@@ -63,7 +64,8 @@ import _TestSupport
         let generation = try Self.generation(mechanism)
         let record = Self.recorded(generation)
         let d = generation.headDim
-        var x = [Float](repeating: 0, count: d), qkv = [Float](repeating: 0, count: 3 * d)
+        var x = [Float](repeating: 0, count: d)
+        var qkv = [Float](repeating: 0, count: 3 * d)
         for s in 0..<generation.slices {
             let (q, out) = (record.q.matrix(s), record.out.matrix(s))
             // x_P from x_{P-1} (the last prompt source) and y_{P-1}.
@@ -110,7 +112,8 @@ import _TestSupport
         var peaks: [Mechanism: [Int]] = [:]
         for mechanism in [Mechanism.standard, .linear] {
             for n in [512, 2048] {
-                let generation = try Generation(mechanism: mechanism, batch: 1, heads: 4, headDim: 32, length: n, seed: 3)
+                let generation = try Generation(
+                    mechanism: mechanism, batch: 1, heads: 4, headDim: 32, length: n, seed: 3)
                 let (_, peak) = try AllocatorProbe.measurePeak { generation() }
                 expectNearModel(peak, generation.cost.callPeakBytes, "\(mechanism) decode n=\(n)")
                 peaks[mechanism, default: []].append(peak)
@@ -121,7 +124,9 @@ import _TestSupport
         #expect(peaks[.standard]![1] - peaks[.standard]![0] >= cache - PeakBounds.below)
         // The RNN state is the same at every n (model: exactly; measured: within thread.peak's resolution).
         #expect(abs(peaks[.linear]![1] - peaks[.linear]![0]) <= PeakBounds.below)
-        let state = { (n: Int) in try Generation(mechanism: .linear, batch: 1, heads: 4, headDim: 32, length: n, seed: 3).cost.callPeakBytes }
+        let state = { (n: Int) in
+            try Generation(mechanism: .linear, batch: 1, heads: 4, headDim: 32, length: n, seed: 3).cost.callPeakBytes
+        }
         #expect(try state(512) == state(65536))
     }
 

@@ -11,15 +11,21 @@ import _TestSupport
 /// and re-running the stack over the prefix.
 @Suite struct LayerDecodeTests {
     static let configuration = LayerConfiguration(heads: 2, headDim: 8, ffnMultiplier: 2, layers: 2)
-    static let decoders: [(Mechanism, Decoder)] = [(.standard, .kvCache), (.standard, .recompute), (.linear, .recurrent)]
+    static let decoders: [(Mechanism, Decoder)] = [
+        (.standard, .kvCache), (.standard, .recompute), (.linear, .recurrent),
+    ]
 
-    static func generation(_ mechanism: Mechanism, _ decoder: Decoder, length: Int = 23, prompt: Int = 3) throws -> LayerGeneration {
-        try LayerGeneration(configuration: configuration, mechanism: mechanism, decoder: decoder, batch: 2, length: length,
-                            prompt: prompt, seed: 5)
+    static func generation(_ mechanism: Mechanism, _ decoder: Decoder, length: Int = 23, prompt: Int = 3) throws
+        -> LayerGeneration
+    {
+        try LayerGeneration(
+            configuration: configuration, mechanism: mechanism, decoder: decoder, batch: 2, length: length,
+            prompt: prompt, seed: 5)
     }
 
     static func recorded(_ generation: LayerGeneration) -> LayerDecodeRecord {
-        let record = LayerDecodeRecord(configuration: generation.configuration, batch: generation.batch, length: generation.length)
+        let record = LayerDecodeRecord(
+            configuration: generation.configuration, batch: generation.batch, length: generation.length)
         generation(record: record)
         return record
     }
@@ -41,7 +47,9 @@ import _TestSupport
     /// recomputation decode the same sequence: the inputs are identical bit for bit and each decoder
     /// passes the check over them, so their outputs are the same up to rounding.
     @Test func theDecodersSeeTheSameInputsWithoutFeedback() throws {
-        let records = try [Decoder.kvCache, .recompute].map { Self.recorded(try Self.generation(.standard, $0, prompt: 23)) }
+        let records = try [Decoder.kvCache, .recompute].map {
+            Self.recorded(try Self.generation(.standard, $0, prompt: 23))
+        }
         #expect(records[0].inputs.scalars == records[1].inputs.scalars)
         for decoder in [Decoder.kvCache, .recompute] {
             let passed = Verification.check(try Self.generation(.standard, decoder, prompt: 23)).allSatisfy(\.passed)
@@ -93,11 +101,14 @@ import _TestSupport
         let products = b * layers * (8 * dm * dm + 4 * dm * m)
         let cache = (0..<n).reduce(0.0) { $0 + 4 * Double($1 + 1) * d }
         #expect(try Self.generation(.standard, .kvCache).cost.flops == Double(n) * products + b * h * layers * cache)
-        #expect(try Self.generation(.linear, .recurrent).cost.flops == Double(n) * (products + b * h * layers * (4 * d * d + 3 * d)))
+        #expect(
+            try Self.generation(.linear, .recurrent).cost.flops == Double(n)
+                * (products + b * h * layers * (4 * d * d + 3 * d)))
         let recompute = (1...n).reduce(0.0) { $0 + Double($1) * products + b * h * layers * 4 * Double($1 * $1) * d }
         #expect(try Self.generation(.standard, .recompute).cost.flops == recompute)
         // At the rnn-generation preset's N = 3072 (a closed form, not 3072 stack costs), term by term.
-        let long = LayerGeneration.cost(configuration: c, mechanism: .standard, decoder: .recompute, batch: 2, length: 3072, prompt: 1)
+        let long = LayerGeneration.cost(
+            configuration: c, mechanism: .standard, decoder: .recompute, batch: 2, length: 3072, prompt: 1)
         let terms = (1...3072).reduce(0.0) { $0 + Double($1) * products + b * h * layers * 4 * Double($1 * $1) * d }
         #expect(abs(long.flops - terms) <= 1e-12 * terms)
     }
@@ -109,20 +120,28 @@ import _TestSupport
     func thePeakMatchesTheCostModel(_ mechanism: Mechanism, _ decoder: Decoder) throws {
         let c = LayerConfiguration(heads: 8, headDim: 32, ffnMultiplier: 1, layers: 2)
         let length = decoder == .recompute ? 48 : 512
-        let generation = try LayerGeneration(configuration: c, mechanism: mechanism, decoder: decoder, batch: 1, length: length, seed: 7)
+        let generation = try LayerGeneration(
+            configuration: c, mechanism: mechanism, decoder: decoder, batch: 1, length: length, seed: 7)
         let (_, peak) = try AllocatorProbe.measurePeak { generation() }
         expectNearModel(peak, generation.cost.callPeakBytes, "\(mechanism) \(decoder)")
-        #expect(generation.cost == LayerGeneration.cost(configuration: c, mechanism: mechanism, decoder: decoder, batch: 1,
-                                                        length: length, prompt: 1))
+        #expect(
+            generation.cost
+                == LayerGeneration.cost(
+                    configuration: c, mechanism: mechanism, decoder: decoder, batch: 1,
+                    length: length, prompt: 1))
         #expect(generation.cost.parameterBytes == generation.stack.parameterBytes + generation.promptSources.byteCount)
     }
 
     /// The pairs a mechanism does not decode with throw one line, as ``Generation`` does.
     @Test func unsupportedPairsThrow() {
-        for (mechanism, decoder) in [(Mechanism.linear, Decoder.kvCache), (.standard, .recurrent), (.flash, .recompute),
-                                     (.linformer, .kvCache)] {
+        for (mechanism, decoder) in [
+            (Mechanism.linear, Decoder.kvCache), (.standard, .recurrent), (.flash, .recompute),
+            (.linformer, .kvCache),
+        ] {
             #expect(throws: KernelConfigurationError.self, "\(mechanism) with \(decoder)") {
-                try LayerGeneration(configuration: Self.configuration, mechanism: mechanism, decoder: decoder, batch: 1, length: 4, seed: 1)
+                try LayerGeneration(
+                    configuration: Self.configuration, mechanism: mechanism, decoder: decoder, batch: 1, length: 4,
+                    seed: 1)
             }
         }
         #expect(throws: KernelConfigurationError.self) {

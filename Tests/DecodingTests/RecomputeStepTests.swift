@@ -8,8 +8,9 @@ import Testing
     /// Step i alone, over the prefix the generation recorded, gives the generation's output at i.
     @Test func aStepAloneIsTheGenerationsStep() throws {
         let configuration = LayerConfiguration(heads: 2, headDim: 8, ffnMultiplier: 2, layers: 2)
-        let generation = try LayerGeneration(configuration: configuration, mechanism: .standard, decoder: .recompute,
-                                             batch: 2, length: 12, prompt: 3, seed: 11)
+        let generation = try LayerGeneration(
+            configuration: configuration, mechanism: .standard, decoder: .recompute,
+            batch: 2, length: 12, prompt: 3, seed: 11)
         let record = LayerDecodeRecord(configuration: configuration, batch: 2, length: 12)
         generation(record: record)
         for i in [0, 2, 7, 11] {

@@ -16,15 +16,18 @@ import _TestSupport
     /// The static cost's core costs for a stack's core, from its mechanism's name and settings only.
     static func named(_ core: any DifferentiableAttention, shape: AttentionShape) -> EncoderStack.CoreCost {
         let linformer = core as? LinformerAttention
-        return .of(core.mechanism, causal: core.isCausal, shape: shape, projectedLength: linformer?.projectedLength,
-                   sharing: linformer?.projections.sharing)
+        return .of(
+            core.mechanism, causal: core.isCausal, shape: shape, projectedLength: linformer?.projectedLength,
+            sharing: linformer?.projections.sharing)
     }
 
     @Test(arguments: Pass.allCases)
     func theStaticCostIsTheInstanceCost(_ pass: Pass) {
         let c = Self.configuration
         let shape = c.coreShape(batch: Self.batch, length: Self.length)
-        for (name, cores) in Verification.layerCores(configuration: c, length: Self.length, projectedLength: 16, seed: 1) {
+        for (name, cores) in Verification.layerCores(
+            configuration: c, length: Self.length, projectedLength: 16, seed: 1)
+        {
             let stack = EncoderStack(configuration: c, cores: cores, seed: 2)
             let instance = stack.cost(batch: Self.batch, length: Self.length, pass: pass)
             let fromKernels = EncoderStack.cost(configuration: c, batch: Self.batch, length: Self.length, pass: pass) {
@@ -41,7 +44,9 @@ import _TestSupport
     /// Every layer's sixteen tensors, and Linformer's E = F (key-value sharing: one `[k, n]` per layer).
     @Test func parameterBytesCountEveryWeightAndProjection() {
         let c = Self.configuration
-        for (name, cores) in Verification.layerCores(configuration: c, length: Self.length, projectedLength: 16, seed: 1) {
+        for (name, cores) in Verification.layerCores(
+            configuration: c, length: Self.length, projectedLength: 16, seed: 1)
+        {
             let stack = EncoderStack(configuration: c, cores: cores, seed: 2)
             let weights = stack.weights.reduce(0) { $0 + $1.named.reduce(0) { $0 + $1.tensor.byteCount } }
             let projections = cores.reduce(0) { $0 + (($1 as? LinformerAttention)?.projections.byteCount ?? 0) }
@@ -92,7 +97,9 @@ import _TestSupport
         let c = LayerConfiguration(heads: 16, headDim: 64, ffnMultiplier: 4, layers: 24)
         let shape = c.coreShape(batch: 64, length: 512)
         let (cost, peak) = try AllocatorProbe.measurePeak {
-            EncoderStack.cost(configuration: c, batch: 64, length: 512, pass: .train) { _ in .of(.flash, causal: true, shape: shape) }
+            EncoderStack.cost(configuration: c, batch: 64, length: 512, pass: .train) { _ in
+                .of(.flash, causal: true, shape: shape)
+            }
         }
         #expect(cost.parameterBytes > 1 << 30)
         #expect(peak < 64 * 1024, "the static cost allocated \(peak) bytes")

@@ -1,9 +1,10 @@
 import AttentionKernels
-@testable import AttentionReference
 import EncoderLayer
 import Foundation
 import Testing
 import _TestSupport
+
+@testable import AttentionReference
 
 /// Properties of the encoder stack and its element-wise parts that hold exactly (bit for bit) or
 /// within a derived bound, independent of the reference layer's composition.
@@ -11,8 +12,9 @@ import _TestSupport
     static let configuration = LayerConfiguration(heads: 2, headDim: 8, ffnMultiplier: 2, layers: 2)
 
     static func cores(length: Int) -> [(name: String, cores: [any DifferentiableAttention])] {
-        Verification.layerCores(configuration: configuration, length: length, projectedLength: 5, seed: 3,
-                                flashBlocks: Verification.smallFlashBlocks)
+        Verification.layerCores(
+            configuration: configuration, length: length, projectedLength: 5, seed: 3,
+            flashBlocks: Verification.smallFlashBlocks)
     }
 
     /// Inference and the training forward run the same products and passes: the same output, bit for
@@ -34,11 +36,19 @@ import _TestSupport
         for (name, cores) in Self.cores(length: 13) {
             let stack = EncoderStack(configuration: Self.configuration, cores: cores, seed: 6)
             let (output, saved) = stack.trainingForward(x: x)
-            let before = saved.layers.map { [$0.q, $0.attention, $0.hidden, $0.normalized1, $0.preActivation, $0.normalized2, $0.output].map(\.scalars) }
+            let before = saved.layers.map {
+                [$0.q, $0.attention, $0.hidden, $0.normalized1, $0.preActivation, $0.normalized2, $0.output].map(
+                    \.scalars)
+            }
             let first = stack.backward(x: x, output: output, saved: saved, outputGradient: dy)
             let second = stack.backward(x: x, output: output, saved: saved, outputGradient: dy)
-            let after = saved.layers.map { [$0.q, $0.attention, $0.hidden, $0.normalized1, $0.preActivation, $0.normalized2, $0.output].map(\.scalars) }
-            let same = zip(first.named, second.named).allSatisfy { $0.name == $1.name && $0.tensor.scalars == $1.tensor.scalars }
+            let after = saved.layers.map {
+                [$0.q, $0.attention, $0.hidden, $0.normalized1, $0.preActivation, $0.normalized2, $0.output].map(
+                    \.scalars)
+            }
+            let same = zip(first.named, second.named).allSatisfy {
+                $0.name == $1.name && $0.tensor.scalars == $1.tensor.scalars
+            }
             #expect(same && before == after, "\(name)")
             #expect(first.named.count == 1 + 16 * Self.configuration.layers + (name.hasPrefix("linformer") ? 2 : 0))
         }
@@ -52,9 +62,10 @@ import _TestSupport
         let x = Tensor.normal([2, 11, c.modelDim], seed: 7)
         let weights = (0..<c.layers).map { l -> EncoderWeights in
             let w = EncoderWeights.seeded(modelDim: c.modelDim, ffnDim: c.ffnDim, seed: 8 &+ UInt64(l))
-            return EncoderWeights(wq: w.wq, wk: w.wk, wv: w.wv, wo: Tensor(zeros: w.wo.shape), bq: w.bq, bk: w.bk, bv: w.bv, bo: w.bo,
-                                  w1: w.w1, b1: w.b1, w2: Tensor(zeros: w.w2.shape), b2: w.b2, gamma1: w.gamma1, beta1: w.beta1,
-                                  gamma2: w.gamma2, beta2: w.beta2)
+            return EncoderWeights(
+                wq: w.wq, wk: w.wk, wv: w.wv, wo: Tensor(zeros: w.wo.shape), bq: w.bq, bk: w.bk, bv: w.bv, bo: w.bo,
+                w1: w.w1, b1: w.b1, w2: Tensor(zeros: w.w2.shape), b2: w.b2, gamma1: w.gamma1, beta1: w.beta1,
+                gamma2: w.gamma2, beta2: w.beta2)
         }
         // Y by hand: two LayerNorms per layer.
         let expected = Tensor(shape: x.shape, scalars: x.scalars)
@@ -85,7 +96,8 @@ import _TestSupport
         let reference = ReferenceLayer.layerNorm(ReferenceLayer.field(z.matrix(0)), gamma: gamma, beta: beta)
         let y = Tensor(shape: z.shape, scalars: z.scalars)
         let (normalized, inverseStd) = (Tensor(uninitialized: z.shape), Tensor(uninitialized: [rows]))
-        LayerNorm.forward(rows: y.matrix(0), gamma: gamma, beta: beta, normalized: normalized.matrix(0), inverseStd: inverseStd.data)
+        LayerNorm.forward(
+            rows: y.matrix(0), gamma: gamma, beta: beta, normalized: normalized.matrix(0), inverseStd: inverseStd.data)
         for i in 0..<rows {
             var (sum, squares, allowed, squareAllowed) = (0.0, 0.0, 0.0, 0.0)
             for c in 0..<d {
@@ -97,10 +109,12 @@ import _TestSupport
                 #expect(y[i, c] == gamma.data[c] * normalized[i, c] + beta.data[c])
             }
             let mean = (0..<d).reduce(0.0) { $0 + Double(z[i, $1]) } / Double(d)
-            let variance = (0..<d).reduce(0.0) { $0 + (Double(z[i, $1]) - mean) * (Double(z[i, $1]) - mean) } / Double(d)
+            let variance =
+                (0..<d).reduce(0.0) { $0 + (Double(z[i, $1]) - mean) * (Double(z[i, $1]) - mean) } / Double(d)
             #expect(abs(sum / Double(d)) <= allowed / Double(d), "row \(i): mean \(sum / Double(d))")
-            #expect(abs(squares / Double(d) - variance / (variance + 1e-5)) <= squareAllowed / Double(d) + 1e-12,
-                    "row \(i): mean square \(squares / Double(d))")
+            #expect(
+                abs(squares / Double(d) - variance / (variance + 1e-5)) <= squareAllowed / Double(d) + 1e-12,
+                "row \(i): mean square \(squares / Double(d))")
         }
     }
 
@@ -111,11 +125,14 @@ import _TestSupport
         let shape = AttentionShape(batch: 2, heads: 3, length: 19, headDim: 8)
         let (q, k, v) = Verification.inputs(shape, seed: 12)
         let configuration = LayerConfiguration(heads: 3, headDim: 8, layers: 1)
-        for (name, cores) in Verification.layerCores(configuration: configuration, length: 19, projectedLength: 6, seed: 13,
-                                                     flashBlocks: Verification.smallFlashBlocks) {
+        for (name, cores) in Verification.layerCores(
+            configuration: configuration, length: 19, projectedLength: 6, seed: 13,
+            flashBlocks: Verification.smallFlashBlocks)
+        {
             let expected = ReferenceAttention.output(of: cores[0], q: q, k: k, v: v)
-            let layer = ReferenceLayer.core(cores[0], q: ReferenceLayer.tokens(heads: q), k: ReferenceLayer.tokens(heads: k),
-                                            v: ReferenceLayer.tokens(heads: v), batch: 2, heads: 3)
+            let layer = ReferenceLayer.core(
+                cores[0], q: ReferenceLayer.tokens(heads: q), k: ReferenceLayer.tokens(heads: k),
+                v: ReferenceLayer.tokens(heads: v), batch: 2, heads: 3)
             let got = ReferenceLayer.headsFirst(layer, batch: 2, heads: 3)
             let values = zip(got.values, expected.values).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) }
             let bounds = zip(got.bounds, expected.bounds).allSatisfy { abs($0 - $1) <= 1e-9 * $1 }
@@ -136,7 +153,8 @@ import _TestSupport
         for (i, x) in xs.enumerated() {
             let (g, gp) = (Double(GELU.value(x)), Double(GELU.derivative(x)))
             #expect(abs(g - values.values[i]) <= values.bounds[i], "GELU(\(x)) = \(g), reference \(values.values[i])")
-            #expect(abs(gp - slopes.values[i]) <= slopes.bounds[i], "GELU′(\(x)) = \(gp), reference \(slopes.values[i])")
+            #expect(
+                abs(gp - slopes.values[i]) <= slopes.bounds[i], "GELU′(\(x)) = \(gp), reference \(slopes.values[i])")
             let mirrored = ReferenceLayer.gelu(ReferenceLayer.field(Tensor(shape: [1, 1], scalars: [-x]).matrix(0)))
             let odd = g - Double(GELU.value(-x)) - Double(x)
             #expect(abs(odd) <= values.bounds[i] + mirrored.bounds[0] + ReferenceAttention.u * abs(Double(x)))

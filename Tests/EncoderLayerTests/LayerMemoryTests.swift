@@ -25,13 +25,18 @@ import _TestSupport
         let c = Self.configuration
         let x = Tensor.normal([Self.batch, Self.length, c.modelDim], seed: 3)
         let dY = Tensor.normal(x.shape, seed: 4)
-        let weights = (0..<c.layers).map { EncoderWeights.seeded(modelDim: c.modelDim, ffnDim: c.ffnDim, seed: 6 &+ UInt64($0)) }
+        let weights = (0..<c.layers).map {
+            EncoderWeights.seeded(modelDim: c.modelDim, ffnDim: c.ffnDim, seed: 6 &+ UInt64($0))
+        }
         try withComputeThreads(2) {
             let kinds: Set = ["standard", "flash (causal)", "linformer key-value", "linear (causal)"]
-            for (name, cores) in Verification.layerCores(configuration: c, length: Self.length, projectedLength: 16, seed: 5)
+            for (name, cores) in Verification.layerCores(
+                configuration: c, length: Self.length, projectedLength: 16, seed: 5)
             where kinds.contains(name) {
                 let stack = EncoderStack(configuration: c, cores: cores, weights: weights)
-                let model = { (pass: Pass) in stack.cost(batch: Self.batch, length: Self.length, pass: pass).callPeakBytes }
+                let model = { (pass: Pass) in
+                    stack.cost(batch: Self.batch, length: Self.length, pass: pass).callPeakBytes
+                }
                 let (_, forward) = try AllocatorProbe.measurePeak { stack(x: x) }
                 expectNearModel(forward, model(.forward), name + " forward")
                 let (output, saved) = stack.trainingForward(x: x)
@@ -45,4 +50,3 @@ import _TestSupport
         }
     }
 }
-

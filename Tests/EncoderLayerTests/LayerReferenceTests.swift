@@ -16,31 +16,38 @@ import _TestSupport
         let results = Verification.checkLayers(seed: 42)
         #expect(results.count == 7 * 3)
         for r in results {
-            #expect(r.passed, "\(r.kernel): max error \(r.maxAbsoluteError), \(r.worstBoundFraction)× its bound, \(r.nonFinite) non-finite")
+            #expect(
+                r.passed,
+                "\(r.kernel): max error \(r.maxAbsoluteError), \(r.worstBoundFraction)× its bound, \(r.nonFinite) non-finite"
+            )
         }
     }
 
     static let small = LayerConfiguration(heads: 2, headDim: 8, ffnMultiplier: 2, layers: 2)
 
     /// `weights` with element `index` of tensor `name` of layer `layer` multiplied by `factor`.
-    static func perturbed(_ weights: [EncoderWeights], layer: Int, _ name: String, index: Int, by factor: Float) -> [EncoderWeights] {
+    static func perturbed(_ weights: [EncoderWeights], layer: Int, _ name: String, index: Int, by factor: Float)
+        -> [EncoderWeights]
+    {
         weights.enumerated().map { l, w in
             let copies = w.named.map { entry -> Tensor in
                 let copy = Tensor(shape: entry.tensor.shape, scalars: entry.tensor.scalars)
                 if l == layer && entry.name == name { copy.data[index] *= factor }
                 return copy
             }
-            return EncoderWeights(wq: copies[0], wk: copies[1], wv: copies[2], wo: copies[3], bq: copies[4], bk: copies[5],
-                                  bv: copies[6], bo: copies[7], w1: copies[8], b1: copies[9], w2: copies[10], b2: copies[11],
-                                  gamma1: copies[12], beta1: copies[13], gamma2: copies[14], beta2: copies[15])
+            return EncoderWeights(
+                wq: copies[0], wk: copies[1], wv: copies[2], wo: copies[3], bq: copies[4], bk: copies[5],
+                bv: copies[6], bo: copies[7], w1: copies[8], b1: copies[9], w2: copies[10], b2: copies[11],
+                gamma1: copies[12], beta1: copies[13], gamma2: copies[14], beta2: copies[15])
         }
     }
 
     /// `weights` with each layer's two LayerNorms' γ, β swapped.
     static func swappedLayerNorms(_ weights: [EncoderWeights]) -> [EncoderWeights] {
         weights.map { w in
-            EncoderWeights(wq: w.wq, wk: w.wk, wv: w.wv, wo: w.wo, bq: w.bq, bk: w.bk, bv: w.bv, bo: w.bo, w1: w.w1, b1: w.b1,
-                           w2: w.w2, b2: w.b2, gamma1: w.gamma2, beta1: w.beta2, gamma2: w.gamma1, beta2: w.beta1)
+            EncoderWeights(
+                wq: w.wq, wk: w.wk, wv: w.wv, wo: w.wo, bq: w.bq, bk: w.bk, bv: w.bv, bo: w.bo, w1: w.w1, b1: w.b1,
+                w2: w.w2, b2: w.b2, gamma1: w.gamma2, beta1: w.beta2, gamma2: w.gamma1, beta2: w.beta1)
         }
     }
 
@@ -49,13 +56,16 @@ import _TestSupport
     /// checks each fail, while the stack's own weights pass all three. A bias or a β off by 1% (β₂ of
     /// layer 1, bv of layer 0) fails the forward and end-to-end checks, and only those: no backward
     /// part reads a bias (each is judged on the saved forward the kernel made), as it should be.
-    @Test(arguments: [(1, "wo", 5, true), (0, "w1", 17, true), (1, "w2", 40, true), (1, "beta2", 3, false), (0, "bv", 6, false)])
+    @Test(arguments: [
+        (1, "wo", 5, true), (0, "w1", 17, true), (1, "w2", 40, true), (1, "beta2", 3, false), (0, "bv", 6, false),
+    ])
     func aOnePercentWeightChangeFailsTheCheck(_ layer: Int, _ name: String, _ index: Int, _ entersBackward: Bool) {
         let (x, dy, stack) = Self.setUp()
         let right = Verification.checkLayer(stack, x: x, outputGradient: dy)
         #expect(right.passed)
-        let off = Verification.checkLayer(stack, x: x, outputGradient: dy,
-                                          referenceWeights: Self.perturbed(stack.weights, layer: layer, name, index: index, by: 1.01))
+        let off = Verification.checkLayer(
+            stack, x: x, outputGradient: dy,
+            referenceWeights: Self.perturbed(stack.weights, layer: layer, name, index: index, by: 1.01))
         #expect(!off.forwardPassed, "forward passed with \(name) of layer \(layer) off by 1%")
         #expect(!off.endToEnd.passed, "end-to-end passed with \(name) of layer \(layer) off by 1%")
         #expect(off.backwardPassed != entersBackward, "backward with \(name) of layer \(layer) off by 1%")
@@ -64,7 +74,8 @@ import _TestSupport
     /// Each layer's two LayerNorms swapped (γ₁, β₁ for γ₂, β₂) fail all three checks.
     @Test func swappedLayerNormsFailTheCheck() {
         let (x, dy, stack) = Self.setUp()
-        let swapped = Verification.checkLayer(stack, x: x, outputGradient: dy, referenceWeights: Self.swappedLayerNorms(stack.weights))
+        let swapped = Verification.checkLayer(
+            stack, x: x, outputGradient: dy, referenceWeights: Self.swappedLayerNorms(stack.weights))
         #expect(!swapped.forwardPassed)
         #expect(!swapped.endToEnd.passed)
         #expect(!swapped.backwardPassed)
@@ -85,8 +96,10 @@ import _TestSupport
         let x = Tensor.normal([3, 19, Self.small.modelDim], seed: 11)
         let dy = Tensor.normal(x.shape, seed: 12)
         withComputeThreads(threads) {
-            for (name, cores) in Verification.layerCores(configuration: Self.small, length: 19, projectedLength: 5, seed: 13,
-                                                         flashBlocks: Verification.smallFlashBlocks) {
+            for (name, cores) in Verification.layerCores(
+                configuration: Self.small, length: 19, projectedLength: 5, seed: 13,
+                flashBlocks: Verification.smallFlashBlocks)
+            {
                 let stack = EncoderStack(configuration: Self.small, cores: cores, seed: 14)
                 let check = Verification.checkLayer(stack, x: x, outputGradient: dy)
                 for r in check.all {

@@ -7,7 +7,9 @@ import Testing
 /// The keys of a JSON object, in order, and a member by key.
 extension JSON {
     var keys: [String] { if case .object(let m) = self { m.map(\.key) } else { [] } }
-    subscript(_ key: String) -> JSON? { if case .object(let m) = self { m.first { $0.key == key }?.value } else { nil } }
+    subscript(_ key: String) -> JSON? {
+        if case .object(let m) = self { m.first { $0.key == key }?.value } else { nil }
+    }
     var items: [JSON] { if case .array(let a) = self { a } else { [] } }
     var double: Double? {
         switch self {
@@ -29,22 +31,34 @@ func exportInput() -> ExportInput {
     (ra.modelGflop, ra.gflops, ra.ceilingGflops, ra.efficiency, ra.peakHeapBytes) = (8.6, 430, 100, 4.3, 537_919_488)
     var rb = ResultRow(point: b, status: .ok, seed: 42)
     (rb.median, rb.ciLow, rb.ciHigh, rb.reps, rb.peakHeapBytes) = (0.001, 0.0009, 0.0011, 1, 17_825_792)
-    let skipped = ResultRow(point: SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 2),
-                            status: .skipped, reason: "memory", seed: 42)
-    let machine = Machine(cpuModel: "AMD EPYC", logicalCores: 2, memoryTotalBytes: 1 << 34, kernel: "6.1", governor: "performance",
-                          hostName: "node7", mhzPerCPU: 2445,
-                          caches: [.init(type: "Data", level: 1, sizeBytes: 32768, sharedBy: 1), .init(type: "Unified", level: 3, sizeBytes: 1 << 25, sharedBy: 2)])
-    let libraries = RunMetadata.Libraries(openblasConfig: "OpenBLAS 0.3.21", openblasCoreName: "Zen", openblasParallel: 1,
-                                          jemallocVersion: "5.3.0", jemallocOptions: nil, swiftVersion: "Swift version 6.3.1")
+    let skipped = ResultRow(
+        point: SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 2),
+        status: .skipped, reason: "memory", seed: 42)
+    let machine = Machine(
+        cpuModel: "AMD EPYC", logicalCores: 2, memoryTotalBytes: 1 << 34, kernel: "6.1", governor: "performance",
+        hostName: "node7", mhzPerCPU: 2445,
+        caches: [
+            .init(type: "Data", level: 1, sizeBytes: 32768, sharedBy: 1),
+            .init(type: "Unified", level: 3, sizeBytes: 1 << 25, sharedBy: 2),
+        ])
+    let libraries = RunMetadata.Libraries(
+        openblasConfig: "OpenBLAS 0.3.21", openblasCoreName: "Zen", openblasParallel: 1,
+        jemallocVersion: "5.3.0", jemallocOptions: nil, swiftVersion: "Swift version 6.3.1")
     let metadata = RunMetadata(
-        preset: "default", machine: machine, libraries: libraries, buildConfiguration: "release", gitCommit: "0123456789abcdef0123",
+        preset: "default", machine: machine, libraries: libraries, buildConfiguration: "release",
+        gitCommit: "0123456789abcdef0123",
         gitDirty: false, seed: 42, timing: TimingPolicy(), memoryBudgetBytes: 1 << 30, sgemmCeilingGflops: ["2": 100],
-        calibrationGemm: "sgemm", sessions: [.init(commandLine: "attnbench run", start: "2026-11-23T05:00:00Z", completed: true, pointsMeasured: 2)])
+        calibrationGemm: "sgemm",
+        sessions: [
+            .init(commandLine: "attnbench run", start: "2026-11-23T05:00:00Z", completed: true, pointsMeasured: 2)
+        ])
     let calls = { (s: [Double]) in s.map { CallTime(seconds: $0, cpuSeconds: 2 * $0) } }
     return ExportInput(
         table: ResultTable(rows: [ra, skipped, rb], path: "Results/x.csv"), metadata: metadata,
-        samples: [a: RepetitionSample.numbering([calls([0.021, 0.019]), calls([0.02, 0.024])]),
-                  b: RepetitionSample.numbering([calls([0.001])])])
+        samples: [
+            a: RepetitionSample.numbering([calls([0.021, 0.019]), calls([0.02, 0.024])]),
+            b: RepetitionSample.numbering([calls([0.001])]),
+        ])
 }
 
 func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * abs(b) } ?? false }
@@ -55,39 +69,60 @@ func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * ab
         let doc = try ExportFormat.googleBenchmark.document(exportInput())
         #expect(doc.keys == ["context", "benchmarks"])
         let context = try #require(doc["context"])
-        #expect(Array(context.keys.prefix(10)) == ["date", "host_name", "executable", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled",
-                                                   "caches", "library_version", "library_build_type", "json_schema_version"])
+        #expect(
+            Array(context.keys.prefix(10)) == [
+                "date", "host_name", "executable", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled",
+                "caches", "library_version", "library_build_type", "json_schema_version",
+            ])
         #expect(context["date"]?.string == "2026-11-23T05:00:00+00:00")
-        #expect(context["host_name"]?.string == "node7" && context["num_cpus"]?.int == 2 && context["mhz_per_cpu"]?.int == 2445)
+        #expect(
+            context["host_name"]?.string == "node7" && context["num_cpus"]?.int == 2
+                && context["mhz_per_cpu"]?.int == 2445)
         #expect(context["json_schema_version"]?.int == 1 && context["library_build_type"]?.string == "release")
         let caches = try #require(context["caches"]).items
         #expect(caches.map(\.keys) == Array(repeating: ["type", "level", "size", "num_sharing"], count: 2))
-        #expect(caches[1]["type"]?.string == "Unified" && caches[1]["size"]?.int == 1 << 25 && caches[1]["num_sharing"]?.int == 2)
+        #expect(
+            caches[1]["type"]?.string == "Unified" && caches[1]["size"]?.int == 1 << 25
+                && caches[1]["num_sharing"]?.int == 2)
         #expect(context["git_commit"]?.string == "0123456789abcdef0123" && context["preset"]?.string == "default")
 
         let entries = try #require(doc["benchmarks"]).items
         // Point a: 4 repetitions and mean, median, stddev, cv; point b: 1 repetition, no aggregates; skipped: none.
-        #expect(entries.compactMap { $0["name"]?.string } == Array(repeating: "standard/n=4096/b=1/h=8/d=64/t=2", count: 4) + [
-            "standard/n=4096/b=1/h=8/d=64/t=2_mean", "standard/n=4096/b=1/h=8/d=64/t=2_median",
-            "standard/n=4096/b=1/h=8/d=64/t=2_stddev", "standard/n=4096/b=1/h=8/d=64/t=2_cv", "linear/n=4096/b=1/h=8/d=64/t=2"])
-        let iteration = ["name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions", "repetition_index",
-                         "threads", "iterations", "real_time", "cpu_time", "time_unit"]
-        let aggregate = ["name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions", "threads",
-                         "aggregate_name", "aggregate_unit", "iterations", "real_time", "cpu_time", "time_unit"]
+        #expect(
+            entries.compactMap { $0["name"]?.string } == Array(repeating: "standard/n=4096/b=1/h=8/d=64/t=2", count: 4)
+                + [
+                    "standard/n=4096/b=1/h=8/d=64/t=2_mean", "standard/n=4096/b=1/h=8/d=64/t=2_median",
+                    "standard/n=4096/b=1/h=8/d=64/t=2_stddev", "standard/n=4096/b=1/h=8/d=64/t=2_cv",
+                    "linear/n=4096/b=1/h=8/d=64/t=2",
+                ])
+        let iteration = [
+            "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+            "repetition_index",
+            "threads", "iterations", "real_time", "cpu_time", "time_unit",
+        ]
+        let aggregate = [
+            "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions", "threads",
+            "aggregate_name", "aggregate_unit", "iterations", "real_time", "cpu_time", "time_unit",
+        ]
         let counters = ["gflops", "efficiency", "peak_heap_bytes"]
         for (i, e) in entries.prefix(4).enumerated() {
             #expect(e.keys == iteration + counters)
-            #expect(e["run_type"]?.string == "iteration" && e["repetition_index"]?.int == i && e["repetitions"]?.int == 4)
+            #expect(
+                e["run_type"]?.string == "iteration" && e["repetition_index"]?.int == i && e["repetitions"]?.int == 4)
             #expect(e["iterations"]?.int == 1 && e["threads"]?.int == 1 && e["time_unit"]?.string == "ns")
             #expect(e["run_name"]?.string == "standard/n=4096/b=1/h=8/d=64/t=2")
         }
         #expect(entries.prefix(4).map { $0["real_time"]?.double ?? 0 } == [21e6, 19e6, 20e6, 24e6])
         #expect(close(entries[1]["cpu_time"]?.double, 38e6))
-        #expect(close(entries[0]["gflops"]?.double, 8.6 / 0.021) && close(entries[0]["efficiency"]?.double, 8.6 / 0.021 / 100))
+        #expect(
+            close(entries[0]["gflops"]?.double, 8.6 / 0.021)
+                && close(entries[0]["efficiency"]?.double, 8.6 / 0.021 / 100))
         #expect(entries[0]["peak_heap_bytes"]?.double == 537_919_488)
         for (e, name) in zip(entries[4..<8], ["mean", "median", "stddev", "cv"]) {
             #expect(e.keys == aggregate + counters)
-            #expect(e["run_type"]?.string == "aggregate" && e["aggregate_name"]?.string == name && e["iterations"]?.int == 4)
+            #expect(
+                e["run_type"]?.string == "aggregate" && e["aggregate_name"]?.string == name && e["iterations"]?.int == 4
+            )
             #expect(e["aggregate_unit"]?.string == (name == "cv" ? "percentage" : "time"))
         }
         // Over 21, 19, 20, 24 ms: mean 21, median 20.5, sample stddev √(14/3), cv = stddev/mean.
@@ -113,13 +148,17 @@ func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * ab
         input.table.rows[0].median = .nan
         for format in ExportFormat.allCases {
             let error = #expect(throws: UsageError.self) { try format.document(input) }
-            #expect(error?.description == "Results/x.csv: time_median_ms of standard/n=4096/b=1/h=8/d=64/t=2 is nan, which cannot be exported; re-measure it")
+            #expect(
+                error?.description
+                    == "Results/x.csv: time_median_ms of standard/n=4096/b=1/h=8/d=64/t=2 is nan, which cannot be exported; re-measure it"
+            )
         }
         input = exportInput()
         let b = input.table.rows[2].point
         input.samples[b]?[0].time.seconds = .infinity
         let error = #expect(throws: UsageError.self) { try ExportFormat.googleBenchmark.document(input) }
-        #expect(error?.description.contains("the seconds of repetition 1 of linear/n=4096/b=1/h=8/d=64/t=2 is inf") == true)
+        #expect(
+            error?.description.contains("the seconds of repetition 1 of linear/n=4096/b=1/h=8/d=64/t=2 is inf") == true)
     }
 
     /// Bencher Metric Format: benchmark → measure → {value, lower_value, upper_value}, as its JSON schema
@@ -131,9 +170,12 @@ func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * ab
         #expect(a.keys == ["latency", "peak-heap"])
         let latency = try #require(a["latency"])
         #expect(latency.keys == ["value", "lower_value", "upper_value"])
-        #expect(close(latency["value"]?.double, 20e6) && close(latency["lower_value"]?.double, 19e6) && close(latency["upper_value"]?.double, 22e6))
+        #expect(
+            close(latency["value"]?.double, 20e6) && close(latency["lower_value"]?.double, 19e6)
+                && close(latency["upper_value"]?.double, 22e6))
         #expect(a["peak-heap"]?.keys == ["value"] && a["peak-heap"]?["value"]?.int == 537_919_488)
-        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(doc.text.utf8)) as? [String: [String: [String: Double]]])
+        let parsed = try #require(
+            try JSONSerialization.jsonObject(with: Data(doc.text.utf8)) as? [String: [String: [String: Double]]])
         #expect(parsed.values.allSatisfy { $0.values.allSatisfy { $0["value"] != nil } })
     }
 
@@ -141,15 +183,23 @@ func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * ab
     /// in the `± x` form its extractRangeInfo reads.
     @Test func githubActionBenchmarkCustomSmallerIsBetter() throws {
         let entries = try ExportFormat.githubActionBenchmark.document(exportInput()).items
-        #expect(entries.map { $0["name"]?.string ?? "" } == [
-            "standard/n=4096/b=1/h=8/d=64/t=2", "standard/n=4096/b=1/h=8/d=64/t=2 (peak heap)",
-            "linear/n=4096/b=1/h=8/d=64/t=2", "linear/n=4096/b=1/h=8/d=64/t=2 (peak heap)"])
+        #expect(
+            entries.map { $0["name"]?.string ?? "" } == [
+                "standard/n=4096/b=1/h=8/d=64/t=2", "standard/n=4096/b=1/h=8/d=64/t=2 (peak heap)",
+                "linear/n=4096/b=1/h=8/d=64/t=2", "linear/n=4096/b=1/h=8/d=64/t=2 (peak heap)",
+            ])
         #expect(entries[0].keys == ["name", "unit", "value", "range", "extra"])
-        #expect(entries[0]["unit"]?.string == "ms" && close(entries[0]["value"]?.double, 20) && entries[0]["range"]?.string == "± 1.5")
+        #expect(
+            entries[0]["unit"]?.string == "ms" && close(entries[0]["value"]?.double, 20)
+                && entries[0]["range"]?.string == "± 1.5")
         #expect(entries[0]["extra"]?.string?.contains("peak heap: 537919488 bytes") == true)
-        #expect(entries[1].keys == ["name", "unit", "value"] && entries[1]["unit"]?.string == "bytes" && entries[1]["value"]?.int == 537_919_488)
+        #expect(
+            entries[1].keys == ["name", "unit", "value"] && entries[1]["unit"]?.string == "bytes"
+                && entries[1]["value"]?.int == 537_919_488)
         let range = try Regex(#"(\+-|±)\s*\d.*"#)
         #expect(entries.compactMap { $0["range"]?.string }.allSatisfy { $0.firstMatch(of: range) != nil })
-        #expect(try JSONSerialization.jsonObject(with: Data(ExportFormat.githubActionBenchmark.document(exportInput()).text.utf8)) is [Any])
+        #expect(
+            try JSONSerialization.jsonObject(
+                with: Data(ExportFormat.githubActionBenchmark.document(exportInput()).text.utf8)) is [Any])
     }
 }

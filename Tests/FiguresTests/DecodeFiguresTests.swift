@@ -1,9 +1,9 @@
-import Results
 import Analysis
-import Reporting
 import AttentionTypes
 import Figures
 import Foundation
+import Reporting
+import Results
 import Testing
 
 /// Decode rows: softmax's generation time ∝ N², linear's ∝ N, so the speed-up is N/128; softmax's
@@ -13,8 +13,9 @@ func decodePlotter() -> Plotter {
     var latency: [SweepPoint: [LatencySample]] = [:]
     for n in [256, 784, 3072] {
         for mechanism in [Mechanism.standard, .linear] {
-            let point = SweepPoint(mechanism: mechanism, mode: .decode, causal: true, length: n, prompt: 1,
-                                   batch: 1, heads: 8, headDim: 32, threads: 1)
+            let point = SweepPoint(
+                mechanism: mechanism, mode: .decode, causal: true, length: n, prompt: 1,
+                batch: 1, heads: 8, headDim: 32, threads: 1)
             let seconds = mechanism == .standard ? 1e-6 * Double(n * n) / 128 : 1e-6 * Double(n)
             var r = ResultRow(point: point, status: .ok, seed: 42)
             (r.median, r.min, r.mean, r.stddev, r.ciLow, r.ciHigh) = (seconds, seconds, seconds, 0, seconds, seconds)
@@ -24,19 +25,25 @@ func decodePlotter() -> Plotter {
             r.modelBytes = r.peakHeapBytes
             rows.append(r)
             // Windows at round(2^(j/4)), as the harness's TokenLatency places them.
-            let positions = Array(Set((0...60).map { Int(pow(2, Double($0) / 4).rounded()) }.filter { $0 <= n })).sorted()
+            let positions = Array(Set((0...60).map { Int(pow(2, Double($0) / 4).rounded()) }.filter { $0 <= n }))
+                .sorted()
             latency[point] = positions.map { c in
                 let t = mechanism == .standard ? 1e-8 * Double(c) : 3e-6
                 return LatencySample(position: c, median: t, min: t, count: 3)
             }
         }
     }
-    let linformer = SweepPoint(mechanism: .linformer, mode: .decode, causal: true, length: 784, prompt: 1,
-                               batch: 1, heads: 8, headDim: 32, threads: 1)
-    rows.append(ResultRow(point: linformer, status: .skipped, reason: "Linformer has no causal form, so it cannot decode", seed: 42))
+    let linformer = SweepPoint(
+        mechanism: .linformer, mode: .decode, causal: true, length: 784, prompt: 1,
+        batch: 1, heads: 8, headDim: 32, threads: 1)
+    rows.append(
+        ResultRow(
+            point: linformer, status: .skipped, reason: "Linformer has no causal form, so it cannot decode", seed: 42))
     var analysis = Analysis(table: ResultTable(rows: rows, path: "Results/rnn-generation.csv"))
     analysis.tokenLatency = latency
-    analysis.paperGeneration = [.init(dataset: "MNIST", tokens: 784, speedup: 317), .init(dataset: "CIFAR-10", tokens: 3072, speedup: 4462)]
+    analysis.paperGeneration = [
+        .init(dataset: "MNIST", tokens: 784, speedup: 317), .init(dataset: "CIFAR-10", tokens: 3072, speedup: 4462),
+    ]
     return Plotter(analysis: analysis, source: "Results/rnn-generation.csv", machine: "Test CPU")
 }
 
@@ -66,7 +73,9 @@ func decodePlotter() -> Plotter {
     @Test func reportHasTheDecodeTableAndSlopes() {
         let md = Report(analysis: plotter.analysis, source: "Results/rnn-generation.csv", metadata: nil).markdown()
         // tokens/s = 128e6/N for softmax, 1e6 for linear; peak heap (the KV cache grows): 2 KiB·N + 40 KiB.
-        #expect(md.contains("| 1 | 784 | 163265 | 1000000 | 6.1× | 317× (MNIST) | 1.570 MiB (1.570 MiB) | 0.040 MiB (0.040 MiB) |"))
+        #expect(
+            md.contains(
+                "| 1 | 784 | 163265 | 1000000 | 6.1× | 317× (MNIST) | 1.570 MiB (1.570 MiB) | 0.040 MiB (0.040 MiB) |"))
         #expect(md.contains("| 1 | 3072 | 41667 | 1000000 | 24.0× | 4462× (CIFAR-10) | 6.039 MiB (6.039 MiB) |"))
         // Fitted from position N/64 = 48 on; a + b·position over 48…768: 0 µs + 10 ns per position.
         #expect(md.contains("| softmax, KV cache | 3072 | 1.00 ± 0.00 | 1.00 ± 0.00 | 0.00 | 10.00 | 29.0 |"))

@@ -15,14 +15,19 @@ import _SeededRandom
     typealias Generator = SplitMix64
 
     static let extremes = [
-        "", "0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "1e-320", "9223372036854775807", "-9223372036854775808",
-        "4611686018427387904", "true", "false", "decode", "forward", "standard", "linformer", "linear", "key-value", "skipped",
+        "", "0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "1e-320", "9223372036854775807",
+        "-9223372036854775808",
+        "4611686018427387904", "true", "false", "decode", "forward", "standard", "linformer", "linear", "key-value",
+        "skipped",
         "memory: needs 1 GiB", "\"a,b\"",
     ]
 
-    static let numbers = ["0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "9223372036854775807", "-9223372036854775808"]
+    static let numbers = [
+        "0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "9223372036854775807", "-9223372036854775808",
+    ]
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func text(_ path: String) -> String {
         (try? String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)) ?? ""
@@ -50,11 +55,15 @@ import _SeededRandom
         let tokens = try TokenLatencyRow.read(fixtures.appendingPathComponent("rnn-generation.tokens.csv").path)
         let metadata = try RunMetadata.read(from: fixtures.appendingPathComponent("default.meta.json").path)
         var rng = Generator(state: 11)
-        var rendered = 0, refused = 0
+        var rendered = 0
+        var refused = 0
         for i in 0..<400 {
             let rows = Self.mutate(tables[i % tables.count], &rng)
             let table: ResultTable
-            do { table = try ResultTable(text: CSV.text(columns: rows[0], rows: Array(rows.dropFirst())), source: "fuzz.csv") } catch {
+            do {
+                table = try ResultTable(
+                    text: CSV.text(columns: rows[0], rows: Array(rows.dropFirst())), source: "fuzz.csv")
+            } catch {
                 refused += 1
                 continue
             }

@@ -11,11 +11,18 @@ func trainingTable() -> ResultTable {
     var rows: [ResultRow] = []
     for n in [512, 1024, 2048] {
         let x = Double(n) / 512
-        for (mechanism, causal, seconds, heap) in [(Mechanism.standard, false, 0.01 * x * x, 4_000_000 * x * x), (.linear, true, 0.002 * x, 500_000 * x)] {
-            for (pass, time, memory) in [(Pass.forward, 1.0, 1.0), (.backward, mechanism == .standard ? 2.0 : 1.5, 1.5),
-                                         (.train, mechanism == .standard ? 3.0 : 2.5, mechanism == .standard ? 2.0 : 4.0)] {
-                var r = ResultRow(point: SweepPoint(mechanism: mechanism, pass: pass, causal: causal, length: n, batch: 1, heads: 8, headDim: 64, threads: 1),
-                                  status: .ok, seed: 42)
+        for (mechanism, causal, seconds, heap) in [
+            (Mechanism.standard, false, 0.01 * x * x, 4_000_000 * x * x), (.linear, true, 0.002 * x, 500_000 * x),
+        ] {
+            for (pass, time, memory) in [
+                (Pass.forward, 1.0, 1.0), (.backward, mechanism == .standard ? 2.0 : 1.5, 1.5),
+                (.train, mechanism == .standard ? 3.0 : 2.5, mechanism == .standard ? 2.0 : 4.0),
+            ] {
+                var r = ResultRow(
+                    point: SweepPoint(
+                        mechanism: mechanism, pass: pass, causal: causal, length: n, batch: 1, heads: 8, headDim: 64,
+                        threads: 1),
+                    status: .ok, seed: 42)
                 (r.median, r.ciLow, r.ciHigh) = (seconds * time, seconds * time, seconds * time)
                 r.peakHeapBytes = Int(heap * memory)
                 rows.append(r)
@@ -30,16 +37,23 @@ func figure1Table() -> ResultTable {
     var rows: [ResultRow] = []
     for n in [512, 1024, 2048, 4096] {
         let batch = 65536 / n
-        for (mechanism, perSample) in [(Mechanism.standard, 0.001 * Double(n * n) / 512 / 512), (.linear, 0.0002 * Double(n) / 512)] {
-            var r = ResultRow(point: SweepPoint(mechanism: mechanism, pass: .train, length: n, batch: batch, heads: 8, headDim: 64, threads: 2),
-                              status: .ok, seed: 42)
+        for (mechanism, perSample) in [
+            (Mechanism.standard, 0.001 * Double(n * n) / 512 / 512), (.linear, 0.0002 * Double(n) / 512),
+        ] {
+            var r = ResultRow(
+                point: SweepPoint(
+                    mechanism: mechanism, pass: .train, length: n, batch: batch, heads: 8, headDim: 64, threads: 2),
+                status: .ok, seed: 42)
             r.median = perSample * Double(batch)
             r.peakHeapBytes = Int(Double(batch) * (mechanism == .standard ? Double(n * n) : 256 * Double(n)))
             rows.append(r)
         }
     }
-    rows.append(ResultRow(point: SweepPoint(mechanism: .standard, pass: .train, length: 8192, batch: 8, heads: 8, headDim: 64, threads: 2),
-                          status: .skipped, reason: "memory: needs 20 GiB > budget 12.0 GiB", seed: 42))
+    rows.append(
+        ResultRow(
+            point: SweepPoint(
+                mechanism: .standard, pass: .train, length: 8192, batch: 8, heads: 8, headDim: 64, threads: 2),
+            status: .skipped, reason: "memory: needs 20 GiB > budget 12.0 GiB", seed: 42))
     return ResultTable(rows: rows, path: "rnn-figure1.csv")
 }
 
@@ -47,11 +61,21 @@ func figure1Table() -> ResultTable {
     @Test func theTrainingFigureDrawsEachKernelsStepAgainstItsForward() throws {
         let plotter = Plotter(analysis: Analysis(table: trainingTable()), source: "train.csv", machine: "Test CPU")
         let script = try #require(plotter.render().files["training.gp"])
-        #expect(script.contains("set multiplot layout 1,2 title \"Training step (solid) against the forward pass (dashed), batch 1 — Test CPU, 1 thread, attention core, fp32 forward + backward\""))
-        #expect(script.contains("DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb \"#c0392b\" title \"softmax ∝ n^{2.00 ± 0.00}\""))
-        #expect(script.contains("DATA index 1 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb \"#16a085\" notitle"))
+        #expect(
+            script.contains(
+                "set multiplot layout 1,2 title \"Training step (solid) against the forward pass (dashed), batch 1 — Test CPU, 1 thread, attention core, fp32 forward + backward\""
+            ))
+        #expect(
+            script.contains(
+                "DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb \"#c0392b\" title \"softmax ∝ n^{2.00 ± 0.00}\""
+            ))
+        #expect(
+            script.contains("DATA index 1 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb \"#16a085\" notitle"))
         let data = try #require(plotter.render().files["training.dat"])
-        #expect(data.hasPrefix("# softmax (n, forward_ms, train_ms, backward_ms, forward_heap_MiB, train_heap_MiB)\n512 10 30 20 3.8147 7.62939\n"))
+        #expect(
+            data.hasPrefix(
+                "# softmax (n, forward_ms, train_ms, backward_ms, forward_heap_MiB, train_heap_MiB)\n512 10 30 20 3.8147 7.62939\n"
+            ))
         // One-pass figures keep to the forward pass.
         let scaling = try #require(plotter.render().files["scaling.dat"])
         #expect(scaling.components(separatedBy: "\n\n\n").count == 1 && !scaling.contains("train"))
@@ -59,9 +83,17 @@ func figure1Table() -> ResultTable {
 
     @Test func theReportComparesBackwardAndStepWithTheForward() {
         let md = Report(analysis: Analysis(table: trainingTable()), source: "train.csv", metadata: nil).markdown()
-        #expect(md.contains("one layer, forward passes, backward passes (given a saved forward), training steps (forward + backward), fp32"))
-        #expect(md.contains("| softmax | 1 | 2048 | 160.000 | 320.000 | 480.000 | 2.00× | 3.00× | 61.04 MiB | 122.07 MiB | 2.00× |"))
-        #expect(md.contains("| linear causal | 1 | 512 | 2.000 | 3.000 | 5.000 | 1.50× | 2.50× | 0.48 MiB | 1.91 MiB | 4.00× |"))
+        #expect(
+            md.contains(
+                "one layer, forward passes, backward passes (given a saved forward), training steps (forward + backward), fp32"
+            ))
+        #expect(
+            md.contains(
+                "| softmax | 1 | 2048 | 160.000 | 320.000 | 480.000 | 2.00× | 3.00× | 61.04 MiB | 122.07 MiB | 2.00× |")
+        )
+        #expect(
+            md.contains(
+                "| linear causal | 1 | 512 | 2.000 | 3.000 | 5.000 | 1.50× | 2.50× | 0.48 MiB | 1.91 MiB | 4.00× |"))
         #expect(md.contains("| linear causal train | 1 | 512–2048 | 1.00 ± 0.00 |"))
     }
 
@@ -70,7 +102,8 @@ func figure1Table() -> ResultTable {
     @Test func figure1ShowsTrainingStepsPerSampleWithFittedExponents() throws {
         let plotter = Plotter(analysis: Analysis(table: figure1Table()), source: "rnn-figure1.csv", machine: "Test CPU")
         let script = try #require(plotter.render().files["rnn-figure1.gp"])
-        #expect(script.contains("per sample, batch ∝ 1/N — Test CPU, 2 threads, attention core, fp32 forward + backward\""))
+        #expect(
+            script.contains("per sample, batch ∝ 1/N — Test CPU, 2 threads, attention core, fp32 forward + backward\""))
         #expect(script.contains("title \"softmax ∝ N^{2.00 ± 0.00}\""))
         #expect(script.contains("title \"linear ∝ N^{1.00 ± 0.00}\""))
         #expect(script.contains("softmax: N ≥ 8192 over the memory budget"))

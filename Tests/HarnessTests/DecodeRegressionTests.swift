@@ -1,9 +1,9 @@
-import Results
 import Analysis
-import Reporting
 import AttentionKernels
 import Foundation
 import Harness
+import Reporting
+import Results
 import Testing
 
 /// Decode rows as the ci preset has them: softmax generation ∝ N², linear ∝ N, at N = 512…2048;
@@ -12,9 +12,12 @@ func decodeTable(linearScale: Double = 1, linearExponent: Double = 1) -> ResultT
     var rows: [ResultRow] = []
     for n in [512, 1024, 2048] {
         let x = Double(n) / 512
-        for (mechanism, seconds) in [(Mechanism.standard, 0.007 * x * x), (.linear, 0.0024 * pow(x, linearExponent) * linearScale)] {
-            let point = SweepPoint(mechanism: mechanism, mode: .decode, causal: true, length: n, prompt: 1,
-                                   batch: 1, heads: 4, headDim: 64, threads: 1)
+        for (mechanism, seconds) in [
+            (Mechanism.standard, 0.007 * x * x), (.linear, 0.0024 * pow(x, linearExponent) * linearScale),
+        ] {
+            let point = SweepPoint(
+                mechanism: mechanism, mode: .decode, causal: true, length: n, prompt: 1,
+                batch: 1, heads: 4, headDim: 64, threads: 1)
             var r = ResultRow(point: point, status: .ok, seed: 42)
             (r.median, r.min, r.mean, r.stddev) = (seconds, seconds, seconds, 0)
             (r.ciLow, r.ciHigh) = (seconds * 0.99, seconds * 1.01)

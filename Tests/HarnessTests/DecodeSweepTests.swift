@@ -11,8 +11,10 @@ import Testing
 @Suite(.serialized) struct DecodeSweepTests {
     func spec(_ settings: [(String, String)]) throws -> SweepSpec {
         var spec = SweepSpec()
-        for (key, value) in [("heads", "2"), ("head-dim", "8"), ("threads", "1"), ("warmups", "0"), ("min-reps", "2"),
-                             ("min-time", "0"), ("max-time", "1")] + settings {
+        for (key, value) in [
+            ("heads", "2"), ("head-dim", "8"), ("threads", "1"), ("warmups", "0"), ("min-reps", "2"),
+            ("min-time", "0"), ("max-time", "1"),
+        ] + settings {
             try spec.apply(key, value)
         }
         return spec
@@ -21,8 +23,10 @@ import Testing
     /// Decode points are causal whatever the causal axis says, one per prompt, and Linformer's is
     /// planned as a skip that says why; a prompt as long as n is a skip too.
     @Test func decodePointsAreCausalAndLinformerIsSkippedWithItsReason() throws {
-        let points = try spec([("mechanism", "standard,linformer,linear"), ("mode", "forward,decode"), ("n", "64"),
-                               ("k", "16"), ("causal", "false"), ("prompt", "1,64")]).points()
+        let points = try spec([
+            ("mechanism", "standard,linformer,linear"), ("mode", "forward,decode"), ("n", "64"),
+            ("k", "16"), ("causal", "false"), ("prompt", "1,64"),
+        ]).points()
         let decode = points.filter { $0.mode == .decode }
         #expect(points.filter { $0.mode == .forward }.count == 3)
         #expect(decode.count == 6 && decode.allSatisfy(\.causal))
@@ -41,29 +45,40 @@ import Testing
     /// A decode point's memory guard counts the cache, not Q, K, V: its predicted bytes are the
     /// generation's parameters and state.
     @Test func decodePredictedBytesAreTheKVCache() {
-        let p = SweepPoint(mechanism: .standard, mode: .decode, causal: true, length: 1 << 16, prompt: 1,
-                           batch: 1, heads: 8, headDim: 32, threads: 1)
-        let cache = 8 * (2 * 65536 * 32 + 65536) * 4, scratch = 8 * 5 * 32 * 4
+        let p = SweepPoint(
+            mechanism: .standard, mode: .decode, causal: true, length: 1 << 16, prompt: 1,
+            batch: 1, heads: 8, headDim: 32, threads: 1)
+        let cache = 8 * (2 * 65536 * 32 + 65536) * 4
+        let scratch = 8 * 5 * 32 * 4
         #expect(p.cost.intermediateBytes == cache + scratch)
         #expect(p.predictedBytes == p.cost.parameterBytes + p.cost.callPeakBytes + 512 * 1024)
     }
 
     @Test func decodeRowIsExactText() {
-        let point = SweepPoint(mechanism: .linear, scope: .layer, mode: .decode, decoder: .recurrent, causal: true, length: 784,
-                               prompt: 1, batch: 1, heads: 8, headDim: 32, ffnMultiplier: 4, layers: 8, threads: 2)
+        let point = SweepPoint(
+            mechanism: .linear, scope: .layer, mode: .decode, decoder: .recurrent, causal: true, length: 784,
+            prompt: 1, batch: 1, heads: 8, headDim: 32, ffnMultiplier: 4, layers: 8, threads: 2)
         var row = ResultRow(point: point, status: .ok, seed: 42)
         row.reps = 3
-        (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (0.004, 0.0039, 0.0041, 0.0001, 0.0039, 0.0043)
+        (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (
+            0.004, 0.0039, 0.0041, 0.0001, 0.0039, 0.0043
+        )
         row.noisy = true
         row.tokensPerSecond = 196000
-        #expect(CSV.line(row.fields) == "linear,layer,decode,recurrent,forward,true,,784,,1,1,8,32,4,8,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,,42\n")
+        #expect(
+            CSV.line(row.fields)
+                == "linear,layer,decode,recurrent,forward,true,,784,,1,1,8,32,4,8,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,,42\n"
+        )
     }
 
     /// Windows start at round(2^(j/4)), cover max(1, c/8) steps and never overlap; a sample is the
     /// median over window × repetitions.
     @Test func latencyWindowsAreLogSpacedAndSamplesAreMedians() {
         var latency = TokenLatency(length: 20)
-        #expect(latency.windows == [0..<1, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 9..<10, 10..<11, 12..<13, 15..<17, 18..<20])
+        #expect(
+            latency.windows == [
+                0..<1, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 9..<10, 10..<11, 12..<13, 15..<17, 18..<20,
+            ])
         let times = StepTimes(length: 20, workers: 2)
         for rep in 0..<3 {
             for i in 0..<20 {
@@ -94,7 +109,8 @@ import Testing
         #expect(summary.measured == 4 && summary.skipped == 2)
         let table = try ResultTable(path: path)
         for row in table.rows where row.isOK {
-            #expect(abs(row.tokensPerSecond! / (Double(row.point.length) / row.median!) - 1) < 1e-5)  // 6 digits in the CSV
+            // 6 digits in the CSV
+            #expect(abs(row.tokensPerSecond! / (Double(row.point.length) / row.median!) - 1) < 1e-5)
             #expect(row.peakHeapBytes! >= row.modelBytes! - 100 * 1024)
         }
         let samples = try TokenLatencyRow.read(samplesPath)

@@ -1,10 +1,11 @@
-import Foundation
 import AttentionKernels
 import EncoderLayer
-@testable import Harness
+import Foundation
 import Profiling
 import Results
 import Testing
+
+@testable import Harness
 
 /// The predicted maximum batch (a replay of traced tensor allocations through jemalloc's size
 /// classes) against runs, and the replay's own rules.
@@ -21,11 +22,17 @@ import Testing
     static let cases: [(point: SweepPoint, budget: Int)] = [
         (SweepPoint(mechanism: .standard, length: 96, batch: 1, heads: 2, headDim: 16, threads: 1), 6 << 20),
         (SweepPoint(mechanism: .standard, length: 200, batch: 1, heads: 3, headDim: 16, threads: 1), 23 << 20),
-        (SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 256, projectedLength: 32, batch: 1, heads: 2,
-                    headDim: 32, threads: 1), 9 << 20),
+        (
+            SweepPoint(
+                mechanism: .linformer, sharing: .keyValue, length: 256, projectedLength: 32, batch: 1, heads: 2,
+                headDim: 32, threads: 1), 9 << 20
+        ),
         (SweepPoint(mechanism: .flash, length: 300, batch: 1, heads: 2, headDim: 32, threads: 2), 7 << 20),
-        (SweepPoint(mechanism: .linear, pass: .train, causal: true, length: 128, batch: 1, heads: 2, headDim: 16,
-                    threads: 1), 5 << 20),
+        (
+            SweepPoint(
+                mechanism: .linear, pass: .train, causal: true, length: 128, batch: 1, heads: 2, headDim: 16,
+                threads: 1), 5 << 20
+        ),
     ]
 
     /// Runs `checks` in an exit test's child: it writes each failure on stderr as `FAILED: …` (an
@@ -64,7 +71,8 @@ import Testing
         if best < 4 { failures.append("\(point.label): maximum \(best) < 4") }
         try finder.verify(&row) { 1 << 30 }
         guard let fits = row.verifiedPeakBytes, let over = row.overPeakBytes,
-              let predicted = row.predictedPeakBytes else {
+            let predicted = row.predictedPeakBytes
+        else {
             return failures + ["\(point.label): not verified"]
         }
         if !(fits <= budget && over > budget) {
@@ -81,8 +89,12 @@ import Testing
     @Test func replayRoundsEachTensorToItsSizeClass() throws {
         // one tensor of 1 MiB + 1 byte per batch, released, then one of 4 KiB per batch.
         func trace(_ b: Int) -> HeapTrace {
-            HeapTrace(events: [.allocate(index: 0, bytes: b * ((1 << 20) + 1)), .release(index: 0), .allocate(index: 1, bytes: b * 4096)],
-                      sizes: [b * ((1 << 20) + 1), b * 4096])
+            HeapTrace(
+                events: [
+                    .allocate(index: 0, bytes: b * ((1 << 20) + 1)), .release(index: 0),
+                    .allocate(index: 1, bytes: b * 4096),
+                ],
+                sizes: [b * ((1 << 20) + 1), b * 4096])
         }
         let replay = try HeapReplay(batches: (1, 2, 3), traces: (trace(1), trace(2), trace(3)), measured: (0, 0, 0))
         let one = try #require(AllocatorProbe.sizeClass(of: (1 << 20) + 1, alignment: 64))
@@ -97,14 +109,18 @@ import Testing
     @Test func nonLinearTracesAreRefused() {
         func trace(_ bytes: Int, extra: Bool = false) -> HeapTrace {
             var t = HeapTrace(events: [.allocate(index: 0, bytes: bytes)], sizes: [bytes])
-            if extra { t.events.append(.allocate(index: 1, bytes: 8)); t.sizes.append(8) }
+            if extra {
+                t.events.append(.allocate(index: 1, bytes: 8))
+                t.sizes.append(8)
+            }
             return t
         }
         #expect(throws: HeapReplay.NotLinear.self) {
             try HeapReplay(batches: (1, 2, 3), traces: (trace(100), trace(200), trace(400)), measured: (0, 0, 0))
         }
         #expect(throws: HeapReplay.NotLinear.self) {
-            try HeapReplay(batches: (1, 2, 3), traces: (trace(100), trace(200), trace(300, extra: true)), measured: (0, 0, 0))
+            try HeapReplay(
+                batches: (1, 2, 3), traces: (trace(100), trace(200), trace(300, extra: true)), measured: (0, 0, 0))
         }
     }
 

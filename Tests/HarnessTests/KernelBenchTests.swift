@@ -12,8 +12,11 @@ import Testing
         var bench = KernelBench()
         bench.policy = TimingPolicy(warmups: 0, minReps: 1, minSeconds: 0, maxSeconds: 1, cycles: 1)
         let rows = try bench.measure(shape: shape, threads: 2, ceiling: 1)
-        #expect(rows.map(\.kernel) == ["standard", "linformer k=128", "linear", "linear causal",
-                                       "linear causal chunk32", "flash", "flash causal"])
+        #expect(
+            rows.map(\.kernel) == [
+                "standard", "linformer k=128", "linear", "linear causal",
+                "linear causal chunk32", "flash", "flash causal",
+            ])
         for row in rows {
             #expect((row.gemmSeconds == nil) == (row.kernel == "linear causal"), "\(row.kernel)")
             #expect(row.seconds > 0 && (row.gemmSeconds ?? 1) > 0, "\(row.kernel)")

@@ -1,11 +1,12 @@
 import Analysis
 import AttentionKernels
 import Foundation
-@testable import Harness
 import Reporting
 import Results
 import Testing
 import _SeededRandom
+
+@testable import Harness
 
 /// Seeded, deterministic mutation of text: the inputs every parser of outside text gets here.
 struct Fuzzer {
@@ -52,7 +53,8 @@ struct Fuzzer {
         case 0: scalars.insert(Self.alphabet.randomElement(using: &rng) ?? "0", at: at)
         case 1: if at < scalars.count { scalars.remove(at: at) }
         case 2: if at < scalars.count && int(0...3) == 0 { scalars.removeSubrange(at...) }  // truncation, now and then
-        case 3: scalars.insert(contentsOf: scalars[at...].prefix(int(1...40)), at: at)  // a repeated span (a line twice)
+        // a repeated span (a line twice)
+        case 3: scalars.insert(contentsOf: scalars[at...].prefix(int(1...40)), at: at)
         case 4:  // random bytes, decoded as UTF-8 (invalid sequences become U+FFFD)
             let bytes = (0..<int(1...6)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             scalars.insert(contentsOf: String(decoding: bytes, as: UTF8.self).unicodeScalars, at: at)
@@ -63,7 +65,8 @@ struct Fuzzer {
 
     /// Replaces the token around `at` (a field, a value, a number) with one of ``extremes``.
     mutating func replaceToken(_ scalars: inout [Unicode.Scalar], at: Int) {
-        var start = min(at, scalars.count), end = start
+        var start = min(at, scalars.count)
+        var end = start
         while start > 0 && !Self.delimiters.contains(scalars[start - 1]) { start -= 1 }
         while end < scalars.count && !Self.delimiters.contains(scalars[end]) { end += 1 }
         let value = Self.extremes.randomElement(using: &rng) ?? ""
@@ -72,7 +75,8 @@ struct Fuzzer {
 }
 
 /// Where the repository's files are (the seeds): `<repo>/Tests/HarnessTests/ParserFuzzTests.swift`.
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 func repositoryText(_ path: String) -> String {
     (try? String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)) ?? ""
@@ -94,10 +98,13 @@ func head(_ text: String, rows: Int) -> String {
     static let trace = ProcessInfo.processInfo.environment["ATTNBENCH_FUZZ_TRACE"] != nil
 
     /// Runs `parse` on `count` mutations of the seeds; returns (parsed, refused).
-    static func fuzz(_ name: String, seeds: [String], count: Int, seed: UInt64,
-                     _ parse: (String) throws -> Void) -> (parsed: Int, refused: Int) {
+    static func fuzz(
+        _ name: String, seeds: [String], count: Int, seed: UInt64,
+        _ parse: (String) throws -> Void
+    ) -> (parsed: Int, refused: Int) {
         var fuzzer = Fuzzer(seed: seed)
-        var parsed = 0, refused = 0
+        var parsed = 0
+        var refused = 0
         for i in 0..<count {
             let text = fuzzer.mutate(seeds[i % seeds.count])
             if trace { print("fuzz \(name) #\(i): \(String(reflecting: text))") }
@@ -117,12 +124,16 @@ func head(_ text: String, rows: Int) -> String {
             let values = try ValueList.integers(text, axis: "n")
             #expect(values.allSatisfy { $0 >= 1 } && Set(values).count == values.count, "\(text) → \(values)")
         }
-        let bytes = Self.fuzz("bytes", seeds: ["12G", "512M", "1.5G", "4096", "64K", "1T", "0.75k"], count: 3_000, seed: 2) { text in
+        let bytes = Self.fuzz(
+            "bytes", seeds: ["12G", "512M", "1.5G", "4096", "64K", "1T", "0.75k"], count: 3_000, seed: 2
+        ) { text in
             let value = try ValueList.bytes(text, axis: "memory-budget")
             #expect(value >= 1 && value <= 1 << 62, "\(text) → \(value)")
             _ = formatBytes(value)
         }
-        let names = Self.fuzz("names", seeds: ["standard,linformer,linear", "linear", "none, headwise"], count: 2_000, seed: 3) { text in
+        let names = Self.fuzz(
+            "names", seeds: ["standard,linformer,linear", "linear", "none, headwise"], count: 2_000, seed: 3
+        ) { text in
             _ = try ValueList.names(text, axis: "mechanism") { name -> Int? in
                 Mechanism(rawValue: name).map { _ in 0 } ?? ProjectionSharing(rawValue: name).map { _ in 1 }
                     ?? ["true": 2, "false": 3][name.lowercased()]
@@ -134,14 +145,18 @@ func head(_ text: String, rows: Int) -> String {
     }
 
     @Test func presets() {
-        let seeds = ["ci", "default", "linformer-table3", "rnn-figure1", "rnn-generation"].map { repositoryText("Presets/\($0).preset") }
+        let seeds = ["ci", "default", "linformer-table3", "rnn-figure1", "rnn-generation"].map {
+            repositoryText("Presets/\($0).preset")
+        }
         #expect(seeds.allSatisfy { !$0.isEmpty }, "presets not found under \(repository.path)")
         let result = Self.fuzz("preset", seeds: seeds, count: 2_500, seed: 4) { text in
             let spec = try Preset.parse(text, source: "fuzz.preset")
             // The grid, when it is small enough to list, through the checks a run makes first.
-            let axes = [spec.mechanisms.count, spec.lengths.count, spec.projectedLengths.count, spec.batches.count,
-                        spec.heads.count, spec.headDims.count, spec.threads.count, spec.causal.count, spec.modes.count,
-                        spec.prompts.count, spec.sharing.count]
+            let axes = [
+                spec.mechanisms.count, spec.lengths.count, spec.projectedLengths.count, spec.batches.count,
+                spec.heads.count, spec.headDims.count, spec.threads.count, spec.causal.count, spec.modes.count,
+                spec.prompts.count, spec.sharing.count,
+            ]
             guard axes.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) <= 2_000 else { return }
             let budget = spec.memoryBudget ?? 8 << 30
             for point in try spec.points().prefix(300) {
@@ -154,24 +169,30 @@ func head(_ text: String, rows: Int) -> String {
     }
 
     @Test func thresholds() {
-        let seeds = [repositoryText("Tests/Fixtures/thresholds.txt"),
-                     "slope = 0.25\r\nmemory-absolute = 64K\r\nremeasure = 2\r\n"]
+        let seeds = [
+            repositoryText("Tests/Fixtures/thresholds.txt"),
+            "slope = 0.25\r\nmemory-absolute = 64K\r\nremeasure = 2\r\n",
+        ]
         let table = ResultTable(rows: Self.checkRows(), path: "fuzz.csv")
         var compared = 0
         let result = Self.fuzz("thresholds", seeds: seeds, count: 2_000, seed: 5) { text in
             let thresholds = try Thresholds.parse(text, source: "fuzz.txt")
             compared += 1
-            if compared % 10 == 0 { _ = try? RegressionCheck(thresholds: thresholds).compare(baseline: table, current: table) }
+            if compared % 10 == 0 {
+                _ = try? RegressionCheck(thresholds: thresholds).compare(baseline: table, current: table)
+            }
         }
         #expect(result.parsed > 200 && result.refused > 200, "\(result)")
     }
 
     /// Results CSVs: frozen copies of a baseline and reference runs (`Tests/Fixtures`, a few rows each), mutated.
     @Test func resultsTables() {
-        let seeds = [head(repositoryText("Tests/Fixtures/ci.csv"), rows: 8),
-                     head(repositoryText("Tests/Fixtures/default.csv"), rows: 6),
-                     head(repositoryText("Tests/Fixtures/rnn-generation.csv"), rows: 6),
-                     RowFile.text(Self.checkRows(), ResultRow.table)]
+        let seeds = [
+            head(repositoryText("Tests/Fixtures/ci.csv"), rows: 8),
+            head(repositoryText("Tests/Fixtures/default.csv"), rows: 6),
+            head(repositoryText("Tests/Fixtures/rnn-generation.csv"), rows: 6),
+            RowFile.text(Self.checkRows(), ResultRow.table),
+        ]
         #expect(seeds.allSatisfy { $0.count > 400 }, "results files not found under \(repository.path)")
         let baseline = ResultTable(rows: Self.checkRows(), path: "baseline.csv")
         let result = Self.fuzz("results", seeds: seeds, count: 1_500, seed: 6) { text in
@@ -182,18 +203,24 @@ func head(_ text: String, rows: Int) -> String {
             Self.analyse(table)
             _ = try? RegressionCheck(thresholds: Thresholds()).compare(baseline: baseline, current: table)
             _ = try? RegressionCheck(thresholds: Thresholds()).compare(baseline: table, current: table)
-            for row in table.rows.prefix(20) { _ = try? row.point.checkMeasurable(); _ = row.point.predictedBytes }
+            for row in table.rows.prefix(20) {
+                _ = try? row.point.checkMeasurable()
+                _ = row.point.predictedBytes
+            }
         }
         #expect(result.parsed > 150 && result.refused > 150, "\(result)")
     }
 
     @Test func maxBatchAndTokenTables() {
         let points = Self.checkRows().map(\.point)
-        let maxBatch = RowFile.text(points.map { p -> MaxBatchRow in
-            var row = MaxBatchRow(point: p, status: .ok, budgetBytes: 1 << 30, seed: 42)
-            (row.fixedBytes, row.perSampleBytes, row.maxBatch, row.verifiedPeakBytes, row.timePerSample) = (1_000, 20_000, 50_000, 1 << 29, 1e-4)
-            return row
-        }, MaxBatchRow.table)
+        let maxBatch = RowFile.text(
+            points.map { p -> MaxBatchRow in
+                var row = MaxBatchRow(point: p, status: .ok, budgetBytes: 1 << 30, seed: 42)
+                (row.fixedBytes, row.perSampleBytes, row.maxBatch, row.verifiedPeakBytes, row.timePerSample) = (
+                    1_000, 20_000, 50_000, 1 << 29, 1e-4
+                )
+                return row
+            }, MaxBatchRow.table)
         let empty = MaxBatchRow(point: points[0], status: .ok, budgetBytes: 0, seed: 0)
         let table = ResultTable(rows: Self.checkRows(), path: "r.csv")
         let batches = Self.fuzz("max-batch", seeds: [maxBatch], count: 1_500, seed: 7) { text in
@@ -203,10 +230,12 @@ func head(_ text: String, rows: Int) -> String {
         }
         let tokens = head(repositoryText("Tests/Fixtures/rnn-generation.tokens.csv"), rows: 24)
         #expect(tokens.count > 400, "tokens file not found under \(repository.path)")
-        let emptyToken = TokenLatencyRow(point: points[0], sample: LatencySample(position: 0, median: 0, min: 0, count: 0))
+        let emptyToken = TokenLatencyRow(
+            point: points[0], sample: LatencySample(position: 0, median: 0, min: 0, count: 0))
         let latencies = Self.fuzz("tokens", seeds: [tokens], count: 1_500, seed: 8) { text in
             let rows = try RowFile.parse(text, source: "t.csv", columns: TokenLatencyRow.table, empty: emptyToken)
-            var analysis = Analysis(table: ResultTable(rows: rows.map { ResultRow(point: $0.point, status: .ok, seed: 1) }))
+            var analysis = Analysis(
+                table: ResultTable(rows: rows.map { ResultRow(point: $0.point, status: .ok, seed: 1) }))
             analysis.tokenLatency = Dictionary(grouping: rows, by: \.point).mapValues { $0.map(\.sample) }
             _ = analysis.decodeLatencyCurves()
         }
@@ -216,8 +245,10 @@ func head(_ text: String, rows: Int) -> String {
 
     /// Run metadata (`<name>.meta.json`), as `RunMetadata.read` decodes it, then written back.
     @Test func runMetadata() {
-        let seeds = [repositoryText("Tests/Fixtures/ci.meta.json"),
-                     repositoryText("Tests/Fixtures/rnn-generation.meta.json")]
+        let seeds = [
+            repositoryText("Tests/Fixtures/ci.meta.json"),
+            repositoryText("Tests/Fixtures/rnn-generation.meta.json"),
+        ]
         #expect(seeds.allSatisfy { $0.count > 400 }, "metadata not found under \(repository.path)")
         let result = Self.fuzz("metadata", seeds: seeds, count: 2_000, seed: 9) { text in
             let metadata = try JSONDecoder().decode(RunMetadata.self, from: Data(text.utf8))
@@ -235,11 +266,15 @@ func head(_ text: String, rows: Int) -> String {
         var rows: [ResultRow] = []
         for (mechanism, scale) in [(Mechanism.standard, 1e-8), (.linear, 1e-6)] {
             for n in [64, 128, 256] {
-                let x = Double(n), seconds = mechanism == .standard ? scale * x * x : scale * x
-                var row = ResultRow(point: SweepPoint(mechanism: mechanism, length: n, batch: 1, heads: 1, headDim: 4, threads: 1),
-                                    status: .ok, seed: 42)
+                let x = Double(n)
+                let seconds = mechanism == .standard ? scale * x * x : scale * x
+                var row = ResultRow(
+                    point: SweepPoint(mechanism: mechanism, length: n, batch: 1, heads: 1, headDim: 4, threads: 1),
+                    status: .ok, seed: 42)
                 row.reps = 10
-                (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (seconds, seconds, seconds, 0, seconds * 0.98, seconds * 1.02)
+                (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (
+                    seconds, seconds, seconds, 0, seconds * 0.98, seconds * 1.02
+                )
                 (row.efficiency, row.ceilingGflops, row.gflops) = (0.5, 50, 25)
                 (row.peakHeapBytes, row.modelBytes) = (64 * n, 64 * n)
                 rows.append(row)

@@ -1,15 +1,16 @@
-import Results
 import Analysis
-import Reporting
 import AttentionKernels
 import Foundation
 import Harness
+import Reporting
+import Results
 import Testing
 
 /// A synthetic measured row: time follows `seconds`, efficiency follows from it, heap as given.
 func row(_ mechanism: Mechanism, n: Int, seconds: Double, heap: Int? = nil, spread: Double = 0.01) -> ResultRow {
-    let point = SweepPoint(mechanism: mechanism, sharing: mechanism == .linformer ? .keyValue : nil, length: n,
-                           projectedLength: mechanism == .linformer ? 64 : nil, batch: 1, heads: 4, headDim: 64, threads: 1)
+    let point = SweepPoint(
+        mechanism: mechanism, sharing: mechanism == .linformer ? .keyValue : nil, length: n,
+        projectedLength: mechanism == .linformer ? 64 : nil, batch: 1, heads: 4, headDim: 64, threads: 1)
     var r = ResultRow(point: point, status: .ok, seed: 42)
     let flops = point.cost.flops
     (r.median, r.min, r.mean, r.stddev) = (seconds, seconds, seconds, 0)
@@ -26,13 +27,19 @@ func row(_ mechanism: Mechanism, n: Int, seconds: Double, heap: Int? = nil, spre
 }
 
 /// Standard ∝ n², Linformer and linear ∝ n, at n = 512, 1024, 2048; `scale` multiplies one mechanism's times.
-func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapScale: [Mechanism: Double] = [:]) -> ResultTable {
+func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapScale: [Mechanism: Double] = [:])
+    -> ResultTable
+{
     var rows: [ResultRow] = []
     for n in [512, 1024, 2048] {
         let x = Double(n) / 512
-        for (mechanism, base) in [(Mechanism.standard, 0.01 * x * x), (.linformer, 0.002 * x), (.linear, 0.001 * pow(x, linearExponent))] {
-            let model = SweepPoint(mechanism: mechanism, sharing: mechanism == .linformer ? .keyValue : nil, length: n,
-                                   projectedLength: mechanism == .linformer ? 64 : nil, batch: 1, heads: 4, headDim: 64, threads: 1).cost.callPeakBytes
+        for (mechanism, base) in [
+            (Mechanism.standard, 0.01 * x * x), (.linformer, 0.002 * x), (.linear, 0.001 * pow(x, linearExponent)),
+        ] {
+            let model = SweepPoint(
+                mechanism: mechanism, sharing: mechanism == .linformer ? .keyValue : nil, length: n,
+                projectedLength: mechanism == .linformer ? 64 : nil, batch: 1, heads: 4, headDim: 64, threads: 1
+            ).cost.callPeakBytes
             let heap = Int(Double(model) * (heapScale[mechanism] ?? 1)) + 524_288
             rows.append(row(mechanism, n: n, seconds: base * (scaling[mechanism] ?? 1), heap: heap))
         }
@@ -142,7 +149,8 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         #expect(error?.description.hasPrefix("t.txt:1:") == true)
         #expect(throws: UsageError.self) { try Thresholds.parse("unknown = 1\n") }
         // The committed file parses, and says what the code's defaults say.
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         #expect(try Thresholds.load(repo.path + "/Baselines/thresholds.txt") == Thresholds())
     }
 }

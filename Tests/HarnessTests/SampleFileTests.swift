@@ -40,7 +40,8 @@ import Testing
         let path = "\(dir)/run.csv"
         let spec = try tinySpec()
         _ = try testSweep(spec, output: path).run()
-        let before = try String(contentsOfFile: SampleRow.path(forCSV: path), encoding: .utf8).split(separator: "\n").count
+        let before = try String(contentsOfFile: SampleRow.path(forCSV: path), encoding: .utf8).split(separator: "\n")
+            .count
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         let last = try #require(ResultRow(fields: try CSV.parse(lines.removeLast() + "\n").rows[0]))
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)

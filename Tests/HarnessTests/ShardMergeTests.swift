@@ -45,11 +45,13 @@ func runShard(_ spec: SweepSpec, _ index: Int, of count: Int, in folder: String,
         let samples = SampleRow.lastMeasurements(merge.sampleRows)
         let measured = merge.rows.filter(\.isOK)
         #expect(Set(samples.keys) == Set(measured.map(\.point)))
-        #expect(samples.values.allSatisfy { Set($0.map(\.cycle)) == [1, 2] && $0.map(\.repetition) == Array(1...$0.count) })
+        #expect(
+            samples.values.allSatisfy { Set($0.map(\.cycle)) == [1, 2] && $0.map(\.repetition) == Array(1...$0.count) })
         #expect(Set(merge.tokenRows.map(\.point)) == Set(measured.filter { $0.point.mode == .decode }.map(\.point)))
         let metadata = merge.metadata
         #expect(metadata.mergedShards?.map(\.index) == [1, 2, 3] && metadata.shard == nil)
-        #expect(metadata.sessions.count == 3 && metadata.mergedShards?.map(\.rowsMerged).reduce(0, +) == merge.rows.count)
+        #expect(
+            metadata.sessions.count == 3 && metadata.mergedShards?.map(\.rowsMerged).reduce(0, +) == merge.rows.count)
         #expect(metadata.mergedShards?.allSatisfy { $0.machine.hostName != nil } == true)
     }
 
@@ -58,7 +60,8 @@ func runShard(_ spec: SweepSpec, _ index: Int, of count: Int, in folder: String,
         let dir = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let spec = try shardSpec()
-        let s1 = try runShard(spec, 1, of: 2, in: dir), s2 = try runShard(spec, 2, of: 2, in: dir)
+        let s1 = try runShard(spec, 1, of: 2, in: dir)
+        let s2 = try runShard(spec, 2, of: 2, in: dir)
         func refusal(_ paths: [String]) -> String {
             (#expect(throws: UsageError.self) { try ShardMerge(paths: paths) })?.description ?? ""
         }
@@ -71,14 +74,17 @@ func runShard(_ spec: SweepSpec, _ index: Int, of count: Int, in folder: String,
         #expect(refusal([s1, try runShard(grown, 2, of: 2, in: dir, name: "grid")]).contains("has grid"))
         #expect(refusal([s1, try runShard(spec, 2, of: 3, in: dir, name: "count")]).contains("has grid") == false)
         // A different commit, or a different schema, recorded in a shard's metadata.
-        for (field, value, message) in [("gitCommit", "\"feedface\"", "has commit"), ("csvSchemaColumns", "[\"mechanism\"]", "has CSV schema")] {
+        for (field, value, message) in [
+            ("gitCommit", "\"feedface\"", "has commit"), ("csvSchemaColumns", "[\"mechanism\"]", "has CSV schema"),
+        ] {
             let copy = "\(dir)/edited.csv"
             try? FileManager.default.removeItem(atPath: copy)
             try FileManager.default.copyItem(atPath: s2, toPath: copy)
             let meta = try String(contentsOfFile: RunMetadata.path(forCSV: s2), encoding: .utf8)
             var object = try #require(try JSONSerialization.jsonObject(with: Data(meta.utf8)) as? [String: Any])
             object[field] = try JSONSerialization.jsonObject(with: Data(value.utf8), options: .fragmentsAllowed)
-            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: RunMetadata.path(forCSV: copy)))
+            try JSONSerialization.data(withJSONObject: object).write(
+                to: URL(fileURLWithPath: RunMetadata.path(forCSV: copy)))
             #expect(refusal([s1, copy]).contains(message), "\(field)")
         }
         // An unsharded run is not a shard.

@@ -20,7 +20,9 @@ import Testing
                 seen += mine.map(\.position)
             }
             #expect(seen.sorted() == Array(grid.indices), "\(preset), \(count) shards")
-            #expect(Shard.partition(grid, count: count, policy: spec.policy) == Shard.partition(grid, count: count, policy: spec.policy))
+            #expect(
+                Shard.partition(grid, count: count, policy: spec.policy)
+                    == Shard.partition(grid, count: count, policy: spec.policy))
         }
     }
 
@@ -48,13 +50,18 @@ import Testing
         three.cycles = 3
         #expect(Shard.predictedSeconds(p, policy: policy) > 1)  // the timed part is at least min-time
         #expect(abs(Shard.predictedSeconds(p, policy: three) - 3 * Shard.predictedSeconds(p, policy: policy)) < 1e-12)
-        let dash = SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 64, projectedLength: 128, batch: 1, heads: 2, headDim: 16, threads: 1)
+        let dash = SweepPoint(
+            mechanism: .linformer, sharing: .keyValue, length: 64, projectedLength: 128, batch: 1, heads: 2,
+            headDim: 16, threads: 1)
         #expect(Shard.predictedSeconds(dash, policy: policy) == 0)
         var huge = p
         huge.length = 1 << 20
         #expect(Shard.predictedSeconds(huge, policy: policy) > Shard.predictedSeconds(p, policy: policy))
         // A call slower than max-time is made three times: for memory, one warm-up, one timed.
-        #expect(abs(Shard.predictedSeconds(huge, policy: policy) - 3 * huge.cost.flops / (Shard.nominalGflopsPerThread * 1e9)) < 1e-6)
+        #expect(
+            abs(
+                Shard.predictedSeconds(huge, policy: policy) - 3 * huge.cost.flops
+                    / (Shard.nominalGflopsPerThread * 1e9)) < 1e-6)
     }
 
     @Test(arguments: ["0/4", "5/4", "1/0", "a/b", "3", "1/2/3", "", "1/1000001", "1/99999999999999"])

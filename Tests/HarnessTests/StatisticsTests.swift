@@ -1,7 +1,7 @@
-import Results
 import Analysis
-import Reporting
 import Profiling
+import Reporting
+import Results
 import Testing
 
 @Suite struct StatisticsTests {
@@ -10,7 +10,7 @@ import Testing
         #expect(s.median == 3 && s.min == 1 && s.max == 5 && s.mean == 3)
         #expect(abs(s.stddev - 2.5.squareRoot()) < 1e-12)
         #expect(SampleStatistics([4, 1, 3, 2])?.median == 2.5)
-        #expect(SampleStatistics([])  == nil)
+        #expect(SampleStatistics([]) == nil)
         #expect(SampleStatistics([7])?.stddev == 0)
     }
 

@@ -15,7 +15,8 @@ import Testing
         #expect(strata == StratifiedSteps.positions(length: 3072, strata: 16, perStratum: 3, seed: 5))
         #expect(strata != StratifiedSteps.positions(length: 3072, strata: 16, perStratum: 3, seed: 6))
         // More strata or samples than positions: every position once.
-        #expect(StratifiedSteps.positions(length: 5, strata: 8, perStratum: 4, seed: 1).flatMap { $0 } == [0, 1, 2, 3, 4])
+        #expect(
+            StratifiedSteps.positions(length: 5, strata: 8, perStratum: 4, seed: 1).flatMap { $0 } == [0, 1, 2, 3, 4])
     }
 
     /// Steps that cost a + b·i + c·i² (no-cache decoding's shape), with ±5% noise: the estimate
@@ -30,7 +31,8 @@ import Testing
             var noise = SeededNoise(seed: seed &+ 1000)
             let strata = StratifiedSteps.positions(length: n, strata: 32, perStratum: 2, seed: seed)
             let sizes = (0..<32).map { h in (h + 1) * n / 32 - h * n / 32 }
-            let estimate = StratifiedSteps.estimate(sizes: sizes, seconds: strata.map { $0.map { t($0, noise: noise.next()) } })
+            let estimate = StratifiedSteps.estimate(
+                sizes: sizes, seconds: strata.map { $0.map { t($0, noise: noise.next()) } })
             #expect(abs(estimate.total - exact) / exact < 0.03, "seed \(seed): \(estimate.total) against \(exact)")
             #expect(estimate.samples == 64)
             if estimate.low <= exact && exact <= estimate.high { covered += 1 }
@@ -51,7 +53,7 @@ private struct SeededNoise {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> Double {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return (Double(state >> 11) / Double(1 << 53) - 0.5) * 0.1
     }
 }

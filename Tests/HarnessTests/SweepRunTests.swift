@@ -1,9 +1,9 @@
-import Results
 import Analysis
 import AttentionKernels
 import Foundation
 import Harness
 import Reporting
+import Results
 import Testing
 
 func temporaryPath(_ name: String) -> String {
@@ -13,9 +13,11 @@ func temporaryPath(_ name: String) -> String {
 /// A small, fast sweep for end-to-end tests (debug builds run these too).
 func tinySpec() throws -> SweepSpec {
     var spec = SweepSpec()
-    for (key, value) in [("mechanism", "standard,linformer,linear"), ("n", "16,32"), ("k", "8,32"), ("batch", "1"),
-                         ("heads", "2"), ("head-dim", "8"), ("threads", "1"), ("warmups", "0"), ("min-reps", "2"),
-                         ("min-time", "0"), ("max-time", "1")] {
+    for (key, value) in [
+        ("mechanism", "standard,linformer,linear"), ("n", "16,32"), ("k", "8,32"), ("batch", "1"),
+        ("heads", "2"), ("head-dim", "8"), ("threads", "1"), ("warmups", "0"), ("min-reps", "2"),
+        ("min-time", "0"), ("max-time", "1"),
+    ] {
         try spec.apply(key, value)
     }
     return spec
@@ -57,7 +59,10 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
     /// cost model's (within the check's 2% + 1 MiB), and the FLOPs are the pass's.
     @Test func backwardAndTrainingPointsMeasureTheirPass() throws {
         let path = temporaryPath("train.csv")
-        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: RunMetadata.path(forCSV: path)) }
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: RunMetadata.path(forCSV: path))
+        }
         var spec = try tinySpec()
         try spec.apply("n", "64")
         try spec.apply("k", "8")
@@ -73,7 +78,8 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
         }
         // Per kernel: a training step costs a forward's and a backward's FLOPs.
         for row in table.measured where row.point.pass == .train {
-            var forward = row.point, backward = row.point
+            var forward = row.point
+            var backward = row.point
             (forward.pass, backward.pass) = (.forward, .backward)
             let parts = [forward, backward].compactMap { table.byKey[$0]?.modelGflop }
             #expect(parts.count == 2 && abs(parts.reduce(0, +) - (row.modelGflop ?? 0)) < 1e-9)
@@ -116,22 +122,35 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
     }
 
     @Test func rowFieldsAreExactText() {
-        let point = SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 1024, projectedLength: 128, batch: 4, heads: 8, headDim: 64, threads: 2)
+        let point = SweepPoint(
+            mechanism: .linformer, sharing: .keyValue, length: 1024, projectedLength: 128, batch: 4, heads: 8,
+            headDim: 64, threads: 2)
         var row = ResultRow(point: point, status: .ok, seed: 42)
         row.reps = 7
-        (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (0.0125, 0.012, 0.0126, 0.0004, 0.0122, 0.013)
+        (row.median, row.min, row.mean, row.stddev, row.ciLow, row.ciHigh) = (
+            0.0125, 0.012, 0.0126, 0.0004, 0.0122, 0.013
+        )
         row.noisy = false
         row.tokensPerSecond = 327680
         row.modelGflop = 0.268435456
         row.gflops = 21.4748
         row.ceilingGflops = 150
         row.efficiency = 0.143165
-        (row.peakHeapBytes, row.modelBytes, row.peakRSSBytes, row.paramBytes) = (12_000_000, 11_534_336, 900_000_000, 1_048_576)
+        (row.peakHeapBytes, row.modelBytes, row.peakRSSBytes, row.paramBytes) = (
+            12_000_000, 11_534_336, 900_000_000, 1_048_576
+        )
         row.approxRelError = 0.4321
-        #expect(CSV.line(row.fields) == "linformer,core,forward,,forward,false,key-value,1024,128,,4,8,64,,,2,ok,,7,12.500000,12.000000,12.600000,0.400000,12.200000,13.000000,false,327680,0.268435,21.475,150.000,0.1432,12000000,11534336,1048576,900000000,0.4321,42\n")
-        let skipped = ResultRow(point: SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 2),
-                                status: .skipped, reason: "memory: needs 128.5 GiB > budget 12.0 GiB", seed: 42)
-        #expect(CSV.line(skipped.fields) == "standard,core,forward,,forward,false,,65536,,,1,8,64,,,2,skipped,memory: needs 128.5 GiB > budget 12.0 GiB,,,,,,,,,,,,,,,,,,,42\n")
+        #expect(
+            CSV.line(row.fields)
+                == "linformer,core,forward,,forward,false,key-value,1024,128,,4,8,64,,,2,ok,,7,12.500000,12.000000,12.600000,0.400000,12.200000,13.000000,false,327680,0.268435,21.475,150.000,0.1432,12000000,11534336,1048576,900000000,0.4321,42\n"
+        )
+        let skipped = ResultRow(
+            point: SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 2),
+            status: .skipped, reason: "memory: needs 128.5 GiB > budget 12.0 GiB", seed: 42)
+        #expect(
+            CSV.line(skipped.fields)
+                == "standard,core,forward,,forward,false,,65536,,,1,8,64,,,2,skipped,memory: needs 128.5 GiB > budget 12.0 GiB,,,,,,,,,,,,,,,,,,,42\n"
+        )
     }
 
     @Test func maxBatchFitsTheBudgetAndIsVerified() throws {
@@ -140,7 +159,9 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
         let point = SweepPoint(mechanism: .standard, length: 64, batch: 1, heads: 2, headDim: 16, threads: 1)
         let row = try finder.find(point)
         #expect(row.status == .ok)
-        let (batch, peak, perSample) = (try #require(row.maxBatch), try #require(row.verifiedPeakBytes), try #require(row.perSampleBytes))
+        let (batch, peak, perSample) = (
+            try #require(row.maxBatch), try #require(row.verifiedPeakBytes), try #require(row.perSampleBytes)
+        )
         #expect(peak <= budget)
         // Per sample: inputs 3·h·n·d·4 + scores h·n²·4 + output h·n·d·4 = 64 KiB, within jemalloc's
         // size-class rounding (seen: +9% at these small sizes).
@@ -151,7 +172,9 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
         if let over = row.overPeakBytes {
             #expect(over > budget && row.isVerifiedExact == true)
         } else {
-            #expect(row.reason.hasPrefix("batch ") && row.reason.hasSuffix("> budget") || row.reason.contains("within 1%"), "\(row.reason)")
+            #expect(
+                row.reason.hasPrefix("batch ") && row.reason.hasSuffix("> budget") || row.reason.contains("within 1%"),
+                "\(row.reason)")
         }
     }
 }

@@ -1,9 +1,9 @@
-import Results
 import Analysis
-import Reporting
 import AttentionKernels
 import Foundation
 import Harness
+import Reporting
+import Results
 import Testing
 
 @Suite struct ValueListTests {
@@ -37,9 +37,11 @@ import Testing
     /// k applies to Linformer only; causal Linformer points are in the grid (the plan skips them with
     /// the reason, never in silence); small n runs first.
     @Test func pointsFollowTheAxes() throws {
-        let points = try spec([("mechanism", "standard,linformer,linear"), ("n", "256,512"), ("k", "32,64"),
-                               ("batch", "1"), ("heads", "2"), ("head-dim", "16"), ("threads", "1"), ("causal", "false,true")])
-            .points()
+        let points = try spec([
+            ("mechanism", "standard,linformer,linear"), ("n", "256,512"), ("k", "32,64"),
+            ("batch", "1"), ("heads", "2"), ("head-dim", "16"), ("threads", "1"), ("causal", "false,true"),
+        ])
+        .points()
         #expect(points.count == 2 * (2 + 2 * 2 + 2))
         #expect(points.prefix(8).allSatisfy { $0.length == 256 })
         let linformer = points.filter { $0.mechanism == .linformer }
@@ -47,23 +49,27 @@ import Testing
         for p in linformer {
             let plan = PointPlan(p, memoryBudget: 1 << 40)
             if p.causal {
-                let reason = "causal: Linformer has no causal form "
+                let reason =
+                    "causal: Linformer has no causal form "
                     + "(E and F mix all n positions into every projected row)"
                 #expect(plan == .skip(reason: reason))
             } else {
                 #expect(plan == .run)
             }
         }
-        #expect(points.filter { $0.mechanism != .linformer }.allSatisfy { $0.projectedLength == nil && $0.sharing == nil })
+        #expect(
+            points.filter { $0.mechanism != .linformer }.allSatisfy { $0.projectedLength == nil && $0.sharing == nil })
         #expect(Set(points.map(\.keyFields)).count == points.count)
     }
 
     /// Every forward-mode point is repeated per pass (after its causal and k settings); decode points
     /// are generated once, as forward passes, whatever the pass axis says.
     @Test func passesMultiplyForwardModePointsOnly() throws {
-        let points = try spec([("mechanism", "standard,linformer,linear"), ("n", "256"), ("k", "32"), ("batch", "1"),
-                               ("heads", "2"), ("head-dim", "16"), ("threads", "1"), ("causal", "false,true"),
-                               ("mode", "forward,decode"), ("pass", "forward,backward,train")]).points()
+        let points = try spec([
+            ("mechanism", "standard,linformer,linear"), ("n", "256"), ("k", "32"), ("batch", "1"),
+            ("heads", "2"), ("head-dim", "16"), ("threads", "1"), ("causal", "false,true"),
+            ("mode", "forward,decode"), ("pass", "forward,backward,train"),
+        ]).points()
         let forward = points.filter { $0.mode == .forward }
         #expect(forward.count == 3 * (2 + 2 + 2))
         #expect(Set(forward.map(\.pass)) == Set(Pass.allCases))
@@ -85,12 +91,15 @@ import Testing
         #expect(try spec.points().map { $0.decoder } == [.kvCache, .recurrent, nil])
         try spec.apply("decoder", "kv-cache,recompute,recurrent")
         let points = try spec.points()
-        #expect(points.map { "\($0.mechanism.rawValue):\($0.decoder?.rawValue ?? "-")" }
+        #expect(
+            points.map { "\($0.mechanism.rawValue):\($0.decoder?.rawValue ?? "-")" }
                 == ["standard:kv-cache", "standard:recompute", "linear:recurrent", "linformer:-"])
         try spec.apply("decoder", "recompute")
         let linear = try spec.points().filter { $0.mechanism == .linear }
         #expect(linear.map(\.decoder) == [.recompute])
-        #expect(PointPlan(linear[0], memoryBudget: 1 << 30) == .skip(reason: "linear has no recompute decoder (it has recurrent)"))
+        #expect(
+            PointPlan(linear[0], memoryBudget: 1 << 30)
+                == .skip(reason: "linear has no recompute decoder (it has recurrent)"))
         #expect(throws: UsageError.self) { try spec.apply("decoder", "cache") }
     }
 
@@ -100,8 +109,10 @@ import Testing
         let point = SweepPoint(mechanism: .standard, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 1)
         let gflop = point.cost.flops / 1e9  // 4·n²·d·h = 34.4 GFLOP
         #expect(PointPlan(point, memoryBudget: 1 << 34, timeLimit: 10, ceiling: gflop / 5) == .run)
-        guard case .skip(let reason) = PointPlan(point, memoryBudget: 1 << 34, timeLimit: 10, ceiling: gflop / 20) else {
-            Issue.record("not skipped"); return
+        guard case .skip(let reason) = PointPlan(point, memoryBudget: 1 << 34, timeLimit: 10, ceiling: gflop / 20)
+        else {
+            Issue.record("not skipped")
+            return
         }
         #expect(reason.hasPrefix("time: one call is 34.4 GFLOP, at least 20 s at the sgemm ceiling"))
         #expect(PointPlan(point, memoryBudget: 1 << 34, timeLimit: 10, ceiling: nil) == .run)
@@ -116,7 +127,10 @@ import Testing
         try spec.apply("layers", "1,2")
         try spec.apply("ffn-mult", "4")
         let points = try spec.points()
-        #expect(points.map { "\($0.scope.rawValue):\($0.layers ?? 0):\($0.ffnMultiplier ?? 0)" } == ["core:0:0", "layer:1:4", "layer:2:4"])
+        #expect(
+            points.map { "\($0.scope.rawValue):\($0.layers ?? 0):\($0.ffnMultiplier ?? 0)" } == [
+                "core:0:0", "layer:1:4", "layer:2:4",
+            ])
         #expect(points[2].label == "flash layer×2 ffn=4 n=128 b=1 h=8 d=64 t=\(points[2].threads)")
         #expect(points[1].benchmarkName.hasPrefix("flash/scope=layer/n=128"))
     }
@@ -140,14 +154,22 @@ import Testing
     }
 
     @Test func planSkipsDashesAndWhatWouldNotFit() {
-        let dash = SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 512, projectedLength: 512, batch: 1, heads: 8, headDim: 64, threads: 1)
-        guard case .skip(let reason) = PointPlan(dash, memoryBudget: 1 << 40) else { Issue.record("k = n ran"); return }
+        let dash = SweepPoint(
+            mechanism: .linformer, sharing: .keyValue, length: 512, projectedLength: 512, batch: 1, heads: 8,
+            headDim: 64, threads: 1)
+        guard case .skip(let reason) = PointPlan(dash, memoryBudget: 1 << 40) else {
+            Issue.record("k = n ran")
+            return
+        }
         #expect(reason.contains("k >= n"))
 
         // Standard at n = 65536, h = 8: 128 GiB of scores.
         let huge = SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 1)
         #expect(huge.predictedBytes > 128 << 30)
-        guard case .skip(let memory) = PointPlan(huge, memoryBudget: 12 << 30) else { Issue.record("huge ran"); return }
+        guard case .skip(let memory) = PointPlan(huge, memoryBudget: 12 << 30) else {
+            Issue.record("huge ran")
+            return
+        }
         #expect(memory == "memory: needs 128.5 GiB > budget 12.0 GiB")
         #expect(PointPlan(huge, memoryBudget: 1 << 40) == .run)
     }
@@ -155,13 +177,15 @@ import Testing
     /// A training step adds dO to the inputs and peaks at the output, the saved weights and the
     /// backward's gradients and dS block; a backward point runs on a saved forward, so it needs as much.
     @Test func predictedBytesOfTrainingPassesAddUp() {
-        var p = SweepPoint(mechanism: .standard, pass: .train, length: 1024, batch: 2, heads: 4, headDim: 64, threads: 1)
+        var p = SweepPoint(
+            mechanism: .standard, pass: .train, length: 1024, batch: 2, heads: 4, headDim: 64, threads: 1)
         let inputs = 4 * 2 * 4 * 1024 * 64 * 4  // Q, K, V, dO
         let saved = 2 * 4 * (1024 * 1024 + 1024) * 4  // the weights and their row sums
         let output = 2 * 4 * 1024 * 64 * 4
         let backward = 3 * output + 2 * 4 * 64 * 1024 * 4  // three gradients and a 64-row dS block per slice
         #expect(p.predictedBytes == inputs + output + saved + backward + 512 * 1024)
-        let forwardFlops: Double = 2 * 4 * 4 * 1024 * 1024 * 64, backwardFlops: Double = 2 * 4 * 8 * 1024 * 1024 * 64
+        let forwardFlops: Double = 2 * 4 * 4 * 1024 * 1024 * 64
+        let backwardFlops: Double = 2 * 4 * 8 * 1024 * 1024 * 64
         #expect(p.cost.flops == forwardFlops + backwardFlops)
         p.pass = .backward
         #expect(p.predictedBytes == inputs + output + saved + backward + 512 * 1024)
@@ -181,7 +205,8 @@ import Testing
 
 @Suite struct PresetTests {
     @Test func presetTextParses() throws {
-        let spec = try Preset.parse("""
+        let spec = try Preset.parse(
+            """
             # a comment
             mechanism = standard, linear   # trailing comment
             n = 512...2048

@@ -4,7 +4,8 @@ import Testing
 
 /// `malloc` as resolved by the dynamic linker.
 let mallocFunction = unsafeBitCast(
-    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc")!, to: (@convention(c) (Int) -> UnsafeMutableRawPointer?).self)
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc")!,
+    to: (@convention(c) (Int) -> UnsafeMutableRawPointer?).self)
 
 @Suite struct AllocatorProbeTests {
     /// jemalloc is the process's malloc and has statistics.
@@ -66,15 +67,22 @@ let mallocFunction = unsafeBitCast(
 
     /// A real mallctl call with a name jemalloc does not have: ENOENT, and the message names it.
     @Test func unknownNamesAreClearErrors() {
-        let error = #expect(throws: JemallocError.self) { try AllocatorProbe.integer("thread.peak.nonexistent", as: UInt64.self) }
+        let error = #expect(throws: JemallocError.self) {
+            try AllocatorProbe.integer("thread.peak.nonexistent", as: UInt64.self)
+        }
         #expect(error == JemallocError(rawValue: 2, name: "thread.peak.nonexistent"))
-        #expect(error?.description == #"mallctl("thread.peak.nonexistent") failed: not found: this jemalloc lacks the statistic (built without --enable-stats, or older than 5.3)"#)
+        #expect(
+            error?.description
+                == #"mallctl("thread.peak.nonexistent") failed: not found: this jemalloc lacks the statistic (built without --enable-stats, or older than 5.3)"#
+        )
     }
 
     /// A known name read at the wrong width: jemalloc refuses with EINVAL rather than filling half a value.
     @Test func aWrongWidthIsAnInvalidArgument() throws {
         #expect(try AllocatorProbe.integer("opt.dirty_decay_ms", as: Int.self) == -1)
-        let error = #expect(throws: JemallocError.self) { try AllocatorProbe.integer("opt.dirty_decay_ms", as: Int32.self) }
+        let error = #expect(throws: JemallocError.self) {
+            try AllocatorProbe.integer("opt.dirty_decay_ms", as: Int32.self)
+        }
         #expect(error?.description == #"mallctl("opt.dirty_decay_ms") failed: invalid argument"#)
     }
 }

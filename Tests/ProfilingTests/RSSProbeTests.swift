@@ -9,8 +9,10 @@ import Testing
         func line(_ key: String, _ value: String) -> String {
             "\(key):\t" + String(repeating: " ", count: max(0, 8 - value.count)) + value + " kB"
         }
-        return ["Name:\tattnbench", "State:\tR (running)", line("VmPeak", "99999999"), line("VmHWM", hwm),
-                line("VmRSS", rss), "Threads:\t3", ""].joined(separator: "\n")
+        return [
+            "Name:\tattnbench", "State:\tR (running)", line("VmPeak", "99999999"), line("VmHWM", hwm),
+            line("VmRSS", rss), "Threads:\t3", "",
+        ].joined(separator: "\n")
     }
 
     /// Every width from 1 to 12 digits: padded with spaces below 8, nothing but the tab from 8 on.
@@ -30,7 +32,9 @@ import Testing
 
     /// /proc/meminfo pads with spaces instead of a tab.
     @Test func spacesParseToo() throws {
-        #expect(try RSSProbe.bytes("MemAvailable", in: "MemTotal:       24577744 kB\nMemAvailable:   24123780 kB\n") == 24_123_780 * 1024)
+        #expect(
+            try RSSProbe.bytes("MemAvailable", in: "MemTotal:       24577744 kB\nMemAvailable:   24123780 kB\n")
+                == 24_123_780 * 1024)
     }
 
     /// The real file, read once: both lines parse, and the high-water mark is at least the current RSS
@@ -49,7 +53,10 @@ import Testing
         ("VmHWM:\t 12 MB", #"/proc/self/status: cannot read "VmHWM:\t 12 MB", expected "VmHWM: <number> kB""#),
         ("VmHWM:\t12", #"/proc/self/status: cannot read "VmHWM:\t12", expected "VmHWM: <number> kB""#),
         ("VmHWM:\t-12 kB", #"/proc/self/status: cannot read "VmHWM:\t-12 kB", expected "VmHWM: <number> kB""#),
-        ("VmHWM:\t99999999999999999 kB", "/proc/self/status: VmHWM of 99999999999999999 kB does not fit in a byte count"),
+        (
+            "VmHWM:\t99999999999999999 kB",
+            "/proc/self/status: VmHWM of 99999999999999999 kB does not fit in a byte count"
+        ),
     ])
     func malformedLinesSayWhatIsWrong(text: String, message: String) {
         let error = #expect(throws: RSSProbe.Unavailable.self) { try RSSProbe.bytes("VmHWM", in: text) }

@@ -59,9 +59,11 @@ import Testing
         var first: AppendingFile? = try AppendingFile(path: path, truncate: true, lock: .exclusive)
         try first?.write("n\n1\n")
         // flock locks belong to open files, so a second open in this same process conflicts too.
-        #expect(throws: UsageError(
-            "\(path) is being written by another attnbench (PID \(getpid())); wait for it to finish, or pass --wait-lock"
-        )) {
+        #expect(
+            throws: UsageError(
+                "\(path) is being written by another attnbench (PID \(getpid())); wait for it to finish, or pass --wait-lock"
+            )
+        ) {
             try AppendingFile(path: path, truncate: true, lock: .exclusive)
         }
         #expect(try folder.contents("x.csv") == "n\n1\n")
@@ -103,22 +105,30 @@ import Testing
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         try "x".write(toFile: folder.path + "/plain", atomically: false, encoding: .utf8)
-        #expect(throws: FileError("cannot open \(folder.path): Is a directory; it is a folder; give the path of a file")) {
+        #expect(
+            throws: FileError("cannot open \(folder.path): Is a directory; it is a folder; give the path of a file")
+        ) {
             try AppendingFile(path: folder.path, truncate: false)
         }
-        #expect(throws: FileError(
-            "cannot open \(folder.path)/plain/x.csv: Not a directory; a part of the path is a file, not a folder; choose another path"
-        )) {
+        #expect(
+            throws: FileError(
+                "cannot open \(folder.path)/plain/x.csv: Not a directory; a part of the path is a file, not a folder; choose another path"
+            )
+        ) {
             try AppendingFile(path: folder.path + "/plain/x.csv", truncate: false)
         }
-        #expect(throws: FileError(
-            "cannot create the folder \(folder.path)/plain/sub: Not a directory; a part of the path is a file, not a folder; choose another path"
-        )) {
+        #expect(
+            throws: FileError(
+                "cannot create the folder \(folder.path)/plain/sub: Not a directory; a part of the path is a file, not a folder; choose another path"
+            )
+        ) {
             try AppendingFile(path: folder.path + "/plain/sub/x.csv", truncate: false)
         }
-        #expect(throws: FileError(
-            "cannot open \(folder.path)/new\\nline/x.csv: Not a directory; a part of the path is a file, not a folder; choose another path"
-        )) {
+        #expect(
+            throws: FileError(
+                "cannot open \(folder.path)/new\\nline/x.csv: Not a directory; a part of the path is a file, not a folder; choose another path"
+            )
+        ) {
             try "x".write(toFile: folder.path + "/new\nline", atomically: false, encoding: .utf8)
             _ = try AppendingFile(path: folder.path + "/new\nline/x.csv", truncate: false)
         }
@@ -127,7 +137,9 @@ import Testing
     @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/dev/full")))
     func aFullDiskIsAFileErrorNotATrap() throws {
         let file = try AppendingFile(path: "/dev/full", truncate: false)
-        #expect(throws: FileError("cannot write to /dev/full: No space left on device; free some disk space and run again")) {
+        #expect(
+            throws: FileError("cannot write to /dev/full: No space left on device; free some disk space and run again")
+        ) {
             try file.write("n,time_ms\n")
         }
         // The writer's clean-up after a failed header never removes what is not a regular file.

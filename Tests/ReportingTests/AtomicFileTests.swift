@@ -36,9 +36,11 @@ import Testing
         #expect(try folder.names() == ["taken"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: path) == ["inside"])
         try "x".write(toFile: folder.path + "/plain", atomically: false, encoding: .utf8)
-        #expect(throws: FileError(
-            "cannot create \(folder.path)/plain/x.gp: Not a directory; a part of the path is a file, not a folder; choose another path"
-        )) {
+        #expect(
+            throws: FileError(
+                "cannot create \(folder.path)/plain/x.gp: Not a directory; a part of the path is a file, not a folder; choose another path"
+            )
+        ) {
             try AtomicFile.write("x\n", to: folder.path + "/plain/x.gp", overwrite: true)
         }
     }

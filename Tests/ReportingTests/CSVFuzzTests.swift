@@ -36,7 +36,8 @@ import _SeededRandom
 
     @Test func damagedTextsParseConsistentlyOrThrowCSVError() {
         var rng = SplitMix64(state: 20_240_601)
-        var parsed = 0, rejected = 0
+        var parsed = 0
+        var rejected = 0
         var inconsistent: [String] = []
         for _ in 0..<5_000 {
             var scalars = Array(CSV.text(columns: ["n", "x"], rows: Self.randomRows(&rng)).unicodeScalars)
@@ -50,7 +51,8 @@ import _SeededRandom
                 let head = String(decoding: text.utf8.prefix(result.completeLength), as: UTF8.self)
                 let again = try CSV.parse(head)
                 if (result.unterminated == nil) != (result.completeLength == text.utf8.count)
-                    || again.rows != result.rows || again.unterminated != nil {
+                    || again.rows != result.rows || again.unterminated != nil
+                {
                     inconsistent.append(text)
                 }
             } catch {
@@ -75,13 +77,18 @@ import _SeededRandom
                 view.append(contentsOf: scalars[..<cut])
                 let text = String(view)
                 let result = try CSV.parse(text)
-                guard result.rows == Array(rows.prefix(result.rows.count)) else { failures.append(text); continue }
+                guard result.rows == Array(rows.prefix(result.rows.count)) else {
+                    failures.append(text)
+                    continue
+                }
                 if let partial = result.unterminated {
                     let next = rows[result.rows.count]
                     let whole = partial.dropLast() == next.prefix(partial.count - 1)
                     // By scalars: as Characters, "a\r" is not a prefix of "a\r\n" (CRLF is one Character).
-                    let last = partial.count <= next.count
-                        && next[partial.count - 1].unicodeScalars.starts(with: partial[partial.count - 1].unicodeScalars)
+                    let last =
+                        partial.count <= next.count
+                        && next[partial.count - 1].unicodeScalars.starts(
+                            with: partial[partial.count - 1].unicodeScalars)
                     if !(whole && last) { failures.append(text) }
                 } else if result.rows.count < rows.count && cut == scalars.count {
                     failures.append(text)

@@ -4,13 +4,15 @@ import Testing
 @Suite struct CSVTests {
     @Test func fieldsAreQuotedOnlyWhenNeeded() {
         #expect(CSV.line(["a", "b c", "1.5"]) == "a,b c,1.5\n")
-        #expect(CSV.line(["k >= n, skipped", "say \"hi\"", "two\nlines", "cr\r", ""])
-            == "\"k >= n, skipped\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\r\",\n")
+        #expect(
+            CSV.line(["k >= n, skipped", "say \"hi\"", "two\nlines", "cr\r", ""])
+                == "\"k >= n, skipped\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\r\",\n")
     }
 
     @Test func textIsTheHeaderThenOneLinePerRow() {
-        #expect(CSV.text(columns: ["n", "time_ms"], rows: [["512", "1.250000"], ["1024", ""]])
-            == "n,time_ms\n512,1.250000\n1024,\n")
+        #expect(
+            CSV.text(columns: ["n", "time_ms"], rows: [["512", "1.250000"], ["1024", ""]])
+                == "n,time_ms\n512,1.250000\n1024,\n")
         #expect(CSV.text(columns: ["n"], rows: []) == "n\n")
     }
 

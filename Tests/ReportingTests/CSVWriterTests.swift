@@ -6,11 +6,14 @@ import Testing
     @Test func writesTheHeaderThenRows() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let writer = try CSVWriter(file: AppendingFile(path: folder.path + "/x.csv", truncate: true), columns: ["n", "time_ms"])
+        let writer = try CSVWriter(
+            file: AppendingFile(path: folder.path + "/x.csv", truncate: true), columns: ["n", "time_ms"])
         try writer.write(["512", "1.250000"])
         try writer.write(["1024", "say \"hi\", twice"])
         #expect(try folder.contents("x.csv") == "n,time_ms\n512,1.250000\n1024,\"say \"\"hi\"\", twice\"\n")
-        #expect(try folder.contents("x.csv") == CSV.text(columns: ["n", "time_ms"], rows: [["512", "1.250000"], ["1024", "say \"hi\", twice"]]))
+        #expect(
+            try folder.contents("x.csv")
+                == CSV.text(columns: ["n", "time_ms"], rows: [["512", "1.250000"], ["1024", "say \"hi\", twice"]]))
     }
 
     @Test func continuesAFileWithoutRepeatingTheHeader() throws {

@@ -31,7 +31,8 @@ struct GnuplotInjectionTests {
             set title "\(Gnuplot.escape(text))"
             plot DATA using 1:2 with lines title "\(Gnuplot.escape(text))"
             """
-        let script = Gnuplot.script(folder: text, name: text, title: text, source: text, width: 320, height: 240, body: body)
+        let script = Gnuplot.script(
+            folder: text, name: text, title: text, source: text, width: 320, height: 240, body: body)
         let base = directory.path + "/" + text + "/" + text
         try FileManager.default.createDirectory(
             atPath: (base as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

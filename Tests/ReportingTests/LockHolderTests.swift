@@ -1,5 +1,6 @@
-@testable import Reporting
 import Testing
+
+@testable import Reporting
 
 /// Parsing `/proc/locks`: hexadecimal device numbers, decimal inodes, waiters skipped.
 @Suite struct LockHolderTests {

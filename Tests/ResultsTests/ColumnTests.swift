@@ -6,8 +6,9 @@ import Testing
 
 /// A row with every column set, to values its column formats write exactly.
 func fullRow() -> ResultRow {
-    let point = SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 1024, projectedLength: 128, batch: 2,
-                           heads: 8, headDim: 64, threads: 2)
+    let point = SweepPoint(
+        mechanism: .linformer, sharing: .keyValue, length: 1024, projectedLength: 128, batch: 2,
+        heads: 8, headDim: 64, threads: 2)
     var r = ResultRow(point: point, status: .ok, reason: "a, \"quoted\" reason", seed: 7)
     r.reps = 9
     (r.median, r.min, r.mean, r.stddev, r.ciLow, r.ciHigh) = (0.0125, 0.0120, 0.013, 0.0005, 0.01225, 0.01275)
@@ -23,20 +24,31 @@ func fullRow() -> ResultRow {
 @Suite struct ColumnTests {
     /// One column table writes and reads every file: a row survives the round trip field for field.
     @Test func resultRowsRoundTrip() throws {
-        let rows = [fullRow(), ResultRow(point: SweepPoint(mechanism: .standard, mode: .decode, causal: true, length: 512, prompt: 1,
-                                                          batch: 1, heads: 4, headDim: 32, threads: 1), status: .skipped, reason: "memory", seed: 42)]
+        let rows = [
+            fullRow(),
+            ResultRow(
+                point: SweepPoint(
+                    mechanism: .standard, mode: .decode, causal: true, length: 512, prompt: 1,
+                    batch: 1, heads: 4, headDim: 32, threads: 1), status: .skipped, reason: "memory", seed: 42),
+        ]
         let text = RowFile.text(rows, ResultRow.table)
         #expect(text.hasPrefix(ResultRow.columns.joined(separator: ",") + "\n"))
         #expect(try ResultTable(text: text, source: "t.csv").rows == rows)
         // Not measured is empty, never 0.
         #expect(rows[1].fields[ResultRow.columns.firstIndex(of: "time_median_ms") ?? 0] == "")
-        #expect(rows[0].fields.prefix(ResultRow.keyColumns.count) == ["linformer", "core", "forward", "", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64", "", "", "2"])
+        #expect(
+            rows[0].fields.prefix(ResultRow.keyColumns.count) == [
+                "linformer", "core", "forward", "", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64",
+                "", "", "2",
+            ])
     }
 
     /// A results file written before the `pass` column is refused with the column named, not misread.
     @Test func aFileWithoutThePassColumnNamesIt() {
         let old = ResultRow.columns.filter { $0 != "pass" }
-        let error = #expect(throws: UsageError.self) { try ResultTable(text: old.joined(separator: ",") + "\n", source: "old.csv") }
+        let error = #expect(throws: UsageError.self) {
+            try ResultTable(text: old.joined(separator: ",") + "\n", source: "old.csv")
+        }
         #expect(error?.description == "old.csv has a different schema (missing: pass); regenerate it with this version")
     }
 
@@ -44,15 +56,22 @@ func fullRow() -> ResultRow {
     /// are written exactly as before peers existed, and an unknown prefix or mechanism does not parse.
     @Test func peerRowsPrefixTheMechanism() throws {
         var own = fullRow()
-        own.point = SweepPoint(mechanism: .flash, causal: true, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2)
+        own.point = SweepPoint(
+            mechanism: .flash, causal: true, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2)
         var peer = own
         peer.point.peer = .torch
         peer.peakHeapBytes = nil
         let text = RowFile.text([own, peer], ResultRow.table)
         #expect(own.fields[0] == "flash" && peer.fields[0] == "torch-flash")
-        #expect(peer.fields.prefix(ResultRow.keyColumns.count) == ["torch-flash", "core", "forward", "", "forward", "true", "", "4096", "", "", "1", "8", "64", "", "", "2"])
+        #expect(
+            peer.fields.prefix(ResultRow.keyColumns.count) == [
+                "torch-flash", "core", "forward", "", "forward", "true", "", "4096", "", "", "1", "8", "64", "", "",
+                "2",
+            ])
         let read = try ResultTable(text: text, source: "p.csv").rows
-        #expect(read == [own, peer] && read[1].point.ownCounterpart == own.point && read[1].point.label == "torch-flash causal n=4096 b=1 h=8 d=64 t=2")
+        #expect(
+            read == [own, peer] && read[1].point.ownCounterpart == own.point
+                && read[1].point.label == "torch-flash causal n=4096 b=1 h=8 d=64 t=2")
         for bad in ["jax-flash", "torch-", "torch-softmax", "-flash", "torch-torch-flash"] {
             let error = #expect(throws: UsageError.self) {
                 try ResultTable(text: text.replacingOccurrences(of: "torch-flash,", with: "\(bad),"), source: "p.csv")
@@ -63,10 +82,15 @@ func fullRow() -> ResultRow {
 
     @Test func maxBatchAndTokenRowsRoundTrip() throws {
         var m = MaxBatchRow(point: fullRow().point, status: .ok, budgetBytes: 16 << 30, seed: 3)
-        (m.fixedBytes, m.perSampleBytes, m.maxBatch, m.verifiedPeakBytes, m.timePerSample) = (1000, 2000, 42, 85000, 0.25)
-        #expect(try RowFile.parse(RowFile.text([m], MaxBatchRow.table), source: "m.csv", columns: MaxBatchRow.table,
-                                  empty: MaxBatchRow(point: m.point, status: .skipped, budgetBytes: 0, seed: 0)) == [m])
-        let t = TokenLatencyRow(point: fullRow().point, sample: LatencySample(position: 16, median: 2.5e-6, min: 2e-6, count: 30))
+        (m.fixedBytes, m.perSampleBytes, m.maxBatch, m.verifiedPeakBytes, m.timePerSample) = (
+            1000, 2000, 42, 85000, 0.25
+        )
+        #expect(
+            try RowFile.parse(
+                RowFile.text([m], MaxBatchRow.table), source: "m.csv", columns: MaxBatchRow.table,
+                empty: MaxBatchRow(point: m.point, status: .skipped, budgetBytes: 0, seed: 0)) == [m])
+        let t = TokenLatencyRow(
+            point: fullRow().point, sample: LatencySample(position: 16, median: 2.5e-6, min: 2e-6, count: 30))
         let text = RowFile.text([t], TokenLatencyRow.table)
         #expect(text.hasSuffix(",16,2.5000,2.0000,30\n"))
         let read = try RowFile.parse(text, source: "t.csv", columns: TokenLatencyRow.table, empty: t)
@@ -76,7 +100,9 @@ func fullRow() -> ResultRow {
 
     @Test func badFilesAreOneLineErrors() throws {
         let good = RowFile.text([fullRow()], ResultRow.table)
-        let schema = #expect(throws: UsageError.self) { try ResultTable(text: "mechanism,n\nstandard,512\n", source: "s.csv") }
+        let schema = #expect(throws: UsageError.self) {
+            try ResultTable(text: "mechanism,n\nstandard,512\n", source: "s.csv")
+        }
         #expect(schema?.description.contains("different schema") == true)
         let bad = good.replacingOccurrences(of: ",1024,", with: ",many,")
         let field = #expect(throws: UsageError.self) { try ResultTable(text: bad, source: "b.csv") }

@@ -34,17 +34,30 @@ func interleaved(_ n: Int, from start: Int) -> [Double] {
         // Identical samples: every value tied across the two, U = mn/2, p = 1 (normal, tie-corrected).
         SciPyCase(name: "identical", x: timingQuantiles(12), y: timingQuantiles(12), u: 72, p: 1.0, method: .normal),
         // One distribution, interleaved quantiles: no difference.
-        SciPyCase(name: "interleaved", x: interleaved(10, from: 0), y: interleaved(10, from: 1), u: 45, p: 0.7337299956962472, method: .normal),
+        SciPyCase(
+            name: "interleaved", x: interleaved(10, from: 0), y: interleaved(10, from: 1), u: 45, p: 0.7337299956962472,
+            method: .normal),
         // Shifted 10%, 5 against 5: exact; U = 1, so p = 2·P(U ≤ 1) = 2·2/C(10, 5) = 4/252.
-        SciPyCase(name: "shift10-small", x: timingQuantiles(5), y: timingQuantiles(5, shift: 1.1), u: 1, p: 0.015873015873015872, method: .exact),
-        SciPyCase(name: "shift10-medium", x: timingQuantiles(9), y: timingQuantiles(12, shift: 1.1), u: 7, p: 0.0009510827072544147, method: .normal),
+        SciPyCase(
+            name: "shift10-small", x: timingQuantiles(5), y: timingQuantiles(5, shift: 1.1), u: 1,
+            p: 0.015873015873015872, method: .exact),
+        SciPyCase(
+            name: "shift10-medium", x: timingQuantiles(9), y: timingQuantiles(12, shift: 1.1), u: 7,
+            p: 0.0009510827072544147, method: .normal),
         // Shifted 1% with 4000 samples a side: a difference far below what a few runs could show.
-        SciPyCase(name: "shift1-huge", x: timingQuantiles(4000), y: timingQuantiles(4000, shift: 1.01), u: 6517251, p: 9.805411383775404e-47, method: .normal),
+        SciPyCase(
+            name: "shift1-huge", x: timingQuantiles(4000), y: timingQuantiles(4000, shift: 1.01), u: 6_517_251,
+            p: 9.805411383775404e-47, method: .normal),
         // Exact with a small and a large sample (the Gaussian-binomial path past C(m + n, m) > 2⁵³).
-        SciPyCase(name: "exact-unequal", x: timingQuantiles(7), y: timingQuantiles(200, shift: 1.05), u: 244, p: 0.0020744342515578392, method: .exact),
+        SciPyCase(
+            name: "exact-unequal", x: timingQuantiles(7), y: timingQuantiles(200, shift: 1.05), u: 244,
+            p: 0.0020744342515578392, method: .exact),
         // Ties: the normal approximation with the tie correction, also for small samples.
-        SciPyCase(name: "ties", x: [3, 1, 4, 1, 5, 9, 2, 6, 5, 3], y: [2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5], u: 53, p: 0.6649994984437295, method: .normal),
-        SciPyCase(name: "ties-small", x: [1, 2, 2, 3], y: [2, 3, 4, 5, 5], u: 2.5, p: 0.07854585095119067, method: .normal),
+        SciPyCase(
+            name: "ties", x: [3, 1, 4, 1, 5, 9, 2, 6, 5, 3], y: [2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5], u: 53,
+            p: 0.6649994984437295, method: .normal),
+        SciPyCase(
+            name: "ties-small", x: [1, 2, 2, 3], y: [2, 3, 4, 5, 5], u: 2.5, p: 0.07854585095119067, method: .normal),
     ]
 
     /// Agreement to 1e-9 relative: the formulas are the same, the arithmetic is not (SciPy sums in

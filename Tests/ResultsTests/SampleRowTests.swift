@@ -18,13 +18,16 @@ import Testing
 
     /// The exact text of a row, and a round trip through the file's column table.
     @Test func rowsAreExactTextAndRoundTrip() throws {
-        let rows = SampleRow.rows(point, [
-            RepetitionSample(repetition: 1, cycle: 1, time: CallTime(seconds: 0.001234567891, cpuSeconds: 0.0025)),
-            RepetitionSample(repetition: 2, cycle: 2, time: CallTime(seconds: 2, cpuSeconds: nil)),
-        ])
+        let rows = SampleRow.rows(
+            point,
+            [
+                RepetitionSample(repetition: 1, cycle: 1, time: CallTime(seconds: 0.001234567891, cpuSeconds: 0.0025)),
+                RepetitionSample(repetition: 2, cycle: 2, time: CallTime(seconds: 2, cpuSeconds: nil)),
+            ])
         let text = RowFile.text(rows, SampleRow.table)
         // The key columns are whatever SweepPoint's are; the sample columns follow them.
-        #expect(text == CSV.line(RowFile.header(SweepPoint.columns) + ["repetition", "cycle", "seconds", "cpu_seconds"])
+        #expect(
+            text == CSV.line(RowFile.header(SweepPoint.columns) + ["repetition", "cycle", "seconds", "cpu_seconds"])
                 + CSV.line(point.keyFields + ["1", "1", "0.001234568", "0.002500000"])
                 + CSV.line(point.keyFields + ["2", "2", "2.000000000", ""]))
         let read = try RowFile.parse(text, source: "s.csv", columns: SampleRow.table, empty: rows[0])
@@ -47,7 +50,8 @@ import Testing
     }
 
     @Test func aMissingFileHasNoSamplesAndAnotherSchemaIsRefused() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-samples-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "attnbench-samples-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try SampleRow.read(dir.appendingPathComponent("none.samples.csv").path).isEmpty)
@@ -60,14 +64,24 @@ import Testing
 
     /// Names list the key columns, leave out empty and default ones, and shorten batch, heads, threads.
     @Test func benchmarkNamesAreStableAndReadable() {
-        #expect(SweepPoint(mechanism: .standard, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2).benchmarkName
+        #expect(
+            SweepPoint(mechanism: .standard, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2).benchmarkName
                 == "standard/n=4096/b=1/h=8/d=64/t=2")
-        #expect(SweepPoint(mechanism: .standard, causal: true, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2).benchmarkName
+        #expect(
+            SweepPoint(mechanism: .standard, causal: true, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2)
+                .benchmarkName
                 == "standard/causal/n=4096/b=1/h=8/d=64/t=2")
-        #expect(SweepPoint(mechanism: .linformer, sharing: .keyValue, length: 4096, projectedLength: 128, batch: 1, heads: 8,
-                           headDim: 64, threads: 2).benchmarkName == "linformer/sharing=key-value/n=4096/k=128/b=1/h=8/d=64/t=2")
-        #expect(SweepPoint(mechanism: .linear, mode: .decode, causal: true, length: 784, prompt: 1, batch: 1, heads: 8, headDim: 32,
-                           threads: 2).benchmarkName == "linear/mode=decode/causal/n=784/prompt=1/b=1/h=8/d=32/t=2")
+        #expect(
+            SweepPoint(
+                mechanism: .linformer, sharing: .keyValue, length: 4096, projectedLength: 128, batch: 1, heads: 8,
+                headDim: 64, threads: 2
+            ).benchmarkName == "linformer/sharing=key-value/n=4096/k=128/b=1/h=8/d=64/t=2")
+        #expect(
+            SweepPoint(
+                mechanism: .linear, mode: .decode, causal: true, length: 784, prompt: 1, batch: 1, heads: 8,
+                headDim: 32,
+                threads: 2
+            ).benchmarkName == "linear/mode=decode/causal/n=784/prompt=1/b=1/h=8/d=32/t=2")
     }
 
     /// The grid's identity changes with any point, its order or its count; equal grids agree.

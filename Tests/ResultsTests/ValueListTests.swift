@@ -11,7 +11,10 @@ import Testing
 
     /// Sizes beyond Int are refused with a message, never an overflow trap.
     @Test func hugeValuesAreRefusedNotTrapped() throws {
-        for text in ["1...9223372036854775807", "9223372036854775807k", "99999999999999999999", "8M...9223372036854775807", "4611686018427387904,9223372036854775807m"] {
+        for text in [
+            "1...9223372036854775807", "9223372036854775807k", "99999999999999999999", "8M...9223372036854775807",
+            "4611686018427387904,9223372036854775807m",
+        ] {
             #expect(throws: UsageError.self, "\(text)") { try ValueList.integers(text, axis: "n") }
         }
         for text in ["1e30", "99999999T", "0.5", "nan", "inf", "-1G", "0"] {

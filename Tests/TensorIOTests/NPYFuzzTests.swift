@@ -16,8 +16,10 @@ import _SeededRandom
         text += [UInt8](repeating: 0x20, count: (64 - (prefix + text.count + 1) % 64) % 64) + [0x0A]
         var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [version, 0]
         let length = text.count
-        bytes += version == 1 ? [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF)]
-                              : (0..<4).map { UInt8(length >> (8 * $0) & 0xFF) }
+        bytes +=
+            version == 1
+            ? [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF)]
+            : (0..<4).map { UInt8(length >> (8 * $0) & 0xFF) }
         return Data(bytes + text + data)
     }
 
@@ -27,8 +29,11 @@ import _SeededRandom
         let dims = (0..<g.below(6)).map { _ -> String in
             switch g.below(4) {
             case 0, 1: String(g.below(6))
-            case 2: g.pick(["2305843009213693952", "4611686018427387904", "9223372036854775807", "9223372036854775808",
-                            "99999999999999999999999", "4294967296", "1073741824"])
+            case 2:
+                g.pick([
+                    "2305843009213693952", "4611686018427387904", "9223372036854775807", "9223372036854775808",
+                    "99999999999999999999999", "4294967296", "1073741824",
+                ])
             default: g.pick(["-1", "-4611686018427387904", "1e3", "0x10", "", " ", "None", "2.0", "(3", "3)", "+2"])
             }
         }
@@ -38,7 +43,10 @@ import _SeededRandom
 
     static func header(_ g: inout Generator) -> String {
         var entries = [
-            "'descr': " + g.pick(["'<f4'", "'<f4'", "'|f4'", "'<f8'", "'>f4'", "'<i4'", "'|u1'", "'<f4", "<f4", "'float32'", "''"]),
+            "'descr': "
+                + g.pick([
+                    "'<f4'", "'<f4'", "'|f4'", "'<f8'", "'>f4'", "'<i4'", "'|u1'", "'<f4", "<f4", "'float32'", "''",
+                ]),
             "'fortran_order': " + g.pick(["False", "False", "True", "false", "0", ""]),
             "'shape': " + shapeText(&g),
         ]
@@ -57,12 +65,15 @@ import _SeededRandom
     static func variant(_ g: inout Generator) -> Data {
         let shape = (0..<g.below(4)).map { _ in g.below(5) }
         let dims = shape.map(String.init).joined(separator: g.pick([", ", ","]))
-        var entries = ["'descr': " + g.pick(["'<f4'", "'|f4'", "'f4'", "'float32'"]), "'fortran_order': False",
-                       "'shape': " + (shape.count == 1 ? "(\(dims),)" : "(\(dims))")]
+        var entries = [
+            "'descr': " + g.pick(["'<f4'", "'|f4'", "'f4'", "'float32'"]), "'fortran_order': False",
+            "'shape': " + (shape.count == 1 ? "(\(dims),)" : "(\(dims))"),
+        ]
         entries.shuffle(using: &g)
         let data = (0..<(4 * shape.reduce(1, *))).map { _ in UInt8(g.below(256)) }
-        return file(header: "{" + entries.joined(separator: g.pick([", ", ",", " ,  "])) + g.pick([", }", "}"]),
-                    data: data, version: UInt8(1 + g.below(3)))
+        return file(
+            header: "{" + entries.joined(separator: g.pick([", ", ",", " ,  "])) + g.pick([", }", "}"]),
+            data: data, version: UInt8(1 + g.below(3)))
     }
 
     /// One damaged file: bit flips, truncation, extension, a random header, a random length field or
@@ -114,7 +125,9 @@ import _SeededRandom
             } catch {
                 refused += 1
                 let message = String(describing: error)
-                #expect(error is NPYError && !message.isEmpty && !message.contains("\n"), "case \(i): \(message.debugDescription)")
+                #expect(
+                    error is NPYError && !message.isEmpty && !message.contains("\n"),
+                    "case \(i): \(message.debugDescription)")
             }
         }
         let elapsed = ContinuousClock.now - start

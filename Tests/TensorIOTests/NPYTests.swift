@@ -34,7 +34,11 @@ import Testing
     static func patching(_ data: Data, _ old: String, _ new: String) -> Data {
         let (bytes, target, replacement) = ([UInt8](data), Array(old.utf8), Array(new.utf8))
         precondition(target.count == replacement.count, "a patch keeps the header length")
-        guard let offset = (0...(bytes.count - target.count)).first(where: { Array(bytes[$0..<($0 + target.count)]) == target }) else {
+        guard
+            let offset = (0...(bytes.count - target.count)).first(where: {
+                Array(bytes[$0..<($0 + target.count)]) == target
+            })
+        else {
             preconditionFailure("\(old) is not in the file")
         }
         var patched = bytes
@@ -51,7 +55,8 @@ import Testing
     /// The magic byte 0x93 survives the patch, so this reaches the Fortran check (through a String it
     /// became U+FFFD and the file failed on its magic instead).
     @Test func fortranOrderIsRejected() {
-        let fortran = Self.patching(NPY.encode(NPYArray(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])), "False", "True ")
+        let fortran = Self.patching(
+            NPY.encode(NPYArray(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])), "False", "True ")
         #expect(fortran.first == 0x93)
         let error = #expect(throws: NPYError.self) { try NPY.decode(fortran) }
         #expect(error?.description == "Fortran-ordered arrays are not supported; save np.ascontiguousarray(arr)")
@@ -64,13 +69,24 @@ import Testing
 
     /// Shapes whose element or byte count overflows Int are refused before any arithmetic wraps.
     @Test(arguments: [
-        ("(2305843009213693952, 1)", "shape [2305843009213693952, 1] is too large: its size in bytes overflows a 64-bit integer (file has 8 bytes of data)"),
-        ("(4611686018427387904, 4)", "shape [4611686018427387904, 4] is too large: its size in bytes overflows a 64-bit integer (file has 8 bytes of data)"),
-        ("(9223372036854775807,)", "shape [9223372036854775807] is too large: its size in bytes overflows a 64-bit integer (file has 8 bytes of data)"),
+        (
+            "(2305843009213693952, 1)",
+            "shape [2305843009213693952, 1] is too large: its size in bytes overflows a 64-bit integer (file has 8 bytes of data)"
+        ),
+        (
+            "(4611686018427387904, 4)",
+            "shape [4611686018427387904, 4] is too large: its size in bytes overflows a 64-bit integer (file has 8 bytes of data)"
+        ),
+        (
+            "(9223372036854775807,)",
+            "shape [9223372036854775807] is too large: its size in bytes overflows a 64-bit integer (file has 8 bytes of data)"
+        ),
         ("(1000000, 1000000, 1)", "truncated data: shape [1000000, 1000000, 1] needs 4000000000000 bytes, file has 8"),
     ])
     func hugeShapesAreClearErrors(shape: String, message: String) {
-        let data = NPYFuzzTests.file(header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }", data: [UInt8](repeating: 0, count: 8))
+        let data = NPYFuzzTests.file(
+            header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }",
+            data: [UInt8](repeating: 0, count: 8))
         let error = #expect(throws: NPYError.self) { try NPY.decode(data) }
         #expect(error?.description == message)
     }

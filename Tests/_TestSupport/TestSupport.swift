@@ -95,6 +95,10 @@ public enum PeakBounds {
 }
 
 /// Expects jemalloc's peak of one call to be within ``PeakBounds`` of the cost model's figure.
-public func expectNearModel(_ peak: Int, _ model: Int, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(PeakBounds.contains(peak, model: model), "\(label): peak \(peak), model \(model)", sourceLocation: sourceLocation)
+public func expectNearModel(
+    _ peak: Int, _ model: Int, _ label: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        PeakBounds.contains(peak, model: model), "\(label): peak \(peak), model \(model)",
+        sourceLocation: sourceLocation)
 }
