@@ -32,7 +32,7 @@ TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=u
 # SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
 SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
-.PHONY: deps build test test-slurm verify crosscheck bench bench-kernels bench-peers plots claims check baseline clean
+.PHONY: deps build test lint format test-slurm verify crosscheck bench bench-kernels bench-peers plots claims check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -49,9 +49,16 @@ build: deps
 ## test: the whole test suite, then the NumPy cross-check of `attnbench eval` (never skipped).
 ## Tests that need OpenBLAS's process-wide thread count to themselves (HeapReplayTests) measure in
 ## child processes of their own, so one `swift test` runs everything.
-test: deps
+test: deps lint
 	$(SWIFT) test
 	$(MAKE) crosscheck
+
+## lint: the code as swift-format (the toolchain's, .swift-format) writes it; `make format` rewrites it so.
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel Sources Tests Package.swift
 
 ## test-slurm: a sharded sweep on a real one-node Slurm started for the test (root; installs slurm-wlm
 ## and munge when missing; stops exactly the daemons it started), in a few minutes.
