@@ -37,8 +37,16 @@ extension Machine {
 
     /// How many cores other processes kept busy over `seconds`, while this one waits: the change in
     /// the non-idle jiffies of `/proc/stat`'s `cpu` line (user, nice, system, irq, softirq, steal)
-    /// over the change in all of them, times the cores. nil when /proc/stat cannot be read.
+    /// over the change in all of them, times the cores, less this process's own CPU time over the
+    /// same window (`getrusage`: OpenBLAS's worker threads spin for a while after they start).
+    /// nil when /proc/stat cannot be read.
     public static func busyCores(over seconds: Double = 0.25) -> Double? {
+        func ownCPUSeconds() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let time = { (t: timeval) in Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+            return time(usage.ru_utime) + time(usage.ru_stime)
+        }
         func sample() -> (busy: Double, total: Double)? {
             guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
                 let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
@@ -48,10 +56,13 @@ extension Machine {
             let total = fields.prefix(8).reduce(0, +)
             return (total - fields[3] - fields[4], total)  // idle and iowait are not busy
         }
+        let (start, own) = (Date(), ownCPUSeconds())
         guard let a = sample() else { return nil }
         Thread.sleep(forTimeInterval: seconds)
         guard let b = sample(), b.total > a.total else { return nil }
-        return (b.busy - a.busy) / (b.total - a.total) * Double(ProcessInfo.processInfo.activeProcessorCount)
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let ownCores = (ownCPUSeconds() - own) / max(Date().timeIntervalSince(start), 1e-3)
+        return max(0, (b.busy - a.busy) / (b.total - a.total) * cores - ownCores)
     }
 
     /// Cores kept busy by other work from which a run calls the machine busy.
