@@ -168,12 +168,14 @@ extension Analysis {
     /// ", 2 threads".
     public static func threadsSuffix(_ p: SweepPoint) -> String { ", \(p.threads) thread\(p.threads == 1 ? "" : "s")" }
 
-    /// Speed-up of linear over softmax decoding at each N: softmax time ÷ linear time for the same
-    /// batch, heads, d, threads and prompt, with the scope (" (layer)") and, when it varies, the thread count in the label.
-    public func decodeSpeedups() -> [(label: String, points: [DecodeSpeedup])] {
+    /// Speed-up of linear over softmax decoding at each N: the time of softmax with `decoder` (its KV
+    /// cache, or `recompute`: no cache, the paper's Tables 1–2 baseline) ÷ linear's, for the same batch,
+    /// heads, d, threads and prompt, labelled with the softmax decoder, the scope (" (layer)") and, when
+    /// it varies, the thread count.
+    public func decodeSpeedups(over decoder: Decoder = .kvCache) -> [(label: String, points: [DecodeSpeedup])] {
         let ok = measured.filter { $0.point.mode == .decode && $0.median != nil }
-        // softmax with its cache (the decoder the speed-up has always meant), keyed as its linear point.
-        let cached = ok.filter { $0.point.mechanism == .standard && ($0.point.decoder ?? .kvCache) == .kvCache }
+        // softmax with `decoder` (its KV cache by default), keyed as its linear point.
+        let cached = ok.filter { $0.point.mechanism == .standard && ($0.point.decoder ?? .kvCache) == decoder }
         let softmax = Dictionary(
             cached.map { r -> (SweepPoint, ResultRow) in
                 var p = r.point
@@ -186,7 +188,8 @@ extension Analysis {
         let threadCounts = Set(pairs.map(\.l.point.threads)).count
         return Dictionary(grouping: pairs, by: \.l.point.series).values.map { group in
             let p = group[0].l.point
-            let label = "linear ÷ softmax" + p.scopeSuffix + (threadCounts > 1 ? Self.threadsSuffix(p) : "")
+            let against = decoder == .recompute ? " (no cache)" : " (KV cache)"
+            let label = "linear ÷ softmax" + against + p.scopeSuffix + (threadCounts > 1 ? Self.threadsSuffix(p) : "")
             return (
                 label,
                 group.compactMap { pair -> DecodeSpeedup? in

@@ -91,7 +91,7 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
             }
         }
         let speedups = Analysis(table: ResultTable(rows: rows)).decodeSpeedups()
-        #expect(speedups.count == 1 && speedups[0].label == "linear ÷ softmax")
+        #expect(speedups.count == 1 && speedups[0].label == "linear ÷ softmax (KV cache)")
         #expect(speedups[0].points.map(\.speedup) == [16, 32])
     }
 
