@@ -7,7 +7,7 @@ FOLDER = "Plots/rnn-generation"
 NAME = "decode-speedup"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1300
-HEIGHT = 600
+HEIGHT = 760
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,32 +19,34 @@ do for [FORMAT in "png svg"] {
     set multiplot layout 1,2 title "Decoding N tokens one at a time — AMD EPYC, b = 1, h = 8, d = 32, one attention layer and 1 encoder layer, fp32"
     set logscale xy 2
     set grid
-    set key bottom right font ",9"
+    set key below left Left reverse font ",9"
     set xlabel "sequence length N (tokens generated)"
     set title "speed-up of linear over softmax (whole sequence)"
     set ylabel "softmax time ÷ linear time"
     set yrange [1:*]
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ÷ softmax (measured)", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" dt 2 title "linear ÷ softmax (layer) (measured)", \
-         DATA index 2 using 1:2 with points pt 5 ps 1.6 lc rgb "#7f8c8d" title "paper, whole models on a GPU (Tables 1–2)", \
-         DATA index 2 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle, \
-         DATA index 3 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle
-    set key top left font ",9"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" dt 1 title "linear ÷ softmax (no cache)", \
+         DATA index 1 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#7b241c" dt 2 title "linear ÷ softmax (no cache) (layer)", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" dt 1 title "linear ÷ softmax (KV cache)", \
+         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#27ae60" dt 2 title "linear ÷ softmax (KV cache) (layer)", \
+         DATA index 4 using 1:2 with points pt 5 ps 1.6 lc rgb "#7f8c8d" title "paper: linear ÷ softmax without a cache, whole models on a GPU (Tables 1–2)", \
+         DATA index 4 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle, \
+         DATA index 5 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle
+    set key below left Left reverse font ",9" maxrows 6
     set title "peak heap of one generation (measured to about 100 KB)"
     set ylabel "peak heap (KiB)"
     set yrange [*:*]
-    plot DATA index 4 using 1:2 with points pt 7 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, measured", \
-         DATA index 4 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, cost model", \
-         DATA index 5 using 1:2 with points pt 7 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 1 layer, measured", \
-         DATA index 5 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, cost model", \
-         DATA index 6 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, measured", \
-         DATA index 6 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, cost model", \
-         DATA index 7 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, measured", \
-         DATA index 7 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, cost model", \
-         DATA index 8 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, no cache, measured", \
-         DATA index 8 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, no cache, cost model", \
-         DATA index 9 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, no cache, 1 layer, measured", \
-         DATA index 9 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, no cache, 1 layer, cost model"
+    plot DATA index 6 using 1:2 with points pt 7 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, measured", \
+         DATA index 6 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, cost model", \
+         DATA index 7 using 1:2 with points pt 7 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 1 layer, measured", \
+         DATA index 7 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, cost model", \
+         DATA index 8 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, measured", \
+         DATA index 8 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, cost model", \
+         DATA index 9 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, measured", \
+         DATA index 9 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, cost model", \
+         DATA index 10 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, no cache, measured", \
+         DATA index 10 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, no cache, cost model", \
+         DATA index 11 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, no cache, 1 layer, measured", \
+         DATA index 11 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, no cache, 1 layer, cost model"
     unset multiplot
     unset output
 }
