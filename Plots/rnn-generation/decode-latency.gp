@@ -22,11 +22,11 @@ do for [FORMAT in "png svg"] {
     set key top left
     set xlabel "position (tokens generated so far, incl. this one)"
     set ylabel "latency of one step (µs, median over a window and all repetitions)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, N = 16384 ∝ position^{-0.04 ± 0.03}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, N = 16384 ∝ position^{-0.01 ± 0.01}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, N = 16384 ∝ position^{1.20 ± 0.11}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 16384 ∝ position^{0.64 ± 0.10}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, N = 1024 ∝ position^{1.63 ± 0.06}", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, 1 layer, N = 1024 ∝ position^{1.00 ± 0.05}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, N = 16384 ∝ position^{0.00 ± 0.00}", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, N = 16384 ∝ position^{0.01 ± 0.00}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, N = 16384 ∝ position^{1.06 ± 0.08}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 16384 ∝ position^{0.52 ± 0.09}", \
+         DATA index 4 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, N = 1024 ∝ position^{1.61 ± 0.05}", \
+         DATA index 5 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, 1 layer, N = 1024 ∝ position^{1.04 ± 0.04}"
     unset output
 }
