@@ -102,10 +102,23 @@ plots: build
 claims: build
 	$(RELEASE) claims --overwrite
 
-## check: the regression check: the ci preset, compared with Baselines/ci.csv (exit 1 on a regression).
+## check: the regression check (exit 1 on a regression), in two parts.
+## Memory, the cost model and exponents of time in n: the ci preset against Baselines/ci.csv (memory
+## is deterministic and exponents cancel the machine's speed). Time: this build against the base
+## commit's (BASE=<rev>, default the commit that measured Baselines/ci.csv), both measured interleaved
+## in one session (compare --interleave), so the verdict never compares two machines or two moments.
+## INJECT=linear:time=0.25 makes the head side (and the run) deliberately slower: the check must fail.
+BASE   ?=
+INJECT ?=
+CHECK_TIMING := --warmups 1 --min-reps 5 --min-time 0.05
 check: build
-	$(RELEASE) run --preset ci --overwrite --quiet --output .build/check/ci.csv
-	$(RELEASE) check --baseline Baselines/ci.csv --current .build/check/ci.csv --thresholds Baselines/thresholds.txt
+	$(RELEASE) run --preset ci --overwrite --quiet --output .build/check/ci.csv $(if $(INJECT),--inject-regression $(INJECT))
+	$(RELEASE) check --baseline Baselines/ci.csv --current .build/check/ci.csv --thresholds Baselines/thresholds.txt \
+	  --skip-time-ratios $(if $(INJECT),--inject-regression $(INJECT))
+	base=$$(Scripts/base-binary.sh $(BASE)) && \
+	$(RELEASE) compare --interleave "$$base" $(RELEASE) --preset ci $(CHECK_TIMING) \
+	  --thresholds Baselines/thresholds.txt --fail-on-slower --output .build/check/interleaved.csv --overwrite \
+	  $(if $(INJECT),--inject-regression $(INJECT))
 
 ## baseline: re-measure the ci preset (median of 3 runs) into Baselines/ after an intended change; commit it.
 baseline: build

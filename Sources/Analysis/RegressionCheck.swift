@@ -15,6 +15,9 @@ import Results
 public struct RegressionCheck {
     public var thresholds: Thresholds
     public var absoluteTime = false
+    /// Efficiency and speed-up against the baseline: they cancel most of a machine's speed but not
+    /// all of it, so they hold only against a baseline from the same machine.
+    public var timeRatios = true
 
     public init(thresholds: Thresholds, absoluteTime: Bool = false) {
         self.thresholds = thresholds
@@ -120,10 +123,10 @@ public struct RegressionCheck {
             guard let b = base[key], let c = now[key] else { continue }
             try Self.checkJudgeable(b, c, baseline: baseline.path, current: current.path)
             findings += memory(b, c)
-            if let f = efficiency(b, c) { findings.append(f) }
+            if timeRatios, let f = efficiency(b, c) { findings.append(f) }
             if absoluteTime, let f = time(b, c) { findings.append(f) }
         }
-        let perPointSpeedups = speedups(base, now)
+        let perPointSpeedups = timeRatios ? speedups(base, now) : []
         findings += perPointSpeedups
         findings += series(
             findings.filter { $0.metric == "efficiency" }, metric: "efficiency (series)",
@@ -380,6 +383,11 @@ public struct RegressionCheck {
             case .difference(let x): String(format: "%.2f", abs(x))
             }
         return t.side.rawValue + amount + (t.bytes.map { " + " + mib($0) } ?? "")
+    }
+
+    /// One finding in a line: "baseline 0.412, current 0.250 (≤0.262), change -39.3%, tolerance -35.0%".
+    public static func summary(_ f: Finding) -> String {
+        "baseline \(text(f.baseline)), current \(text(f.current)), change \(text(f.change)), tolerance \(text(f.tolerance))"
     }
 
     /// The findings as an aligned text table.

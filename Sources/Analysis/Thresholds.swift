@@ -26,12 +26,19 @@ public struct Thresholds: Equatable, Sendable {
     public var time = 0.5
     /// How often a point that fails a time rule is measured again before it counts (at most 100).
     public var remeasure = 3
+    /// The interleaved comparison of base and head (`compare --interleave`, make check's time side):
+    /// the smallest slowdown of one point, and of a series' geometric mean, that fails (with p < 0.05).
+    public var interleavedPoint = 0.20
+    public var interleavedSeries = 0.10
+    /// Its rounds (each a paired observation per point); a slower verdict is confirmed by as many again.
+    public var interleavedRounds = 8
 
     public init() {}
 
     public static let keys = [
         "memory-relative", "memory-absolute", "model-relative", "model-absolute",
         "efficiency", "efficiency-series", "speedup", "speedup-series", "slope", "time", "remeasure",
+        "interleaved-point", "interleaved-series", "interleaved-rounds",
     ]
 
     public static func load(_ path: String) throws -> Thresholds {
@@ -81,6 +88,14 @@ public struct Thresholds: Equatable, Sendable {
                     throw UsageError("\(location): remeasure needs a whole number from 0 to 100")
                 }
                 t.remeasure = n
+            case "interleaved-point": t.interleavedPoint = try fraction()
+            case "interleaved-series": t.interleavedSeries = try fraction()
+            case "interleaved-rounds":
+                // The signed-rank test needs 6 rounds to reach p < 0.05; every round measures the whole grid twice.
+                guard let n = Int(parts[1]), (6...50).contains(n) else {
+                    throw UsageError("\(location): interleaved-rounds needs a whole number from 6 to 50")
+                }
+                t.interleavedRounds = n
             default:
                 throw UsageError("\(location): unknown threshold '\(parts[0])'; known: \(keys.joined(separator: ", "))")
             }

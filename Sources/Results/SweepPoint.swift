@@ -1,4 +1,5 @@
 import AttentionTypes
+import Reporting
 
 /// What a point times: one forward pass over n tokens, or generating n tokens one at a time.
 public enum RunMode: String, CaseIterable, Sendable, Codable {
@@ -100,6 +101,17 @@ public struct SweepPoint: Hashable, Sendable {
 
     /// A placeholder that rows are read into, column by column.
     static let empty = SweepPoint(mechanism: .standard, length: 0, batch: 0, heads: 0, headDim: 0, threads: 0)
+
+    /// Points as a CSV of their keys (header and one line per point), the form `run --plan` prints
+    /// and the interleaved comparison's workers read.
+    public static func keysText(_ points: [SweepPoint]) -> String {
+        RowFile.text(points, columns)
+    }
+
+    /// The points of a CSV of keys written by ``keysText(_:)``.
+    public static func parseKeys(_ text: String, source: String) throws(UsageError) -> [SweepPoint] {
+        try RowFile.parse(text, source: source, columns: columns, empty: empty)
+    }
 
     /// The key as it appears in the CSV, in ``columns`` order.
     public var keyFields: [String] { Self.columns.map { $0.text(of: self) } }

@@ -24,6 +24,11 @@ struct Check: ParsableCommand {
     @Option(help: "Thresholds file.") var thresholds = "Baselines/thresholds.txt"
     @Flag(help: "Also compare absolute median times (wide tolerance; off by default).") var absoluteTime = false
     @Flag(help: "Report failures without measuring failing points again.") var noRemeasure = false
+    @Flag(
+        help:
+            "Skip efficiency and speed-up against the baseline: they hold only on the baseline's machine (make check judges time by `compare --interleave` instead)."
+    )
+    var skipTimeRatios = false
     /// For testing the checker: re-measure with the same deliberate regression the run had.
     @Option(help: .hidden) var injectRegression: String?
 
@@ -38,7 +43,8 @@ struct Check: ParsableCommand {
             var runner = PointRunner(policy: metadata?.timing ?? .init(), seed: metadata?.seed ?? 42, ceilings: [:])
             runner.injection = try injectRegression.map { try RegressionInjection($0) }
             runner.memoryBudget = metadata?.memoryBudgetBytes
-            let check = RegressionCheck(thresholds: rules, absoluteTime: absoluteTime)
+            var check = RegressionCheck(thresholds: rules, absoluteTime: absoluteTime)
+            check.timeRatios = !skipTimeRatios
             let findings = try check.run(baseline: base, current: now) { point in
                 try point.checkMeasurable()  // before its thread count is used for the calibration
                 if runner.ceilings[point.threads] == nil {
@@ -48,6 +54,11 @@ struct Check: ParsableCommand {
                 return try runner.measure(point)
             }
             print(RegressionCheck.table(findings), terminator: "")
+            for finding in findings where finding.fails {  // last, where a CI log's tail shows them
+                print(
+                    "check: \(finding.verdict.rawValue): \(finding.metric) of \(finding.point): \(RegressionCheck.summary(finding))"
+                )
+            }
             let regressions = findings.filter(\.fails).count
             let improvements = findings.filter { $0.verdict == .improved }.count
             print(

@@ -1,6 +1,7 @@
 import Analysis
 import ArgumentParser
 import Foundation
+import Harness
 import Reporting
 import Results
 
@@ -18,23 +19,73 @@ struct Compare: ParsableCommand {
             faster or slower only when p < --alpha and |change| >= --min-effect. Peak heap is compared \
             exactly, in bytes. Then the geometric mean of the time ratios per mechanism and overall. \
             Points in one file only are listed. Exit 0, or 1 with --fail-on-slower when a point is slower.
+
+            With --interleave, OLD and NEW are two attnbench binaries (base and head, e.g. the base \
+            commit's build and this one) and compare measures them itself: in each of --rounds rounds, \
+            both start afresh and measure every point of the grid (--preset and the grid flags; --cycles \
+            is replaced by the rounds), the points in random order and each point's two sides back to \
+            back in random order. Per point, head ÷ base is the median over rounds of the rounds' \
+            ratios, tested with the Wilcoxon signed-rank test of the per-round log ratios; per series (a \
+            mechanism at every n) the same on the per-round geometric mean. Slower or faster when p < \
+            --alpha and the ratio is beyond --min-effect (a point) or --series-min-effect (a series); \
+            --thresholds takes those and the rounds from a thresholds file. With --fail-on-slower, \
+            the points of a slower finding are measured for as many rounds again, and the verdict on \
+            all rounds decides (exit 1). This is make check's time side: one session, no committed \
+            times, so it judges the same on any CPU.
             """)
 
-    @Argument(help: "The old (base) results CSV.") var old: String
-    @Argument(help: "The new results CSV.") var new: String
-    @Option(help: "Significance level of the U test.") var alpha = 0.05
-    @Option(help: "Smallest |change| of the median that counts (0.05 = 5%).") var minEffect = 0.05
+    @Argument(help: "The old (base) results CSV; with --interleave, the base binary.") var old: String
+    @Argument(help: "The new results CSV; with --interleave, the head binary.") var new: String
+    @Option(help: "Significance level of the test.") var alpha = 0.05
+    @Option(help: "Smallest |change| of the median that counts (0.05 = 5%; default 0.05).") var minEffect: Double?
     @Option(help: "text or markdown.") var format: Format = .text
-    @Flag(help: "Exit 1 when any point is slower.") var failOnSlower = false
+    @Flag(help: "Exit 1 when any point (or, interleaved, series) is slower.") var failOnSlower = false
+
+    @Flag(help: "Measure OLD and NEW (two binaries) interleaved in this session instead of reading two CSVs.")
+    var interleave = false
+    @OptionGroup(title: "Interleaved grid (with --interleave)") var grid: GridOptions
+    @Option(help: "Interleaved: rounds (default 8, or the thresholds file's interleaved-rounds).") var rounds: Int?
+    @Option(help: "Interleaved: smallest change of a series' geometric mean that counts (default: --min-effect).")
+    var seriesMinEffect: Double?
+    @Option(help: "Interleaved: take interleaved-point, interleaved-series and interleaved-rounds from this file.")
+    var thresholds: String?
+    @Option(help: "Interleaved: CSV of every point, side and round measured.") var output: String?
+    @Flag(help: "Interleaved: replace an existing --output.") var overwrite = false
+    @Option(help: "Interleaved: seed of the random order (default: from the clock, printed).") var orderSeed: UInt64?
+    @Flag(help: "Interleaved: allow debug builds (timings mean nothing; for tests).") var allowDebug = false
+    /// For testing the check end to end: the head side gets this deliberate regression.
+    @Option(help: .hidden) var injectRegression: String?
 
     func validate() throws {
         guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1, got \(alpha)") }
-        guard minEffect >= 0 && minEffect.isFinite else {
-            throw ValidationError("--min-effect must be 0 or more, got \(minEffect)")
+        for (name, value) in [("--min-effect", minEffect), ("--series-min-effect", seriesMinEffect)] {
+            if let value, !(value >= 0 && value.isFinite) {
+                throw ValidationError("\(name) must be 0 or more, got \(value)")
+            }
+        }
+        if let rounds, !(6...50).contains(rounds) {
+            throw ValidationError(
+                "--rounds must be from 6 to 50 (the signed-rank test needs 6 to reach p < 0.05), got \(rounds)")
+        }
+        if !interleave {
+            let given =
+                grid.settings.map { "--" + $0.key } + (grid.preset == nil ? [] : ["--preset"])
+                + [
+                    ("--rounds", rounds != nil), ("--series-min-effect", seriesMinEffect != nil),
+                    ("--thresholds", thresholds != nil), ("--output", output != nil), ("--overwrite", overwrite),
+                    ("--order-seed", orderSeed != nil), ("--allow-debug", allowDebug),
+                    ("--inject-regression", injectRegression != nil),
+                ].filter(\.1).map(\.0)
+            if let first = given.first {
+                throw ValidationError(
+                    "\(first) is for --interleave (measuring two binaries); comparing two CSVs takes none")
+            }
         }
     }
 
     func run() throws {
+        if interleave { return try runInterleaved() }
+        let minEffect = self.minEffect ?? 0.05
         var slower = false
         try reportingUsageErrors {
             let oldTable = try ResultTable(path: old)

@@ -5,7 +5,9 @@ import Reporting
 
 extension AttnBench {
     /// The commands that run OpenBLAS: they start on the best core the CPU runs (``OpenBLASCore``).
-    static let blasCommands: Set<String> = ["verify", "eval", "run", "max-batch", "kernels", "baseline", "machine"]
+    static let blasCommands: Set<String> = [
+        "verify", "eval", "run", "max-batch", "kernels", "baseline", "machine", "measure-worker",
+    ]
 
     /// The entry point: chooses OpenBLAS's core (which may start the process again, before anything
     /// else has run) for the commands that use it or when `--openblas-core` is given, says so once

@@ -148,6 +148,12 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         let error = #expect(throws: UsageError.self) { try Thresholds.parse("speedup = lots\n", source: "t.txt") }
         #expect(error?.description.hasPrefix("t.txt:1:") == true)
         #expect(throws: UsageError.self) { try Thresholds.parse("unknown = 1\n") }
+        let rounds = try Thresholds.parse("interleaved-rounds = 12\ninterleaved-series = 0.08\n")
+        #expect(rounds.interleavedRounds == 12 && rounds.interleavedSeries == 0.08)
+        for few in ["interleaved-rounds = 5", "interleaved-rounds = 51", "interleaved-rounds = 6.5"] {
+            let error = #expect(throws: UsageError.self) { try Thresholds.parse(few + "\n") }
+            #expect(error?.description.contains("from 6 to 50") == true, "\(few)")
+        }
         // The committed file parses, and says what the code's defaults say.
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
