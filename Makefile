@@ -91,10 +91,15 @@ bench-kernels: build
 bench-peers: build
 	python3 Tests/peers/torch_peers.py $(RELEASE) --preset $(PRESET) --output Results/peers.csv --overwrite $(PEERS_FLAGS)
 
-## plots: gnuplot scripts for Results/$(PRESET).csv into $(PLOTS)/, rendered to PNG and SVG, then $(REPORT).
+## plots: gnuplot scripts for Results/$(PRESET).csv into $(PLOTS)/, rendered to PNG and SVG, then $(REPORT)
+## (figures the run no longer draws are removed). For the default preset with Results/peers.csv, the
+## peers' own session (attnbench and PyTorch interleaved) is drawn apart, in Plots/peers/.
 plots: build
 	$(RELEASE) plot --input Results/$(PRESET).csv --output $(PLOTS) --overwrite
 	@for f in $(PLOTS)/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
+	@if [ "$(PRESET)" = default ] && [ -f Results/peers.csv ]; then \
+	  $(RELEASE) plot --input Results/peers.csv --output Plots/peers --overwrite && \
+	  for f in Plots/peers/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done; fi
 	$(RELEASE) report --input Results/$(PRESET).csv --output $(REPORT) --plots $(PLOTS) --overwrite
 	$(RELEASE) claims --overwrite
 

@@ -24,6 +24,8 @@ public struct Analysis: Sendable {
     /// Another implementation's rows on the same grid (`Results/peers.csv`, written by `Tests/peers`),
     /// with attnbench's rows of the same interleaved run.
     public var peers: ResultTable?
+    /// The CPU the peers file was measured on (its sidecar's), for the report to name.
+    public var peersMachine: String?
 
     public init(table: ResultTable) {
         self.table = table
@@ -56,6 +58,13 @@ public struct Analysis: Sendable {
     /// The pass of "Transformers are RNNs" Figure 1: a training step, as the paper timed, when the run
     /// has one, else the forward pass.
     public var figure1Pass: Pass { Self.preferred([.train, .forward, .backward], among: measured) }
+
+    /// Whether the run is "Transformers are RNNs" Figure 1's own experiment: a forward/backward pass
+    /// (a training step) with the batch scaled inversely with N. Only then is a figure titled and
+    /// named after the paper's; another setup (forward only, one batch) is a per-sample figure.
+    public var isFigure1Setup: Bool {
+        figure1Pass == .train && Set(perSampleCurves().flatMap { $0.rows.map(\.point.batch) }).count > 1
+    }
 
     static func preferred(_ order: [Pass], among rows: [ResultRow]) -> Pass {
         let present = Set(rows.filter { $0.point.mode == .forward }.map(\.point.pass))

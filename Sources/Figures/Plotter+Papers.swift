@@ -12,6 +12,9 @@ extension Plotter {
     /// fitted exponent in its legend. It shows training steps (forward + backward) when the run has
     /// them, as the paper's does (``Analysis/figure1Pass``), else forward passes. Softmax's curve
     /// ends where its points were skipped for memory, as the paper's does.
+    /// The per-sample figure's file name: `rnn-figure1` for the paper's experiment, else `per-sample`.
+    var figure1Name: String { analysis.isFigure1Setup ? "rnn-figure1" : "per-sample" }
+
     func rnnFigure1() -> (script: String, data: String)? {
         let curves = analysis.perSampleCurves()
         let pass = analysis.figure1Pass
@@ -33,13 +36,18 @@ extension Plotter {
                 }
             )
         }
+        // Named after the paper's figure only when it is the paper's experiment (``Analysis/isFigure1Setup``).
+        let heading =
+            analysis.isFigure1Setup
+            ? "\"Transformers are RNNs\" Figure 1: per sample, \(batchText)"
+            : "Per sample against N, \(batchText) (not Figure 1's setup: a training step at batch ∝ 1/N)"
         let skipped = analysis.standardMemoryLimit()
         func plots(_ column: Int, _ anchor: (Double, Double)) -> String {
             let lines = curves.enumerated().map { i, c in
                 let fits = Analysis.perSampleFits(c.rows)
                 let fit = Series.exponentLabel(column == 3 ? fits.time : fits.memory, of: "N")
                 return
-                    "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.9 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label) + fit)\""
+                    "DATA index \(i) using 1:\(column) with linespoints pt \(Self.pointType(c.key)) ps 0.9 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label) + fit)\""
             }
             let refs = [
                 "[\(s0.point.length):\(sLast.point.length)] \(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\"",
@@ -52,10 +60,10 @@ extension Plotter {
                 "set label 1 \"softmax: N ≥ \($0) over the memory budget\" at graph 0.03, graph 0.94 font \",9\""
             } ?? "unset label 1"
         let body = """
-            set multiplot layout 1,2 title "\(title("\"Transformers are RNNs\" Figure 1: per sample, \(batchText)", pass: pass))"
+            set multiplot layout 1,2 title "\(title(heading, pass: pass))"
             set logscale xy 2
             set grid
-            set key bottom right font ",9"
+            set key below left Left reverse font ",9" maxrows 4
             set xlabel "sequence length N"
             \(note)
             set title "time"
@@ -67,8 +75,8 @@ extension Plotter {
             unset multiplot
             """
         let script = Gnuplot.script(
-            folder: folder, name: "rnn-figure1", title: "per-sample time and memory against N", source: source,
-            width: 1300, height: 580, body: body)
+            folder: folder, name: figure1Name, title: "per-sample time and memory against N", source: source,
+            width: 1300, height: 680, body: body)
         return (script, Self.blocks(blocks))
     }
 

@@ -37,7 +37,7 @@ extension Plotter {
                 let rows = c.points.compactMap(\.train)
                 let exponent = ScalingFit(x: rows.map { Double($0.point.length) }, y: rows.map { fit($0) ?? .nan })
                 return [
-                    "DATA index \(i) using 1:\(train) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(color)\" title \"\(Gnuplot.escape(c.label) + Series.exponentLabel(exponent))\"",
+                    "DATA index \(i) using 1:\(train) with linespoints pt \(Self.pointType(c.key)) ps 0.8 lw 2 lc rgb \"\(color)\" title \"\(Gnuplot.escape(c.label) + Series.exponentLabel(exponent))\"",
                     "DATA index \(i) using 1:\(forward) with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb \"\(color)\" notitle",
                 ]
             }.joined(separator: ", \\\n     ")

@@ -28,13 +28,15 @@ public struct Plotter {
     public struct Output: Equatable {
         public var files: [String: String] = [:]  // file name → contents
         public var notes: [String] = []
+        /// The figures not drawn this time (their files, left from an earlier run, are stale).
+        public var skipped: [String] = []
     }
 
     public func render() -> Output {
         var out = Output()
         let builders: [(String, () -> (script: String, data: String)?)] = [
             ("scaling", scaling), ("efficiency", efficiency), ("batch-scaling", batchScaling),
-            ("rnn-figure1", rnnFigure1), ("training", training), ("table3", table3), ("decode-latency", decodeLatency),
+            (figure1Name, rnnFigure1), ("training", training), ("table3", table3), ("decode-latency", decodeLatency),
             ("decode-speedup", decodeSpeedup),
         ]
         for (name, build) in builders {
@@ -43,8 +45,11 @@ public struct Plotter {
                 out.files["\(name).dat"] = figure.data
             } else {
                 out.notes.append("\(name): skipped, \(skipReason(name))")
+                out.skipped.append(name)
             }
         }
+        // The per-sample figure has one name per setup: the other name's files are stale.
+        out.skipped.append(figure1Name == "rnn-figure1" ? "per-sample" : "rnn-figure1")
         return out
     }
 
@@ -52,7 +57,8 @@ public struct Plotter {
         switch name {
         case "scaling", "efficiency": "no series with 2 or more lengths n"
         case "batch-scaling": "no n measured at 2 or more batch sizes for every mechanism"
-        case "rnn-figure1": "needs softmax and linear attention at 2 or more n (the rnn-figure1 preset)"
+        case "rnn-figure1", "per-sample":
+            "needs softmax and linear attention at 2 or more n (the rnn-figure1 preset)"
         case "training": "needs a kernel's forward and training-step points at 2 or more n (the train preset)"
         case "decode-latency":
             "needs decode points of softmax and linear attention with latency samples (the rnn-generation preset)"
@@ -62,6 +68,14 @@ public struct Plotter {
     }
 
     // MARK: - Shared pieces
+
+    /// The point type of a curve, the same in every figure: one per mechanism (circle, square,
+    /// triangle, diamond, pentagon, by the registry's rank), so curves of similar colour (softmax and
+    /// flash) stay apart where they overlap, and in a black-and-white print.
+    package static func pointType(_ point: SweepPoint) -> Int {
+        let types = [7, 5, 9, 13, 15, 11]
+        return types[max(point.mechanism.descriptor.rank, 0) % types.count]
+    }
 
     /// The colour of a curve, the same in every figure (``MechanismDescriptor/style``): one hue per
     /// mechanism, a second for its causal forward pass (decoding is causal by nature and keeps the
@@ -135,10 +149,11 @@ public struct Plotter {
 
     // MARK: - Figure 3: time and memory against n, one panel per k
 
-    /// Peers' series (``Analysis/peerSeries``) are drawn dashed in their mechanism's colour, time only.
+    /// A peer's series in the table itself (plotting `Results/peers.csv`, one session) are drawn
+    /// dashed in their mechanism's colour, time only; a peers file beside another run is never drawn.
     func scaling() -> (script: String, data: String)? {
         let pass = analysis.primaryPass
-        let series = (Series.all(in: table) + analysis.peerSeries).filter {
+        let series = Series.all(in: table).filter {
             $0.rows.count >= 2 && !$0.causal && $0.key.pass == pass
         }
         guard let batch = series.map(\.batch).min() else { return nil }
@@ -162,7 +177,7 @@ public struct Plotter {
             set multiplot layout 2,\(panels.count) title "\(title("Time and peak heap against n, batch \(batch)"))"
             set logscale xy 2
             set grid
-            set key bottom right font ",9"
+            set key below left Left reverse font ",9" maxrows 4
             """
         for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
             for k in panels {
@@ -175,7 +190,8 @@ public struct Plotter {
                         + (row == 0 ? Series.exponentLabel(s.timeFit) : Series.exponentLabel(s.memoryFit))
                 }
                 let plots = members.map { s in
-                    let style = s.key.peer == nil ? "pt 7 ps 0.8 lw 2" : "pt 6 ps 0.8 lw 2 dt 2"
+                    let pt = Self.pointType(s.key)
+                    let style = s.key.peer == nil ? "pt \(pt) ps 0.8 lw 2" : "pt \(pt - 1) ps 0.8 lw 2 dt 2"
                     return
                         "DATA index \(index[s.label] ?? 0) using 1:\(column) with linespoints \(style) lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
                 }
@@ -191,7 +207,7 @@ public struct Plotter {
         body += "\nunset multiplot"
         let script = Gnuplot.script(
             folder: folder, name: "scaling", title: "time and peak heap against n", source: source,
-            width: 420 * panels.count + 120, height: 900, body: body)
+            width: 420 * panels.count + 120, height: 1040, body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -209,7 +225,7 @@ public struct Plotter {
         }
         let ceiling = table.rows.compactMap(\.ceilingGflops).first.map { String(format: "%.0f", $0) } ?? "?"
         let plots = atBatch.enumerated().map { i, s in
-            "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.8 lw 2 \(s.causal ? "dt 2 " : "")lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
+            "DATA index \(i) using 1:2 with linespoints pt \(Self.pointType(s.key)) ps 0.8 lw 2 \(s.causal ? "dt 2 " : "")lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
         }
         let body = """
             set title "\(title("Efficiency: GFLOP/s ÷ in-run sgemm ceiling (\(ceiling) GF/s), batch \(batch)"))"
@@ -242,7 +258,7 @@ public struct Plotter {
         }
         func plots(_ column: Int) -> String {
             curves.enumerated().map { i, c in
-                "DATA index \(i) using 1:\(column) with linespoints pt 7 ps 0.8 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label))\""
+                "DATA index \(i) using 1:\(column) with linespoints pt \(Self.pointType(c.key)) ps 0.8 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label))\""
             }.joined(separator: ", \\\n     ")
         }
         let body = """

@@ -17,8 +17,12 @@ extension Report {
             pass == .train
             ? "a training step (the forward pass that keeps what the backward reads, then the backward pass from a seeded dO), as the paper timed"
             : "the forward pass only; the paper timed a forward and backward pass (run the preset with `--pass train`)"
+        let heading =
+            analysis.isFigure1Setup
+            ? "\"Transformers are RNNs\" Figure 1: per sample, batch ∝ 1/N"
+            : "Per sample against N, batch ∝ 1/N (not Figure 1's setup, which times a training step)"
         var md = """
-            ## "Transformers are RNNs" Figure 1: per sample, batch ∝ 1/N
+            ## \(heading)
 
             Each point is \(what), at a batch of tokens ÷ N, divided by the batch. Exponents are least-squares fits of log(value per sample) on log N with a 95% interval. The paper's claim: linear attention is faster and needs less memory than softmax at every N, with softmax ∝ N² and linear ∝ N.
 

@@ -308,20 +308,23 @@ public struct Report {
         return md
     }
 
-    /// attnbench against another implementation on this machine (``Analysis/peerComparisons()``).
+    /// attnbench against another implementation, both from one session (``Analysis/peerComparisons()``).
     func peers() -> String {
         let comparisons = analysis.peerComparisons()
         guard !comparisons.isEmpty else { return "" }
-        let sameRun = comparisons.allSatisfy(\.sameRun)
-        var md = "## Against PyTorch on this machine\n\n"
+        var md = "## Against PyTorch, in one session\n\n"
         md +=
-            "attnbench's median time ÷ PyTorch's at the same point (below 1: attnbench is faster), from `Tests/peers/torch_peers.py` (`make bench-peers`). "
+            "attnbench's median time ÷ PyTorch's at the same point (below 1: attnbench is faster), from `Tests/peers/torch_peers.py` (`make bench-peers`), "
         md +=
-            "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls, inference mode, PyTorch's threads set to the point's. "
+            "which measures both sides interleaved round by round, each its best median over the rounds; this run's own rows are not used (another session). "
+        if let machine = analysis.peersMachine {
+            let own = metadata?.machine.cpuModel
+            md +=
+                own == nil || own == machine
+                ? "Measured on \(machine). " : "Measured on \(machine), **not this run's machine (\(own ?? ""))**. "
+        }
         md +=
-            sameRun
-            ? "Both sides come from one run, interleaved round by round; each is its best median over the rounds.\n\n"
-            : "Rows marked † take attnbench's time from the results table, not from the peers' run: compare them with care.\n\n"
+            "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls, inference mode, PyTorch's threads set to the point's.\n\n"
         md +=
             "| mechanism | n | batch | threads | attnbench ms | PyTorch ms | ratio | ÷ torch-flash |\n|---|---|---|---|---|---|---|---|\n"
         for c in comparisons {
@@ -329,7 +332,7 @@ public struct Report {
             let ms = { (r: ResultRow) in r.median.map { String(format: "%.2f", $0 * 1e3) } ?? "–" }
             let ratio = c.ratio.map { String(format: "%.2f×", $0) } ?? "–"
             md +=
-                "| \(p.seriesLabel)\(c.sameRun ? "" : " †") | \(p.length) | \(p.batch) | \(p.threads) | \(ms(c.own)) | \(ms(c.peer)) | \(ratio) | \(c.fusedRatio.map { String(format: "%.2f×", $0) } ?? "") |\n"
+                "| \(p.seriesLabel) | \(p.length) | \(p.batch) | \(p.threads) | \(ms(c.own)) | \(ms(c.peer)) | \(ratio) | \(c.fusedRatio.map { String(format: "%.2f×", $0) } ?? "") |\n"
         }
         return md
     }

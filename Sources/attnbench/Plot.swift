@@ -23,7 +23,10 @@ struct PlotInputs: ParsableArguments {
     var paperGeneration = "Data/rnn_generation.csv"
     @Option(help: "The paper's appendix Tables 4-5 (table,dataset,device,method,value,unit,multiple_of_linear).")
     var paperDecoders = "Data/rnn_generation_appendix.csv"
-    @Option(help: "PyTorch's rows on the same grid (make bench-peers), overlaid and compared when the file exists.")
+    @Option(
+        help:
+            "PyTorch's rows and attnbench's from one session (make bench-peers), compared in the report when the file exists."
+    )
     var peers = "Results/peers.csv"
 
     /// The files read: the results CSV, its sidecars, the max-batch results, the peers and the paper data.
@@ -31,7 +34,7 @@ struct PlotInputs: ParsableArguments {
         [
             input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input),
             EstimateCheckRow.path(forCSV: input),
-            maxBatchPath, paper, paperGeneration, paperDecoders, peers,
+            maxBatchPath, paper, paperGeneration, paperDecoders, peers, RunMetadata.path(forCSV: peers),
         ]
     }
 
@@ -48,6 +51,7 @@ struct PlotInputs: ParsableArguments {
         }
         if FileManager.default.fileExists(atPath: peers) && !OutputFile.sameFile(peers, input) {
             analysis.peers = try ResultTable(path: peers)
+            analysis.peersMachine = try RunMetadata.read(from: RunMetadata.path(forCSV: peers))?.machine.cpuModel
         }
         return (analysis, metadata)
     }
@@ -78,6 +82,17 @@ struct Plot: ParsableCommand {
                 try OutputFile.write(text, to: path, overwrite: overwrite, inputs: inputs.paths)
             }
             for note in rendered.notes { print("plot: \(note)") }
+            // A figure this run does not draw must not survive from an earlier one (with --overwrite,
+            // which already allows replacing this folder's figures): its script, data and images go.
+            if overwrite {
+                for name in rendered.skipped {
+                    for ext in ["gp", "dat", "png", "svg"]
+                    where FileManager.default.fileExists(atPath: "\(output)/\(name).\(ext)") {
+                        try FileManager.default.removeItem(atPath: "\(output)/\(name).\(ext)")
+                        print("plot: removed \(output)/\(name).\(ext), a figure this run does not draw")
+                    }
+                }
+            }
             print(
                 "plot: wrote \(rendered.files.keys.filter { $0.hasSuffix(".gp") }.sorted().joined(separator: ", ")) to \(output)/"
             )

@@ -134,6 +134,18 @@ import Testing
         ]
         let plot = try attnbench(["plot", "--output", "\(dir)/plots"] + inputs)
         #expect(plot.status == 0, "\(plot.stderr)")
+        // A figure this run does not draw (no decode points) left from an earlier run is removed by
+        // --overwrite; files that are not a figure's stay.
+        for stale in ["decode-speedup.gp", "decode-speedup.png", "notes.txt"] {
+            try "old\n".write(toFile: "\(dir)/plots/\(stale)", atomically: true, encoding: .utf8)
+        }
+        let replot = try attnbench(["plot", "--output", "\(dir)/plots", "--overwrite"] + inputs)
+        #expect(replot.status == 0, "\(replot.stderr)")
+        #expect(
+            replot.stdout.contains("plot: removed \(dir)/plots/decode-speedup.png, a figure this run does not draw"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/plots/decode-speedup.gp"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/plots/notes.txt"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/plots/scaling.gp"))
         let report = try attnbench(["report", "--output", "\(dir)/report.md", "--plots", "\(dir)/plots"] + inputs)
         #expect(report.status == 0, "\(report.stderr)")
         #expect(try String(contentsOfFile: "\(dir)/report.md", encoding: .utf8).contains("| sessions |"))

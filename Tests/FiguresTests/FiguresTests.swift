@@ -71,8 +71,8 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
             script.contains(
                 """
                     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \\
-                         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \\
-                         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
+                         DATA index 1 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \\
+                         DATA index 2 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
 
                 """))
         #expect(
@@ -89,27 +89,39 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         #expect(script.contains("linformer k=128 ∝ n^{1.00"))
     }
 
-    /// A peers file adds dashed curves to the scaling figure (time only: a peer has no heap
-    /// measured) and the ratio table to the report.
-    @Test func peersAreOverlaidAndCompared() throws {
+    /// A peers file is another session: no curve of it is drawn beside this run's, and the report
+    /// compares its PyTorch rows with its own attnbench rows only, naming the machine it came from.
+    /// Plotting the peers file itself draws both sides, PyTorch dashed (time only).
+    @Test func peersAreComparedOnlyWithinTheirSession() throws {
+        let own = sampleTable().rows.filter { $0.point.mechanism == .standard }.map { row in
+            var r = row
+            r.median = row.median.map { $0 * 0.5 }  // the peers session's attnbench: faster than this run's
+            return r
+        }
+        let torch = own.map { row in
+            var r = row
+            r.point.peer = .torch
+            (r.median, r.peakHeapBytes) = (row.median.map { $0 * 4 }, nil)
+            return r
+        }
         var analysis = plotter.analysis
-        analysis.peers = ResultTable(
-            rows: sampleTable().rows.filter { $0.point.mechanism == .standard }.map { row in
-                var r = row
-                r.point.peer = .torch
-                (r.median, r.peakHeapBytes) = (row.median.map { $0 * 2 }, nil)
-                return r
-            })
+        analysis.peers = ResultTable(rows: own + torch)
+        analysis.peersMachine = "Other CPU"
         let script = try #require(
             Plotter(analysis: analysis, source: "sample.csv", machine: "Test CPU").render().files["scaling.gp"])
-        #expect(
-            script.contains(
-                "DATA index 3 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb \"#c0392b\" title \"torch-softmax ∝ n^{2.00"
-            ))
-        #expect(!script.contains("DATA index 3 using 1:3"))
+        #expect(!script.contains("torch"))
         let md = Report(analysis: analysis, source: "sample.csv", metadata: nil).markdown()
-        #expect(md.contains("## Against PyTorch on this machine"))
-        #expect(md.contains("| softmax † | 1024 | 1 | 2 | 40.00 | 80.00 | 0.50× |  |\n"))
+        #expect(md.contains("## Against PyTorch, in one session"))
+        #expect(md.contains("Measured on Other CPU."))
+        #expect(md.contains("| softmax | 1024 | 1 | 2 | 20.00 | 80.00 | 0.25× |  |\n"))
+        let peersItself = try #require(
+            Plotter(
+                analysis: Analysis(table: ResultTable(rows: own + torch)), source: "peers.csv", machine: "Other CPU"
+            )
+            .render().files["scaling.gp"])
+        #expect(
+            peersItself.contains(
+                "with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb \"#c0392b\" title \"torch-softmax ∝ n^{2.00"))
     }
 
     @Test func figuresWithoutTheirPointsAreSkippedWithANote() {

@@ -113,5 +113,80 @@ func figure1Table() -> ResultTable {
         #expect(md.contains("| linear | 512–4096 | 1.00 ± 0.00 | 1.00 ± 0.00 | 1.600 ms | 1.00 MiB |"))
         #expect(md.contains("Softmax stops at N = 8192"))
         #expect(!md.contains("## Training"))  // no forward rows to compare the steps with
+        #expect(script.contains("Transformers are RNNs") && script.contains("Figure 1: per sample"))
+        #expect(md.contains("## \"Transformers are RNNs\" Figure 1: per sample, batch ∝ 1/N"))
+    }
+
+    /// Only the paper's experiment is named after it: the same curves timed forward only, or at one
+    /// batch, are a `per-sample` figure whose title says it is not Figure 1's setup, and a run that
+    /// draws one removes the other's stale files (its name is in `skipped`).
+    @Test func otherSetupsAreNotTitledFigure1() throws {
+        let forward = ResultTable(
+            rows: figure1Table().rows.map { row in
+                var r = row
+                r.point.pass = .forward
+                return r
+            }, path: "forward.csv")
+        let out = Plotter(analysis: Analysis(table: forward), source: "forward.csv", machine: "Test CPU").render()
+        #expect(out.files["rnn-figure1.gp"] == nil)
+        let script = try #require(out.files["per-sample.gp"])
+        #expect(!script.contains("Transformers are RNNs"))
+        #expect(script.contains("Per sample against N, batch ∝ 1/N (not Figure 1's setup"))
+        #expect(out.skipped.contains("rnn-figure1"))
+        let md = Report(analysis: Analysis(table: forward), source: "forward.csv", metadata: nil).markdown()
+        #expect(!md.contains("Transformers are RNNs\" Figure 1: per sample"))
+        let canonical = Plotter(analysis: Analysis(table: figure1Table()), source: "f.csv", machine: "T").render()
+        #expect(canonical.skipped.contains("per-sample") && canonical.files["per-sample.gp"] == nil)
+    }
+}
+
+/// Figure properties every script must keep, read from the gnuplot text.
+@Suite struct FigureStyleTests {
+    /// The style triples (colour, point type, dash) of one `plot` command's curves, in order.
+    static func styles(_ script: String) -> [[String]] {
+        var commands: [String] = []
+        var current: String?
+        for line in script.split(separator: "\n", omittingEmptySubsequences: false) {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if current == nil && text.hasPrefix("plot ") { current = "" }
+            guard current != nil else { continue }
+            current! += " " + text
+            if !text.hasSuffix("\\") {
+                commands.append(current!)
+                current = nil
+            }
+        }
+        return commands.map { command in
+            command.components(separatedBy: "with linespoints").dropFirst().map { curve in
+                let words = curve.split(separator: " ")
+                func after(_ key: String) -> String {
+                    words.firstIndex(of: Substring(key)).map { words.index(after: $0) }.map { String(words[$0]) } ?? "-"
+                }
+                return "\(after("rgb")) pt \(after("pt")) dt \(after("dt"))"
+            }
+        }
+    }
+
+    /// Within one panel no two curves share colour, point type and dash: softmax and flash (two reds)
+    /// differ in point type, and each legend sits below its panels in the per-n figures.
+    @Test func curvesOfOnePanelAreDistinct() throws {
+        let tables = [figure1Table(), sampleTable()]
+        for table in tables {
+            let out = Plotter(analysis: Analysis(table: table), source: "t.csv", machine: "T").render()
+            for (name, script) in out.files where name.hasSuffix(".gp") {
+                for panel in Self.styles(script) where !panel.isEmpty {
+                    #expect(Set(panel).count == panel.count, "\(name): \(panel)")
+                }
+            }
+        }
+        let figure = try #require(
+            Plotter(analysis: Analysis(table: figure1Table()), source: "t.csv", machine: "T").render().files[
+                "rnn-figure1.gp"])
+        #expect(figure.contains("set key below"))
+        #expect(Self.styles(figure).map(\.count) == [2, 2])  // two curves in each of two panels
+        #expect(
+            Plotter.pointType(SweepPoint(mechanism: .standard, length: 1, batch: 1, heads: 1, headDim: 1, threads: 1))
+                != Plotter.pointType(
+                    SweepPoint(mechanism: .flash, length: 1, batch: 1, heads: 1, headDim: 1, threads: 1)))
     }
 }
