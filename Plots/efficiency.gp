@@ -24,10 +24,10 @@ do for [FORMAT in "png svg"] {
     set xlabel "sequence length n"
     set ylabel "fraction of the sgemm ceiling"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
+         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64", \
+         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128", \
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256", \
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
     unset output
 }

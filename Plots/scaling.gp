@@ -7,7 +7,7 @@ FOLDER = "Plots"
 NAME = "scaling"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1380
-HEIGHT = 900
+HEIGHT = 1040
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,59 +19,49 @@ do for [FORMAT in "png svg"] {
     set multiplot layout 2,3 title "Time and peak heap against n, batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale xy 2
     set grid
-    set key bottom right font ",9"
+    set key below left Left reverse font ",9" maxrows 4 height 1.5
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.98 ± 0.10}", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}", \
-         DATA index 6 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax ∝ n^{2.37 ± 0.82}", \
-         DATA index 7 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash ∝ n^{2.01 ± 0.19}", \
-         DATA index 9 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear ∝ n^{1.11 ± 0.38}"
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
+         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.98 ± 0.10}", \
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.01 ± 0.25}", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}", \
-         DATA index 6 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax ∝ n^{2.37 ± 0.82}", \
-         DATA index 7 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash ∝ n^{2.01 ± 0.19}", \
-         DATA index 8 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#8e44ad" title "torch-linformer k=128 ∝ n^{1.25 ± 0.68}", \
-         DATA index 9 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear ∝ n^{1.11 ± 0.38}"
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
+         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.01 ± 0.25}", \
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.04 ± 0.04}", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}", \
-         DATA index 6 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax ∝ n^{2.37 ± 0.82}", \
-         DATA index 7 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash ∝ n^{2.01 ± 0.19}", \
-         DATA index 9 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear ∝ n^{1.11 ± 0.38}"
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.04 ± 0.04}", \
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}"
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.96 ± 0.03}", \
-         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
+         DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.96 ± 0.03}", \
+         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
-         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.95 ± 0.03}", \
-         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
+         DATA index 3 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.95 ± 0.03}", \
+         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{0.94 ± 0.04}", \
-         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
+         DATA index 4 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{0.94 ± 0.04}", \
+         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
     unset multiplot
     unset output
 }

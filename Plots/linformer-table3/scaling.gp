@@ -7,7 +7,7 @@ FOLDER = "Plots/linformer-table3"
 NAME = "scaling"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 2220
-HEIGHT = 900
+HEIGHT = 1040
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,57 +19,57 @@ do for [FORMAT in "png svg"] {
     set multiplot layout 2,5 title "Time and peak heap against n, batch 1 — AMD EPYC, 2 threads, one encoder layer, fp32 forward"
     set logscale xy 2
     set grid
-    set key bottom right font ",9"
+    set key below left Left reverse font ",9" maxrows 4 height 1.5
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 (layer) ∝ n^{1.02 ± 0.05}"
+         DATA index 1 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 (layer) ∝ n^{1.02 ± 0.05}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=256 (layer) ∝ n^{1.04 ± 0.06}"
+         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=256 (layer) ∝ n^{1.04 ± 0.06}"
     set title "Linformer k = 512"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=512 (layer) ∝ n^{1.05 ± 0.04}"
+         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=512 (layer) ∝ n^{1.05 ± 0.04}"
     set title "Linformer k = 1024"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#d4ac0d" title "linformer k=1024 (layer) ∝ n^{1.04 ± 0.06}"
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#d4ac0d" title "linformer k=1024 (layer) ∝ n^{1.04 ± 0.06}"
     set title "Linformer k = 2048"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7f8c8d" title "linformer k=2048 (layer) ∝ n^{1.03 ± 0.11}"
+         DATA index 5 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#7f8c8d" title "linformer k=2048 (layer) ∝ n^{1.03 ± 0.11}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.89 ± 0.06}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 (layer) ∝ n^{0.99 ± 0.01}"
+         DATA index 1 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 (layer) ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.89 ± 0.06}", \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=256 (layer) ∝ n^{0.98 ± 0.01}"
+         DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=256 (layer) ∝ n^{0.98 ± 0.01}"
     set title "Linformer k = 512"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.89 ± 0.06}", \
-         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=512 (layer) ∝ n^{0.98 ± 0.01}"
+         DATA index 3 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=512 (layer) ∝ n^{0.98 ± 0.01}"
     set title "Linformer k = 1024"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.89 ± 0.06}", \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#d4ac0d" title "linformer k=1024 (layer) ∝ n^{0.99 ± 0.01}"
+         DATA index 4 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#d4ac0d" title "linformer k=1024 (layer) ∝ n^{0.99 ± 0.01}"
     set title "Linformer k = 2048"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.89 ± 0.06}", \
-         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7f8c8d" title "linformer k=2048 (layer) ∝ n^{0.99 ± 0.01}"
+         DATA index 5 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#7f8c8d" title "linformer k=2048 (layer) ∝ n^{0.99 ± 0.01}"
     unset multiplot
     unset output
 }

@@ -7,7 +7,7 @@ FOLDER = "Plots/rnn-figure1"
 NAME = "rnn-figure1"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1300
-HEIGHT = 580
+HEIGHT = 680
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,23 +19,23 @@ do for [FORMAT in "png svg"] {
     set multiplot layout 1,2 title "\"Transformers are RNNs\" Figure 1: per sample, batch ∝ 1/N — AMD EPYC, 2 threads, attention core, fp32 forward + backward"
     set logscale xy 2
     set grid
-    set key bottom right font ",9"
+    set key below left Left reverse font ",9" maxrows 4 height 1.5
     set xlabel "sequence length N"
     set label 1 "softmax: N ≥ 8192 over the memory budget" at graph 0.03, graph 0.94 font ",9"
     set title "time"
     set ylabel "time per sample (ms)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.08 ± 0.56}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{2.02 ± 0.07}", \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.07 ± 0.08}", \
-         DATA index 3 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{1.04 ± 0.07}", \
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{2.02 ± 0.07}", \
+         DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.07 ± 0.08}", \
+         DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{1.04 ± 0.07}", \
          [512:4096] 18.4127*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
          2.87279*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
     plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.80 ± 0.14}", \
-         DATA index 1 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.00 ± 0.00}", \
-         DATA index 2 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.99 ± 0.00}", \
-         DATA index 3 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{0.96 ± 0.03}", \
+         DATA index 1 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.00 ± 0.00}", \
+         DATA index 2 using 1:4 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.99 ± 0.00}", \
+         DATA index 3 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{0.96 ± 0.03}", \
          [512:4096] 13.0156*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
          6.26954*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     unset multiplot

@@ -6,8 +6,8 @@ reset
 FOLDER = "Plots/train"
 NAME = "scaling"
 DATA = FOLDER."/".NAME.".dat"
-WIDTH = 540
-HEIGHT = 900
+WIDTH = 960
+HEIGHT = 1040
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,21 +19,21 @@ do for [FORMAT in "png svg"] {
     set multiplot layout 2,1 title "Time and peak heap against n, batch 1 — AMD EPYC, 1 thread, attention core, fp32 forward"
     set logscale xy 2
     set grid
-    set key bottom right font ",9"
+    set key below left Left reverse font ",9" maxrows 4 height 1.5
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.03 ± 0.03}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.97 ± 0.07}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.01 ± 0.05}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.04 ± 0.03}"
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.97 ± 0.07}", \
+         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.01 ± 0.05}", \
+         DATA index 3 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.04 ± 0.03}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.95 ± 0.04}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.93 ± 0.06}", \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{0.94 ± 0.05}", \
-         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.98 ± 0.02}"
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.93 ± 0.06}", \
+         DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{0.94 ± 0.05}", \
+         DATA index 3 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.98 ± 0.02}"
     unset multiplot
     unset output
 }

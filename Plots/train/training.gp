@@ -25,33 +25,33 @@ do for [FORMAT in "png svg"] {
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.99 ± 0.03}", \
          DATA index 0 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#c0392b" notitle, \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.98 ± 0.02}", \
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.98 ± 0.02}", \
          DATA index 1 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#7b241c" notitle, \
-         DATA index 2 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.01 ± 0.06}", \
+         DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.01 ± 0.06}", \
          DATA index 2 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#2e86c1" notitle, \
-         DATA index 3 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.01 ± 0.05}", \
+         DATA index 3 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.01 ± 0.05}", \
          DATA index 3 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#27ae60" notitle, \
          DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#e67e22" title "softmax causal ∝ n^{2.00 ± 0.07}", \
          DATA index 4 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#e67e22" notitle, \
-         DATA index 5 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal ∝ n^{1.86 ± 0.12}", \
+         DATA index 5 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal ∝ n^{1.86 ± 0.12}", \
          DATA index 5 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#d98880" notitle, \
-         DATA index 6 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal ∝ n^{0.99 ± 0.04}", \
+         DATA index 6 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal ∝ n^{0.99 ± 0.04}", \
          DATA index 6 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#16a085" notitle
     set title "peak heap"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:6 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.80 ± 0.14}", \
          DATA index 0 using 1:5 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#c0392b" notitle, \
-         DATA index 1 using 1:6 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.99 ± 0.01}", \
+         DATA index 1 using 1:6 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.99 ± 0.01}", \
          DATA index 1 using 1:5 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#7b241c" notitle, \
-         DATA index 2 using 1:6 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{0.93 ± 0.06}", \
+         DATA index 2 using 1:6 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{0.93 ± 0.06}", \
          DATA index 2 using 1:5 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#2e86c1" notitle, \
-         DATA index 3 using 1:6 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.98 ± 0.02}", \
+         DATA index 3 using 1:6 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.98 ± 0.02}", \
          DATA index 3 using 1:5 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#27ae60" notitle, \
          DATA index 4 using 1:6 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#e67e22" title "softmax causal ∝ n^{1.80 ± 0.14}", \
          DATA index 4 using 1:5 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#e67e22" notitle, \
-         DATA index 5 using 1:6 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal ∝ n^{0.99 ± 0.01}", \
+         DATA index 5 using 1:6 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal ∝ n^{0.99 ± 0.01}", \
          DATA index 5 using 1:5 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#d98880" notitle, \
-         DATA index 6 using 1:6 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal ∝ n^{0.99 ± 0.01}", \
+         DATA index 6 using 1:6 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal ∝ n^{0.99 ± 0.01}", \
          DATA index 6 using 1:5 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#16a085" notitle
     unset multiplot
     unset output

@@ -230,7 +230,7 @@ public struct ClaimsLedger: Sendable {
 
     static let generationSource = "Transformers are RNNs"
     /// The paper's models: 8 layers for MNIST (N = 784), 16 for CIFAR-10 (N = 3072).
-    static let paperLayers = [784: 8, 3072: 16]
+    public static let paperLayers = [784: 8, 3072: 16]
 
     func generationClaims() -> [Claim] {
         guard let analysis = models ?? generation else {

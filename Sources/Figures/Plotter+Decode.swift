@@ -64,7 +64,16 @@ extension Plotter {
                 }
             ))
         // Ours at the paper's sizes, labelled: over softmax without a cache, as the paper compares.
-        let marks = (noCache.first?.points ?? []).filter { p in analysis.paperGeneration.contains { $0.tokens == p.n } }
+        // Each mark from the curve of the paper's own model at that N (8 layers for MNIST, 16 for
+        // CIFAR-10) when the run has it, else from the first curve.
+        let marks = analysis.paperGeneration.compactMap { paper in
+            let curve =
+                noCache.first { c in
+                    c.points.first?.linear.point.layers == ClaimsLedger.paperLayers[paper.tokens]
+                        && c.points.contains { $0.n == paper.tokens }
+                } ?? noCache.first
+            return curve?.points.first { $0.n == paper.tokens }
+        }
         blocks.append(
             (
                 "measured at the paper's sizes, over softmax without a cache (N, speedup, label)",
@@ -76,12 +85,18 @@ extension Plotter {
         // Memory does not depend on the thread count: one thread count's curves.
         let fewestThreads = series.map { $0.rows[0].point.threads }.min()
         let memorySeries = series.filter { $0.rows[0].point.threads == fewestThreads }
+        // A peak under thread.peak's resolution is not drawn on the log axis (NaN), it is named.
+        let resolved = { (bytes: Int?) in bytes.flatMap { $0 >= HeapResolution.bytes ? $0 : nil } }
+        var underResolution: [String] = []
         for s in memorySeries {
+            if s.rows.contains(where: { ($0.peakHeapBytes ?? Int.max) < HeapResolution.bytes }) {
+                underResolution.append(s.label)
+            }
             blocks.append(
                 (
-                    s.label + " (N, peak_heap_KiB, model_KiB)",
+                    s.label + " (N, peak_heap_KiB or NaN under the probe's resolution, model_KiB)",
                     s.rows.map {
-                        "\($0.point.length) \(Self.number(Self.kib($0.peakHeapBytes))) \(Self.number(Self.kib($0.modelBytes)))"
+                        "\($0.point.length) \(Self.number(Self.kib(resolved($0.peakHeapBytes)))) \(Self.number(Self.kib($0.modelBytes)))"
                     }
                 ))
         }
@@ -98,26 +113,42 @@ extension Plotter {
                 "DATA index \(speedups.count) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
                 "DATA index \(speedups.count + 1) using 1:2:3 with labels offset char 0,1.2 font \",9\" notitle",
             ]
+        // Each decoder its colour and point type; its curves (scopes, layer counts) alternate filled
+        // and open points and take their own dashes.
+        let dashes = [2, 4, 5, 3]
         let memoryPlots = memorySeries.enumerated().flatMap { i, s in
-            let color = Self.color(s.rows[0].point)
+            let point = s.rows[0].point
+            let (color, pt): (String, Int) =
+                switch point.decoder {
+                case .recompute?: ("#7b241c", 5)
+                case .recurrent?: ("#27ae60", 13)
+                default: (Self.color(point), 7)
+                }
+            let j = memorySeries[..<i].filter { $0.rows[0].point.decoder == point.decoder }.count
+            let measured = j % 2 == 0 ? pt : pt - 1
             return [
-                "DATA index \(memoryStart + i) using 1:2 with points pt 7 ps 1.0 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), measured\"",
-                "DATA index \(memoryStart + i) using 1:3 with lines dt 2 lw 2 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), cost model\"",
+                "DATA index \(memoryStart + i) using 1:2 with points pt \(measured) ps 1.0 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), measured\"",
+                "DATA index \(memoryStart + i) using 1:3 with lines dt \(dashes[j % dashes.count]) lw 2 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), cost model\"",
             ]
         }
+        let resolutionNote =
+            underResolution.isEmpty
+            ? "unset label 2"
+            : "set label 2 \"\(Gnuplot.escape(underResolution.joined(separator: "; "))): peaks under the probe's resolution (~100 KB) not drawn\" at graph 0.3, graph 0.25 font \",8\""
         let p = speedups[0].points[0].linear.point
         let body = """
             set multiplot layout 1,2 title "\(Gnuplot.escape("Decoding N tokens one at a time — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), \(analysis.decodeScopeText), fp32"))"
             set logscale xy 2
             set grid
-            set key below left Left reverse font ",9"
+            set key below left Left reverse font ",9" height 1.5
             set xlabel "sequence length N (tokens generated)"
             set title "speed-up of linear over softmax (whole sequence)"
             set ylabel "softmax time ÷ linear time"
             set yrange [1:*]
             plot \(speedupPlots.joined(separator: ", \\\n     "))
-            set key below left Left reverse font ",9" maxrows 6
+            set key below left Left reverse font ",9" maxrows 6 height 1.5
             set title "peak heap of one generation (measured to about 100 KB)"
+            \(resolutionNote)
             set ylabel "peak heap (KiB)"
             set yrange [*:*]
             plot \(memoryPlots.joined(separator: ", \\\n     "))

@@ -49,10 +49,14 @@ extension Plotter {
                 return
                     "DATA index \(i) using 1:\(column) with linespoints pt \(Self.pointType(c.key)) ps 0.9 lw 2 lc rgb \"\(Self.color(c.key, linformerKs: ks))\" title \"\(Gnuplot.escape(c.label) + fit)\""
             }
+            // A guide anchored on a value not measured (a peer's heap) is left out, never drawn from NaN.
             let refs = [
-                "[\(s0.point.length):\(sLast.point.length)] \(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\"",
-                "\(Self.number(anchor.1))*(x/\(l0.point.length)) with lines dt 2 lc rgb \"#7f8c8d\" title \"∝ n\"",
-            ]
+                anchor.0.isFinite
+                    ? "[\(s0.point.length):\(sLast.point.length)] \(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\""
+                    : nil,
+                anchor.1.isFinite
+                    ? "\(Self.number(anchor.1))*(x/\(l0.point.length)) with lines dt 2 lc rgb \"#7f8c8d\" title \"∝ n\"" : nil,
+            ].compactMap { $0 }
             return (lines + refs).joined(separator: ", \\\n     ")
         }
         let note =
@@ -63,7 +67,7 @@ extension Plotter {
             set multiplot layout 1,2 title "\(title(heading, pass: pass))"
             set logscale xy 2
             set grid
-            set key below left Left reverse font ",9" maxrows 4
+            set key below left Left reverse font ",9" maxrows 4 height 1.5
             set xlabel "sequence length N"
             \(note)
             set title "time"

@@ -177,7 +177,7 @@ public struct Plotter {
             set multiplot layout 2,\(panels.count) title "\(title("Time and peak heap against n, batch \(batch)"))"
             set logscale xy 2
             set grid
-            set key below left Left reverse font ",9" maxrows 4
+            set key below left Left reverse font ",9" maxrows 4 height 1.5
             """
         for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
             for k in panels {
@@ -207,7 +207,7 @@ public struct Plotter {
         body += "\nunset multiplot"
         let script = Gnuplot.script(
             folder: folder, name: "scaling", title: "time and peak heap against n", source: source,
-            width: 420 * panels.count + 120, height: 1040, body: body)
+            width: max(420 * panels.count + 120, 960), height: 1040, body: body)
         return (script, Self.blocks(blocks))
     }
 
