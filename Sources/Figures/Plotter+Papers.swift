@@ -55,7 +55,8 @@ extension Plotter {
                     ? "[\(s0.point.length):\(sLast.point.length)] \(Self.number(anchor.0))*(x/\(s0.point.length))**2 with lines dt 3 lc rgb \"#7f8c8d\" title \"∝ n^2\""
                     : nil,
                 anchor.1.isFinite
-                    ? "\(Self.number(anchor.1))*(x/\(l0.point.length)) with lines dt 2 lc rgb \"#7f8c8d\" title \"∝ n\"" : nil,
+                    ? "\(Self.number(anchor.1))*(x/\(l0.point.length)) with lines dt 2 lc rgb \"#7f8c8d\" title \"∝ n\""
+                    : nil,
             ].compactMap { $0 }
             return (lines + refs).joined(separator: ", \\\n     ")
         }
