@@ -73,8 +73,11 @@ public final class AppendingFile: Sendable {
     }
 
     /// The whole file, read through this descriptor from offset 0 (`pread`), so it works while
-    /// this object holds the lock, and leaves the append position alone.
-    public func readAll() throws(FileError) -> [UInt8] {
+    /// this object holds the lock, and leaves the append position alone. A file past
+    /// ``InputLimit/bytes`` is refused (``UsageError``) before reading.
+    public func readAll() throws -> [UInt8] {
+        let size = try length()
+        if size > InputLimit.bytes { throw InputLimit.tooLarge(path, size: size) }
         let (bytes, code) = FileDescriptorIO.readAll(fd)
         if code != 0 { throw FileError(action: "read", path: path, errno: code) }
         return bytes
