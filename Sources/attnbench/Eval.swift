@@ -98,6 +98,7 @@ struct Eval: ParsableCommand {
             ComputeThreads.set(threads)
             let inputs = [qPath, kPath, vPath] + [ePath, fPath, gradOutPath].compactMap { $0 }
             let gradientFiles = gradientPaths
+            try OutputFile.checkDistinct([outPath] + gradientFiles.map(\.path), inputs: inputs)
             for path in [outPath] + gradientFiles.map(\.path) {
                 try OutputFile.checkWritable(path, overwrite: overwrite, inputs: inputs)
             }

@@ -54,7 +54,7 @@ struct MaxBatchCommand: ParsableCommand {
                 )
             }
             let points = try spec.points()
-            try OutputFile.checkWritable(output, overwrite: overwrite)
+            try OutputFile.checkWritable(output, overwrite: overwrite, inputs: try grid.presetFiles())
             let verified = try verifyN.map { try Set(ValueList.integers($0, axis: "verify-n")) } ?? []
             let verifiedK = try verifyK.map { try Set(ValueList.integers($0, axis: "verify-k")) }
             if !verified.isEmpty && !predict {
@@ -77,7 +77,8 @@ struct MaxBatchCommand: ParsableCommand {
                 }
                 rows.append(row)
             }
-            try OutputFile.write(RowFile.text(rows, MaxBatchRow.table), to: output, overwrite: overwrite)
+            try OutputFile.write(
+                RowFile.text(rows, MaxBatchRow.table), to: output, overwrite: overwrite, inputs: try grid.presetFiles())
             print("max-batch: wrote \(output) (budget \(formatBytes(budget)))")
         }
     }

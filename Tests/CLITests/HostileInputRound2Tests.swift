@@ -69,4 +69,75 @@ import Testing
             #expect(try Self.names(dir) == before, "\(arguments[0]) left a file")
         }
     }
+
+    // MARK: - 2. Writers that skip the lock
+
+    /// While a run appends to `live.csv`, merge, export and max-batch replaced it (or its
+    /// sidecar) by rename, and the run's rows went to a removed file. Now each is refused naming
+    /// the run's PID, and the run's file is the same file when it ends.
+    @Test func aFileARunIsWritingIsNotReplaced() throws {
+        let dir = try Self.measuredRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shard = try H.run(["run", "--shard", "1/1", "--output", "s1.csv"] + Self.tinyGrid, in: dir)
+        #expect(shard.status == 0, "\(shard.stderr)")
+        let live = dir.appendingPathComponent("live.csv")
+        let first = Process()
+        first.executableURL = binaryURL()
+        first.arguments =
+            ["run", "--output", "live.csv"] + H.with(H.with(Self.tinyGrid, "--n", "16...1024"), "--min-time", "0.2")
+        first.currentDirectoryURL = dir
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        defer { if first.isRunning { first.terminate() } }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, first.isRunning, (H.contents(live)?.count ?? 0) == 0 {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(first.isRunning, "the run ended before the test could race it")
+        var before = stat()
+        #expect(stat(live.path, &before) == 0)
+        for arguments in [
+            ["merge", "--overwrite", "--output", "live.csv", "s1.csv"],
+            ["export", "--input", "r.csv", "--format", "bencher", "--output", "live.meta.json", "--overwrite"],
+            ["max-batch", "--output", "live.csv", "--overwrite", "--memory-budget", "64M"]
+                + Self.tinyGrid.filter { $0 != "--quiet" },
+        ] {
+            H.expectOneLine(
+                try H.run(arguments, in: dir), 64,
+                "live.csv is being written by another attnbench (PID \(first.processIdentifier))", arguments[0])
+        }
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        var after = stat()
+        #expect(stat(live.path, &after) == 0 && after.st_ino == before.st_ino, "live.csv was replaced")
+        try H.expectWholeResults(live, rows: 7)
+    }
+
+    // MARK: - 3. An input is never an output, and two outputs never one file
+
+    /// `run` and `max-batch` replaced their own preset file with `--output` (and `--overwrite`);
+    /// `eval --out` inside `--grads-dir` wrote dq.npy twice. Refused before measuring, nothing changed.
+    @Test(arguments: [
+        ["run", "--preset", "./p.preset", "--output", "p.preset", "--overwrite"],
+        ["run", "--preset", "./p.preset", "--output", "p.preset"],
+        ["max-batch", "--preset", "./p.preset", "--output", "p.preset", "--overwrite"],
+        [
+            "eval", "--mechanism", "standard", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--grad-out", "v.npy",
+            "--grads-dir", "g", "--out", "g/dq.npy",
+        ],
+    ])
+    func anInputOrARepeatedOutputIsRefused(_ arguments: [String]) throws {
+        let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let preset = "mechanism = linear\nn = 64\nheads = 1\nhead-dim = 8\nthreads = 1\nwarmups = 0\nmin-reps = 1\n"
+        try preset.write(to: dir.appendingPathComponent("p.preset"), atomically: true, encoding: .utf8)
+        let before = try Self.names(dir)
+        let message = arguments[0] == "eval" ? "two outputs of this command name one file" : "is also an input"
+        H.expectOneLine(
+            try H.run(arguments + ["--allow-debug"].filter { _ in arguments[0] != "eval" }, in: dir), 64, message,
+            arguments.joined(separator: " "))
+        #expect(try Self.names(dir) == before)
+        #expect(try String(contentsOf: dir.appendingPathComponent("p.preset"), encoding: .utf8) == preset)
+    }
 }
