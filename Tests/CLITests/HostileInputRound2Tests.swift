@@ -141,3 +141,50 @@ import Testing
         #expect(try String(contentsOf: dir.appendingPathComponent("p.preset"), encoding: .utf8) == preset)
     }
 }
+
+extension HostileInputRound2Tests {
+    // MARK: - 4. Silent drops and no-ops
+
+    /// A results file whose complete last row has no final newline: compare called the point
+    /// "only in r.csv". Now it is a row (a line cut short is still left out).
+    @Test func aWholeLastRowWithoutANewlineIsARow() throws {
+        let dir = try Self.measuredRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try String(contentsOf: dir.appendingPathComponent("r.csv"), encoding: .utf8)
+        try String(text.dropLast()).write(to: dir.appendingPathComponent("n.csv"), atomically: true, encoding: .utf8)
+        let result = try H.run(["compare", "r.csv", "n.csv"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("only in"), "\(result.stdout)")
+        // Cut inside a field, so short of fields: left out, as an interrupted write.
+        let cut = text.dropLast().split(separator: ",", omittingEmptySubsequences: false).dropLast(3)
+            .joined(separator: ",")
+        try cut.write(to: dir.appendingPathComponent("n.csv"), atomically: true, encoding: .utf8)
+        let short = try H.run(["compare", "r.csv", "n.csv"], in: dir)
+        #expect(short.stdout.contains("only in r.csv"), "\(short.stdout)")
+    }
+
+    /// `max-batch --predict --verify-n 128` on a grid of n = 64 verified nothing and exited 0.
+    @Test(arguments: [(["--verify-n", "128"], "--verify-n 128 is not among the grid's n values (64)")])
+    func aVerificationOfNothingIsRefused(_ flags: [String], _ message: String) throws {
+        let dir = try H.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let arguments =
+            ["max-batch", "--predict", "--output", "mb.csv", "--memory-budget", "64M"]
+            + Self.tinyGrid.filter { $0 != "--quiet" } + flags
+        H.expectOneLine(try H.run(arguments, in: dir), 64, message)
+        #expect(try Self.names(dir) == [])
+    }
+
+    /// A grid of one point in two shards: shard 2 plans nothing, and merge without it called the
+    /// sweep incomplete (`missing shard 2/2`, exit 1 with --require-complete). Every point is there.
+    @Test func anEmptyShardIsComplete() throws {
+        let dir = try H.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shard = try H.run(["run", "--shard", "1/2", "--output", "s1.csv"] + Self.tinyGrid, in: dir)
+        #expect(shard.status == 0, "\(shard.stderr)")
+        let merged = try H.run(["merge", "--require-complete", "--output", "m.csv", "s1.csv"], in: dir)
+        #expect(merged.status == 0, "\(merged.stdout) \(merged.stderr)")
+        #expect(!merged.stdout.contains("missing"), "\(merged.stdout)")
+        try H.expectWholeResults(dir.appendingPathComponent("m.csv"), rows: 1)
+    }
+}
