@@ -188,3 +188,38 @@ extension HostileInputRound2Tests {
         try H.expectWholeResults(dir.appendingPathComponent("m.csv"), rows: 1)
     }
 }
+
+extension HostileInputRound2Tests {
+    // MARK: - 5. Trusting a sidecar
+
+    /// `b.csv` says the point is 50% slower, but its samples are `a`'s: compare took the p-value
+    /// from the samples and called it "no difference", exit 0 under --fail-on-slower. Now the
+    /// samples are checked against the CSV (a cycle of `reps` samples with its median) and refused;
+    /// and a comparison that tested no point is not a pass.
+    @Test func samplesThatDisagreeWithTheirCSVAreRefused() throws {
+        let dir = try H.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let measured = try H.run(
+            ["run", "--output", "a.csv"] + H.with(Self.tinyGrid, "--min-reps", "10"), in: dir)
+        #expect(measured.status == 0, "\(measured.stderr)")
+        let same = try H.run(["compare", "--fail-on-slower", "a.csv", "a.csv"], in: dir)
+        #expect(same.status == 0, "\(same.stderr)")
+
+        var parsed = try CSV.parse(String(contentsOf: dir.appendingPathComponent("a.csv"), encoding: .utf8)).rows
+        let column = try #require(parsed[0].firstIndex(of: "time_median_ms"))
+        parsed[1][column] = String(format: "%.6f", try #require(Double(parsed[1][column])) * 1.5)
+        try parsed.map(CSV.line).joined().write(
+            to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(
+            at: dir.appendingPathComponent("a.samples.csv"), to: dir.appendingPathComponent("b.samples.csv"))
+        H.expectOneLine(
+            try H.run(["compare", "--fail-on-slower", "a.csv", "b.csv"], in: dir), 64,
+            "b.samples.csv disagrees with b.csv")
+
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("a.samples.csv"))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("b.samples.csv"))
+        H.expectOneLine(
+            try H.run(["compare", "--fail-on-slower", "a.csv", "b.csv"], in: dir), 64,
+            "--fail-on-slower: no point of a.csv and b.csv could be tested")
+    }
+}
