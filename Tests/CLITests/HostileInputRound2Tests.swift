@@ -223,3 +223,29 @@ extension HostileInputRound2Tests {
             "--fail-on-slower: no point of a.csv and b.csv could be tested")
     }
 }
+
+extension HostileInputRound2Tests {
+    // MARK: - 6. Valid output or none
+
+    /// A finite time too large for nanoseconds (1e308 ms; a sample of 1e300 s) was written as
+    /// `null` in the export. Now the export is refused, and no file is written.
+    @Test(arguments: [("bencher", "r.csv"), ("google-benchmark", "r.samples.csv")])
+    func aTimeThatOverflowsItsUnitIsNotExported(_ format: String, _ edited: String) throws {
+        let dir = try Self.measuredRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent(edited)
+        var rows = try CSV.parse(String(contentsOf: url, encoding: .utf8)).rows
+        let columns =
+            edited == "r.csv" ? ["time_median_ms", "time_ci95_low_ms", "time_ci95_high_ms"] : ["seconds"]
+        for name in columns {
+            let column = try #require(rows[0].firstIndex(of: name))
+            rows[1][column] = edited == "r.csv" ? "1e308" : "1e300"
+        }
+        try rows.map(CSV.line).joined().write(to: url, atomically: true, encoding: .utf8)
+        let before = try Self.names(dir)
+        H.expectOneLine(
+            try H.run(["export", "--input", "r.csv", "--format", format, "--output", "e.json"], in: dir), 64,
+            "is out of JSON's range", format)
+        #expect(try Self.names(dir) == before)
+    }
+}
