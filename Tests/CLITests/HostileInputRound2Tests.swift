@@ -249,3 +249,55 @@ extension HostileInputRound2Tests {
         #expect(try Self.names(dir) == before)
     }
 }
+
+extension HostileInputRound2Tests {
+    // MARK: - 7. Paths
+
+    /// An output spelled as a folder (`a/b/`) made the folders a/b, then failed with "a/b/ exists"
+    /// (export, report) or "Is a directory" (run, exit 74), leaving them behind. Now one line,
+    /// exit 64, before anything is created.
+    @Test(arguments: [
+        ["export", "--input", "r.csv", "--format", "bencher", "--output", "a/b/"],
+        ["report", "--input", "r.csv", "--output", "a/b/"], ["run", "--output", "a/b/"] + tinyGrid,
+        ["run", "--output", "a/."] + tinyGrid,
+        [
+            "max-batch", "--output", "a/b/", "--allow-debug", "--mechanism", "linear", "--n", "64", "--heads", "1",
+            "--head-dim", "8", "--memory-budget", "64M",
+        ], ["merge", "--output", "a/b/", "s1.csv"],
+    ])
+    func anOutputSpelledAsAFolderIsRefusedBeforeAnythingIsCreated(_ arguments: [String]) throws {
+        let dir = try Self.measuredRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shard = try H.run(["run", "--shard", "1/1", "--output", "s1.csv"] + Self.tinyGrid, in: dir)
+        #expect(shard.status == 0, "\(shard.stderr)")
+        let before = try Self.names(dir)
+        let extra = arguments[0] == "report" ? H.noPaperData(dir) : []
+        H.expectOneLine(
+            try H.run(arguments + extra, in: dir), 64, "names a folder; give the path of a file", arguments[0])
+        #expect(try Self.names(dir) == before, "\(arguments[0]) left something behind")
+    }
+}
+
+extension HostileInputRound2Tests {
+    /// On a full disk, `export` and `run` to `full-disk/new/sub/…` failed (exit 74) but left the
+    /// folders new/sub they had made. Now a failed command removes the folders it created.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func aFailedWriteLeavesNoFolderBehind() throws {
+        let dir = try Self.measuredRun()
+        guard let disk = H.fullDisk(in: dir) else {
+            try? FileManager.default.removeItem(at: dir)
+            return
+        }
+        defer {
+            H.shell("/bin/umount", [disk.path])
+            try? FileManager.default.removeItem(at: dir)
+        }
+        for arguments in [
+            ["export", "--input", "r.csv", "--format", "bencher", "--output", "full-disk/new/sub/e.json"],
+            ["run", "--output", "full-disk/new/sub/r.csv"] + Self.tinyGrid,
+        ] {
+            H.expectOneLine(try H.run(arguments, in: dir), 74, "No space left on device", arguments[0])
+            #expect(try Self.names(disk) == ["fill"], "\(arguments[0]) left a folder")
+        }
+    }
+}
