@@ -276,6 +276,53 @@ extension HostileInputRound2Tests {
             try H.run(arguments + extra, in: dir), 64, "names a folder; give the path of a file", arguments[0])
         #expect(try Self.names(dir) == before, "\(arguments[0]) left something behind")
     }
+
+    /// submit.sh passed the sweep folder inside `sbatch --export=ALL,…,SWEEP_DIR=<dir>`, a list
+    /// sbatch splits at commas: a folder named `sweep,1` reached the jobs as `sweep`. A stand-in
+    /// sbatch that builds the job's environment as Slurm does shows what the jobs get.
+    @Test func aSweepFolderWithACommaReachesTheJobs() throws {
+        let dir = try H.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bin = dir.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let sbatch = """
+            #!/usr/bin/env bash
+            spec=ALL; for arg in "$@"; do case "$arg" in --export=*) spec=${arg#--export=} ;; esac; done
+            sweep=; inherit=0
+            IFS=, read -r -a items <<< "$spec"
+            for item in "${items[@]}"; do
+                case "$item" in ALL) inherit=1 ;; SWEEP_DIR=*) sweep=${item#SWEEP_DIR=} ;; esac
+            done
+            [ $inherit = 1 ] && sweep=${sweep:-${SWEEP_DIR:-}}
+            printf '%s\\n' "$sweep" >> "$FAKE_SBATCH_LOG"
+            echo 42
+
+            """
+        let fake = bin.appendingPathComponent("sbatch")
+        try sbatch.write(to: fake, atomically: true, encoding: .utf8)
+        #expect(chmod(fake.path, 0o755) == 0)
+        let sweep = dir.appendingPathComponent("sweep,1")
+        let log = dir.appendingPathComponent("sbatch.log")
+        let process = Process()
+        process.executableURL = EcosystemCommandTests.repository.appendingPathComponent("Scripts/slurm/submit.sh")
+        process.arguments = ["2", "--mechanism", "linear", "--n", "64", "--heads", "1", "--head-dim", "8"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["ATTNBENCH"] = binaryURL().path
+        environment["SWEEP_DIR"] = sweep.path
+        environment["FAKE_SBATCH_LOG"] = log.path
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let seen = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        let real = sweep.resolvingSymlinksInPath().path
+        #expect(
+            seen.count == 2 && seen.allSatisfy { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path == real },
+            "\(seen)")
+    }
 }
 
 extension HostileInputRound2Tests {
