@@ -130,7 +130,8 @@ import Testing
     func anInputOrARepeatedOutputIsRefused(_ arguments: [String]) throws {
         let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let preset = "mechanism = linear\nn = 64\nheads = 1\nhead-dim = 8\nthreads = 1\nwarmups = 0\nmin-reps = 1\n"
+        let preset =
+            "mechanism = linear\nn = 64\nheads = 1\nhead-dim = 8\nthreads = 1\nwarmups = 0\nmin-reps = 1\nmemory-budget = 64M\n"
         try preset.write(to: dir.appendingPathComponent("p.preset"), atomically: true, encoding: .utf8)
         let before = try Self.names(dir)
         let message = arguments[0] == "eval" ? "two outputs of this command name one file" : "is also an input"
