@@ -12,6 +12,14 @@ public enum InputLimit {
         return max(64 << 20, memory > UInt64(Int.max) ? Int.max : Int(memory))
     }()
 
+    /// Refuses `path` when it is a regular file larger than ``bytes``, before a reader that takes
+    /// a file whole (a `.npy` tensor) allocates for it. Anything else is left to the reader.
+    /// - Throws: ``UsageError``.
+    public static func check(_ path: String) throws(UsageError) {
+        guard let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int else { return }
+        if size > bytes { throw tooLarge(path, size: size) }
+    }
+
     /// The refusal of `path`, which holds at least `size` bytes.
     static func tooLarge(_ path: String, size: Int) -> UsageError {
         UsageError(

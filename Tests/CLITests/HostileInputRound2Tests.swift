@@ -35,9 +35,10 @@ import Testing
 
     // MARK: - 1. Reading without bounds
 
-    /// A 64 GiB sparse results file (or samples or metadata sidecar) was read whole: the OOM killer
-    /// ended report, plot, compare and export. Now one line, exit 64, nothing written.
-    @Test(arguments: ["big.csv", "big.samples.csv", "big.meta.json"])
+    /// A 64 GiB sparse results file (or samples or metadata sidecar, or an eval .npy input) was read
+    /// whole: the OOM killer ended report, plot, compare, export and eval. Now one line, exit 64,
+    /// nothing written.
+    @Test(arguments: ["big.csv", "big.samples.csv", "big.meta.json", "big.npy"])
     func aFileLargerThanMemoryIsOneLine(_ sparse: String) throws {
         let dir = try Self.measuredRun()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -47,6 +48,7 @@ import Testing
                 atPath: dir.appendingPathComponent("r.\(suffix)").path,
                 toPath: dir.appendingPathComponent("big.\(suffix)").path)
         }
+        #expect(FileManager.default.createFile(atPath: dir.appendingPathComponent("big.npy").path, contents: nil))
         #expect(truncate(dir.appendingPathComponent(sparse).path, 64 << 30) == 0)
         let before = try Self.names(dir)
         let readers: [String: [[String]]] = [
@@ -58,6 +60,12 @@ import Testing
             "big.samples.csv": [
                 ["compare", "big.csv", r],
                 ["export", "--input", "big.csv", "--format", "google-benchmark", "--output", "e.json"],
+            ],
+            "big.npy": [
+                [
+                    "eval", "--mechanism", "standard", "--q", "big.npy", "--k", "big.npy", "--v", "big.npy", "--out",
+                    "o.npy",
+                ]
             ],
             "big.meta.json": [
                 ["report", "--input", "big.csv", "--output", "out.md"] + H.noPaperData(dir),
