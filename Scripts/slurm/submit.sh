@@ -28,15 +28,18 @@ dir=${SWEEP_DIR:-Results/slurm/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$dir/logs"
 dir=$(realpath "$dir")
 read -r -a flags <<< "${SBATCH_FLAGS---exclusive}"
-export_vars="ALL,ATTNBENCH=$binary,SWEEP_DIR=$dir"
+# The jobs get ATTNBENCH and SWEEP_DIR from this environment (--export=ALL), not written into
+# --export's list: sbatch splits that list at commas, so a folder named "a,b" would reach the jobs
+# as "a" (and "b" as a variable name).
+export ATTNBENCH=$binary SWEEP_DIR=$dir
 
 # Check the grid here, once, so a typo fails now and not in N tasks: --plan measures nothing.
 "$binary" run "$@" --shard "1/$shards" --plan > /dev/null
 
-array=$(sbatch --parsable --array="0-$((shards - 1))" --output="$dir/logs/shard-%a.log" --export="$export_vars" \
+array=$(sbatch --parsable --array="0-$((shards - 1))" --output="$dir/logs/shard-%a.log" --export=ALL \
         "${flags[@]}" "$here/sweep.sbatch" "$@")
 array=${array%%;*}
-merge=$(sbatch --parsable --dependency="afterok:$array" --kill-on-invalid-dep=yes --output="$dir/logs/merge.log" --export="$export_vars" \
+merge=$(sbatch --parsable --dependency="afterok:$array" --kill-on-invalid-dep=yes --output="$dir/logs/merge.log" --export=ALL \
         "${flags[@]}" "$here/merge.sbatch")
 merge=${merge%%;*}
 echo "submit.sh: array job $array ($shards shards), merge job $merge, folder $dir"

@@ -12,14 +12,22 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 
     /// The document for `input`.
     /// - Throws: ``UsageError`` when the run lacks what the format needs (Google Benchmark's
-    ///   per-repetition rows need the samples file).
+    ///   per-repetition rows need the samples file), or when a number of the document is not
+    ///   finite (a finite time too large for the format's unit): valid JSON or none.
     public func document(_ input: ExportInput) throws(UsageError) -> JSON {
         try input.validate()
-        return switch self {
-        case .googleBenchmark: try GoogleBenchmarkExport(input).document()
-        case .bencher: BencherExport(input).document()
-        case .githubActionBenchmark: GitHubActionBenchmarkExport(input).document()
+        let document =
+            switch self {
+            case .googleBenchmark: try GoogleBenchmarkExport(input).document()
+            case .bencher: BencherExport(input).document()
+            case .githubActionBenchmark: GitHubActionBenchmarkExport(input).document()
+            }
+        if let path = document.firstNonFinite {
+            throw UsageError(
+                "\(input.table.path): the \(rawValue) value at \(path) is out of JSON's range (a time too large for the format's unit); the file holds an impossible time: re-measure it"
+            )
         }
+        return document
     }
 }
 

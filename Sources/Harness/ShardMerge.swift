@@ -114,6 +114,10 @@ public struct ShardMerge {
 
     /// Shard numbers (1-based) not among the inputs.
     public var missingShards: [Int] {
+        // Completeness is about points: when the shards given plan every point of the grid, the
+        // absent ones plan none (a grid smaller than N), so nothing is missing.
+        let planned = inputs.reduce(0) { $0 + $1.assignment.planned.count }
+        if let grid, planned == grid.points { return [] }
         let present = Set(inputs.map(\.assignment.index))
         return (1...count).filter { !present.contains($0) }
     }

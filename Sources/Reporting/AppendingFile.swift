@@ -15,6 +15,8 @@
 public final class AppendingFile: Sendable {
     public let path: String
     private let fd: Int32
+    /// The folders opening created for the file, which ``removeIfStillNamed()`` removes with it.
+    private let createdFolders: [String]
 
     /// Opens `path` for appending, creating its folder (and missing parents) and the file (mode
     /// 0644 less the umask) when missing.
@@ -30,9 +32,15 @@ public final class AppendingFile: Sendable {
     ///   cannot be created, `EACCES`, `EISDIR`, `ENOSPC`…). On a throw the descriptor is closed,
     ///   and a file this call created is removed again unless another process holds it.
     public init(path: String, truncate: Bool, lock: LockMode = .none) throws {
-        try Folder.create(containing: path)
+        try Folder.checkNamesFile(path)
+        let folders = try Folder.create(containing: path)
         for _ in 0..<100 {
-            let (fd, created) = try Self.openOrCreate(path)
+            let fd: Int32
+            let created: Bool
+            do { (fd, created) = try Self.openOrCreate(path) } catch {
+                Folder.remove(folders)
+                throw error
+            }
             do {
                 if lock != .none {
                     try Self.lock(fd, path: path, wait: lock == .exclusiveWaiting)
@@ -51,10 +59,12 @@ public final class AppendingFile: Sendable {
             } catch {
                 if created && FileDescriptorIO.pathNames(path, fd) { unlink(path) }
                 close(fd)
+                Folder.remove(folders)
                 throw error
             }
             self.fd = fd
             self.path = path
+            self.createdFolders = created ? folders : []
             return
         }
         throw FileError(
@@ -73,8 +83,11 @@ public final class AppendingFile: Sendable {
     }
 
     /// The whole file, read through this descriptor from offset 0 (`pread`), so it works while
-    /// this object holds the lock, and leaves the append position alone.
-    public func readAll() throws(FileError) -> [UInt8] {
+    /// this object holds the lock, and leaves the append position alone. A file past
+    /// ``InputLimit/bytes`` is refused (``UsageError``) before reading.
+    public func readAll() throws -> [UInt8] {
+        let size = try length()
+        if size > InputLimit.bytes { throw InputLimit.tooLarge(path, size: size) }
         let (bytes, code) = FileDescriptorIO.readAll(fd)
         if code != 0 { throw FileError(action: "read", path: path, errno: code) }
         return bytes
@@ -112,14 +125,16 @@ public final class AppendingFile: Sendable {
     }
 
     /// Removes the path when it still names this file and that is a regular file (never a device
-    /// like `/dev/full`), best effort, for a writer that must not leave an empty file behind. This
-    /// object stays open on the removed file: discard it.
+    /// like `/dev/full`), best effort, for a writer that must not leave an empty file behind, and
+    /// the folders opening created for it when they are empty. This object stays open on the
+    /// removed file: discard it.
     func removeIfStillNamed() {
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, FileDescriptorIO.pathNames(path, fd) else {
             return
         }
         unlink(path)
+        Folder.remove(createdFolders)
     }
 
     /// Opens `path`, creating it with `O_EXCL` first so the caller knows whether it made the file.

@@ -28,28 +28,29 @@ public enum AtomicFile {
     /// ``FileError`` (`EISDIR`); a device or a pipe (`/dev/stdout`, `/dev/full`), with `overwrite`,
     /// is written into in place, since replacing it would put a plain file where the device was.
     public static func write(bytes: [UInt8], to path: String, overwrite: Bool) throws {
+        try Folder.checkNamesFile(path)
         if !overwrite && exists(path) { throw existsError(path) }
         switch kind(path) {
         case S_IFDIR: throw FileError(action: "write", path: path, errno: EISDIR)
         case S_IFCHR, S_IFIFO, S_IFSOCK, S_IFBLK: return try writeInPlace(bytes, to: path)
         default: break
         }
-        try Folder.create(containing: path)
-        let temporary = try createTemporary(for: path)
+        let folders = try Folder.create(containing: path)
+        let temporary: (path: String, fd: Int32)
+        do { temporary = try createTemporary(for: path) } catch {
+            Folder.remove(folders)
+            throw error
+        }
         do {
             defer { close(temporary.fd) }
             var code = FileDescriptorIO.writeAll(temporary.fd, bytes)
             if code != 0 { throw FileError(action: "write", path: path, errno: code) }
             code = FileDescriptorIO.sync(temporary.fd)
             if code != 0 { throw FileError(action: "sync", path: path, errno: code) }
-        } catch {
-            unlink(temporary.path)
-            throw error
-        }
-        do {
             try place(temporary.path, at: path, overwrite: overwrite)
         } catch {
             unlink(temporary.path)
+            Folder.remove(folders)
             throw error
         }
         syncFolder(Folder.parent(of: path))
@@ -59,8 +60,9 @@ public enum AtomicFile {
     /// not create: a folder, or a destination whose nearest existing folder is not a folder or
     /// does not take a new file (`/proc`, a read-only file system, no permission). It creates and
     /// removes an empty probe file there, and creates no folder.
-    /// - Throws: ``FileError``.
-    public static func checkCreatable(_ path: String) throws(FileError) {
+    /// - Throws: ``UsageError`` for a path spelled as a folder (`out/`); ``FileError``.
+    public static func checkCreatable(_ path: String) throws {
+        try Folder.checkNamesFile(path)
         switch kind(path) {
         case S_IFDIR: throw FileError(action: "write", path: path, errno: EISDIR)
         case S_IFCHR, S_IFIFO, S_IFSOCK, S_IFBLK, S_IFREG: return  // exists: writing it is decided then

@@ -85,7 +85,9 @@ public enum CSV {
             }
         }
         let unterminated = completeLength == offset ? nil : row + [field]
-        return Parsed(rows: rows, unterminated: unterminated, completeLength: completeLength)
+        return Parsed(
+            rows: rows, unterminated: unterminated, completeLength: completeLength,
+            unterminatedInQuotes: unterminated != nil && quoted)
     }
 
     public struct Parsed: Equatable, Sendable {
@@ -96,5 +98,16 @@ public enum CSV {
         /// The length in UTF-8 bytes of the text holding `rows`: everything before `unterminated`.
         /// `AppendingFile.truncate(toLength: completeLength)` cuts an interrupted last line off.
         public var completeLength: Int
+        /// Whether the text ends inside a quoted field: `unterminated` was surely cut by an
+        /// interrupted write, since no writer leaves a quote open.
+        public var unterminatedInQuotes = false
+
+        /// The rows, with the last line when it ends without a line break but is otherwise whole:
+        /// not inside a quoted field and with `fieldCount` fields (a file saved by an editor or
+        /// another tool without a final newline). A shorter last line is left out as cut.
+        public func rows(completingLastWith fieldCount: Int) -> [[String]] {
+            guard let last = unterminated, !unterminatedInQuotes, last.count == fieldCount else { return rows }
+            return rows + [last]
+        }
     }
 }

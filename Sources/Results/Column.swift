@@ -159,8 +159,9 @@ public enum RowFile {
         columns.map { $0.text(of: row) }
     }
 
-    /// Parses CSV text whose header must be exactly `columns`' names. A last line cut by an
-    /// interrupted write is left out (the rows before it are whole).
+    /// Parses CSV text whose header must be exactly `columns`' names. A last line without a final
+    /// line break is a row when it is whole (every field, no open quote); one cut by an interrupted
+    /// write is left out (the rows before it are whole).
     /// - Throws: ``UsageError`` naming `source` and the first line that does not parse.
     public static func parse<Row>(_ text: String, source: String, columns: [Column<Row>], empty: Row) throws(UsageError)
         -> [Row]
@@ -169,7 +170,8 @@ public enum RowFile {
         do { parsed = try CSV.parse(text) } catch {
             throw UsageError("\(source) is not valid CSV (\(error)); regenerate it or move it aside")
         }
-        guard let header = parsed.rows.first else { throw UsageError("\(source) has no header line; regenerate it") }
+        let lines = parsed.rows(completingLastWith: columns.count)
+        guard let header = lines.first else { throw UsageError("\(source) has no header line; regenerate it") }
         let names = Self.header(columns)
         guard header == names else {
             let missing = names.filter { !header.contains($0) }
@@ -178,7 +180,7 @@ public enum RowFile {
             )
         }
         var rows: [Row] = []
-        for (i, fields) in parsed.rows.dropFirst().enumerated() {
+        for (i, fields) in lines.dropFirst().enumerated() {
             guard fields.count == columns.count else {
                 throw UsageError("\(source): line \(i + 2) has \(fields.count) fields, the header \(columns.count)")
             }

@@ -90,9 +90,12 @@ struct Compare: ParsableCommand {
         try reportingUsageErrors {
             let oldTable = try ResultTable(path: old)
             let newTable = try ResultTable(path: new)
+            let (oldSamples, newSamples) = (
+                try Self.samples(of: oldTable, csv: old), try Self.samples(of: newTable, csv: new)
+            )
             let comparison = Comparison(
-                old: oldTable, new: newTable, oldSamples: try SampleRow.read(SampleRow.path(forCSV: old)),
-                newSamples: try SampleRow.read(SampleRow.path(forCSV: new)), alpha: alpha, minEffect: minEffect)
+                old: oldTable, new: newTable, oldSamples: oldSamples, newSamples: newSamples, alpha: alpha,
+                minEffect: minEffect)
             guard
                 !comparison.points.isEmpty || !comparison.onlyInOld.isEmpty || !comparison.onlyInNew.isEmpty
                     || !comparison.uncompared.isEmpty
@@ -101,7 +104,25 @@ struct Compare: ParsableCommand {
             }
             print(format == .text ? comparison.text() : comparison.markdown(), terminator: "")
             slower = comparison.anySlower
+            if failOnSlower && !comparison.points.contains(where: { $0.test != nil }) {
+                throw UsageError(
+                    "--fail-on-slower: no point of \(old) and \(new) could be tested (no point measured in both with samples on both sides), so nothing shows it is not slower; compare runs of one grid that kept their .samples.csv"
+                )
+            }
         }
         if slower && failOnSlower { throw ExitCode.failure }
+    }
+
+    /// The samples beside `csv`, refused when they disagree with its rows (``SampleAgreement``):
+    /// p-values are taken from them, so they must be this run's.
+    private static func samples(of table: ResultTable, csv: String) throws -> [SweepPoint: [RepetitionSample]] {
+        let path = SampleRow.path(forCSV: csv)
+        let samples = try SampleRow.read(path)
+        if let mismatch = SampleAgreement.firstMismatch(table.rows, samples) {
+            throw UsageError(
+                "\(path) disagrees with \(csv): \(mismatch); it is not this run's samples: regenerate the run or move the file aside"
+            )
+        }
+        return samples
     }
 }

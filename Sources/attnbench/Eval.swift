@@ -98,6 +98,7 @@ struct Eval: ParsableCommand {
             ComputeThreads.set(threads)
             let inputs = [qPath, kPath, vPath] + [ePath, fPath, gradOutPath].compactMap { $0 }
             let gradientFiles = gradientPaths
+            try OutputFile.checkDistinct([outPath] + gradientFiles.map(\.path), inputs: inputs)
             for path in [outPath] + gradientFiles.map(\.path) {
                 try OutputFile.checkWritable(path, overwrite: overwrite, inputs: inputs)
             }
@@ -187,6 +188,7 @@ struct Eval: ParsableCommand {
         var projections: LinformerProjections?
         if mechanism.descriptor.axes.contains(.projectedLength) {
             if let ePath {
+                for path in [ePath] + [fPath].compactMap({ $0 }) { try InputLimit.check(path) }
                 let e = try NPY.read(contentsOf: URL(fileURLWithPath: ePath))
                 let f = try fPath.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) }
                 for (label, array) in [("E", e), ("F", f ?? e)] {
@@ -214,6 +216,7 @@ struct Eval: ParsableCommand {
 
     /// Reads an attention input, `[B, H, n, d]` or `[n, d]` (taken as B = H = 1).
     private func loadAttentionInput(_ path: String, _ label: String) throws -> (tensor: Tensor, shape: [Int]) {
+        try InputLimit.check(path)
         let array = try NPY.read(contentsOf: URL(fileURLWithPath: path))
         let dims: [Int]
         switch array.shape.count {

@@ -61,6 +61,11 @@ struct GridOptions: ParsableArguments {
         return SweepSpec.keys.compactMap { key in given[key].flatMap { $0 }.map { (key, $0) } }
     }
 
+    /// The preset file read, when one is given: an input no output may replace.
+    func presetFiles() throws -> [String] {
+        try preset.map { [try Preset.locate($0)] } ?? []
+    }
+
     /// The preset (or the defaults) with the flags applied.
     func spec() throws -> SweepSpec {
         if batch != nil && tokens != nil { throw UsageError("give --batch or --tokens, not both") }

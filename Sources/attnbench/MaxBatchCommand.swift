@@ -54,12 +54,15 @@ struct MaxBatchCommand: ParsableCommand {
                 )
             }
             let points = try spec.points()
-            try OutputFile.checkWritable(output, overwrite: overwrite)
+            try OutputFile.checkWritable(output, overwrite: overwrite, inputs: try grid.presetFiles())
             let verified = try verifyN.map { try Set(ValueList.integers($0, axis: "verify-n")) } ?? []
             let verifiedK = try verifyK.map { try Set(ValueList.integers($0, axis: "verify-k")) }
             if !verified.isEmpty && !predict {
                 throw UsageError("--verify-n confirms predicted maxima: give --predict too")
             }
+            try Self.checkInGrid(verified, Set(points.map(\.length)), flag: "--verify-n", axis: "n")
+            try Self.checkInGrid(
+                verifiedK ?? [], Set(points.compactMap(\.projectedLength)), flag: "--verify-k", axis: "k")
             // Resident memory must follow the heap: runs near the budget (and past it, verifying) must
             // not also hold the pages earlier runs freed.
             try AllocatorProbe.returnFreedPagesAtOnce()
@@ -77,8 +80,20 @@ struct MaxBatchCommand: ParsableCommand {
                 }
                 rows.append(row)
             }
-            try OutputFile.write(RowFile.text(rows, MaxBatchRow.table), to: output, overwrite: overwrite)
+            try OutputFile.write(
+                RowFile.text(rows, MaxBatchRow.table), to: output, overwrite: overwrite, inputs: try grid.presetFiles())
             print("max-batch: wrote \(output) (budget \(formatBytes(budget)))")
+        }
+    }
+
+    /// Refuses values of `flag` that select no point of the grid: a verification of nothing is
+    /// not a success.
+    private static func checkInGrid(_ values: Set<Int>, _ grid: Set<Int>, flag: String, axis: String) throws {
+        let absent = values.subtracting(grid).sorted()
+        guard absent.isEmpty else {
+            throw UsageError(
+                "\(flag) \(absent.map(String.init).joined(separator: ",")) is not among the grid's \(axis) values (\(grid.sorted().map(String.init).joined(separator: ","))); give values the grid measures"
+            )
         }
     }
 }

@@ -26,6 +26,7 @@ struct Merge: ParsableCommand {
         try reportingUsageErrors {
             let inputs = shards.flatMap { [$0] + ResultsFile.sidecars(of: $0) }
             let outputs = [output] + ResultsFile.sidecars(of: output)
+            try OutputFile.checkDistinct(outputs, inputs: inputs)
             for path in outputs { try OutputFile.checkWritable(path, overwrite: overwrite, inputs: inputs) }
             let merge = try ShardMerge(paths: shards)
             let rows = merge.rows

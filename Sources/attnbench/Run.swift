@@ -49,7 +49,9 @@ struct Run: ParsableCommand {
             let spec = try grid.spec()
             let defaultOutput =
                 "Results/\(spec.name)" + (shard.map { "-shard-\($0.index)-of-\($0.count)" } ?? "") + ".csv"
-            var sweep = Sweep(spec: spec, output: output ?? defaultOutput, buildConfiguration: buildConfiguration)
+            let csv = output ?? defaultOutput
+            try OutputFile.checkDistinct([csv] + ResultsFile.sidecars(of: csv), inputs: try grid.presetFiles())
+            var sweep = Sweep(spec: spec, output: csv, buildConfiguration: buildConfiguration)
             sweep.shard = shard
             sweep.resume = resume
             sweep.overwrite = overwrite
