@@ -95,11 +95,13 @@ let package = Package(
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "_SeededRandom"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "AttentionTypes"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Results", "AttentionTypes"]),
+        .testTarget(
+            name: "AnalysisTests",
+            dependencies: ["Analysis", "Results", "AttentionTypes", "Reporting", "_SeededRandom"]),
         .testTarget(
             name: "FiguresTests",
             dependencies: ["Figures", "Analysis", "Results", "Reporting", "AttentionTypes", "_SeededRandom"]),
-        .testTarget(name: "ExportsTests", dependencies: ["Exports", "Results", "Reporting"]),
+        .testTarget(name: "ExportsTests", dependencies: ["Exports", "Results", "Reporting", "_SeededRandom"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: [
@@ -110,6 +112,6 @@ let package = Package(
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "_SeededRandom"]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["attnbench", "Harness", "Results", "TensorIO", "Reporting", "_TestSupport"]),
+            dependencies: ["attnbench", "Harness", "Results", "TensorIO", "Reporting", "_TestSupport", "_SeededRandom"]),
     ]
 )

@@ -14,37 +14,11 @@ import _SeededRandom
 @Suite struct RenderFuzzTests {
     typealias Generator = SplitMix64
 
-    static let extremes = [
-        "", "0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "1e-320", "9223372036854775807",
-        "-9223372036854775808",
-        "4611686018427387904", "true", "false", "decode", "forward", "standard", "linformer", "linear", "key-value",
-        "skipped",
-        "memory: needs 1 GiB", "\"a,b\"",
-    ]
-
-    static let numbers = [
-        "0", "-1", "1", "nan", "inf", "-inf", "1e308", "-1e308", "9223372036854775807", "-9223372036854775808",
-    ]
-
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
     static func text(_ path: String) -> String {
         (try? String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)) ?? ""
-    }
-
-    /// Replaces 1–3 random cells (of data rows) with extreme values.
-    static func mutate(_ rows: [[String]], _ rng: inout Generator) -> [[String]] {
-        var rows = rows
-        guard rows.count > 1 else { return rows }
-        for _ in 0..<Int.random(in: 1...3, using: &rng) {
-            let r = Int.random(in: 1..<rows.count, using: &rng)
-            let c = Int.random(in: 0..<rows[r].count, using: &rng)
-            // Mostly numbers (most cells are numeric, and a number in them parses).
-            let pool = Int.random(in: 0...2, using: &rng) == 0 ? extremes : numbers
-            rows[r][c] = pool.randomElement(using: &rng) ?? ""
-        }
-        return rows
     }
 
     @Test func plotsAndReportsOfMutatedResultsNeverTrap() throws {
@@ -58,7 +32,7 @@ import _SeededRandom
         var rendered = 0
         var refused = 0
         for i in 0..<400 {
-            let rows = Self.mutate(tables[i % tables.count], &rng)
+            let rows = CellMutation.mutate(tables[i % tables.count], &rng)
             let table: ResultTable
             do {
                 table = try ResultTable(
