@@ -98,6 +98,30 @@ extension Analysis {
         return (time, memory, maxBatch != nil)
     }
 
+    /// The sequence lengths of the grid where Table 3 has Linformer points but no cell, with why:
+    /// standard attention's skipped row at that n (its reason, e.g. the memory it would need). `time`
+    /// reads the sweep, `memory` the max-batch results (empty without them).
+    public func table3BlankRows() -> (time: [(n: Int, reason: String)], memory: [(n: Int, reason: String)]) {
+        let forward = { (p: SweepPoint) in !p.causal && p.mode == .forward && p.pass == .forward }
+        let cells = table3Cells()
+        let linformerN = Set(
+            table.rows.filter { $0.point.mechanism == .linformer && forward($0.point) }.map(\.point.length))
+        func blanks(_ filled: [Table3Cell], _ skipped: [(Int, String)]) -> [(n: Int, reason: String)] {
+            let withCells = Set(filled.map(\.n))
+            var seen = Set<Int>()
+            return skipped.sorted { $0.0 < $1.0 }.compactMap { n, reason in
+                guard linformerN.contains(n), !withCells.contains(n), seen.insert(n).inserted else { return nil }
+                return (n, reason)
+            }
+        }
+        let sweep = table.rows.filter { $0.point.mechanism == .standard && !$0.isOK && forward($0.point) }
+        let searched = (maxBatch ?? []).filter { $0.point.mechanism == .standard && !$0.isOK && forward($0.point) }
+        return (
+            blanks(cells.time, sweep.map { ($0.point.length, $0.reason) }),
+            blanks(cells.memory, searched.map { ($0.point.length, $0.reason) })
+        )
+    }
+
     /// Where the measured time-saved table is not monotone as the paper's is: each pair of
     /// neighbours (n to 2n at one k; k to 2k at one n, which should fall) in the wrong order.
     public func table3Inversions() -> [Table3Inversion] {

@@ -21,24 +21,28 @@ extension Plotter {
                 c.samples.map { "\($0.position) \(Self.number($0.median * 1e6)) \(Self.number($0.min * 1e6))" }
             )
         }
+        // Each decoder its colour and point type; its curves (scopes, layer counts) alternate filled
+        // and open points and take their own dashes.
         let plots = curves.enumerated().map { i, c in
             let slope = Series.exponentLabel(c.fit, of: "position")
+            let j = curves[..<i].filter { $0.row.point.decoder == c.row.point.decoder }.count
+            let (color, pt) = Self.decoderStyle(c.row.point)
             return
-                "DATA index \(i) using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb \"\(Self.color(c.row.point))\" title \"\(Gnuplot.escape(c.label + ", N = \(c.row.point.length)"))\(slope)\""
+                "DATA index \(i) using 1:2 with linespoints pt \(j % 2 == 0 ? pt : pt - 1) ps 0.6 lw 2 dt \(Self.decodeDashes[j % Self.decodeDashes.count]) lc rgb \"\(color)\" title \"\(Gnuplot.escape(c.label + ", N = \(c.row.point.length)"))\(slope)\""
         }
         let p = curves[0].row.point
         let body = """
             set title "\(Gnuplot.escape("Per-token decode latency against position — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), \(analysis.decodeScopeText), fp32"))"
             set logscale xy 2
             set grid
-            set key top left
+            set key below left Left reverse font ",9" maxrows 3 height 1.5
             set xlabel "position (tokens generated so far, incl. this one)"
             set ylabel "latency of one step (µs, median over a window and all repetitions)"
             plot \(plots.joined(separator: ", \\\n     "))
             """
         let script = Gnuplot.script(
             folder: folder, name: "decode-latency", title: "per-token decode latency against position",
-            source: source, width: 1100, height: 650, body: body)
+            source: source, width: 1100, height: 760, body: body)
         return (script, Self.blocks(blocks))
     }
 
@@ -115,26 +119,20 @@ extension Plotter {
             ]
         // Each decoder its colour and point type; its curves (scopes, layer counts) alternate filled
         // and open points and take their own dashes.
-        let dashes = [2, 4, 5, 3]
         let memoryPlots = memorySeries.enumerated().flatMap { i, s in
             let point = s.rows[0].point
-            let (color, pt): (String, Int) =
-                switch point.decoder {
-                case .recompute?: ("#7b241c", 5)
-                case .recurrent?: ("#27ae60", 13)
-                default: (Self.color(point), 7)
-                }
+            let (color, pt) = Self.decoderStyle(point)
             let j = memorySeries[..<i].filter { $0.rows[0].point.decoder == point.decoder }.count
             let measured = j % 2 == 0 ? pt : pt - 1
             return [
                 "DATA index \(memoryStart + i) using 1:2 with points pt \(measured) ps 1.0 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), measured\"",
-                "DATA index \(memoryStart + i) using 1:3 with lines dt \(dashes[j % dashes.count]) lw 2 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), cost model\"",
+                "DATA index \(memoryStart + i) using 1:3 with lines dt \(Self.decodeDashes[j % Self.decodeDashes.count]) lw 2 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), cost model\"",
             ]
         }
         let resolutionNote =
             underResolution.isEmpty
             ? "unset label 2"
-            : "set label 2 \"\(Gnuplot.escape(underResolution.joined(separator: "; "))): peaks under the probe's resolution (~100 KB) not drawn\" at graph 0.3, graph 0.25 font \",8\""
+            : "set label 2 \"\(Gnuplot.escape(underResolution.joined(separator: "; "))):\\npeaks under the probe's resolution (about 100 KB), not drawn\" at graph 0.02, graph 0.3 font \",8\""
         let p = speedups[0].points[0].linear.point
         let body = """
             set multiplot layout 1,2 title "\(Gnuplot.escape("Decoding N tokens one at a time — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), \(analysis.decodeScopeText), fp32"))"
@@ -159,4 +157,17 @@ extension Plotter {
             source: source, width: 1300, height: 760, body: body)
         return (script, Self.blocks(blocks))
     }
+
+    /// A decoder's colour and (filled) point type in the decode figures: no cache dark red, the KV
+    /// cache softmax's red, the RNN state linear's green.
+    static func decoderStyle(_ point: SweepPoint) -> (color: String, pointType: Int) {
+        switch point.decoder {
+        case .recompute?: ("#7b241c", 5)
+        case .recurrent?: ("#27ae60", 13)
+        default: (color(point), 7)
+        }
+    }
+
+    /// The dashes that tell one decoder's curves (scopes, layer counts) apart.
+    static let decodeDashes = [1, 2, 4, 5, 3]
 }

@@ -110,25 +110,42 @@ extension Plotter {
         for (y, n) in Self.table3N.enumerated() {
             for (x, k) in Self.table3K.enumerated() where k >= n { dashes.append("\(x) \(y)") }
         }
+        // A row without cells says why across its width (standard attention's skipped row).
+        let blank = analysis.table3BlankRows()
+        func reasons(_ rows: [(n: Int, reason: String)]) -> [String] {
+            rows.compactMap { r in
+                Self.table3N.firstIndex(of: r.n).map {
+                    "2 \($0) \"\(Gnuplot.escape("no standard point: " + r.reason))\""
+                }
+            }
+        }
         let blocks: [(String, [String])] = [
             ("measured time saved (k_index, n_index, ratio, label)", lines(cells.time)),
             ("paper time saved", lines(paperTime)),
             ("measured memory saved", lines(cells.memory)),
             ("paper memory saved", lines(paperMemory)),
             ("k >= n: the paper's dashes (k_index, n_index)", dashes),
+            ("measured time saved: rows without cells (k_index, n_index, why)", reasons(blank.time)),
+            ("measured memory saved: rows without cells (k_index, n_index, why)", reasons(blank.memory)),
         ]
         let memoryTitle =
             cells.memoryIsBatchRatio
             ? "measured memory saved (max-batch ratio)" : "measured memory saved (peak-heap ratio, not max batch)"
         let xtics = Self.table3K.enumerated().map { "\"\($1)\" \($0)" }.joined(separator: ", ")
         let ytics = Self.table3N.enumerated().map { "\"\($1)\" \($0)" }.joined(separator: ", ")
-        func panel(_ index: Int, _ name: String) -> String {
-            """
-            set title "\(Gnuplot.escape(name))"
-            plot DATA index \(index) using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder lc palette notitle, \\
-                 DATA index \(index) using 1:2:4 with labels font ",9" notitle, \\
-                 DATA index 4 using 1:2:("–") with labels tc rgb "#7f8c8d" notitle
-            """
+        func panel(_ index: Int, _ name: String, blanks: Int? = nil, count: Int = 0) -> String {
+            let why =
+                blanks.map { b in
+                    count == 0
+                        ? ""
+                        : ", \\\n     DATA index \(b) using 1:2:3 with labels font \",8\" tc rgb \"#7f8c8d\" notitle"
+                } ?? ""
+            return """
+                set title "\(Gnuplot.escape(name))"
+                plot DATA index \(index) using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder lc palette notitle, \\
+                     DATA index \(index) using 1:2:4 with labels font ",9" notitle, \\
+                     DATA index 4 using 1:2:("–") with labels tc rgb "#7f8c8d" notitle\(why)
+                """
         }
         let body = """
             set multiplot layout 2,2 title "\(title("Linformer Table 3: ratios over standard attention"))"
@@ -143,9 +160,9 @@ extension Plotter {
             set palette defined (0 "#f7fbff", 1 "#6baed6", 2 "#08306b")
             set style fill solid
             unset key
-            \(panel(0, "measured time saved (batch \(table.measured.map(\.point.batch).min() ?? 1), time ratio)"))
+            \(panel(0, "measured time saved (batch \(table.measured.map(\.point.batch).min() ?? 1), time ratio)", blanks: 5, count: blank.time.count))
             \(panel(1, "paper: time saved (V100, whole model)"))
-            \(panel(2, memoryTitle))
+            \(panel(2, memoryTitle, blanks: 6, count: blank.memory.count))
             \(panel(3, "paper: memory saved (max-batch ratio, 16 GB)"))
             unset multiplot
             """

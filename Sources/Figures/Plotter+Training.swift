@@ -46,7 +46,7 @@ extension Plotter {
             set multiplot layout 1,2 title "\(title("Training step (solid) against the forward pass (dashed), batch \(batch)", pass: .train))"
             set logscale xy 2
             set grid
-            set key top left font ",9"
+            set key below left Left reverse font ",9" maxrows 4 height 1.5
             set xlabel "sequence length n"
             set title "time"
             set ylabel "time per call (ms)"
@@ -58,7 +58,7 @@ extension Plotter {
             """
         let script = Gnuplot.script(
             folder: folder, name: "training", title: "training steps against forward passes", source: source,
-            width: 1300, height: 600, body: body)
+            width: 1300, height: 720, body: body)
         return (script, Self.blocks(blocks))
     }
 }

@@ -180,6 +180,11 @@ public struct Plotter {
             set key below left Left reverse font ",9" maxrows 4 height 1.5
             """
         for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
+            // One y-range for every panel of the row, so the panels compare at a glance.
+            let values = atBatch.flatMap { s in
+                s.rows.map { row == 0 ? ($0.median ?? .nan) * 1e3 : Self.mib($0.peakHeapBytes) }
+            }
+            body += "\nset yrange \(Self.logRange(values))"
             for k in panels {
                 let members = atBatch.filter { s in
                     let inPanel = !s.mechanism.descriptor.axes.contains(.projectedLength) || s.projectedLength == k
@@ -209,6 +214,15 @@ public struct Plotter {
             folder: folder, name: "scaling", title: "time and peak heap against n", source: source,
             width: max(420 * panels.count + 120, 960), height: 1040, body: body)
         return (script, Self.blocks(blocks))
+    }
+
+    /// `[lo:hi]` for a base-2 log axis holding every positive finite value (powers of two around
+    /// them), or `[*:*]` when there is none: panels of one grid set it alike.
+    public static func logRange(_ values: [Double]) -> String {
+        let positive = values.filter { $0.isFinite && $0 > 0 }
+        guard let low = positive.min(), let high = positive.max() else { return "[*:*]" }
+        let (a, b) = (log2(low).rounded(.down), log2(high).rounded(.up))
+        return "[\(number(exp2(a))):\(number(exp2(b == a ? a + 1 : b)))]"
     }
 
     // MARK: - Figure 4: efficiency against n
@@ -265,7 +279,7 @@ public struct Plotter {
             set multiplot layout 1,2 title "\(title("Batch scaling at n = \(n)"))"
             set logscale xy 2
             set grid
-            set key top left font ",9"
+            set key below left Left reverse font ",9" maxrows 4 height 1.5
             set xlabel "batch"
             set ylabel "time per call (ms)"
             set title "time"
@@ -277,7 +291,7 @@ public struct Plotter {
             """
         let script = Gnuplot.script(
             folder: folder, name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200,
-            height: 550, body: body)
+            height: 680, body: body)
         return (script, Self.blocks(blocks))
     }
 }

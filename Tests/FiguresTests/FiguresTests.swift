@@ -171,4 +171,30 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         #expect((png[.size] as? Int ?? 0) > 10_000)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Plots/scaling.svg").path))
     }
+
+    /// A Table 3 row with Linformer points but no standard point says why, across the row, in the
+    /// measured panel: standard attention's skipped row at that n gives the reason.
+    @Test func table3RowsWithoutCellsSayWhy() throws {
+        var rows = sampleTable().rows
+        let point = { (m: Mechanism, k: Int?) in
+            SweepPoint(
+                mechanism: m, sharing: k == nil ? nil : .keyValue, length: 32768, projectedLength: k, batch: 1,
+                heads: 8, headDim: 64, threads: 2)
+        }
+        rows.append(
+            ResultRow(point: point(.standard, nil), status: .skipped, reason: "memory: needs 48.5 GiB", seed: 42))
+        var lf = ResultRow(point: point(.linformer, 128), status: .ok, seed: 42)
+        (lf.median, lf.reps) = (0.5, 5)
+        rows.append(lf)
+        let analysis = Analysis(table: ResultTable(rows: rows, path: "t.csv"))
+        #expect(analysis.table3BlankRows().time.map(\.n) == [32768])
+        #expect(analysis.table3BlankRows().memory.isEmpty)
+        let out = Plotter(analysis: analysis, source: "t.csv", machine: "T").render()
+        let data = try #require(out.files["table3.dat"])
+        #expect(
+            data.contains(
+                "# measured time saved: rows without cells (k_index, n_index, why)\n2 6 \"no standard point: memory: needs 48.5 GiB\""
+            ))
+        #expect(out.files["table3.gp"]?.contains("DATA index 5 using 1:2:3 with labels") == true)
+    }
 }

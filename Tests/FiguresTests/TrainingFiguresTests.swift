@@ -189,4 +189,44 @@ func figure1Table() -> ResultTable {
                 != Plotter.pointType(
                     SweepPoint(mechanism: .flash, length: 1, batch: 1, heads: 1, headDim: 1, threads: 1)))
     }
+
+    /// Every figure's legend sits outside the data (below the panels, or right of them), and the
+    /// decode figures tell their decoders' curves apart too.
+    @Test func legendsSitOutsideTheData() {
+        let plotters =
+            [trainingTable(), figure1Table(), sampleTable()].map {
+                Plotter(analysis: Analysis(table: $0), source: "t.csv", machine: "T")
+            } + [decodePlotter()]
+        var scripts = 0
+        for plotter in plotters {
+            for (name, script) in plotter.render().files where name.hasSuffix(".gp") {
+                scripts += 1
+                let keys = script.split(separator: "\n").filter {
+                    $0.trimmingCharacters(in: .whitespaces).hasPrefix("set key")
+                }
+                for key in keys {
+                    #expect(key.contains("below") || key.contains("outside"), "\(name): \(key)")
+                }
+                for panel in Self.styles(script) where !panel.isEmpty {
+                    #expect(Set(panel).count == panel.count, "\(name): \(panel)")
+                }
+            }
+        }
+        #expect(scripts >= 8)
+    }
+
+    /// The panels of the scaling grid share their y-range, row by row: powers of two around every
+    /// value of the row, from the smallest time (2 ms here, n = 512's linear) to the largest (160 ms, standard at n = 2048).
+    @Test func scalingPanelsShareTheirRange() throws {
+        let script = try #require(
+            Plotter(analysis: Analysis(table: sampleTable()), source: "t.csv", machine: "T").render().files[
+                "scaling.gp"])
+        let ranges = script.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("set yrange") }
+        #expect(ranges.first == "set yrange [2:256]")  // linear at 512: 2 ms; standard at 2048: 160 ms
+        #expect(ranges.count == 2)
+        #expect(Plotter.logRange([0.3, 5, .nan, 0]) == "[0.25:8]")
+        #expect(Plotter.logRange([4]) == "[4:8]")
+        #expect(Plotter.logRange([.nan]) == "[*:*]")
+    }
 }
