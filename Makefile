@@ -82,9 +82,10 @@ bench: build
 	  $(MAKE) --no-print-directory plots PRESET=$$p || exit 1; \
 	done
 
-## bench-kernels: each kernel against its own GEMMs, the sgemm ceiling and 1 thread → Results/kernels.csv.
+## bench-kernels: each kernel against its own GEMMs, the sgemm ceiling and 1 thread → Results/kernels.csv,
+## with its targets judged in Results/REPORT-kernels.md.
 bench-kernels: build
-	$(RELEASE) kernels --output Results/kernels.csv --overwrite | tee Results/kernels.txt
+	$(RELEASE) kernels --output Results/kernels.csv --report Results/REPORT-kernels.md --overwrite | tee Results/kernels.txt
 
 ## bench-peers: PyTorch on the $(PRESET) grid, interleaved with attnbench over 3 rounds → Results/peers.csv
 ## (skipped with a message when PyTorch is not installed; `pip install torch`). Then `make plots` overlays it.

@@ -46,7 +46,7 @@ extension ComputeThreads {
     /// and OpenBLAS is set to one thread meanwhile, so each worker runs whole slices (its GEMMs and
     /// its element-wise work, on data still in its cache) and `innerParallel` is false: OpenBLAS
     /// threads small attention GEMMs poorly while independent slices scale (measurements in
-    /// `Results/REPORT-kernels.md`). Otherwise slices run in order with OpenBLAS threading each
+    /// `Results/NOTES-kernels.md`). Otherwise slices run in order with OpenBLAS threading each
     /// product, and `innerParallel` is true so element-wise loops may use ``parallelFor(_:_:)``.
     /// `splitSlices: false` keeps the slices in order (OpenBLAS threads each product).
     public static func forEachSlice(

@@ -26,7 +26,7 @@
 /// and V where they are, pack only K_jᵀ, and apply 1/√d and the rescaling as they store), else
 /// OpenBLAS `sgemm` (scale in `alpha`), single-threaded inside each worker. Where the time goes
 /// (tile products, online softmax, repacking K) and how the two ways compare are measured in
-/// `Results/REPORT-kernels.md`.
+/// `Results/NOTES-kernels.md`.
 ///
 /// Causal: query i sees keys j ≤ i. A query block stops at its own last row, so blocks above the
 /// diagonal are never computed; within the blocks that straddle the diagonal, each row's weights
@@ -58,7 +58,7 @@ public struct FlashAttention: AttentionKernel {
 
         /// 256 query rows × 128 keys, from the caches of an AVX2 core (32 KiB L1d, 512 KiB L2) and
         /// chosen by measurement (`attnbench kernels --flash-blocks`; the table is in
-        /// `Results/REPORT-kernels.md`).
+        /// `Results/NOTES-kernels.md`).
         ///
         /// Cache: at d = 64 a tile's working set is the score tile (B_q·B_k floats, 128 KiB), K_jᵀ
         /// packed and V_j (B_k·d each, 32 KiB), Q_b and O_b (B_q·d each, 64 KiB): 320 KiB, inside

@@ -18,14 +18,14 @@ public struct LinearAttention: AttentionKernel {
     /// Causal form: nil (the default) for the sequential recurrence
     /// (``recurrentStep(state:keySum:phiQ:phiK:q:k:v:out:epsilon:)``, what the decoder runs), or
     /// rows per chunk of the chunked form (``chunkedCausal(q:k:v:shape:chunk:)``), slower on the
-    /// CPUs measured (`Results/REPORT-kernels.md`).
+    /// CPUs measured (`Results/NOTES-kernels.md`).
     public let chunk: Int?
     public var mechanism: Mechanism { .linear }
     public var name: String {
         "linear" + (isCausal ? (chunk.map { " (causal, C=\($0))" } ?? " (causal)") : "")
     }
 
-    /// The chunk size that was fastest for the chunked causal form (`Results/REPORT-kernels.md`).
+    /// The chunk size that was fastest for the chunked causal form (`Results/NOTES-kernels.md`).
     public static let bestChunk = 32
 
     public init(causal: Bool = false, epsilon: Float = 1e-6, chunk: Int? = nil) {
@@ -93,7 +93,7 @@ public struct LinearAttention: AttentionKernel {
     ///
     /// The recurrence's step is one fused pass over an S that stays in L1, and the chunks' products
     /// are thin for OpenBLAS against the `4·C·d` FLOPs per row they add; on the CPUs measured the
-    /// recurrence is faster (`Results/REPORT-kernels.md`), so it stays the default, and this form
+    /// recurrence is faster (`Results/NOTES-kernels.md`), so it stays the default, and this form
     /// (best at ``bestChunk``) is kept, verified, for machines where small GEMMs are cheaper.
     ///
     /// Non-finite values: a masked product is 0 and 0·NaN = NaN, so a chunk whose V_i holds a NaN

@@ -93,7 +93,7 @@ public enum Softmax {
     ///
     /// `@_transparent`, not `@inline(__always)`, on both: the compiler (Swift 6.3, -O) kept
     /// `@inline(__always)` exp as a call, which passes the vector in halves and reloads a dozen
-    /// constants per call (its cost in flash attention: `Results/REPORT-kernels.md`).
+    /// constants per call (its cost in flash attention: `Results/NOTES-kernels.md`).
     @_transparent
     public static func exp(_ x: Vector) -> Vector {
         Vector(lowHalf: exp(x.lowHalf), highHalf: exp(x.highHalf))

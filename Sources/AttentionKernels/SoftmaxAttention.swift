@@ -19,7 +19,7 @@
 /// and a row-by-row product (GEMV over the visible prefix) only when V is not finite.
 /// Speed: each (batch, head) slice runs its three passes in turn; slices are split across threads
 /// while they fit in cache (``splitsSlices(length:)``). Blocks of query rows sized for the cache
-/// were slower (`Results/REPORT-kernels.md`).
+/// were slower (`Results/NOTES-kernels.md`).
 public struct SoftmaxAttention: AttentionKernel {
     public let isCausal: Bool
     public var mechanism: Mechanism { .standard }
@@ -72,7 +72,7 @@ public struct SoftmaxAttention: AttentionKernel {
     /// Whether slices are split across threads: only while one slice's scores fit in a 16 MiB
     /// share of the cache (n ≤ 2048). Larger slices stream their n×n scores from memory, and two at
     /// once were slower than one at a time with OpenBLAS threading each product
-    /// (`Results/REPORT-kernels.md`).
+    /// (`Results/NOTES-kernels.md`).
     static func splitsSlices(length n: Int) -> Bool { AttentionCost.floats(n, n) <= 16 << 20 }
 
     /// Per slice, [n, d]·[d, n] → [n, n] (Q Kᵀ) and [n, n]·[n, d] → [n, d] (P V): `2·n²·d` FLOPs each.

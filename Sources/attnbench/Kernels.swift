@@ -1,5 +1,6 @@
 import ArgumentParser
 import AttentionKernels
+import Figures
 import Foundation
 import Harness
 import Reporting
@@ -26,6 +27,10 @@ struct Kernels: ParsableCommand {
     @Option(help: "Only the kernels whose label starts with one of these (e.g. flash,linear); default: all.")
     var only: String?
     @Option(help: "CSV to write.") var output = "Results/kernels.csv"
+    @Option(
+        help: "Also write the targets judged from this run as Markdown (make bench-kernels: Results/REPORT-kernels.md)."
+    )
+    var report: String?
     @Flag(help: "Replace the CSV when it exists.") var overwrite = false
     @Flag(help: "Allow a debug build.") var allowDebug = false
 
@@ -65,6 +70,11 @@ struct Kernels: ParsableCommand {
             }
             bench.only = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             try OutputFile.checkWritable(output, overwrite: overwrite)
+            if let report {
+                try OutputFile.checkWritable(report, overwrite: overwrite)
+                try OutputFile.checkDistinct([output, report], inputs: [])
+            }
+            let (loadBefore, startedAt) = (Machine.loadAverage(), Date())
             var lines: [[String]] = []
             var ceilings: [Int: Double] = [:]
             for t in threadCounts { ceilings[t] = Calibration.sgemmGflops(threads: t) }
@@ -126,6 +136,33 @@ struct Kernels: ParsableCommand {
                             String(format: "causal ÷ non-causal linear, n=%d t=%d: %.2f", n, t, c.seconds / l.seconds))
                     }
                 }
+            }
+            if let report {
+                let git = RunMetadata.git()
+                let machine = Machine.current()
+                let load = { (l: [Double]?) in
+                    l.map { $0.map { String(format: "%.2f", $0) }.joined(separator: " ") } ?? "?"
+                }
+                let header = [
+                    "Machine: \(machine.cpuModel), \(machine.logicalCores) logical cores; OpenBLAS core: \(OpenBLASCore.record.summary).",
+                    "sgemm ceiling: "
+                        + ceilings.sorted { $0.key < $1.key }.map {
+                            String(format: "%.1f GF/s at %d thread(s)", $0.value, $0.key)
+                        }
+                        .joined(separator: ", ") + ".",
+                    "Measured \(ISO8601DateFormatter().string(from: startedAt)), \(cycles) cycle(s), by commit \(git.commit ?? "unknown")"
+                        + "\(git.dirty == true ? " with uncommitted changes" : "") (\(buildConfiguration) build); load average "
+                        + "\(load(loadBefore)) before, \(load(Machine.loadAverage())) after.",
+                ]
+                let points = all.map {
+                    KernelReport.Point(
+                        kernel: $0.kernel, n: $0.n, threads: $0.threads, seconds: $0.seconds,
+                        gemmSeconds: $0.gemmSeconds,
+                        efficiency: $0.efficiency)
+                }
+                try OutputFile.write(
+                    KernelReport(header: header, points: points).markdown(), to: report, overwrite: overwrite)
+                print("kernels: wrote \(report)")
             }
             print("kernels: wrote \(output)")
         }
