@@ -78,7 +78,7 @@ public struct KernelReport {
         ]
     }
 
-    static func format(_ x: Double) -> String { String(format: "%.2f", x) }
+    static func format(_ x: Double, _ decimals: Int = 2) -> String { String(format: "%.\(decimals)f", x) }
 
     public func markdown() -> String {
         var lines = [
@@ -102,10 +102,11 @@ public struct KernelReport {
                 continue
             }
             let values = v.values.map(\.value)
-            let misses = v.values.filter { !$0.holds }.map { "\($0.label): \(Self.format($0.value))" }
+            // Three decimals, so a miss just past its limit (0.749 against 75%) never reads as the limit.
+            let misses = v.values.filter { !$0.holds }.map { "\($0.label): \(Self.format($0.value, 3))" }
             lines.append(
                 "| \(v.target) | \(v.measure) | \(v.values.count - misses.count) of \(v.values.count) points | "
-                    + "\(Self.format(values.min() ?? .nan))–\(Self.format(values.max() ?? .nan)) | "
+                    + "\(Self.format(values.min() ?? .nan, 3))–\(Self.format(values.max() ?? .nan, 3)) | "
                     + "\(misses.isEmpty ? "none" : misses.joined(separator: "; ")) |")
         }
         lines += [

@@ -173,12 +173,16 @@ public struct Plotter {
                     }
                 ))
         }
+        // More than 6 lengths in a panel of a 3-or-more grid do not fit side by side: slanted labels.
+        let lengths = Set(atBatch.flatMap { $0.rows.map(\.point.length) }).count
+        let slanted = lengths > 6 && panels.count >= 3
         var body = """
             set multiplot layout 2,\(panels.count) title "\(title("Time and peak heap against n, batch \(batch)"))"
             set logscale xy 2
             set grid
             set key below left Left reverse font ",9" maxrows 4 height 1.5
             """
+        if slanted { body += "\nset xtics rotate by -45 font \",9\"" }
         for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
             // One y-range for every panel of the row, so the panels compare at a glance.
             let values = atBatch.flatMap { s in

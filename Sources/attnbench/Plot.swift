@@ -49,9 +49,19 @@ struct PlotInputs: ParsableArguments {
         if FileManager.default.fileExists(atPath: maxBatchPath) {
             analysis.maxBatch = try MaxBatchRow.read(maxBatchPath)
         }
+        // The peers' session is compared only in the report of the preset it measured (the default
+        // preset's core-scope forward passes): another preset's report is another experiment.
         if FileManager.default.fileExists(atPath: peers) && !OutputFile.sameFile(peers, input) {
-            analysis.peers = try ResultTable(path: peers)
-            analysis.peersMachine = try RunMetadata.read(from: RunMetadata.path(forCSV: peers))?.machine.cpuModel
+            let peersMetadata = try RunMetadata.read(from: RunMetadata.path(forCSV: peers))
+            var samePreset = true  // without both sidecars there is nothing to tell them apart
+            if let preset = metadata?.preset, let measured = peersMetadata?.preset {
+                // "peers (default, 3 interleaved rounds)"
+                samePreset = measured == preset || measured.hasPrefix("peers (\(preset),")
+            }
+            if samePreset {
+                analysis.peers = try ResultTable(path: peers)
+                analysis.peersMachine = peersMetadata?.machine.cpuModel
+            }
         }
         return (analysis, metadata)
     }

@@ -115,4 +115,26 @@ func decodePlotter() -> Plotter {
     #expect(script.contains("lc rgb \"#7b241c\" dt 1 title \"linear ÷ softmax (no cache)\""))
     #expect(script.contains("lc rgb \"#27ae60\" dt 1 title \"linear ÷ softmax (KV cache)\""))
     #expect(script.contains("set key below"))
+
+}
+
+@Suite struct EstimateCheckReportTests {
+    /// The estimator's checks against full runs: how many full times fall inside the estimate's
+    /// interval, and the worst relative miss, read from the checks (here 1.1% high and 0.7% low).
+    @Test func theEstimatorsChecksGiveTheirSpread() {
+        var analysis = decodePlotter().analysis
+        analysis.estimateChecks = [
+            EstimateCheckRow(
+                point: "a", length: 784, layers: 8, fullMedian: 100, estimate: 101.1, low: 100.5, high: 101.7,
+                stepsSampled: 64),
+            EstimateCheckRow(
+                point: "b", length: 3072, layers: 1, fullMedian: 300, estimate: 297.9, low: 296, high: 301,
+                stepsSampled: 64),
+        ]
+        let md = Report(analysis: analysis, source: "Results/rnn-generation.csv", metadata: nil).markdown()
+        #expect(
+            md.contains(
+                "1 of 2 measured times lie inside the estimate's interval; every estimate came within 1.1% of its full run (estimate ÷ measured 0.993–1.011)."
+            ))
+    }
 }

@@ -19,17 +19,18 @@ import Testing
         #expect(rows.contains("- Machine: T."))
         #expect(
             rows.contains(
-                "| standard ≤ 1.2× its own two GEMMs | time ÷ GEMMs' time | 1 of 2 points | 1.10–1.30 | standard n=2048 t=2: 1.30 |"
+                "| standard ≤ 1.2× its own two GEMMs | time ÷ GEMMs' time | 1 of 2 points | 1.100–1.300 | standard n=2048 t=2: 1.300 |"
             ))
         #expect(
-            rows.contains("| linear ≥ 60% of the sgemm ceiling | GF/s ÷ ceiling | 1 of 1 points | 0.61–0.61 | none |"))
+            rows.contains("| linear ≥ 60% of the sgemm ceiling | GF/s ÷ ceiling | 1 of 1 points | 0.610–0.610 | none |")
+        )
         #expect(
             rows.contains(
-                "| causal linear ≤ 1.5× non-causal | causal ÷ non-causal time | 0 of 1 points | 2.00–2.00 | n=2048 t=1: 2.00 |"
+                "| causal linear ≤ 1.5× non-causal | causal ÷ non-causal time | 0 of 1 points | 2.000–2.000 | n=2048 t=1: 2.000 |"
             ))
         #expect(
             rows.contains(
-                "| 2 threads ≤ 0.65× 1 thread at n ≥ 2048 | 2-thread ÷ 1-thread time | 1 of 1 points | 0.59–0.59 | none |"
+                "| 2 threads ≤ 0.65× 1 thread at n ≥ 2048 | 2-thread ÷ 1-thread time | 1 of 1 points | 0.591–0.591 | none |"
             ))
         #expect(rows.contains("| flash ≥ 75% of the sgemm ceiling | GF/s ÷ ceiling | not measured | – | – |"))
         #expect(rows.contains("| 2048 | 1 | – | 2.00 | – |"))

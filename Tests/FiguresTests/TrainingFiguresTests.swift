@@ -229,4 +229,29 @@ func figure1Table() -> ResultTable {
         #expect(Plotter.logRange([4]) == "[4:8]")
         #expect(Plotter.logRange([.nan]) == "[*:*]")
     }
+
+    /// Eight lengths in each of three panels would run their tick labels together ("163843276865536"):
+    /// the grid slants them; three lengths stay level.
+    @Test func crowdedLengthLabelsAreSlanted() throws {
+        var rows: [ResultRow] = []
+        for n in (9...16).map({ 1 << $0 }) {
+            for k in [nil, 128, 256, 512] as [Int?] {
+                let point = SweepPoint(
+                    mechanism: k == nil ? .standard : .linformer, sharing: k == nil ? nil : .keyValue, length: n,
+                    projectedLength: k, batch: 1, heads: 8, headDim: 64, threads: 2)
+                var r = ResultRow(point: point, status: .ok, seed: 42)
+                r.median = Double(n) * 1e-6
+                r.peakHeapBytes = n * 1024
+                rows.append(r)
+            }
+        }
+        let crowded = try #require(
+            Plotter(analysis: Analysis(table: ResultTable(rows: rows)), source: "t.csv", machine: "T").render().files[
+                "scaling.gp"])
+        #expect(crowded.contains("set xtics rotate by -45"))
+        let level = try #require(
+            Plotter(analysis: Analysis(table: sampleTable()), source: "t.csv", machine: "T").render().files[
+                "scaling.gp"])
+        #expect(!level.contains("rotate"))
+    }
 }
