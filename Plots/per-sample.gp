@@ -24,14 +24,14 @@ do for [FORMAT in "png svg"] {
     unset label 1
     set title "time"
     set ylabel "time per sample (ms)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.07 ± 0.10}", \
-         DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.97 ± 0.20}", \
-         DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.03 ± 0.24}", \
-         DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ N^{0.92 ± 0.21}", \
-         DATA index 4 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ N^{1.00 ± 0.22}", \
-         DATA index 5 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ N^{1.08 ± 0.18}", \
-         [512:8192] 6.78677*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         1.43575*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.07 ± 0.09}", \
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{2.00 ± 0.01}", \
+         DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.03 ± 0.01}", \
+         DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ N^{1.03 ± 0.03}", \
+         DATA index 4 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ N^{1.13 ± 0.21}", \
+         DATA index 5 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ N^{1.03 ± 0.05}", \
+         [512:8192] 4.5146*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         0.752242*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
     plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.96 ± 0.03}", \

@@ -20,27 +20,29 @@ do for [FORMAT in "png svg"] {
     set logscale xy 2
     set grid
     set key below left Left reverse font ",9" maxrows 4 height 1.5
+    set yrange [0.5:2048]
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
-         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
-         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.98 ± 0.10}", \
-         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.08}", \
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.01}", \
+         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.06 ± 0.04}", \
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
-         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
-         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.01 ± 0.25}", \
-         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.08}", \
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.01}", \
+         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.02 ± 0.02}", \
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.10 ± 0.12}", \
-         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.89 ± 0.05}", \
-         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.04 ± 0.04}", \
-         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.15 ± 0.17}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.08}", \
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.01}", \
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.02 ± 0.01}", \
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}"
+    set yrange [1:4096]
     set title "Linformer k = 64"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"

@@ -20,31 +20,34 @@ do for [FORMAT in "png svg"] {
     set logscale xy 2
     set grid
     set key below left Left reverse font ",9" maxrows 4 height 1.5
+    set xtics rotate by -45 font ",9"
+    set yrange [32:16384]
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 1 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 (layer) ∝ n^{1.02 ± 0.05}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.52 ± 0.15}", \
+         DATA index 1 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 (layer) ∝ n^{1.03 ± 0.02}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=256 (layer) ∝ n^{1.04 ± 0.06}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.52 ± 0.15}", \
+         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=256 (layer) ∝ n^{1.03 ± 0.02}"
     set title "Linformer k = 512"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=512 (layer) ∝ n^{1.05 ± 0.04}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.52 ± 0.15}", \
+         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=512 (layer) ∝ n^{1.02 ± 0.03}"
     set title "Linformer k = 1024"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#d4ac0d" title "linformer k=1024 (layer) ∝ n^{1.04 ± 0.06}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.52 ± 0.15}", \
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#d4ac0d" title "linformer k=1024 (layer) ∝ n^{1.00 ± 0.03}"
     set title "Linformer k = 2048"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.53 ± 0.23}", \
-         DATA index 5 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#7f8c8d" title "linformer k=2048 (layer) ∝ n^{1.03 ± 0.11}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax (layer) ∝ n^{1.52 ± 0.15}", \
+         DATA index 5 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#7f8c8d" title "linformer k=2048 (layer) ∝ n^{1.02 ± 0.03}"
+    set yrange [8:16384]
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"

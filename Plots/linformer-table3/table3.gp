@@ -31,7 +31,8 @@ do for [FORMAT in "png svg"] {
     set title "measured time saved (batch 1, time ratio)"
     plot DATA index 0 using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder lc palette notitle, \
          DATA index 0 using 1:2:4 with labels font ",9" notitle, \
-         DATA index 4 using 1:2:("–") with labels tc rgb "#7f8c8d" notitle
+         DATA index 4 using 1:2:("–") with labels tc rgb "#7f8c8d" notitle, \
+         DATA index 5 using 1:2:3 with labels font ",8" tc rgb "#7f8c8d" notitle
     set title "paper: time saved (V100, whole model)"
     plot DATA index 1 using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder lc palette notitle, \
          DATA index 1 using 1:2:4 with labels font ",9" notitle, \
@@ -39,7 +40,8 @@ do for [FORMAT in "png svg"] {
     set title "measured memory saved (max-batch ratio)"
     plot DATA index 2 using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder lc palette notitle, \
          DATA index 2 using 1:2:4 with labels font ",9" notitle, \
-         DATA index 4 using 1:2:("–") with labels tc rgb "#7f8c8d" notitle
+         DATA index 4 using 1:2:("–") with labels tc rgb "#7f8c8d" notitle, \
+         DATA index 6 using 1:2:3 with labels font ",8" tc rgb "#7f8c8d" notitle
     set title "paper: memory saved (max-batch ratio, 16 GB)"
     plot DATA index 3 using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder lc palette notitle, \
          DATA index 3 using 1:2:4 with labels font ",9" notitle, \

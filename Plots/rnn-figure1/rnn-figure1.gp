@@ -24,12 +24,12 @@ do for [FORMAT in "png svg"] {
     set label 1 "softmax: N ≥ 8192 over the memory budget" at graph 0.03, graph 0.94 font ",9"
     set title "time"
     set ylabel "time per sample (ms)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.08 ± 0.56}", \
-         DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{2.02 ± 0.07}", \
-         DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.07 ± 0.08}", \
-         DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{1.04 ± 0.07}", \
-         [512:4096] 18.4127*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         2.87279*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.06 ± 0.15}", \
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.99 ± 0.03}", \
+         DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.03 ± 0.01}", \
+         DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{1.03 ± 0.02}", \
+         [512:4096] 12.5612*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         1.98637*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
     plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.80 ± 0.14}", \

@@ -7,7 +7,7 @@ FOLDER = "Plots/rnn-generation-models"
 NAME = "decode-latency"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1100
-HEIGHT = 650
+HEIGHT = 760
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -16,16 +16,20 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set title "Per-token decode latency against position — AMD EPYC, b = 1, h = 8, d = 32, 8 encoder layers, 16 encoder layers, fp32"
+    set title "Per-token decode latency against position — AMD EPYC, b = 1, h = 8, d = 32, 1 encoder layer, 8 encoder layers, 16 encoder layers, fp32"
     set logscale xy 2
     set grid
-    set key top left
+    set key below left Left reverse font ",9" maxrows 3 height 1.5
     set xlabel "position (tokens generated so far, incl. this one)"
     set ylabel "latency of one step (µs, median over a window and all repetitions)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 16 layers, N = 3072 ∝ position^{-0.01 ± 0.01}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 8 layers, N = 3072 ∝ position^{0.00 ± 0.02}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, N = 3072 ∝ position^{0.17 ± 0.03}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, N = 3072 ∝ position^{0.21 ± 0.03}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, 8 layers, N = 784 ∝ position^{0.91 ± 0.05}"
+    plot DATA index 0 using 1:2 with linespoints pt 13 ps 0.6 lw 2 dt 1 lc rgb "#27ae60" title "linear, RNN state, 1 layer, N = 3072 ∝ position^{-0.01 ± 0.00}", \
+         DATA index 1 using 1:2 with linespoints pt 12 ps 0.6 lw 2 dt 2 lc rgb "#27ae60" title "linear, RNN state, 16 layers, N = 3072 ∝ position^{0.01 ± 0.01}", \
+         DATA index 2 using 1:2 with linespoints pt 13 ps 0.6 lw 2 dt 4 lc rgb "#27ae60" title "linear, RNN state, 8 layers, N = 3072 ∝ position^{-0.06 ± 0.02}", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 dt 1 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 3072 ∝ position^{0.11 ± 0.02}", \
+         DATA index 4 using 1:2 with linespoints pt 6 ps 0.6 lw 2 dt 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, N = 3072 ∝ position^{0.19 ± 0.04}", \
+         DATA index 5 using 1:2 with linespoints pt 7 ps 0.6 lw 2 dt 4 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, N = 3072 ∝ position^{0.18 ± 0.03}", \
+         DATA index 6 using 1:2 with linespoints pt 5 ps 0.6 lw 2 dt 1 lc rgb "#7b241c" title "softmax, no cache, 1 layer, N = 3072 ∝ position^{1.29 ± 0.05}", \
+         DATA index 7 using 1:2 with linespoints pt 4 ps 0.6 lw 2 dt 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, N = 784 ∝ position^{0.96 ± 0.05}", \
+         DATA index 8 using 1:2 with linespoints pt 5 ps 0.6 lw 2 dt 4 lc rgb "#7b241c" title "softmax, no cache, 8 layers, N = 784 ∝ position^{0.96 ± 0.05}"
     unset output
 }

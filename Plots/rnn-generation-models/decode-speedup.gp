@@ -16,7 +16,7 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set multiplot layout 1,2 title "Decoding N tokens one at a time — AMD EPYC, b = 1, h = 8, d = 32, 8 encoder layers, 16 encoder layers, fp32"
+    set multiplot layout 1,2 title "Decoding N tokens one at a time — AMD EPYC, b = 1, h = 8, d = 32, 1 encoder layer, 8 encoder layers, 16 encoder layers, fp32"
     set logscale xy 2
     set grid
     set key below left Left reverse font ",9" height 1.5
@@ -26,28 +26,36 @@ do for [FORMAT in "png svg"] {
     set yrange [1:*]
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#7b241c" dt 1 title "linear ÷ softmax (no cache) (16 layers)", \
          DATA index 1 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#7b241c" dt 2 title "linear ÷ softmax (no cache) (8 layers)", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" dt 1 title "linear ÷ softmax (KV cache) (16 layers)", \
-         DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#27ae60" dt 2 title "linear ÷ softmax (KV cache) (8 layers)", \
-         DATA index 4 using 1:2 with points pt 5 ps 1.6 lc rgb "#7f8c8d" title "paper: linear ÷ softmax without a cache, whole models on a GPU (Tables 1–2)", \
-         DATA index 4 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle, \
-         DATA index 5 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle
+         DATA index 2 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#7b241c" dt 3 title "linear ÷ softmax (no cache) (layer)", \
+         DATA index 3 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#27ae60" dt 1 title "linear ÷ softmax (KV cache) (16 layers)", \
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#27ae60" dt 2 title "linear ÷ softmax (KV cache) (8 layers)", \
+         DATA index 5 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#27ae60" dt 3 title "linear ÷ softmax (KV cache) (layer)", \
+         DATA index 6 using 1:2 with points pt 5 ps 1.6 lc rgb "#7f8c8d" title "paper: linear ÷ softmax without a cache, whole models on a GPU (Tables 1–2)", \
+         DATA index 6 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle, \
+         DATA index 7 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle
     set key below left Left reverse font ",9" maxrows 6 height 1.5
     set title "peak heap of one generation (measured to about 100 KB)"
-    unset label 2
+    set label 2 "linear, RNN state, 1 layer:\npeaks under the probe's resolution (about 100 KB), not drawn" at graph 0.02, graph 0.3 font ",8"
     set ylabel "peak heap (KiB)"
     set yrange [*:*]
-    plot DATA index 6 using 1:2 with points pt 13 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 16 layers, measured", \
-         DATA index 6 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, 16 layers, cost model", \
-         DATA index 7 using 1:2 with points pt 12 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 8 layers, measured", \
-         DATA index 7 using 1:3 with lines dt 4 lw 2 lc rgb "#27ae60" title "linear, RNN state, 8 layers, cost model", \
-         DATA index 8 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, measured", \
-         DATA index 8 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, cost model", \
-         DATA index 9 using 1:2 with points pt 6 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, measured", \
-         DATA index 9 using 1:3 with lines dt 4 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, cost model", \
-         DATA index 10 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
-         DATA index 10 using 1:3 with lines dt 2 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
-         DATA index 11 using 1:2 with points pt 4 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
-         DATA index 11 using 1:3 with lines dt 4 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model"
+    plot DATA index 8 using 1:2 with points pt 13 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 1 layer, measured", \
+         DATA index 8 using 1:3 with lines dt 1 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, cost model", \
+         DATA index 9 using 1:2 with points pt 12 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 16 layers, measured", \
+         DATA index 9 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, 16 layers, cost model", \
+         DATA index 10 using 1:2 with points pt 13 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 8 layers, measured", \
+         DATA index 10 using 1:3 with lines dt 4 lw 2 lc rgb "#27ae60" title "linear, RNN state, 8 layers, cost model", \
+         DATA index 11 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, measured", \
+         DATA index 11 using 1:3 with lines dt 1 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, cost model", \
+         DATA index 12 using 1:2 with points pt 6 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, measured", \
+         DATA index 12 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, cost model", \
+         DATA index 13 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, measured", \
+         DATA index 13 using 1:3 with lines dt 4 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, cost model", \
+         DATA index 14 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 1 layer, measured", \
+         DATA index 14 using 1:3 with lines dt 1 lw 2 lc rgb "#7b241c" title "softmax, no cache, 1 layer, cost model", \
+         DATA index 15 using 1:2 with points pt 4 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
+         DATA index 15 using 1:3 with lines dt 2 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
+         DATA index 16 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
+         DATA index 16 using 1:3 with lines dt 4 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model"
     unset multiplot
     unset output
 }

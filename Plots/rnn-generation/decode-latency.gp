@@ -7,7 +7,7 @@ FOLDER = "Plots/rnn-generation"
 NAME = "decode-latency"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1100
-HEIGHT = 650
+HEIGHT = 760
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,14 +19,14 @@ do for [FORMAT in "png svg"] {
     set title "Per-token decode latency against position — AMD EPYC, b = 1, h = 8, d = 32, one attention layer and 1 encoder layer, fp32"
     set logscale xy 2
     set grid
-    set key top left
+    set key below left Left reverse font ",9" maxrows 3 height 1.5
     set xlabel "position (tokens generated so far, incl. this one)"
     set ylabel "latency of one step (µs, median over a window and all repetitions)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, N = 16384 ∝ position^{0.00 ± 0.00}", \
-         DATA index 1 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, N = 16384 ∝ position^{0.01 ± 0.00}", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, N = 16384 ∝ position^{1.06 ± 0.08}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 16384 ∝ position^{0.52 ± 0.09}", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, N = 1024 ∝ position^{1.61 ± 0.05}", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb "#c0392b" title "softmax, no cache, 1 layer, N = 1024 ∝ position^{1.04 ± 0.04}"
+    plot DATA index 0 using 1:2 with linespoints pt 13 ps 0.6 lw 2 dt 1 lc rgb "#27ae60" title "linear, RNN state, N = 16384 ∝ position^{0.00 ± 0.00}", \
+         DATA index 1 using 1:2 with linespoints pt 12 ps 0.6 lw 2 dt 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, N = 16384 ∝ position^{0.01 ± 0.00}", \
+         DATA index 2 using 1:2 with linespoints pt 7 ps 0.6 lw 2 dt 1 lc rgb "#c0392b" title "softmax, KV cache, N = 16384 ∝ position^{1.06 ± 0.08}", \
+         DATA index 3 using 1:2 with linespoints pt 6 ps 0.6 lw 2 dt 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 16384 ∝ position^{0.52 ± 0.09}", \
+         DATA index 4 using 1:2 with linespoints pt 5 ps 0.6 lw 2 dt 1 lc rgb "#7b241c" title "softmax, no cache, N = 1024 ∝ position^{1.61 ± 0.05}", \
+         DATA index 5 using 1:2 with linespoints pt 4 ps 0.6 lw 2 dt 2 lc rgb "#7b241c" title "softmax, no cache, 1 layer, N = 1024 ∝ position^{1.04 ± 0.04}"
     unset output
 }

@@ -16,7 +16,7 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (90 GF/s), batch 1 — AMD EPYC, 1 thread, attention core, fp32 forward"
+    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (93 GF/s), batch 1 — AMD EPYC, 1 thread, attention core, fp32 forward"
     set logscale x 2
     set yrange [0:*]
     set grid

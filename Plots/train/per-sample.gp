@@ -24,12 +24,12 @@ do for [FORMAT in "png svg"] {
     unset label 1
     set title "time"
     set ylabel "time per sample (ms)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.99 ± 0.03}", \
-         DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.98 ± 0.02}", \
-         DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.01 ± 0.05}", \
-         DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ N^{1.01 ± 0.06}", \
-         [512:4096] 25.441*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         3.95401*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.01 ± 0.01}", \
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{2.00 ± 0.03}", \
+         DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.03 ± 0.06}", \
+         DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ N^{1.02 ± 0.02}", \
+         [512:4096] 24.4677*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         3.7251*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
     plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.80 ± 0.14}", \

@@ -20,13 +20,15 @@ do for [FORMAT in "png svg"] {
     set logscale xy 2
     set grid
     set key below left Left reverse font ",9" maxrows 4 height 1.5
+    set yrange [1:1024]
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.03 ± 0.03}", \
-         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.97 ± 0.07}", \
-         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.01 ± 0.05}", \
-         DATA index 3 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.04 ± 0.03}"
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.04 ± 0.09}", \
+         DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.00}", \
+         DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.03 ± 0.04}", \
+         DATA index 3 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.04 ± 0.07}"
+    set yrange [1:1024]
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"

@@ -7,7 +7,7 @@ FOLDER = "Plots/train"
 NAME = "training"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1300
-HEIGHT = 600
+HEIGHT = 720
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,23 +19,23 @@ do for [FORMAT in "png svg"] {
     set multiplot layout 1,2 title "Training step (solid) against the forward pass (dashed), batch 1 — AMD EPYC, 1 thread, attention core, fp32 forward + backward"
     set logscale xy 2
     set grid
-    set key top left font ",9"
+    set key below left Left reverse font ",9" maxrows 4 height 1.5
     set xlabel "sequence length n"
     set title "time"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.99 ± 0.03}", \
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.01 ± 0.01}", \
          DATA index 0 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#c0392b" notitle, \
-         DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{1.98 ± 0.02}", \
+         DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.03}", \
          DATA index 1 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#7b241c" notitle, \
-         DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.01 ± 0.06}", \
+         DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.02 ± 0.02}", \
          DATA index 2 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#2e86c1" notitle, \
-         DATA index 3 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.01 ± 0.05}", \
+         DATA index 3 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.06}", \
          DATA index 3 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#27ae60" notitle, \
-         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#e67e22" title "softmax causal ∝ n^{2.00 ± 0.07}", \
+         DATA index 4 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#e67e22" title "softmax causal ∝ n^{2.00 ± 0.03}", \
          DATA index 4 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#e67e22" notitle, \
-         DATA index 5 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal ∝ n^{1.86 ± 0.12}", \
+         DATA index 5 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal ∝ n^{1.87 ± 0.12}", \
          DATA index 5 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#d98880" notitle, \
-         DATA index 6 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal ∝ n^{0.99 ± 0.04}", \
+         DATA index 6 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal ∝ n^{1.01 ± 0.01}", \
          DATA index 6 using 1:2 with linespoints pt 6 ps 0.6 lw 1 dt 2 lc rgb "#16a085" notitle
     set title "peak heap"
     set ylabel "peak heap per call (MiB)"
