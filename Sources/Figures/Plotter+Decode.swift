@@ -123,7 +123,9 @@ extension Plotter {
             let point = s.rows[0].point
             let (color, pt) = Self.decoderStyle(point)
             let j = memorySeries[..<i].filter { $0.rows[0].point.decoder == point.decoder }.count
-            let measured = j % 2 == 0 ? pt : pt - 1
+            // Filled, open, then triangles: three layer counts of one decoder never share a marker.
+            let markers = [pt, pt - 1, 9, 8, 11, 10]
+            let measured = markers[j % markers.count]
             return [
                 "DATA index \(memoryStart + i) using 1:2 with points pt \(measured) ps 1.0 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), measured\"",
                 "DATA index \(memoryStart + i) using 1:3 with lines dt \(Self.decodeDashes[j % Self.decodeDashes.count]) lw 2 lc rgb \"\(color)\" title \"\(Gnuplot.escape(s.label)), cost model\"",
@@ -131,8 +133,8 @@ extension Plotter {
         }
         let resolutionNote =
             underResolution.isEmpty
-            ? "unset label 2"
-            : "set label 2 \"\(Gnuplot.escape(underResolution.joined(separator: "; "))):\\npeaks under the probe's resolution (about 100 KB), not drawn\" at graph 0.02, graph 0.3 font \",8\""
+            ? "set xlabel \"sequence length N (tokens generated)\""
+            : "set xlabel \"sequence length N (tokens generated)\\n\(Gnuplot.escape(underResolution.joined(separator: "; "))): peaks under the probe's resolution (about 100 KB), not drawn\" font \",9\""
         let p = speedups[0].points[0].linear.point
         let body = """
             set multiplot layout 1,2 title "\(Gnuplot.escape("Decoding N tokens one at a time — \(machine), b = \(p.batch), h = \(p.heads), d = \(p.headDim), \(analysis.decodeScopeText), fp32"))"

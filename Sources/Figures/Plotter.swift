@@ -182,7 +182,7 @@ public struct Plotter {
             set grid
             set key below left Left reverse font ",9" maxrows 4 height 1.5
             """
-        if slanted { body += "\nset xtics rotate by -45 font \",9\"" }
+        if slanted { body += "\nset xtics rotate by 45 right font \",9\"" }
         for (row, (column, ylabel)) in [(2, "time per call (ms)"), (3, "peak heap per call (MiB)")].enumerated() {
             // One y-range for every panel of the row, so the panels compare at a glance.
             let values = atBatch.flatMap { s in

@@ -74,7 +74,8 @@ struct Kernels: ParsableCommand {
                 try OutputFile.checkWritable(report, overwrite: overwrite)
                 try OutputFile.checkDistinct([output, report], inputs: [])
             }
-            let (loadBefore, startedAt) = (Machine.loadAverage(), Date())
+            // The tree as it was when measuring began (the run's own outputs make it dirty later).
+            let (loadBefore, startedAt, git) = (Machine.loadAverage(), Date(), RunMetadata.git())
             var lines: [[String]] = []
             var ceilings: [Int: Double] = [:]
             for t in threadCounts { ceilings[t] = Calibration.sgemmGflops(threads: t) }
@@ -138,7 +139,6 @@ struct Kernels: ParsableCommand {
                 }
             }
             if let report {
-                let git = RunMetadata.git()
                 let machine = Machine.current()
                 let load = { (l: [Double]?) in
                     l.map { $0.map { String(format: "%.2f", $0) }.joined(separator: " ") } ?? "?"

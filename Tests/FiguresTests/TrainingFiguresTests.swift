@@ -248,7 +248,7 @@ func figure1Table() -> ResultTable {
         let crowded = try #require(
             Plotter(analysis: Analysis(table: ResultTable(rows: rows)), source: "t.csv", machine: "T").render().files[
                 "scaling.gp"])
-        #expect(crowded.contains("set xtics rotate by -45"))
+        #expect(crowded.contains("set xtics rotate by 45 right"))
         let level = try #require(
             Plotter(analysis: Analysis(table: sampleTable()), source: "t.csv", machine: "T").render().files[
                 "scaling.gp"])
