@@ -159,8 +159,8 @@ extension Analysis {
             guard byDecoder[.recurrent] != nil, byDecoder.count > 1 else { return nil }
             return DecoderComparison(n: key.length, key: key, rows: byDecoder)
         }.sorted { a, b in
-            (a.key.scope == .core ? 0 : 1, a.key.threads, a.key.batch, a.n) < (
-                b.key.scope == .core ? 0 : 1, b.key.threads, b.key.batch, b.n
+            (a.key.scope == .core ? 0 : 1, a.key.layers ?? 0, a.key.threads, a.key.batch, a.n) < (
+                b.key.scope == .core ? 0 : 1, b.key.layers ?? 0, b.key.threads, b.key.batch, b.n
             )
         }
     }

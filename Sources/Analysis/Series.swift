@@ -38,7 +38,10 @@ public struct Series: Equatable, Sendable {
             let (pa, pb) = (
                 Pass.allCases.firstIndex(of: a.key.pass) ?? 0, Pass.allCases.firstIndex(of: b.key.pass) ?? 0
             )
-            return (a.batch, a.causal ? 1 : 0, ra.0, ra.1, pa) < (b.batch, b.causal ? 1 : 0, rb.0, rb.1, pb)
+            // The label last: peers share their mechanism's rank, and the order must not depend on hashing.
+            return (a.batch, a.causal ? 1 : 0, ra.0, ra.1, pa, a.label) < (
+                b.batch, b.causal ? 1 : 0, rb.0, rb.1, pb, b.label
+            )
         }
     }
 }
@@ -64,7 +67,7 @@ extension Analysis {
         }.sorted {
             let (a, b) = ($0.key, $1.key)
             let (ra, rb) = (a.mechanism.descriptor.paperRank, b.mechanism.descriptor.paperRank)
-            return (ra, a.projectedLength ?? 0) < (rb, b.projectedLength ?? 0)
+            return (ra, a.projectedLength ?? 0, a.mechanismLabel) < (rb, b.projectedLength ?? 0, b.mechanismLabel)
         }
     }
 
@@ -106,7 +109,9 @@ extension Analysis {
         let curves = groups.map { key, rows in
             (key.mechanismLabel, key, rows.sorted { $0.point.batch < $1.point.batch })
         }
-        .sorted { $0.1.mechanismRank < $1.1.mechanismRank }
+        .sorted {
+            ($0.1.mechanismRank.0, $0.1.mechanismRank.1, $0.0) < ($1.1.mechanismRank.0, $1.1.mechanismRank.1, $1.0)
+        }
         return (n, curves)
     }
 
