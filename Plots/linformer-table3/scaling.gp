@@ -20,7 +20,7 @@ do for [FORMAT in "png svg"] {
     set logscale xy 2
     set grid
     set key below left Left reverse font ",9" maxrows 4 height 1.5
-    set xtics rotate by -45 font ",9"
+    set xtics rotate by 45 right font ",9"
     set yrange [32:16384]
     set title "Linformer k = 128"
     set xlabel "sequence length n"

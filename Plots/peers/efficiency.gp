@@ -25,11 +25,11 @@ do for [FORMAT in "png svg"] {
     set ylabel "fraction of the sgemm ceiling"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
          DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "torch-softmax", \
-         DATA index 2 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "torch-flash", \
-         DATA index 3 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
-         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
-         DATA index 5 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
-         DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "torch-linear", \
-         DATA index 7 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
+         DATA index 2 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
+         DATA index 3 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "torch-flash", \
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
+         DATA index 5 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
+         DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
+         DATA index 7 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "torch-linear"
     unset output
 }

@@ -35,26 +35,26 @@ do for [FORMAT in "png svg"] {
          DATA index 7 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle
     set key below left Left reverse font ",9" maxrows 6 height 1.5
     set title "peak heap of one generation (measured to about 100 KB)"
-    set label 2 "linear, RNN state, 1 layer:\npeaks under the probe's resolution (about 100 KB), not drawn" at graph 0.02, graph 0.3 font ",8"
+    set xlabel "sequence length N (tokens generated)\nlinear, RNN state, 1 layer: peaks under the probe's resolution (about 100 KB), not drawn" font ",9"
     set ylabel "peak heap (KiB)"
     set yrange [*:*]
     plot DATA index 8 using 1:2 with points pt 13 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 1 layer, measured", \
          DATA index 8 using 1:3 with lines dt 1 lw 2 lc rgb "#27ae60" title "linear, RNN state, 1 layer, cost model", \
          DATA index 9 using 1:2 with points pt 12 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 16 layers, measured", \
          DATA index 9 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, 16 layers, cost model", \
-         DATA index 10 using 1:2 with points pt 13 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 8 layers, measured", \
+         DATA index 10 using 1:2 with points pt 9 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 8 layers, measured", \
          DATA index 10 using 1:3 with lines dt 4 lw 2 lc rgb "#27ae60" title "linear, RNN state, 8 layers, cost model", \
          DATA index 11 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, measured", \
          DATA index 11 using 1:3 with lines dt 1 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, cost model", \
          DATA index 12 using 1:2 with points pt 6 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, measured", \
          DATA index 12 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, cost model", \
-         DATA index 13 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, measured", \
+         DATA index 13 using 1:2 with points pt 9 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, measured", \
          DATA index 13 using 1:3 with lines dt 4 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, cost model", \
          DATA index 14 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 1 layer, measured", \
          DATA index 14 using 1:3 with lines dt 1 lw 2 lc rgb "#7b241c" title "softmax, no cache, 1 layer, cost model", \
          DATA index 15 using 1:2 with points pt 4 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
          DATA index 15 using 1:3 with lines dt 2 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
-         DATA index 16 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
+         DATA index 16 using 1:2 with points pt 9 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
          DATA index 16 using 1:3 with lines dt 4 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model"
     unset multiplot
     unset output

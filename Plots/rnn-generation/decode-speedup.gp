@@ -33,7 +33,7 @@ do for [FORMAT in "png svg"] {
          DATA index 5 using 1:2:3 with labels offset char 0,1.2 font ",9" notitle
     set key below left Left reverse font ",9" maxrows 6 height 1.5
     set title "peak heap of one generation (measured to about 100 KB)"
-    set label 2 "linear, RNN state; linear, RNN state, 1 layer:\npeaks under the probe's resolution (about 100 KB), not drawn" at graph 0.02, graph 0.3 font ",8"
+    set xlabel "sequence length N (tokens generated)\nlinear, RNN state; linear, RNN state, 1 layer: peaks under the probe's resolution (about 100 KB), not drawn" font ",9"
     set ylabel "peak heap (KiB)"
     set yrange [*:*]
     plot DATA index 6 using 1:2 with points pt 13 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, measured", \
