@@ -94,9 +94,19 @@ public struct MechanismSettings: Sendable, Equatable {
     public var projectedLength: Int?
     /// Linformer's sharing (nil: key-value in a cost model).
     public var sharing: ProjectionSharing?
+    /// Reformer's hashing rounds, buckets and chunk (nil: the kernel's defaults, 1, 64 and 32).
+    public var hashRounds: Int?
+    public var buckets: Int?
+    public var chunk: Int?
+    /// Performer's feature count m (nil: the kernel's default, 256).
+    public var features: Int?
 
-    public init(causal: Bool = false, projectedLength: Int? = nil, sharing: ProjectionSharing? = nil) {
+    public init(
+        causal: Bool = false, projectedLength: Int? = nil, sharing: ProjectionSharing? = nil,
+        hashRounds: Int? = nil, buckets: Int? = nil, chunk: Int? = nil, features: Int? = nil
+    ) {
         (self.causal, self.projectedLength, self.sharing) = (causal, projectedLength, sharing)
+        (self.hashRounds, self.buckets, self.chunk, self.features) = (hashRounds, buckets, chunk, features)
     }
 }
 

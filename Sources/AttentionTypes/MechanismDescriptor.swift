@@ -58,6 +58,14 @@ public enum MechanismAxis: String, Sendable, CaseIterable {
     case projectedLength = "k"
     /// Linformer's projection sharing (``ProjectionSharing``; CSV column and sweep key `sharing`).
     case sharing
+    /// Reformer's hashing rounds (the RNN paper's lsh-1, lsh-4, lsh-8; CSV column `hash_rounds`).
+    case hashRounds = "hash_rounds"
+    /// Reformer's buckets per round (64 in the RNN paper; CSV column `buckets`).
+    case buckets
+    /// Reformer's chunk of sorted tokens (32; CSV column `chunk`).
+    case chunk
+    /// Performer's random feature count m (256 in LRA; CSV column `features`).
+    case features
 }
 
 extension MechanismDescriptor {
@@ -105,6 +113,8 @@ extension MechanismDescriptor {
         case causal
         /// One colour per k, in the order the figure's curves first show each k.
         case projectedLength
+        /// One colour per hashing round count, in the order the figure's curves first show each.
+        case hashRounds
     }
 
     /// The PyTorch form that times a mechanism in `Tests/peers` (rows with `peer` = `torch`).

@@ -87,6 +87,9 @@ public struct Plotter {
         case .projectedLength:
             let rank = point.projectedLength.flatMap { linformerKs.firstIndex(of: $0) } ?? 0
             return palette[rank % palette.count]
+        case .hashRounds:
+            let rank = point.hashRounds.map { [1, 4, 8].firstIndex(of: $0) ?? 0 } ?? 0
+            return palette[rank % palette.count]
         case .causal:
             return palette[point.causal && point.mode == .forward && palette.count > 1 ? 1 : 0]
         }

@@ -37,7 +37,9 @@ extension SweepPoint {
 
     /// The point's causal setting and the values of its mechanism's axes, as its kernels take them.
     public var mechanismSettings: MechanismSettings {
-        MechanismSettings(causal: causal, projectedLength: projectedLength, sharing: sharing)
+        MechanismSettings(
+            causal: causal, projectedLength: projectedLength, sharing: sharing, hashRounds: hashRounds,
+            buckets: buckets, chunk: chunk, features: features)
     }
 
     /// Whether the kernels' cost model can be evaluated at this point without overflowing: sizes
@@ -114,6 +116,10 @@ extension SweepPoint {
         switch axis {
         case .projectedLength: projectedLength != nil
         case .sharing: sharing != nil
+        case .hashRounds: hashRounds != nil
+        case .buckets: buckets != nil
+        case .chunk: chunk != nil
+        case .features: features != nil
         }
     }
 

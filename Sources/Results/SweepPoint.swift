@@ -42,6 +42,12 @@ public struct SweepPoint: Hashable, Sendable {
     public var sharing: ProjectionSharing?
     public var length: Int
     public var projectedLength: Int?
+    /// Reformer only: hashing rounds, buckets per round, sorted tokens per chunk.
+    public var hashRounds: Int?
+    public var buckets: Int?
+    public var chunk: Int?
+    /// Performer only: random features m.
+    public var features: Int?
     /// Decode: the first `prompt` tokens are given (teacher-forced), the rest fed back.
     public var prompt: Int?
     public var batch: Int
@@ -57,7 +63,8 @@ public struct SweepPoint: Hashable, Sendable {
         mechanism: Mechanism, peer: Peer? = nil, scope: Scope = .core, mode: RunMode = .forward,
         decoder: Decoder? = nil,
         pass: Pass = .forward, causal: Bool = false,
-        sharing: ProjectionSharing? = nil, length: Int, projectedLength: Int? = nil, prompt: Int? = nil,
+        sharing: ProjectionSharing? = nil, length: Int, projectedLength: Int? = nil,
+        hashRounds: Int? = nil, buckets: Int? = nil, chunk: Int? = nil, features: Int? = nil, prompt: Int? = nil,
         batch: Int, heads: Int, headDim: Int, ffnMultiplier: Int? = nil, layers: Int? = nil, threads: Int
     ) {
         self.mechanism = mechanism
@@ -70,6 +77,7 @@ public struct SweepPoint: Hashable, Sendable {
         self.sharing = sharing
         self.length = length
         self.projectedLength = projectedLength
+        (self.hashRounds, self.buckets, self.chunk, self.features) = (hashRounds, buckets, chunk, features)
         self.prompt = prompt
         self.batch = batch
         self.heads = heads
@@ -90,6 +98,10 @@ public struct SweepPoint: Hashable, Sendable {
         .optionalEnumeration("sharing", \.sharing),
         .int("n", \.length),
         .optionalInt("k", \.projectedLength),
+        .optionalInt("hash_rounds", \.hashRounds),
+        .optionalInt("buckets", \.buckets),
+        .optionalInt("chunk", \.chunk),
+        .optionalInt("features", \.features),
         .optionalInt("prompt", \.prompt),
         .int("batch", \.batch),
         .int("heads", \.heads),
