@@ -93,7 +93,11 @@ extension SweepPoint {
     /// "linformer k=128", "linear"; a peer's curves are prefixed with its name ("torch-softmax", "torch-flash").
     public var mechanismLabel: String {
         var label = (peer.map { $0.rawValue + "-" } ?? "") + mechanism.descriptor.label
+        if let rounds = hashRounds { label += "-\(rounds)" }  // the RNN paper's "lsh-4"
         if let k = projectedLength { label += " k=\(k)" }
+        if let m = features { label += " m=\(m)" }
+        if let b = buckets, b != 64 { label += " \(b) buckets" }
+        if let c = chunk, c != 32 { label += " chunk \(c)" }
         return label
     }
 

@@ -8,9 +8,18 @@
 public func makeAttentionKernel(
     _ mechanism: Mechanism, causal: Bool, projections: LinformerProjections?
 ) throws(KernelConfigurationError) -> any AttentionKernel {
+    try makeAttentionKernel(mechanism, settings: MechanismSettings(causal: causal), projections: projections, seed: 0)
+}
+
+/// ``makeAttentionKernel(_:causal:projections:)`` with the values of the mechanism's axes
+/// (Reformer's rounds, buckets and chunk, Performer's features; nil: the kernel's defaults) and the
+/// seed of its random projections (Reformer's rotations, Performer's features).
+public func makeAttentionKernel(
+    _ mechanism: Mechanism, settings: MechanismSettings, projections: LinformerProjections?, seed: UInt64
+) throws(KernelConfigurationError) -> any AttentionKernel {
     if projections != nil && !mechanism.descriptor.axes.contains(.projectedLength) {
         throw KernelConfigurationError(
             "projections E and F are for Linformer only; \(mechanism.rawValue) attention takes none")
     }
-    return try mechanism.kernels.make(causal, projections)
+    return try mechanism.kernels.make(settings, projections, seed)
 }

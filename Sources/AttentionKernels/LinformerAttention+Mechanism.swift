@@ -4,7 +4,8 @@
 extension MechanismKernels {
     public static let linformer = MechanismKernels(
         .linformer,
-        make: { (causal, projections) throws(KernelConfigurationError) -> any AttentionKernel in
+        make: { (settings, projections, _) throws(KernelConfigurationError) -> any AttentionKernel in
+            let causal = settings.causal
             guard let projections else {
                 throw KernelConfigurationError(
                     """

@@ -4,11 +4,12 @@
 /// ``MechanismDescriptor``; ``registry`` names them all, and ``Mechanism/kernels`` finds one.
 public struct MechanismKernels: Sendable {
     public let descriptor: MechanismDescriptor
-    /// Builds the kernel (``makeAttentionKernel(_:causal:projections:)``): it throws for a causal
-    /// form it lacks; `projections` (Linformer's E and F) reach only mechanisms with a k axis.
+    /// Builds the kernel (``makeAttentionKernel(_:settings:projections:seed:)``) for the settings'
+    /// causal form and axes: it throws for a causal form it lacks; `projections` (Linformer's E and
+    /// F) reach only mechanisms with a k axis; `seed` seeds the kernel's own random projections.
     public let make:
-        @Sendable (_ causal: Bool, _ projections: LinformerProjections?) throws(KernelConfigurationError)
-            -> any AttentionKernel
+        @Sendable (_ settings: MechanismSettings, _ projections: LinformerProjections?, _ seed: UInt64)
+            throws(KernelConfigurationError) -> any AttentionKernel
     /// The kernel with explicit query×key tiles (`eval --blocks`), for mechanisms that tile; nil otherwise.
     public let makeTiled: (@Sendable (_ causal: Bool, _ blocks: FlashAttention.Blocks) -> any AttentionKernel)?
     /// The analytic cost of one call of a pass at `threads` workers, without building the kernel
@@ -36,7 +37,9 @@ public struct MechanismKernels: Sendable {
 
     public init(
         _ descriptor: MechanismDescriptor,
-        make: @escaping @Sendable (Bool, LinformerProjections?) throws(KernelConfigurationError) -> any AttentionKernel,
+        make:
+            @escaping @Sendable (MechanismSettings, LinformerProjections?, UInt64) throws(KernelConfigurationError) ->
+            any AttentionKernel,
         makeTiled: (@Sendable (Bool, FlashAttention.Blocks) -> any AttentionKernel)? = nil,
         cost: @escaping @Sendable (MechanismSettings, AttentionShape, Pass, Int) -> AttentionCost,
         coreCost: @escaping @Sendable (MechanismSettings, AttentionShape, Int) -> CoreCost,

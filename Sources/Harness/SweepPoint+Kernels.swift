@@ -47,12 +47,17 @@ extension SweepPoint {
     /// slices·k·d, heads·k·n, heads·d², slices·prompt·d; at layer scope also b·n·D·m, L·m·D² and
     /// L·heads·k·n) exceeds 2^56, computed in `Double`.
     public var costModelFits: Bool {
-        let sizes = [batch, heads, length, headDim, projectedLength ?? 1, prompt ?? 1, ffnMultiplier ?? 1, layers ?? 1]
+        let sizes = [
+            batch, heads, length, headDim, projectedLength ?? 1, prompt ?? 1, ffnMultiplier ?? 1, layers ?? 1,
+            hashRounds ?? 1, buckets ?? 2, chunk ?? 1, features ?? 1,
+        ]
         guard sizes.allSatisfy({ $0 >= 1 }), (layers ?? 1) <= Self.maximumLayers else { return false }
         let (b, h, n, d) = (Double(batch), Double(heads), Double(length), Double(headDim))
         let (k, p) = (Double(projectedLength ?? 1), Double(prompt ?? 1))
         let s = b * h
+        let (r, nb, c, m) = (Double(hashRounds ?? 1), Double(buckets ?? 2), Double(chunk ?? 1), Double(features ?? 1))
         var products = [s * n * n, s * n * d, s * d * d, s * n * k, s * k * d, h * k * n, h * d * d, s * p * d, s * n]
+        products += [s * r * n * c, s * r * n * nb, r * d * nb, s * n * m, s * m * d, m * d]
         if scope == .layer {
             let (m, l, dm) = (Double(ffnMultiplier ?? 4), Double(layers ?? 1), h * d)
             products += [b * n * dm * m, l * m * dm * dm, l * h * k * n, l * s * n * n]
@@ -89,10 +94,14 @@ extension SweepPoint {
     public func checkMeasurable() throws(UsageError) {
         let sizes: [(String, Int?)] = [
             ("n", length), ("batch", batch), ("heads", heads), ("d", headDim),
-            ("k", projectedLength), ("prompt", prompt), ("ffn_mult", ffnMultiplier), ("layers", layers),
+            ("k", projectedLength), ("hash_rounds", hashRounds), ("buckets", buckets), ("chunk", chunk),
+            ("features", features), ("prompt", prompt), ("ffn_mult", ffnMultiplier), ("layers", layers),
         ]
         for case (let name, let value?) in sizes where value < 1 {
             throw UsageError("\(label) cannot be measured: \(name) = \(value), it must be at least 1")
+        }
+        if let buckets, buckets % 2 != 0 {
+            throw UsageError("\(label) cannot be measured: buckets = \(buckets), it must be even")
         }
         if let layers, layers > Self.maximumLayers {
             throw UsageError(
@@ -141,7 +150,8 @@ extension SweepPoint {
             projections = LinformerProjections.seeded(
                 k: k, length: length, heads: heads, sharing: sharing, seed: seed &+ 3)
         }
-        return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
+        return try makeAttentionKernel(
+            mechanism, settings: mechanismSettings, projections: projections, seed: seed &+ 5)
     }
 }
 

@@ -41,6 +41,13 @@ public struct SweepSpec: Equatable, Sendable {
     /// Linformer's projection sharing. Key-value sharing is the single-layer form of the layerwise
     /// sharing that the paper's Table 3 timed.
     public var sharing: [ProjectionSharing] = [.keyValue]
+    /// Reformer's hashing rounds (the RNN paper's lsh-1, lsh-4, lsh-8), buckets per round (even;
+    /// 64 in the RNN paper) and sorted tokens per chunk (32).
+    public var hashRounds: [Int] = [1]
+    public var buckets: [Int] = [64]
+    public var chunks: [Int] = [32]
+    /// Performer's random features m (256, LRA's setting).
+    public var features: [Int] = [256]
     /// The core alone or encoder layers around it.
     public var scopes: [Scope] = [.core]
     /// Layer scope: layers stacked, and the FFN's width as a multiple of d_model.
@@ -63,7 +70,7 @@ public struct SweepSpec: Equatable, Sendable {
     public static let keys = [
         "mechanism", "scope", "n", "k", "batch", "tokens", "heads", "head-dim", "layers", "ffn-mult", "threads",
         "causal",
-        "sharing", "mode", "decoder", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed",
+        "sharing", "hash-rounds", "buckets", "chunk", "features", "mode", "decoder", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed",
         "memory-budget",
         "estimate-steps",
     ]
@@ -91,6 +98,15 @@ public struct SweepSpec: Equatable, Sendable {
         case "causal":
             causal = try ValueList.names(value, axis: key) { ["true": true, "false": false][$0.lowercased()] }
         case "sharing": sharing = try ValueList.names(value, axis: key) { ProjectionSharing(rawValue: $0) }
+        case "hash-rounds": hashRounds = try ValueList.integers(value, axis: key)
+        case "buckets":
+            buckets = try ValueList.integers(value, axis: key)
+            if let odd = buckets.first(where: { $0 < 2 || $0 % 2 != 0 }) {
+                throw UsageError(
+                    "--buckets: \(odd) is not an even number ≥ 2 (a round's buckets are the argmax over [xR; −xR])")
+            }
+        case "chunk": chunks = try ValueList.integers(value, axis: key)
+        case "features": features = try ValueList.integers(value, axis: key)
         case "mode": modes = try ValueList.names(value, axis: key) { RunMode(rawValue: $0) }
         case "scope": scopes = try ValueList.names(value, axis: key) { Scope(rawValue: $0) }
         case "layers":
@@ -220,14 +236,23 @@ public struct SweepSpec: Equatable, Sendable {
             let descriptor = mechanism.descriptor
             let shares: [ProjectionSharing?] = descriptor.axes.contains(.sharing) ? sharing : [nil]
             let ks: [Int?] = descriptor.axes.contains(.projectedLength) ? projectedLengths : [nil]
+            let hashing: [(rounds: Int?, buckets: Int?, chunk: Int?)] =
+                descriptor.axes.contains(.hashRounds)
+                ? hashRounds.flatMap { r in buckets.flatMap { b in chunks.map { (r, b, $0) } } } : [(nil, nil, nil)]
+            let ms: [Int?] = descriptor.axes.contains(.features) ? features : [nil]
             // Causal points of a mechanism without a causal form too: ``PointPlan`` skips them with the reason.
             return causal.flatMap { causal in
                 shares.flatMap { share in
                     ks.flatMap { k in
-                        passes.map {
-                            SweepPoint(
-                                mechanism: mechanism, pass: $0, causal: causal, sharing: share, length: n,
-                                projectedLength: k, batch: b, heads: h, headDim: d, threads: t)
+                        hashing.flatMap { hash in
+                            ms.flatMap { m in
+                                passes.map {
+                                    SweepPoint(
+                                        mechanism: mechanism, pass: $0, causal: causal, sharing: share, length: n,
+                                        projectedLength: k, hashRounds: hash.rounds, buckets: hash.buckets,
+                                        chunk: hash.chunk, features: m, batch: b, heads: h, headDim: d, threads: t)
+                                }
+                            }
                         }
                     }
                 }

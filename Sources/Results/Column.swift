@@ -159,9 +159,11 @@ public enum RowFile {
         columns.map { $0.text(of: row) }
     }
 
-    /// Parses CSV text whose header must be exactly `columns`' names. A last line without a final
-    /// line break is a row when it is whole (every field, no open quote); one cut by an interrupted
-    /// write is left out (the rows before it are whole).
+    /// Parses CSV text whose header is `columns`' names, or an older version's: the same names in
+    /// the same order without some optional columns added since (a column that reads an empty field,
+    /// such as Reformer's `hash_rounds`), which read as empty. A last line without a final line break
+    /// is a row when it is whole (every field, no open quote); one cut by an interrupted write is
+    /// left out (the rows before it are whole).
     /// - Throws: ``UsageError`` naming `source` and the first line that does not parse.
     public static func parse<Row>(_ text: String, source: String, columns: [Column<Row>], empty: Row) throws(UsageError)
         -> [Row]
@@ -170,10 +172,11 @@ public enum RowFile {
         do { parsed = try CSV.parse(text) } catch {
             throw UsageError("\(source) is not valid CSV (\(error)); regenerate it or move it aside")
         }
-        let lines = parsed.rows(completingLastWith: columns.count)
+        let firstLine = parsed.rows.first ?? parsed.unterminated ?? []
+        let lines = parsed.rows(completingLastWith: firstLine.count)
         guard let header = lines.first else { throw UsageError("\(source) has no header line; regenerate it") }
         let names = Self.header(columns)
-        guard header == names else {
+        guard let positions = Self.positions(of: columns, in: header, empty: empty) else {
             let missing = names.filter { !header.contains($0) }
             throw UsageError(
                 "\(source) has a different schema (missing: \(missing.isEmpty ? "none, but the columns differ" : missing.joined(separator: ", "))); regenerate it with this version"
@@ -181,16 +184,38 @@ public enum RowFile {
         }
         var rows: [Row] = []
         for (i, fields) in lines.dropFirst().enumerated() {
-            guard fields.count == columns.count else {
-                throw UsageError("\(source): line \(i + 2) has \(fields.count) fields, the header \(columns.count)")
+            guard fields.count == header.count else {
+                throw UsageError("\(source): line \(i + 2) has \(fields.count) fields, the header \(header.count)")
             }
             var row = empty
-            for (column, field) in zip(columns, fields) where !column.parse(field, into: &row) {
-                throw UsageError("\(source): line \(i + 2), column \(column.name): '\(field)' does not parse")
+            for (column, position) in zip(columns, positions) {
+                let field = position.map { fields[$0] } ?? ""
+                guard column.parse(field, into: &row) else {
+                    throw UsageError("\(source): line \(i + 2), column \(column.name): '\(field)' does not parse")
+                }
             }
             rows.append(row)
         }
         return rows
+    }
+
+    /// Where each column sits in `header` (nil: absent, read as empty), when `header` is the
+    /// columns' names, or those names in order without some columns that read an empty field;
+    /// nil for any other header.
+    static func positions<Row>(of columns: [Column<Row>], in header: [String], empty: Row) -> [Int?]? {
+        var positions: [Int?] = []
+        var next = 0
+        for column in columns {
+            if next < header.count, header[next] == column.name {
+                positions.append(next)
+                next += 1
+            } else {
+                var probe = empty
+                guard column.parse("", into: &probe) else { return nil }
+                positions.append(nil)
+            }
+        }
+        return next == header.count ? positions : nil
     }
 
     /// Reads `path` (see ``parse(_:source:columns:empty:)``).

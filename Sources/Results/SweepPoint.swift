@@ -159,6 +159,10 @@ public struct SweepPoint: Hashable, Sendable {
                 " layer" + (layers.map { $0 == 1 ? "" : "×\($0)" } ?? "") + (ffnMultiplier.map { " ffn=\($0)" } ?? "")
         }
         if let k = projectedLength { text += " k=\(k)" }
+        if let rounds = hashRounds { text += " rounds=\(rounds)" }
+        if let b = buckets { text += " buckets=\(b)" }
+        if let c = chunk { text += " chunk=\(c)" }
+        if let m = features { text += " m=\(m)" }
         if let prompt, mode == .decode { text += " prompt=\(prompt)" }
         return text + (withLength ? " n=\(length)" : "") + " b=\(batch) h=\(heads) d=\(headDim) t=\(threads)"
     }

@@ -23,6 +23,10 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Thread counts (OpenBLAS and the kernels' loops).") var threads: String?
     @Option(help: "Causal masking for standard, linear and flash: false, true or false,true.") var causal: String?
     @Option(help: "Linformer projection sharing: none, headwise, key-value.") var sharing: String?
+    @Option(help: "Reformer's hashing rounds (the RNN paper's lsh-1, lsh-4, lsh-8; default 1).") var hashRounds: String?
+    @Option(help: "Reformer's buckets per round, even (default 64, the RNN paper's).") var buckets: String?
+    @Option(help: "Reformer's sorted tokens per chunk (default 32).") var chunk: String?
+    @Option(help: "Performer's random features m (default 256, LRA's).") var features: String?
     @Option(help: "forward (one attention call), decode (generate n tokens one at a time), or forward,decode.")
     var mode: String?
     @Option(
@@ -53,7 +57,8 @@ struct GridOptions: ParsableArguments {
         let given: [String: String?] = [
             "mechanism": mechanism, "scope": scope, "layers": layers, "ffn-mult": ffnMult, "decoder": decoder, "n": n,
             "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
-            "threads": threads, "causal": causal, "sharing": sharing, "mode": mode, "pass": pass, "prompt": prompt,
+            "threads": threads, "causal": causal, "sharing": sharing, "hash-rounds": hashRounds, "buckets": buckets, "chunk": chunk,
+            "features": features, "mode": mode, "pass": pass, "prompt": prompt,
             "warmups": warmups,
             "min-reps": minReps, "min-time": minTime, "max-time": maxTime, "cycles": cycles, "seed": seed,
             "memory-budget": memoryBudget, "estimate-steps": estimateSteps,
