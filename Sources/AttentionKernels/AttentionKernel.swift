@@ -68,3 +68,10 @@ extension AttentionKernel {
         return AttentionShape(of: q)
     }
 }
+
+/// A kernel with random projections of its own, drawn from a seed (Performer's features, Reformer's
+/// rotations): `eval --random-out` writes them, so another implementation can use the same ones.
+public protocol RandomlyProjected {
+    /// The projections as the kernel uses them (Performer's W `[m, d]`, Reformer's `[rounds, d, b/2]`).
+    var randomProjection: Tensor { get }
+}

@@ -49,6 +49,15 @@ public struct CoreCost: Equatable, Sendable {
         return mechanism.kernels.coreCost(settings, shape, threads)
     }
 
+    /// ``of(_:causal:shape:projectedLength:sharing:threads:)`` with every axis of the mechanism
+    /// (``MechanismSettings``; nil values read as the kernel's defaults).
+    public static func of(
+        _ mechanism: Mechanism, settings: MechanismSettings, shape: AttentionShape,
+        threads: Int = ComputeThreads.current
+    ) -> CoreCost {
+        mechanism.kernels.coreCost(settings, shape, threads)
+    }
+
     /// The training forward's own peak: the forward's, plus the saved bytes when they are separate.
     package var trainingForwardPeak: Int {
         savedBesideIntermediates ? .saturatingSum(savedBytes, forward.callPeakBytes) : forward.callPeakBytes

@@ -3,7 +3,7 @@
 extension MechanismKernels {
     public static let flash = MechanismKernels(
         .flash,
-        make: { settings, _, _ in FlashAttention(causal: settings.causal) },
+        make: { settings, _, _, _ in FlashAttention(causal: settings.causal) },
         makeTiled: { causal, blocks in FlashAttention(causal: causal, blocks: blocks) },
         cost: { settings, shape, pass, threads in
             FlashAttention(causal: settings.causal).cost(for: shape, threads: threads, pass: pass)

@@ -81,52 +81,79 @@ extension LinearAttention: DifferentiableAttention {
         let sumGradient = Tensor(uninitialized: [shape.batch, shape.heads, 1, d])  // ∂L/∂z: [b, h, 1, d]
         let normaliser = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // a_i: [b, h, 1, n]
         let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]; holds g until ∂L/∂S and dQ are formed
-        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]; holds g until ∂L/∂S and ∇φ(Q) are formed
         let eps = epsilon
 
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
-            let (fq, fk, S, z) = (
-                features.phiQ.matrix(s), features.phiK.matrix(s), features.state.matrix(s),
-                features.keySum.matrix(s).row(0)
-            )
-            let (dO, o, g, a, dz) = (
-                outputGradient.matrix(s), output.matrix(s), dk.matrix(s), normaliser.matrix(s).row(0),
-                sumGradient.matrix(s).row(0)
-            )
-            // pass 1: g_i = dO_i / den_i and a_i = −(dO_i·O_i) / den_i per row; ∂L/∂z = Σ_i a_i φ(q_i).
-            for c in 0..<d { dz[c] = 0 }
+            let (fq, fk) = (features.phiQ.matrix(s), features.phiK.matrix(s))
+            Self.contractBackward(
+                phiQ: fq, phiK: fk, state: features.state.matrix(s), keySum: features.keySum.matrix(s).row(0),
+                v: v.matrix(s), output: output.matrix(s), outputGradient: outputGradient.matrix(s),
+                scratch: (stateGradient.matrix(s), sumGradient.matrix(s).row(0), normaliser.matrix(s).row(0)),
+                phiQGradient: dq.matrix(s), phiKGradient: dk.matrix(s), valueGradient: dv.matrix(s), epsilon: eps)
+            // dQ = ∇φ(Q) ∘ φ′(Q), dK = ∇φ(K) ∘ φ′(K).
             for i in 0..<n {
-                let (phiRow, dORow, gRow) = (fq.row(i), dO.row(i), g.row(i))
-                var denominator: Float = 0
-                for c in 0..<d { denominator += phiRow[c] * z[c] }
-                let inverse = 1 / (denominator + eps)
-                a[i] = -Lanes.dot(dORow, o.row(i), count: d) * inverse
-                for c in 0..<d {
-                    gRow[c] = dORow[c] * inverse
-                    dz[c] += a[i] * phiRow[c]
+                let (dqRow, dkRow, phiQRow, phiKRow) = (dq.matrix(s).row(i), dk.matrix(s).row(i), fq.row(i), fk.row(i))
+                for l in 0..<d {
+                    dqRow[l] *= FeatureMap.derivative(fromValue: phiQRow[l])
+                    dkRow[l] *= FeatureMap.derivative(fromValue: phiKRow[l])
                 }
-            }
-            // pass 2: the state's gradient, then ∇φ(Q) = g Sᵀ + a zᵀ, times φ′(Q).
-            // [d, n]·[n, d] → [d, d]
-            BLAS.gemm(fq, transposeA: true, g, into: stateGradient.matrix(s))
-            // [n, d]·[d, d]ᵀ → [n, d]
-            BLAS.gemm(g, S, transposeB: true, into: dq.matrix(s))
-            for i in 0..<n {
-                let (row, phiRow) = (dq.matrix(s).row(i), fq.row(i))
-                for l in 0..<d { row[l] = (row[l] + a[i] * z[l]) * FeatureMap.derivative(fromValue: phiRow[l]) }
-            }
-            // pass 3: ∇V = φ(K) ∂L/∂S, then ∇φ(K) = V ∂L/∂Sᵀ + ∂L/∂z (over g, no longer needed), times φ′(K).
-            // [n, d]·[d, d] → [n, d]
-            BLAS.gemm(fk, stateGradient.matrix(s), into: dv.matrix(s))
-            // [n, d]·[d, d]ᵀ → [n, d]
-            BLAS.gemm(v.matrix(s), stateGradient.matrix(s), transposeB: true, into: dk.matrix(s))
-            for j in 0..<n {
-                let (row, phiRow) = (dk.matrix(s).row(j), fk.row(j))
-                for l in 0..<d { row[l] = (row[l] + dz[l]) * FeatureMap.derivative(fromValue: phiRow[l]) }
             }
         }
         return AttentionGradients(q: dq, k: dk, v: dv)
+    }
+
+    /// The non-causal backward of one slice given its features (the feature-map seam, as
+    /// ``LinearAttention/contract(phiQ:phiK:v:state:keySum:into:epsilon:)`` is for the forward):
+    /// from Φq, Φk `[n, m]`, the saved S `[m, d]` and z, V, O and dO `[n, d]`, writes ∇φ(Q) and
+    /// ∇φ(K) (`[n, m]`, before the feature map's own chain rule) and ∇V (`[n, d]`):
+    ///
+    ///     g_i = dO_i / den_i,  a_i = −(dO_i·O_i) / den_i
+    ///     ∂L/∂S = Φqᵀ g,  ∂L/∂z = Σ_i a_i φ(q_i)
+    ///     ∇φ(Q) = g Sᵀ + a zᵀ,  ∇V = Φk ∂L/∂S,  ∇φ(K) = V ∂L/∂Sᵀ + 1 (∂L/∂z)ᵀ
+    ///
+    /// `8·n·m·d + 9·n·m` FLOPs (four products of `2·n·m·d`). `scratch` holds ∂L/∂S (`[m, d]`),
+    /// ∂L/∂z (m floats) and a (n floats); g is staged in `valueGradient`'s rows until ∂L/∂S and
+    /// ∇φ(Q) are formed, so it needs no buffer of its own.
+    @inline(__always)
+    package static func contractBackward(
+        phiQ fq: MatrixView, phiK fk: MatrixView, state S: MatrixView, keySum z: UnsafeMutablePointer<Float>,
+        v: MatrixView, output o: MatrixView, outputGradient dO: MatrixView,
+        scratch: (stateGradient: MatrixView, sumGradient: UnsafeMutablePointer<Float>, normaliser: UnsafeMutablePointer<Float>),
+        phiQGradient dPhiQ: MatrixView, phiKGradient dPhiK: MatrixView, valueGradient dv: MatrixView, epsilon eps: Float
+    ) {
+        let (n, m, d) = (fq.rows, fq.cols, v.cols)
+        let (dS, dz, a, g) = (scratch.stateGradient, scratch.sumGradient, scratch.normaliser, dv)
+        // pass 1: g_i = dO_i / den_i and a_i = −(dO_i·O_i) / den_i per row; ∂L/∂z = Σ_i a_i φ(q_i).
+        for c in 0..<m { dz[c] = 0 }
+        for i in 0..<n {
+            let (phiRow, dORow, gRow) = (fq.row(i), dO.row(i), g.row(i))
+            var denominator: Float = 0
+            for c in 0..<m { denominator += phiRow[c] * z[c] }
+            let inverse = 1 / (denominator + eps)
+            a[i] = -Lanes.dot(dORow, o.row(i), count: d) * inverse
+            for c in 0..<d { gRow[c] = dORow[c] * inverse }
+            for c in 0..<m { dz[c] += a[i] * phiRow[c] }
+        }
+        // pass 2: the state's gradient, then ∇φ(Q) = g Sᵀ + a zᵀ.
+        // [m, n]·[n, d] → [m, d]
+        BLAS.gemm(fq, transposeA: true, g, into: dS)
+        // [n, d]·[m, d]ᵀ → [n, m]
+        BLAS.gemm(g, S, transposeB: true, into: dPhiQ)
+        for i in 0..<n {
+            let row = dPhiQ.row(i)
+            for l in 0..<m { row[l] += a[i] * z[l] }
+        }
+        // pass 3: ∇V = Φk ∂L/∂S (over g, no longer needed), then ∇φ(K) = V ∂L/∂Sᵀ + ∂L/∂z.
+        // [n, m]·[m, d] → [n, d]
+        BLAS.gemm(fk, dS, into: dv)
+        // [n, d]·[m, d]ᵀ → [n, m]
+        BLAS.gemm(v, dS, transposeB: true, into: dPhiK)
+        for j in 0..<n {
+            let row = dPhiK.row(j)
+            for l in 0..<m { row[l] += dz[l] }
+        }
     }
 
     private func causalBackward(

@@ -4,7 +4,7 @@
 extension MechanismKernels {
     public static let linear = MechanismKernels(
         .linear,
-        make: { settings, _, _ in LinearAttention(causal: settings.causal) },
+        make: { settings, _, _, _ in LinearAttention(causal: settings.causal) },
         cost: { settings, shape, pass, _ in LinearAttention(causal: settings.causal).cost(for: shape, pass: pass) },
         coreCost: { settings, shape, threads in
             CoreCost(LinearAttention(causal: settings.causal), shape: shape, threads: threads)

@@ -48,7 +48,7 @@ public struct LinearAttention: AttentionKernel {
     /// ``trainingForward(q:k:v:)`` keeps them for the backward pass.
     func nonCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> (output: Tensor, features: Saved.Features)
     {
-        let (n, d) = (shape.length, shape.headDim)
+        let d = shape.headDim
         let phiQ = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let phiK = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
         let state = Tensor(uninitialized: [shape.batch, shape.heads, d, d])  // [b, h, d, d]
@@ -57,25 +57,42 @@ public struct LinearAttention: AttentionKernel {
 
         let eps = epsilon
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
-            let (fq, fk, z, o) = (phiQ.matrix(s), phiK.matrix(s), keySum.matrix(s).row(0), out.matrix(s))
+            let (fq, fk) = (phiQ.matrix(s), phiK.matrix(s))
             // pass 1: feature maps, element-wise.
             FeatureMap.apply(q.matrix(s), into: fq)
             FeatureMap.apply(k.matrix(s), into: fk)
-            FeatureMap.columnSums(fk, into: z)
-            // pass 2: the shared state, then every query against it.
-            // [d, n]·[n, d] → [d, d]
-            BLAS.gemm(fk, transposeA: true, v.matrix(s), into: state.matrix(s))
-            // [n, d]·[d, d] → [n, d]
-            BLAS.gemm(fq, state.matrix(s), into: o)
-            // pass 3: normalise each row by φ(q_i)·Σφ(k_j) + ε.
-            for i in 0..<n {
-                let phiRow = fq.row(i)
-                var denominator: Float = 0
-                for c in 0..<d { denominator += phiRow[c] * z[c] }
-                Softmax.divide(o.row(i), count: d, by: denominator + eps)
-            }
+            Self.contract(
+                phiQ: fq, phiK: fk, v: v.matrix(s), state: state.matrix(s), keySum: keySum.matrix(s).row(0),
+                into: out.matrix(s), epsilon: eps)
         }
         return (out, Saved.Features(phiQ: phiQ, phiK: phiK, state: state, keySum: keySum))
+    }
+
+    /// The non-causal contraction of one slice, given its features (the feature-map seam: linear
+    /// attention's φ = elu + 1 with m = d, Performer's m random features): with Φq, Φk `[n, m]`,
+    ///
+    ///     z = Σ_j φ(k_j),  S = Φkᵀ V,  out_i = φ(q_i)ᵀ S / (φ(q_i)·z + ε)
+    ///
+    /// `4·n·m·d + 3·n·m` FLOPs; writes `state` (`[m, d]`), `keySum` (m floats) and `out` (`[n, d]`).
+    @inline(__always)
+    package static func contract(
+        phiQ fq: MatrixView, phiK fk: MatrixView, v: MatrixView, state: MatrixView, keySum z: UnsafeMutablePointer<Float>,
+        into o: MatrixView, epsilon eps: Float
+    ) {
+        let (n, m, d) = (fq.rows, fq.cols, o.cols)
+        FeatureMap.columnSums(fk, into: z)
+        // the shared state, then every query against it.
+        // [m, n]·[n, d] → [m, d]
+        BLAS.gemm(fk, transposeA: true, v, into: state)
+        // [n, m]·[m, d] → [n, d]
+        BLAS.gemm(fq, state, into: o)
+        // normalise each row by φ(q_i)·Σφ(k_j) + ε.
+        for i in 0..<n {
+            let phiRow = fq.row(i)
+            var denominator: Float = 0
+            for c in 0..<m { denominator += phiRow[c] * z[c] }
+            Softmax.divide(o.row(i), count: d, by: denominator + eps)
+        }
     }
 
     /// The causal form in chunks of C rows (the GLA paper's chunkwise form, arXiv 2312.06635): for
@@ -214,10 +231,24 @@ public struct LinearAttention: AttentionKernel {
         let d = S.cols
         FeatureMap.apply(k, into: phiK, count: d)
         FeatureMap.apply(q, into: phiQ, count: d)
+        prefixStep(state: S, keySum: z, phiQ: phiQ, phiK: phiK, v: v, out: out, epsilon: epsilon)
+    }
+
+    /// One step of the causal recurrence given the features of position i (the feature-map seam:
+    /// ``recurrentStep(state:keySum:phiQ:phiK:q:k:v:out:epsilon:)`` with φ = elu + 1, Performer's
+    /// causal form with its m random features): S (`[m, d]`) and z (m floats) updated in place,
+    /// `out` (d floats) = φ(q_i)ᵀ S_i / (φ(q_i)·z_i + ε). `4·m·d + 2·m` FLOPs, one pass over S.
+    @inline(__always)
+    package static func prefixStep(
+        state S: MatrixView, keySum z: UnsafeMutablePointer<Float>,
+        phiQ: UnsafeMutablePointer<Float>, phiK: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, epsilon: Float
+    ) {
+        let (m, d) = (S.rows, S.cols)
         for c in 0..<d { out[c] = 0 }
         var denominator: Float = 0
-        for l in 0..<d {
-            // [d]⊗[d] → row l of [d, d], fused with out_i += φ(q_i)_l · S_i[l, :]
+        for l in 0..<m {
+            // [m]⊗[d] → row l of [m, d], fused with out_i += φ(q_i)_l · S_i[l, :]
             let srow = S.row(l)
             let (a, p) = (phiK[l], phiQ[l])
             for c in 0..<d {

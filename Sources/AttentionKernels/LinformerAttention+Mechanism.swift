@@ -4,7 +4,7 @@
 extension MechanismKernels {
     public static let linformer = MechanismKernels(
         .linformer,
-        make: { (settings, projections, _) throws(KernelConfigurationError) -> any AttentionKernel in
+        make: { (settings, projections, _, _) throws(KernelConfigurationError) -> any AttentionKernel in
             let causal = settings.causal
             guard let projections else {
                 throw KernelConfigurationError(

@@ -6,10 +6,12 @@ public struct MechanismKernels: Sendable {
     public let descriptor: MechanismDescriptor
     /// Builds the kernel (``makeAttentionKernel(_:settings:projections:seed:)``) for the settings'
     /// causal form and axes: it throws for a causal form it lacks; `projections` (Linformer's E and
-    /// F) reach only mechanisms with a k axis; `seed` seeds the kernel's own random projections.
+    /// F) reach only mechanisms with a k axis; `seed` seeds the kernel's own random projections,
+    /// drawn for head dimension `headDim`.
     public let make:
-        @Sendable (_ settings: MechanismSettings, _ projections: LinformerProjections?, _ seed: UInt64)
-            throws(KernelConfigurationError) -> any AttentionKernel
+        @Sendable (
+            _ settings: MechanismSettings, _ projections: LinformerProjections?, _ seed: UInt64, _ headDim: Int
+        ) throws(KernelConfigurationError) -> any AttentionKernel
     /// The kernel with explicit query×key tiles (`eval --blocks`), for mechanisms that tile; nil otherwise.
     public let makeTiled: (@Sendable (_ causal: Bool, _ blocks: FlashAttention.Blocks) -> any AttentionKernel)?
     /// The analytic cost of one call of a pass at `threads` workers, without building the kernel
@@ -38,7 +40,7 @@ public struct MechanismKernels: Sendable {
     public init(
         _ descriptor: MechanismDescriptor,
         make:
-            @escaping @Sendable (MechanismSettings, LinformerProjections?, UInt64) throws(KernelConfigurationError) ->
+            @escaping @Sendable (MechanismSettings, LinformerProjections?, UInt64, Int) throws(KernelConfigurationError) ->
             any AttentionKernel,
         makeTiled: (@Sendable (Bool, FlashAttention.Blocks) -> any AttentionKernel)? = nil,
         cost: @escaping @Sendable (MechanismSettings, AttentionShape, Pass, Int) -> AttentionCost,
@@ -59,16 +61,19 @@ public struct MechanismKernels: Sendable {
     public struct LayerCoreSettings: Sendable {
         public var layers: Int
         public var heads: Int
+        /// d, for cores whose parameters depend on it (Performer's features).
+        public var headDim: Int
         public var length: Int
         public var projectedLength: Int
         public var seed: UInt64
         public var flashBlocks: FlashAttention.Blocks
 
         public init(
-            layers: Int, heads: Int, length: Int, projectedLength: Int, seed: UInt64,
+            layers: Int, heads: Int, headDim: Int, length: Int, projectedLength: Int, seed: UInt64,
             flashBlocks: FlashAttention.Blocks
         ) {
             (self.layers, self.heads, self.length, self.projectedLength) = (layers, heads, length, projectedLength)
+            self.headDim = headDim
             (self.seed, self.flashBlocks) = (seed, flashBlocks)
         }
 
@@ -82,7 +87,7 @@ public struct MechanismKernels: Sendable {
 
     /// Every mechanism's kernels: the same mechanisms as ``MechanismDescriptor/registry``. Adding a
     /// mechanism is its own files plus one line here (and one there).
-    public static let registry: [MechanismKernels] = [.standard, .linformer, .linear, .flash]
+    public static let registry: [MechanismKernels] = [.standard, .linformer, .linear, .flash, .performer]
 
     static let byName: [Mechanism: MechanismKernels] = Dictionary(registry.map { ($0.mechanism, $0) }) { a, _ in
         preconditionFailure("mechanism '\(a.mechanism)' is registered twice in MechanismKernels.registry")

@@ -2,7 +2,7 @@
 extension MechanismKernels {
     public static let standard = MechanismKernels(
         .standard,
-        make: { settings, _, _ in SoftmaxAttention(causal: settings.causal) },
+        make: { settings, _, _, _ in SoftmaxAttention(causal: settings.causal) },
         cost: { settings, shape, pass, _ in SoftmaxAttention(causal: settings.causal).cost(for: shape, pass: pass) },
         coreCost: { settings, shape, threads in
             CoreCost(SoftmaxAttention(causal: settings.causal), shape: shape, threads: threads)

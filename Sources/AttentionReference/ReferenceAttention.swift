@@ -272,25 +272,54 @@ public enum ReferenceAttention {
     /// out = num/den gains δnum/den + |out|·δden/den.
     static func linearSlice(_ x: SliceInputs, causal: Bool, epsilon: Double) -> Bounded {
         let (q, k, v) = x
-        let (n, d) = (q.rows, q.cols)
-        let factor = gamma(n) + gamma(d + 1) + 2 * elementwiseError
         func phi(_ x: Double) -> Double { x > 0 ? x + 1 : exp(x) }
         func slope(_ x: Double) -> Double { x > 0 ? 1 : exp(x) }
+        // φ of an input that errs by δx: φ′(x)·δx, plus φ's own rounding (4u, in the contraction's factor).
+        func features(_ x: Bounded) -> Bounded {
+            var f = Bounded(rows: x.rows, cols: x.cols)
+            for i in 0..<x.rows {
+                for l in 0..<x.cols {
+                    (f.values[i * x.cols + l], f.bounds[i * x.cols + l]) = (phi(x[i, l]), slope(x[i, l]) * x.bound(i, l))
+                }
+            }
+            return f
+        }
+        return contractSlice(
+            phiQ: features(q), phiK: features(k), v: v, causal: causal, epsilon: epsilon,
+            featureRounding: elementwiseError)
+    }
+
+    /// Linear attention's contraction of one slice over given features Φq, Φk (`[n, m]`, positive,
+    /// with the bounds of their propagated errors) and V (`[n, d]`), in Float64: the reference half
+    /// of the kernels' feature-map seam (linear attention's φ, Performer's random features).
+    /// `featureRounding` is the relative error of one float32 feature evaluation beyond its bound.
+    ///
+    /// Bound: with every feature positive the denominator has no cancellation; it errs relatively
+    /// by ≤ γ(n) + γ(m+1) + 2·ρ (the two sums and the two features' rounding ρ), and the numerator
+    /// num_c by ≤ (γ(n) + γ(m) + 2ρ)·A_c with A_c = Σ_l φ(q_il) Σ_j φ(k_jl)|v_jc|; propagated feature
+    /// and value errors add Σ_l Σ_j (δφ(q_l)·φ(k_jl)·|v_jc| + φ(q_l)·δφ(k_jl)·|v_jc| + φ(q_l)·φ(k_jl)·δv_jc)
+    /// to the numerator and Σ_l (δφ(q_l)·z_l + φ(q_l)·Σ_j δφ(k_jl)) to the denominator; out = num/den
+    /// gains δnum/den + |out|·δden/den. O(n·m·d) time, O(m·d) memory.
+    static func contractSlice(
+        phiQ fq: Bounded, phiK fk: Bounded, v: Bounded, causal: Bool, epsilon: Double, featureRounding rho: Double
+    ) -> Bounded {
+        let (n, m, d) = (fq.rows, fq.cols, v.cols)
+        let factor = gamma(n) + gamma(m + 1) + 2 * rho
         var out = Bounded(rows: n, cols: d)
         // Running sums over the keys seen: S = Σ φ(k) vᵀ, its magnitude Σ φ(k)|v|ᵀ, z = Σ φ(k), and
         // the propagation terms Σ δφ(k)|v|ᵀ, Σ φ(k) δvᵀ, Σ δφ(k).
-        var state = [Double](repeating: 0, count: d * d)
+        var state = [Double](repeating: 0, count: m * d)
         var magnitude = state
         var keyErrors = state
         var valueErrors = state
-        var keySum = [Double](repeating: 0, count: d)
+        var keySum = [Double](repeating: 0, count: m)
         var keySumError = keySum
         func accumulate(_ j: Int) {
-            for l in 0..<d {
-                let (a, da) = (phi(k[j, l]), slope(k[j, l]) * k.bound(j, l))
+            for l in 0..<m {
+                let (a, da) = (fk[j, l], fk.bound(j, l))
                 keySum[l] += a
                 keySumError[l] += da
-                // [d]⊗[d] → [d, d], row l: S += φ(k_j) v_jᵀ
+                // [m]⊗[d] → [m, d], row l: S += φ(k_j) v_jᵀ
                 for c in 0..<d {
                     let vc = v[j, c]
                     state[l * d + c] += a * vc
@@ -304,21 +333,19 @@ public enum ReferenceAttention {
         for i in 0..<n {
             if causal { accumulate(i) }
             var (denominator, denominatorError) = (epsilon, 0.0)
-            var (features, featureErrors) = ([Double](repeating: 0, count: d), [Double](repeating: 0, count: d))
-            for l in 0..<d {
-                (features[l], featureErrors[l]) = (phi(q[i, l]), slope(q[i, l]) * q.bound(i, l))
-                denominator += features[l] * keySum[l]
-                denominatorError += featureErrors[l] * keySum[l] + features[l] * keySumError[l]
+            for l in 0..<m {
+                denominator += fq[i, l] * keySum[l]
+                denominatorError += fq.bound(i, l) * keySum[l] + fq[i, l] * keySumError[l]
             }
             for c in 0..<d {
-                // [d]·[d, d] → [d], column c: φ(q_i)ᵀ S
+                // [m]·[m, d] → [d], column c: φ(q_i)ᵀ S
                 var (numerator, a, numeratorError) = (0.0, 0.0, 0.0)
-                for l in 0..<d {
-                    numerator += features[l] * state[l * d + c]
-                    a += features[l] * magnitude[l * d + c]
+                for l in 0..<m {
+                    numerator += fq[i, l] * state[l * d + c]
+                    a += fq[i, l] * magnitude[l * d + c]
                     numeratorError +=
-                        featureErrors[l] * magnitude[l * d + c]
-                        + features[l] * (keyErrors[l * d + c] + valueErrors[l * d + c])
+                        fq.bound(i, l) * magnitude[l * d + c]
+                        + fq[i, l] * (keyErrors[l * d + c] + valueErrors[l * d + c])
                 }
                 let value = numerator / denominator
                 let rounding = factor * (a / denominator + abs(value)) + u * abs(value)
@@ -360,6 +387,8 @@ public enum ReferenceAttention {
         case let linearKernel as LinearAttention:
             let epsilon = Double(linearKernel.epsilon)
             return perSlice(shape) { s in linearSlice(inputs(s), causal: linearKernel.isCausal, epsilon: epsilon) }
+        case let performer as PerformerAttention:
+            return perSlice(shape) { s in performerSlice(inputs(s), kernel: performer) }
         case let flash as FlashAttention:
             let rescalings = max(flash.keyBlocks(length: shape.length) - 1, 0)
             return perSlice(shape) { s in softmaxSlice(inputs(s), causal: flash.isCausal, rescalings: rescalings) }

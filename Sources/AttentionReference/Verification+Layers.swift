@@ -15,7 +15,8 @@ extension Verification {
         flashBlocks: FlashAttention.Blocks = .default
     ) -> [(name: String, cores: [any DifferentiableAttention])] {
         let settings = MechanismKernels.LayerCoreSettings(
-            layers: configuration.layers, heads: configuration.heads, length: length, projectedLength: projectedLength,
+            layers: configuration.layers, heads: configuration.heads, headDim: configuration.headDim, length: length,
+            projectedLength: projectedLength,
             seed: seed, flashBlocks: flashBlocks)
         let inFigureOrder = MechanismKernels.registry.sorted { $0.descriptor.rank < $1.descriptor.rank }
         return inFigureOrder.flatMap { $0.layerCores(settings) }

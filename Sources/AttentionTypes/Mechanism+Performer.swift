@@ -6,7 +6,13 @@
 extension MechanismDescriptor {
     public static let performer = MechanismDescriptor(
         name: "performer", title: "Performer (FAVOR+)", axes: [.features],
-        supports: Support(causal: true, decoding: .decoders([.recompute])),
+        supports: Support(
+            causal: true,
+            decoding: .unsupported(
+                reason: """
+                    performer has no decoder here: none of the papers' generation tables has a Performer row, \
+                    and its causal form is measured as a forward or training pass (--causal true)
+                    """)),
         rank: 5, paperRank: 5, style: PlotStyle(colors: ["#e84393", "#b71c6b"]))
 }
 

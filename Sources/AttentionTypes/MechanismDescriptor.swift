@@ -35,7 +35,7 @@ public struct MechanismDescriptor: Sendable {
 
     /// Every mechanism, in the order `--help`, default sweeps and per-mechanism summaries use.
     /// Adding a mechanism is its own file plus one line here (and one in `MechanismKernels.registry`).
-    public static let registry: [MechanismDescriptor] = [.standard, .linformer, .linear, .flash]
+    public static let registry: [MechanismDescriptor] = [.standard, .linformer, .linear, .flash, .performer]
 
     /// The registry by name; a name registered twice is a programmer error.
     static let byName: [String: MechanismDescriptor] = Dictionary(registry.map { ($0.name, $0) }) { a, _ in

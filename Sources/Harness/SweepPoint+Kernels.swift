@@ -151,7 +151,7 @@ extension SweepPoint {
                 k: k, length: length, heads: heads, sharing: sharing, seed: seed &+ 3)
         }
         return try makeAttentionKernel(
-            mechanism, settings: mechanismSettings, projections: projections, seed: seed &+ 5)
+            mechanism, settings: mechanismSettings, projections: projections, seed: seed &+ 5, headDim: headDim)
     }
 }
 

@@ -18,9 +18,7 @@ extension SweepPoint {
 
     /// The cost of one call of `pass` at layer scope, from the stack's model (nothing allocated).
     func layerCost(of pass: Pass) -> AttentionCost {
-        let core = EncoderStack.CoreCost.of(
-            mechanism, causal: causal, shape: shape, projectedLength: projectedLength,
-            sharing: sharing, threads: threads)
+        let core = EncoderStack.CoreCost.of(mechanism, settings: mechanismSettings, shape: shape, threads: threads)
         return EncoderStack.cost(configuration: layerConfiguration, batch: batch, length: length, pass: pass) { _ in
             core
         }

@@ -36,7 +36,18 @@ struct Eval: ParsableCommand {
     @Option(help: "Linformer k for seeded projections (when --e is not given).") var projectedLength: Int?
     @Option(help: "Linformer sharing for seeded projections: none, headwise, key-value.")
     var sharing: ProjectionSharing = .headwise
-    @Option(help: "Seed for Linformer's projections.") var seed: UInt64 = 42
+    @Option(help: "Seed for Linformer's projections, Reformer's rotations and Performer's features.") var seed: UInt64 =
+        42
+    @Option(help: "Reformer's hashing rounds (default 1).") var hashRounds: Int?
+    @Option(help: "Reformer's buckets per round, even (default 64).") var buckets: Int?
+    @Option(help: "Reformer's sorted tokens per chunk (default 32).") var chunk: Int?
+    @Option(help: "Performer's random features m (default 256).") var features: Int?
+    @Option(
+        name: .customLong("random-out"),
+        help:
+            "Write the mechanism's own random projections (.npy): Performer's W = d^(-1/4)·ω [m, d], Reformer's rotations [rounds, d, buckets/2]."
+    )
+    var randomOutPath: String?
     @Option(help: "Flash attention's tiles as QUERYxKEY rows, e.g. 16x32 (default: the kernel's own).")
     var blocks: String?
     @Option(name: .customLong("out"), help: "Output file (.npy).") var outPath: String
@@ -77,6 +88,24 @@ struct Eval: ParsableCommand {
             throw ValidationError("\(mechanism.rawValue) needs --e (and optionally --f) or --projected-length K")
         }
         if let k = projectedLength, k < 1 { throw ValidationError("--projected-length must be at least 1") }
+        let axes: [(String, Int?, MechanismAxis, ClosedRange<Int>)] = [
+            ("--hash-rounds", hashRounds, .hashRounds, 1...1024), ("--buckets", buckets, .buckets, 2...(1 << 20)),
+            ("--chunk", chunk, .chunk, 1...(1 << 20)), ("--features", features, .features, 1...(1 << 20)),
+        ]
+        for (flag, value, axis, range) in axes {
+            guard let value else { continue }
+            guard descriptor.axes.contains(axis) else {
+                let owners = MechanismDescriptor.registry.filter { $0.axes.contains(axis) }
+                throw ValidationError("\(flag) is for --mechanism \(MechanismDescriptor.names(of: owners)) only")
+            }
+            guard range.contains(value) else {
+                throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            }
+        }
+        if let buckets, buckets % 2 != 0 { throw ValidationError("--buckets must be even, got \(buckets)") }
+        if randomOutPath != nil && !(descriptor.axes.contains(.features) || descriptor.axes.contains(.hashRounds)) {
+            throw ValidationError("--random-out is for mechanisms with random projections (performer, reformer)")
+        }
         if !descriptor.supports.causal && causal {
             let others = MechanismDescriptor.names(of: Self.causalMechanisms)
             throw ValidationError(
@@ -98,8 +127,9 @@ struct Eval: ParsableCommand {
             ComputeThreads.set(threads)
             let inputs = [qPath, kPath, vPath] + [ePath, fPath, gradOutPath].compactMap { $0 }
             let gradientFiles = gradientPaths
-            try OutputFile.checkDistinct([outPath] + gradientFiles.map(\.path), inputs: inputs)
-            for path in [outPath] + gradientFiles.map(\.path) {
+            let outputs = [outPath] + gradientFiles.map(\.path) + [randomOutPath].compactMap { $0 }
+            try OutputFile.checkDistinct(outputs, inputs: inputs)
+            for path in outputs {
                 try OutputFile.checkWritable(path, overwrite: overwrite, inputs: inputs)
             }
             var budgetSpec = SweepSpec()
@@ -130,7 +160,20 @@ struct Eval: ParsableCommand {
                     )
                 }
             }
-            let kernel = try makeKernel(shape: shape)
+            let settings = MechanismSettings(
+                causal: causal, hashRounds: hashRounds, buckets: buckets, chunk: chunk, features: features)
+            let parameters = mechanism.kernels.cost(settings, shape, .forward, threads).parameterBytes
+            guard ePath != nil || parameters <= budget else {
+                throw UsageError(
+                    "\(mechanism.rawValue)'s parameters need \(formatBytes(parameters)), over the memory budget \(formatBytes(budget)); lower them or raise --memory-budget"
+                )
+            }
+            let kernel = try makeKernel(shape: shape, settings: settings)
+            if let randomOutPath, let random = (kernel as? any RandomlyProjected)?.randomProjection {
+                try OutputFile.write(
+                    NPY.encode(NPYArray(shape: random.shape, scalars: random.scalars)), to: randomOutPath,
+                    overwrite: overwrite, inputs: inputs)
+            }
             guard let outputGradient else {
                 let cost = kernel.cost(for: shape)
                 guard cost.callPeakBytes <= budget else {
@@ -184,7 +227,7 @@ struct Eval: ParsableCommand {
         return names.map { ($0, folder + "\($0).npy") }
     }
 
-    private func makeKernel(shape: AttentionShape) throws -> any AttentionKernel {
+    private func makeKernel(shape: AttentionShape, settings: MechanismSettings) throws -> any AttentionKernel {
         var projections: LinformerProjections?
         if mechanism.descriptor.axes.contains(.projectedLength) {
             if let ePath {
@@ -211,7 +254,8 @@ struct Eval: ParsableCommand {
             guard tilings.count == 1 else { throw UsageError("--blocks takes one tiling, got '\(blocks)'") }
             return makeTiled(causal, tilings[0])
         }
-        return try makeAttentionKernel(mechanism, causal: causal, projections: projections)
+        return try makeAttentionKernel(
+            mechanism, settings: settings, projections: projections, seed: seed, headDim: shape.headDim)
     }
 
     /// Reads an attention input, `[B, H, n, d]` or `[n, d]` (taken as B = H = 1).
