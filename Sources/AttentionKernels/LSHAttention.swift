@@ -64,10 +64,10 @@ public struct LSHAttention: AttentionKernel {
     /// The score a masked key gets: `exp` of it less any finite maximum is exactly 0.
     static let maskedScore = -Float.greatestFiniteMagnitude
 
-    public init(rounds: Int = 1, buckets: Int = 64, chunk: Int = 32, causal: Bool = false, seed: UInt64 = defaultSeed)
-    {
+    public init(rounds: Int = 1, buckets: Int = 64, chunk: Int = 32, causal: Bool = false, seed: UInt64 = defaultSeed) {
         precondition(rounds >= 1, "LSH attention: at least one hash round, got \(rounds)")
-        precondition(buckets >= 2 && buckets % 2 == 0, "LSH attention: buckets must be even and at least 2, got \(buckets)")
+        precondition(
+            buckets >= 2 && buckets % 2 == 0, "LSH attention: buckets must be even and at least 2, got \(buckets)")
         precondition(chunk >= 1, "LSH attention: a chunk has at least 1 token, got \(chunk)")
         self.rounds = rounds
         self.buckets = buckets
@@ -222,7 +222,8 @@ public struct LSHAttention: AttentionKernel {
                         let (rows, width) = (window.rows, window.width)
                         let scores = gathered.scores(rows: rows, width: width)
                         // [rows, d]·[d, width] → [rows, width]
-                        BLAS.gemm(gathered.queries(rows), gathered.keys(width), transposeB: true, into: scores, alpha: scale)
+                        BLAS.gemm(
+                            gathered.queries(rows), gathered.keys(width), transposeB: true, into: scores, alpha: scale)
                         for a in 0..<rows {
                             let i = order[window.own.lowerBound + a]
                             Self.mask(
@@ -237,7 +238,9 @@ public struct LSHAttention: AttentionKernel {
                         // [rows, width]·[width, d] → [rows, d]
                         BLAS.gemm(scores, gathered.values(width), into: products)
                         for a in 0..<rows {
-                            let (o, p, rescale) = (os.row(order[window.own.lowerBound + a]), products.row(a), gathered.rescales[a])
+                            let (o, p, rescale) = (
+                                os.row(order[window.own.lowerBound + a]), products.row(a), gathered.rescales[a]
+                            )
                             if r == 0 {
                                 o.update(from: p, count: d)
                             } else {
@@ -357,7 +360,9 @@ extension LSHAttention {
         @inline(__always)
         subscript(i: Int) -> Int {
             get { Int(base.load(fromByteOffset: i &* 4, as: Int32.self)) }
-            nonmutating set { base.storeBytes(of: Int32(truncatingIfNeeded: newValue), toByteOffset: i &* 4, as: Int32.self) }
+            nonmutating set {
+                base.storeBytes(of: Int32(truncatingIfNeeded: newValue), toByteOffset: i &* 4, as: Int32.self)
+            }
         }
     }
 
@@ -489,7 +494,9 @@ extension LSHAttention {
         /// Gathers the window's queries (from `queries`), normalised keys, values and key positions.
         func load(_ window: Window, order: Indices, queries qs: MatrixView, keys: MatrixView, values: MatrixView) {
             let d = headDim
-            let (q, k, v, positions) = (queries(window.rows), self.keys(window.width), self.values(window.width), positions)
+            let (q, k, v, positions) = (
+                queries(window.rows), self.keys(window.width), self.values(window.width), positions
+            )
             for a in 0..<window.rows { q.row(a).update(from: qs.row(order[window.own.lowerBound + a]), count: d) }
             for a in 0..<window.width {
                 let j = order[window.sorted(column: a)]
