@@ -84,7 +84,7 @@ public struct LSHAttention: AttentionKernel {
 
     /// Round r's generator seed: `seed` mixed with r by an odd constant that is not SplitMix64's
     /// increment (so one round's stream is not another's shifted by a draw).
-    public func rotationSeed(round r: Int) -> UInt64 { seed ^ (UInt64(r) &+ 1) &* 0xD6E8_FEB8_6659_FD93 }
+    public func rotationSeed(round r: Int) -> UInt64 { seed ^ ((UInt64(r) &+ 1) &* 0xD6E8_FEB8_6659_FD93) }
 
     /// The rotations R_0 … R_{R−1}, `[R, d, b/2]`, standard normal.
     func rotations(headDim d: Int) -> Tensor {
