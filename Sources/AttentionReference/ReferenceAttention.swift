@@ -389,6 +389,11 @@ public enum ReferenceAttention {
             return perSlice(shape) { s in linearSlice(inputs(s), causal: linearKernel.isCausal, epsilon: epsilon) }
         case let performer as PerformerAttention:
             return perSlice(shape) { s in performerSlice(inputs(s), kernel: performer) }
+        case let lsh as LSHAttention:
+            return perSlice(shape) { s in
+                let x = inputs(s)
+                return lshSlice(x, orders: lshOrders(of: lsh, q: x.q), chunk: lsh.chunk, causal: lsh.isCausal)
+            }
         case let flash as FlashAttention:
             let rescalings = max(flash.keyBlocks(length: shape.length) - 1, 0)
             return perSlice(shape) { s in softmaxSlice(inputs(s), causal: flash.isCausal, rescalings: rescalings) }
