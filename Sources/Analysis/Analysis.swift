@@ -17,6 +17,8 @@ public struct Analysis: Sendable {
     public var maxBatch: [MaxBatchRow]?
     /// The paper's Table 3 (`Data/linformer_table3.csv`).
     public var paperTable3: [PaperTable3Cell] = []
+    /// Long Range Arena's Table 2 (``PaperLRACell``), for the `lra-table2` preset's report.
+    public var paperLRA: [PaperLRACell] = []
     /// The paper's generation speed-ups (`Data/rnn_generation.csv`).
     public var paperGeneration: [PaperGeneration] = []
     /// The paper's appendix Table 5 (seconds per image per decoder, CPU and GPU).
@@ -85,6 +87,7 @@ extension SweepPoint {
         s.mechanism = .standard
         s.sharing = nil
         s.projectedLength = nil
+        (s.hashRounds, s.buckets, s.chunk, s.features) = (nil, nil, nil, nil)
         if s.decoder != nil { s.decoder = .kvCache }
         return s
     }

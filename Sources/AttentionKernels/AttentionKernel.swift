@@ -73,5 +73,5 @@ extension AttentionKernel {
 /// rotations): `eval --random-out` writes them, so another implementation can use the same ones.
 public protocol RandomlyProjected {
     /// The projections as the kernel uses them (Performer's W `[m, d]`, Reformer's `[rounds, d, b/2]`).
-    var randomProjection: Tensor { get }
+    func randomProjection(headDim: Int) -> Tensor
 }

@@ -9,7 +9,7 @@ extension MechanismKernels {
         coreCost: { settings, shape, threads in
             CoreCost(LinearAttention(causal: settings.causal), shape: shape, threads: threads)
         },
-        decodeCore: { LinearAttention(causal: true) },
+        decodeCore: { _, _, _ in LinearAttention(causal: true) },
         verificationKernels: { _, _, _ in
             [
                 LinearAttention(), LinearAttention(causal: true),

@@ -24,7 +24,8 @@ public struct MechanismKernels: Sendable {
         @Sendable (_ settings: MechanismSettings, _ shape: AttentionShape, _ threads: Int)
             -> CoreCost
     /// The causal core a decoding encoder stack runs (``LayerGeneration``); nil when it does not decode.
-    public let decodeCore: (@Sendable () -> any DifferentiableAttention)?
+    /// It takes the point's settings, the seed of the core's own random projections and d.
+    public let decodeCore: (@Sendable (MechanismSettings, UInt64, Int) -> any DifferentiableAttention)?
     /// The kernels `verify` checks for this mechanism on a shape (every causal form and variant;
     /// Linformer's projections seeded with k = `projectedLength` from `seed`), in the order it prints them.
     public let verificationKernels:
@@ -45,7 +46,7 @@ public struct MechanismKernels: Sendable {
         makeTiled: (@Sendable (Bool, FlashAttention.Blocks) -> any AttentionKernel)? = nil,
         cost: @escaping @Sendable (MechanismSettings, AttentionShape, Pass, Int) -> AttentionCost,
         coreCost: @escaping @Sendable (MechanismSettings, AttentionShape, Int) -> CoreCost,
-        decodeCore: (@Sendable () -> any DifferentiableAttention)? = nil,
+        decodeCore: (@Sendable (MechanismSettings, UInt64, Int) -> any DifferentiableAttention)? = nil,
         verificationKernels: @escaping @Sendable (AttentionShape, Int, UInt64) -> [any AttentionKernel],
         layerCores: @escaping @Sendable (LayerCoreSettings) -> [NamedCores]
     ) {
@@ -87,7 +88,7 @@ public struct MechanismKernels: Sendable {
 
     /// Every mechanism's kernels: the same mechanisms as ``MechanismDescriptor/registry``. Adding a
     /// mechanism is its own files plus one line here (and one there).
-    public static let registry: [MechanismKernels] = [.standard, .linformer, .linear, .flash, .performer]
+    public static let registry: [MechanismKernels] = [.standard, .linformer, .linear, .flash, .reformer, .performer]
 
     static let byName: [Mechanism: MechanismKernels] = Dictionary(registry.map { ($0.mechanism, $0) }) { a, _ in
         preconditionFailure("mechanism '\(a.mechanism)' is registered twice in MechanismKernels.registry")

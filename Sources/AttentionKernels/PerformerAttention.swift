@@ -113,5 +113,7 @@ public struct PerformerAttention: AttentionKernel {
 
 extension PerformerAttention: RandomlyProjected {
     /// W = d^(−1/4)·ω, `[m, d]`.
-    public var randomProjection: Tensor { Tensor(shape: [features.count, features.headDim], scalars: features.projection.scalars) }
+    public func randomProjection(headDim _: Int) -> Tensor {
+        Tensor(shape: [features.count, features.headDim], scalars: features.projection.scalars)
+    }
 }

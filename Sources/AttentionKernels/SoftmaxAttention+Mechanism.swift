@@ -7,7 +7,7 @@ extension MechanismKernels {
         coreCost: { settings, shape, threads in
             CoreCost(SoftmaxAttention(causal: settings.causal), shape: shape, threads: threads)
         },
-        decodeCore: { SoftmaxAttention(causal: true) },
+        decodeCore: { _, _, _ in SoftmaxAttention(causal: true) },
         verificationKernels: { _, _, _ in [SoftmaxAttention(), SoftmaxAttention(causal: true)] },
         layerCores: { settings in
             [

@@ -93,7 +93,8 @@ public enum Verification {
             batch: generation.batch, heads: generation.heads, length: generation.length,
             headDim: generation.headDim)
         generation(record: record)
-        guard let core = generation.mechanism.kernels.decodeCore?() else {
+        guard let core = generation.mechanism.kernels.decodeCore?(MechanismSettings(causal: true), 0, generation.headDim)
+        else {
             preconditionFailure("\(generation.mechanism) decodes but has no causal core to take its reference from")
         }
         // The Float64 reference of the causal kernel the decoder steps through, on the recorded q, k, v.

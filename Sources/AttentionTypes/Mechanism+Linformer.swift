@@ -13,7 +13,7 @@ extension MechanismDescriptor {
                     """)),
         rank: 2, paperRank: 3,
         style: PlotStyle(colors: ["#2e86c1", "#8e44ad", "#34495e", "#d4ac0d", "#7f8c8d"], colorBy: .projectedLength),
-        peer: PeerForm("the formula in batched matmuls"))
+        peer: PeerForm("the formula in batched matmuls"), approximatesSoftmax: true)
 }
 
 extension Mechanism {

@@ -13,7 +13,7 @@ extension MechanismDescriptor {
                     performer has no decoder here: none of the papers' generation tables has a Performer row, \
                     and its causal form is measured as a forward or training pass (--causal true)
                     """)),
-        rank: 5, paperRank: 5, style: PlotStyle(colors: ["#e84393", "#b71c6b"]))
+        rank: 5, paperRank: 5, style: PlotStyle(colors: ["#e84393", "#b71c6b"]), approximatesSoftmax: true)
 }
 
 extension Mechanism {

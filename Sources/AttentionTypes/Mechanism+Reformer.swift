@@ -9,7 +9,7 @@ extension MechanismDescriptor {
     public static let reformer = MechanismDescriptor(
         name: "reformer", title: "Reformer (LSH attention)", label: "lsh",
         axes: [.hashRounds, .buckets, .chunk],
-        supports: Support(causal: true, decoding: .decoders([.recompute])),
+        supports: Support(causal: true, decoding: .decoders([.recompute]), decodesAtCoreScope: false),
         rank: 4, paperRank: 4, style: PlotStyle(colors: ["#9b59b6", "#6c3483", "#d2b4de"], colorBy: .hashRounds))
 }
 

@@ -20,11 +20,15 @@ public struct MechanismDescriptor: Sendable {
     public let style: PlotStyle
     /// The PyTorch form `Tests/peers` times under this name, or nil when it has no peer.
     public let peer: PeerForm?
+    /// Whether it estimates softmax attention (Linformer, Performer), so its forward rows get the
+    /// relative error against exact attention (`approx_rel_error`); linear attention does not.
+    public let approximatesSoftmax: Bool
 
     public init(
         name: String, title: String, label: String? = nil, axes: [MechanismAxis] = [], supports: Support,
-        rank: Int, paperRank: Int, style: PlotStyle, peer: PeerForm? = nil
+        rank: Int, paperRank: Int, style: PlotStyle, peer: PeerForm? = nil, approximatesSoftmax: Bool = false
     ) {
+        self.approximatesSoftmax = approximatesSoftmax
         mechanism = Mechanism(declaring: name)
         (self.title, self.label, self.axes, self.supports) = (title, label ?? name, axes, supports)
         (self.rank, self.paperRank, self.style, self.peer) = (rank, paperRank, style, peer)
@@ -35,7 +39,7 @@ public struct MechanismDescriptor: Sendable {
 
     /// Every mechanism, in the order `--help`, default sweeps and per-mechanism summaries use.
     /// Adding a mechanism is its own file plus one line here (and one in `MechanismKernels.registry`).
-    public static let registry: [MechanismDescriptor] = [.standard, .linformer, .linear, .flash, .performer]
+    public static let registry: [MechanismDescriptor] = [.standard, .linformer, .linear, .flash, .reformer, .performer]
 
     /// The registry by name; a name registered twice is a programmer error.
     static let byName: [String: MechanismDescriptor] = Dictionary(registry.map { ($0.name, $0) }) { a, _ in
@@ -81,11 +85,18 @@ extension MechanismDescriptor {
         public var backward: Bool
         /// How it decodes: the decoders it runs, the first being its default, or why it cannot.
         public var decoding: Decoding
+        /// Whether its decoders run on the core alone (`--scope core --mode decode`); false for one that
+        /// decodes only through the whole model (Reformer: its recompute decoder re-runs the stack).
+        public var decodesAtCoreScope: Bool
 
-        public init(causal: Bool, noCausalReason: String? = nil, backward: Bool = true, decoding: Decoding) {
+        public init(
+            causal: Bool, noCausalReason: String? = nil, backward: Bool = true, decoding: Decoding,
+            decodesAtCoreScope: Bool = true
+        ) {
             (self.causal, self.noCausalReason, self.backward, self.decoding) = (
                 causal, noCausalReason, backward, decoding
             )
+            self.decodesAtCoreScope = decodesAtCoreScope
         }
     }
 

@@ -42,7 +42,7 @@ public struct Generation: Sendable {
         prompt: Int = 1,
         seed: UInt64
     ) throws(KernelConfigurationError) {
-        if let reason = Self.unsupported(mechanism, decoder: decoder) { throw reason }
+        if let reason = Self.unsupported(mechanism, decoder: decoder) ?? Self.notAlone(mechanism) { throw reason }
         guard let decoder = decoder ?? Decoder.default(for: mechanism) else { throw Self.noDecoder(mechanism) }
         self.decoder = decoder
         precondition(batch >= 1 && heads >= 1 && headDim >= 1, "decode: batch, heads and head dimension must be ≥ 1")
@@ -60,6 +60,14 @@ public struct Generation: Sendable {
         if let reason = unsupported(mechanism) { return reason }
         guard let decoder, !Decoder.supported(by: mechanism).contains(decoder) else { return nil }
         return noDecoder(mechanism, decoder)
+    }
+
+    /// Why `mechanism` does not decode on the core alone (it decodes through the whole model only), or nil.
+    public static func notAlone(_ mechanism: Mechanism) -> KernelConfigurationError? {
+        guard !mechanism.descriptor.supports.decodesAtCoreScope else { return nil }
+        return KernelConfigurationError(
+            "\(mechanism.rawValue) decodes only through the whole model (--scope layer): its recompute decoder re-runs the encoder stack over the prefix"
+        )
     }
 
     /// The one-line reason a mechanism does not run a decoder.
@@ -142,7 +150,8 @@ public struct Generation: Sendable {
         let (slices, d) = (Int.saturatingProduct(batch, heads), Double(headDim))
         let state: Int
         let attention: Double
-        guard unsupported(mechanism, decoder: decoder) == nil, let decoder = decoder ?? Decoder.default(for: mechanism)
+        guard unsupported(mechanism, decoder: decoder) == nil, notAlone(mechanism) == nil,
+            let decoder = decoder ?? Decoder.default(for: mechanism)
         else {
             return AttentionCost(flops: 0, intermediateBytes: 0, outputBytes: 0)
         }

@@ -37,6 +37,8 @@ public struct LayerGeneration: Sendable {
     public let length: Int
     /// P: prompt tokens (at least 1, at most N).
     public let prompt: Int
+    /// The core's settings (Reformer's rounds, buckets and chunk; the causal form always).
+    public let settings: MechanismSettings
     /// The causal stack whose weights the generation runs (and which verification runs over the
     /// recorded inputs).
     public let stack: EncoderStack
@@ -48,7 +50,7 @@ public struct LayerGeneration: Sendable {
     ///   linear attention with `recurrent` (``Generation/unsupported(_:decoder:)``).
     public init(
         configuration: LayerConfiguration, mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, length: Int,
-        prompt: Int = 1, seed: UInt64
+        prompt: Int = 1, settings: MechanismSettings = MechanismSettings(), seed: UInt64
     ) throws(KernelConfigurationError) {
         if let reason = Generation.unsupported(mechanism, decoder: decoder) { throw reason }
         guard let decoder = decoder ?? Decoder.default(for: mechanism),
@@ -57,7 +59,10 @@ public struct LayerGeneration: Sendable {
         precondition(batch >= 1 && configuration.layers >= 1, "layer decode: batch and layers must be ≥ 1")
         precondition(
             prompt >= 1 && prompt <= length, "layer decode: the prompt (\(prompt)) must be 1…N (\(length)) tokens")
-        let core = makeCore()
+        var causal = settings
+        causal.causal = true
+        let core = makeCore(causal, seed &+ 9, configuration.headDim)
+        self.settings = causal
         self.configuration = configuration
         (self.mechanism, self.decoder, self.batch, self.length, self.prompt) = (
             mechanism, decoder, batch, length, prompt
@@ -237,13 +242,13 @@ public struct LayerGeneration: Sendable {
     public var cost: AttentionCost {
         Self.cost(
             configuration: configuration, mechanism: mechanism, decoder: decoder, batch: batch, length: length,
-            prompt: prompt)
+            prompt: prompt, settings: settings)
     }
 
     /// ``cost`` without building the generation (no allocation); unsupported pairs cost nothing (never run).
     public static func cost(
         configuration c: LayerConfiguration, mechanism: Mechanism, decoder: Decoder? = nil, batch: Int, length n: Int,
-        prompt: Int
+        prompt: Int, settings: MechanismSettings = MechanismSettings()
     ) -> AttentionCost {
         guard Generation.unsupported(mechanism, decoder: decoder) == nil,
             let decoder = decoder ?? Decoder.default(for: mechanism)
@@ -257,8 +262,10 @@ public struct LayerGeneration: Sendable {
         let output = AttentionCost.floats(batch, dm)
         let (b, d, nd) = (Double(batch), Double(dm), Double(n))
         let products = b * Double(layers) * (8 * d * d + 4 * d * Double(c.ffnDim))  // per token, every layer
-        let core = { (m: Int) in
-            EncoderStack.CoreCost.of(mechanism, causal: true, shape: c.coreShape(batch: batch, length: m))
+        var causal = settings
+        causal.causal = true
+        let core = { [causal] (m: Int) in
+            EncoderStack.CoreCost.of(mechanism, settings: causal, shape: c.coreShape(batch: batch, length: m))
         }
         switch decoder {
         case .kvCache, .recurrent:
@@ -282,7 +289,10 @@ public struct LayerGeneration: Sendable {
                 EncoderStack.cost(configuration: c, batch: batch, length: m, pass: .forward, core: { _ in core(m) })
                     .flops
             }
-            let flops = sumOfQuadratic(f(1), f(2), f(3), upTo: max(n, 1))
+            // Softmax's core is quadratic in m; another's (Reformer's chunks) is summed step by step.
+            let flops =
+                mechanism == .standard
+                ? sumOfQuadratic(f(1), f(2), f(3), upTo: max(n, 1)) : (1...max(n, 1)).reduce(0.0) { $0 + f($1) }
             // The prefix, then at the last step its copy and the stack's forward over it.
             let rerun = EncoderStack.cost(
                 configuration: c, batch: batch, length: n, pass: .forward, core: { _ in core(n) })

@@ -30,7 +30,7 @@ public struct Report {
             // section replaces them. Table 3 appears only for runs that have its cells.
             let figure1 = figure1()
             let perCall = figure1.isEmpty ? [exponents(), breakEven()] : []
-            for section in [scope()] + perCall + [figure1, training(), table3()] where !section.isEmpty {
+            for section in [scope()] + perCall + [figure1, training(), table3(), lraTable2()] where !section.isEmpty {
                 md += "\n" + section
             }
             md += "\n" + approximation()
@@ -337,7 +337,10 @@ public struct Report {
         return md
     }
 
-    func approximation() -> String {
+    /// The approximation-error sections of the mechanisms that estimate softmax attention.
+    func approximation() -> String { linformerApproximation() + performerApproximation() }
+
+    func linformerApproximation() -> String {
         let rows = table.measured.filter { $0.point.mechanism == .linformer && $0.approxRelError != nil }
         guard !rows.isEmpty else { return "" }
         let ns = Set(rows.map(\.point.length)).sorted()
@@ -352,6 +355,29 @@ public struct Report {
                 "| \(n) | "
                 + ks.map { k in
                     rows.first { $0.point.length == n && $0.point.projectedLength == k }?.approxRelError.map {
+                        String(format: "%.3g", $0)
+                    } ?? "–"
+                }.joined(separator: " | ") + " |\n"
+        }
+        return md
+    }
+
+    /// Performer's relative error against exact softmax attention, by n and feature count m.
+    func performerApproximation() -> String {
+        let rows = table.measured.filter { $0.point.mechanism == .performer && $0.approxRelError != nil }
+        guard !rows.isEmpty else { return "" }
+        let ns = Set(rows.map(\.point.length)).sorted()
+        let ms = Set(rows.compactMap(\.point.features)).sorted()
+        var md =
+            "\n## Performer's approximation error\n\n‖O_performer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, m positive orthogonal random features (FAVOR+, seeded), random inputs: the estimator's own error, which more features lower.\n\n"
+        md +=
+            "| n \\ m | " + ms.map(String.init).joined(separator: " | ") + " |\n|---|" + ms.map { _ in "---|" }.joined()
+            + "\n"
+        for n in ns {
+            md +=
+                "| \(n) | "
+                + ms.map { m in
+                    rows.first { $0.point.length == n && $0.point.features == m }?.approxRelError.map {
                         String(format: "%.3g", $0)
                     } ?? "–"
                 }.joined(separator: " | ") + " |\n"

@@ -25,7 +25,7 @@ extension SweepPoint {
         case .layer:
             let generation = try LayerGeneration(
                 configuration: layerConfiguration, mechanism: mechanism, decoder: decoder,
-                batch: batch, length: length, prompt: prompt ?? 1, seed: seed)
+                batch: batch, length: length, prompt: prompt ?? 1, settings: mechanismSettings, seed: seed)
             return DecodeCall(run: { generation(observer: $0) }, cost: generation.cost, workers: 1)
         }
     }

@@ -51,7 +51,9 @@ public struct PointRunner: Sendable {
         rss.finish(into: &row)
         row.modelBytes = made.cost.callPeakBytes
         row.paramBytes = made.cost.parameterBytes
-        if point.mechanism == .linformer, point.pass == .forward, let out, let (q, k, v) = inputs {
+        if point.mechanism.descriptor.approximatesSoftmax, !point.causal, point.pass == .forward, let out,
+            let (q, k, v) = inputs
+        {
             row.approxRelError = ApproximationError.sampled(out, q: q, k: k, v: v)
         }
 

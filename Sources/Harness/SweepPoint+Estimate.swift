@@ -25,7 +25,7 @@ extension PointRunner {
         let generation = try LayerGeneration(
             configuration: point.layerConfiguration, mechanism: point.mechanism, decoder: point.decoder,
             batch: point.batch,
-            length: point.length, prompt: point.prompt ?? 1, seed: seed)
+            length: point.length, prompt: point.prompt ?? 1, settings: point.mechanismSettings, seed: seed)
         let n = point.length
         let prefix = Tensor.normal([point.batch, n, point.layerConfiguration.modelDim], seed: seed &+ 9)
         let strata = StratifiedSteps.positions(length: n, strata: max(steps / 2, 1), perStratum: 2, seed: seed &+ 10)

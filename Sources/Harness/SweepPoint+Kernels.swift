@@ -25,7 +25,7 @@ extension SweepPoint {
         if mode == .decode && scope == .layer {
             return LayerGeneration.cost(
                 configuration: layerConfiguration, mechanism: mechanism, decoder: decoder,
-                batch: batch, length: length, prompt: prompt ?? 1)
+                batch: batch, length: length, prompt: prompt ?? 1, settings: mechanismSettings)
         }
         if mode == .decode {
             return Generation.cost(

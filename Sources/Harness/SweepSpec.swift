@@ -225,20 +225,22 @@ public struct SweepSpec: Equatable, Sendable {
     ) -> [SweepPoint] {
         switch mode {
         case .decode:
+            let hashing = hashingValues(for: mechanism)
             return decoders(for: mechanism).flatMap { decoder in
-                prompts.map {
-                    SweepPoint(
-                        mechanism: mechanism, mode: .decode, decoder: decoder, causal: true, length: n, prompt: $0,
-                        batch: b, heads: h, headDim: d, threads: t)
+                hashing.flatMap { hash in
+                    prompts.map {
+                        SweepPoint(
+                            mechanism: mechanism, mode: .decode, decoder: decoder, causal: true, length: n,
+                            hashRounds: hash.rounds, buckets: hash.buckets, chunk: hash.chunk, prompt: $0,
+                            batch: b, heads: h, headDim: d, threads: t)
+                    }
                 }
             }
         case .forward:
             let descriptor = mechanism.descriptor
             let shares: [ProjectionSharing?] = descriptor.axes.contains(.sharing) ? sharing : [nil]
             let ks: [Int?] = descriptor.axes.contains(.projectedLength) ? projectedLengths : [nil]
-            let hashing: [(rounds: Int?, buckets: Int?, chunk: Int?)] =
-                descriptor.axes.contains(.hashRounds)
-                ? hashRounds.flatMap { r in buckets.flatMap { b in chunks.map { (r, b, $0) } } } : [(nil, nil, nil)]
+            let hashing = hashingValues(for: mechanism)
             let ms: [Int?] = descriptor.axes.contains(.features) ? features : [nil]
             // Causal points of a mechanism without a causal form too: ``PointPlan`` skips them with the reason.
             return causal.flatMap { causal in
@@ -258,6 +260,12 @@ public struct SweepSpec: Equatable, Sendable {
                 }
             }
         }
+    }
+
+    /// Reformer's (rounds, buckets, chunk) combinations for a mechanism with those axes; one of nils otherwise.
+    private func hashingValues(for mechanism: Mechanism) -> [(rounds: Int?, buckets: Int?, chunk: Int?)] {
+        guard mechanism.descriptor.axes.contains(.hashRounds) else { return [(nil, nil, nil)] }
+        return hashRounds.flatMap { r in buckets.flatMap { b in chunks.map { (r, b, $0) } } }
     }
 
     /// The budget in force: the given one, or 60% of the memory available now.
@@ -304,6 +312,8 @@ public enum PointPlan: Equatable, Sendable {
                 reason: "causal: \(point.mechanism.descriptor.title) has no causal form"
                     + (support.noCausalReason.map { " (\($0))" } ?? ""))
         } else if point.mode == .decode, let reason = Generation.unsupported(point.mechanism) {
+            self = .skip(reason: reason.description)
+        } else if point.mode == .decode, point.scope == .core, let reason = Generation.notAlone(point.mechanism) {
             self = .skip(reason: reason.description)
         } else if point.mode == .decode, let decoder = point.decoder,
             !Decoder.supported(by: point.mechanism).contains(decoder)

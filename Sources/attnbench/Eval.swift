@@ -169,7 +169,7 @@ struct Eval: ParsableCommand {
                 )
             }
             let kernel = try makeKernel(shape: shape, settings: settings)
-            if let randomOutPath, let random = (kernel as? any RandomlyProjected)?.randomProjection {
+            if let randomOutPath, let random = (kernel as? any RandomlyProjected)?.randomProjection(headDim: shape.headDim) {
                 try OutputFile.write(
                     NPY.encode(NPYArray(shape: random.shape, scalars: random.scalars)), to: randomOutPath,
                     overwrite: overwrite, inputs: inputs)

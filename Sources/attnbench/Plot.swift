@@ -19,6 +19,8 @@ struct PlotInputs: ParsableArguments {
         maxBatch ?? (input.hasSuffix(".csv") ? String(input.dropLast(4)) : input) + "-max-batch.csv"
     }
     @Option(help: "The paper's Table 3 (n,k,time_saved,memory_saved).") var paper = "Data/linformer_table3.csv"
+    @Option(help: "Long Range Arena's Table 2 (model,n,steps_per_second,memory_gb).") var paperLRA =
+        "Data/lra_table2.csv"
     @Option(help: "The paper's generation throughput (dataset,method,images_per_second,speedup_vs_softmax).")
     var paperGeneration = "Data/rnn_generation.csv"
     @Option(help: "The paper's appendix Tables 4-5 (table,dataset,device,method,value,unit,multiple_of_linear).")
@@ -34,7 +36,7 @@ struct PlotInputs: ParsableArguments {
         [
             input, RunMetadata.path(forCSV: input), TokenLatencyRow.path(forCSV: input),
             EstimateCheckRow.path(forCSV: input),
-            maxBatchPath, paper, paperGeneration, paperDecoders, peers, RunMetadata.path(forCSV: peers),
+            maxBatchPath, paper, paperLRA, paperGeneration, paperDecoders, peers, RunMetadata.path(forCSV: peers),
         ]
     }
 
@@ -42,6 +44,7 @@ struct PlotInputs: ParsableArguments {
         var analysis = Analysis(table: try ResultTable(path: input))
         let metadata = try RunMetadata.read(from: RunMetadata.path(forCSV: input))
         analysis.paperTable3 = try PaperTable3Cell.load(paper)
+        analysis.paperLRA = try PaperLRACell.load(paperLRA)
         analysis.paperGeneration = try PaperGeneration.load(paperGeneration)
         analysis.paperDecoderTimes = try PaperDecoderTime.load(paperDecoders)
         analysis.tokenLatency = try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: input))

@@ -38,9 +38,22 @@ func fullRow() -> ResultRow {
         #expect(rows[1].fields[ResultRow.columns.firstIndex(of: "time_median_ms") ?? 0] == "")
         #expect(
             rows[0].fields.prefix(ResultRow.keyColumns.count) == [
-                "linformer", "core", "forward", "", "forward", "false", "key-value", "1024", "128", "", "2", "8", "64",
-                "", "", "2",
+                "linformer", "core", "forward", "", "forward", "false", "key-value", "1024", "128", "", "", "", "", "",
+                "2", "8", "64", "", "", "2",
             ])
+    }
+
+    /// A results file written before Reformer's and Performer's columns (`hash_rounds`, `buckets`,
+    /// `chunk`, `features`) reads as before, those columns empty; a file missing a required column
+    /// does not.
+    @Test func aFileWithoutLaterOptionalColumnsStillReads() throws {
+        let row = fullRow()
+        let added: Set = ["hash_rounds", "buckets", "chunk", "features"]
+        let keep = ResultRow.columns.enumerated().filter { !added.contains($0.element) }.map(\.offset)
+        let old = CSV.line(keep.map { ResultRow.columns[$0] }) + CSV.line(keep.map { row.fields[$0] })
+        #expect(try ResultTable(text: old, source: "old.csv").rows == [row])
+        let reordered = ["n", "mechanism"] + ResultRow.columns.filter { $0 != "n" && $0 != "mechanism" }
+        #expect(throws: UsageError.self) { try ResultTable(text: reordered.joined(separator: ",") + "\n", source: "x.csv") }
     }
 
     /// A results file written before the `pass` column is refused with the column named, not misread.
@@ -65,8 +78,8 @@ func fullRow() -> ResultRow {
         #expect(own.fields[0] == "flash" && peer.fields[0] == "torch-flash")
         #expect(
             peer.fields.prefix(ResultRow.keyColumns.count) == [
-                "torch-flash", "core", "forward", "", "forward", "true", "", "4096", "", "", "1", "8", "64", "", "",
-                "2",
+                "torch-flash", "core", "forward", "", "forward", "true", "", "4096", "", "", "", "", "", "", "1", "8",
+                "64", "", "", "2",
             ])
         let read = try ResultTable(text: text, source: "p.csv").rows
         #expect(
