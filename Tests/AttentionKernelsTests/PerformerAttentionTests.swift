@@ -106,8 +106,9 @@ struct PerformerCase: Sendable, CustomTestStringConvertible {
     /// (shifts recomputed at every step: a query row's largest logit, the keys' largest): central
     /// differences as in ``FiniteDifferenceTests`` (odd multiples of 1/64, h = 2⁻¹²), m > d and not a
     /// multiple of it. The shifts are common factors that cancel but for ε, so with ε = 0 the two agree
-    /// to the differences' own error (1e-6 of the gradient's scale is ample), and with the kernel's
-    /// ε = 1e-6 to O(ε/den): den_i is about 1 here, and 1e-5 holds with room.
+    /// to the differences' own error (measured 5.4e-9 and 5.8e-9 of the gradient's scale; 1e-6 asked),
+    /// and with the kernel's ε = 1e-6 only to O(ε/den_i), den_i ≈ 0.1–1 on this shape (measured 4.2e-6
+    /// non-causal, 8.0e-6 causal; 1e-4 asked). The other causality's gradients miss by more than 1e-2.
     @Test(arguments: [false, true])
     func referenceGradientsAreTheForwardsDerivatives(_ causal: Bool) {
         let shape = AttentionShape(batch: 1, heads: 2, length: 5, headDim: 3)
@@ -117,7 +118,7 @@ struct PerformerCase: Sendable, CustomTestStringConvertible {
         #expect(worstExact <= 1e-6, "\(exact.name), ε = 0: differences differ by \(worstExact) of the scale")
         let kernel = PerformerAttention(features: features, causal: causal)
         let worst = Self.worstMismatch(kernel, shape: shape, seed: 1)
-        #expect(worst <= 1e-5, "\(kernel.name): differences differ by \(worst) of the scale")
+        #expect(worst <= 1e-4, "\(kernel.name): differences differ by \(worst) of the scale")
         // and they can fail: the other causality's gradients.
         let (q, k, v, dO) = (
             FiniteDifferenceTests.quantised(shape.dims, seed: 1), FiniteDifferenceTests.quantised(shape.dims, seed: 2),
@@ -131,7 +132,7 @@ struct PerformerCase: Sendable, CustomTestStringConvertible {
     // MARK: - Identities
 
     /// The last causal row sees every key, so it is the non-causal last row (to rounding: the
-    /// recurrence and the contraction sum in different orders).
+    /// recurrence and the contraction sum in different orders; measured ≤ 2.4e-7 relative, 1e-5 asked).
     @Test(arguments: [cases[2], cases[3], cases[4]])
     func theLastCausalRowIsTheFullRow(_ c: PerformerCase) {
         let (q, k, v) = Verification.inputs(c.shape, seed: 9)
@@ -171,7 +172,7 @@ struct PerformerCase: Sendable, CustomTestStringConvertible {
 
     /// The seeded shape of the approximation test, `[1, 2, 64, 16]`, and its inputs: Q, K scaled by 0.5.
     /// FAVOR+'s variance grows as exp(‖q′ + k′‖²) (q′ = q·d^(−1/4)), so at unit scale (‖q′‖² ≈ 4 here)
-    /// m = 2048 still errs by 0.65–0.8 in relative norm (measured over three seeds); at 0.5, ‖q′‖² ≈ 1
+    /// m = 2048 still errs by 0.65–0.82 in relative norm (measured over three feature seeds); at 0.5, ‖q′‖² ≈ 1
     /// and the estimate converges visibly, while the softmax stays far from the uniform average
     /// (checked below).
     static let approximationShape = AttentionShape(batch: 1, heads: 2, length: 64, headDim: 16)
