@@ -1,12 +1,7 @@
 import AttentionKernels
 import AttentionReference
-import Profiling
 import Testing
 import _TestSupport
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One Performer case: a shape and the feature count m.
 struct PerformerCase: Sendable, CustomTestStringConvertible {
