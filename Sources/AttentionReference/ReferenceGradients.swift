@@ -56,6 +56,8 @@ extension ReferenceAttention {
             return linearGradients(
                 q: q, k: k, v: v, outputGradient: outputGradient, causal: linearKernel.isCausal,
                 epsilon: Double(linearKernel.epsilon))
+        case let performer as PerformerAttention:
+            return performerGradients(q: q, k: k, v: v, outputGradient: outputGradient, kernel: performer)
         case let lsh as LSHAttention:
             return lshGradients(q: q, k: k, v: v, outputGradient: outputGradient, kernel: lsh)
         case let flash as FlashAttention:

@@ -10,7 +10,8 @@ extension ReferenceAttention {
     /// attention's contraction (``contractSlice(phiQ:phiK:v:causal:epsilon:featureRounding:)``).
     ///
     /// Feature bounds, per feature l of a row x (relative, first order): the logit u_l = Σ_c x_c W_lc
-    /// errs by γ(d)·Σ_c|x_c W_lc| + Σ_c δx_c|W_lc|; a key's ‖x′‖²/2 = h by (γ(d) + u)·h + Σ_c |x_c|δx_c/√d;
+    /// errs by γ(d)·Σ_c|x_c W_lc| + Σ_c δx_c|W_lc|; a key's ‖x′‖²/2 = h by (γ(d) + 3u)·h + Σ_c |x_c|δx_c/√d
+    /// (the kernel's factor 0.5/√d rounds twice, the product once);
     /// each subtraction rounds once (u·|result|); exp and the 1/√m factor are the contraction's
     /// `featureRounding` (4u + u). The shifts (a query row's largest logit, the keys' largest) are
     /// common factors that cancel in the ratio (but for ε), so the reference takes its own.
@@ -34,7 +35,7 @@ extension ReferenceAttention {
                 normError += abs(x[i, c]) * x.bound(i, c)
             }
             let half = query ? 0 : norm / (2 * root)
-            let halfError = query ? 0 : (gamma(d) + u) * half + normError / root
+            let halfError = query ? 0 : (gamma(d) + 3 * u) * half + normError / root
             for l in 0..<m {
                 var (value, magnitude, propagated) = (0.0, 0.0, 0.0)
                 for c in 0..<d {

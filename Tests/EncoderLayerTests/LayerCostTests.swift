@@ -6,7 +6,7 @@ import Testing
 import _TestSupport
 
 /// The encoder stack's cost model: the static form (no weights) equals the instance's, it allocates
-/// nothing, its FLOPs are every product's, its parameters every weight's and projection's, and sizes
+/// nothing, its FLOPs are every product's, its parameters every weight's and projection's (Performer's W too), and sizes
 /// beyond any machine saturate instead of trapping. What it predicts of the heap is checked against
 /// jemalloc in ``LayerMemoryTests``.
 @Suite struct LayerCostTests {
@@ -16,9 +16,10 @@ import _TestSupport
     /// The static cost's core costs for a stack's core, from its mechanism's name and settings only.
     static func named(_ core: any DifferentiableAttention, shape: AttentionShape) -> EncoderStack.CoreCost {
         let linformer = core as? LinformerAttention
-        return .of(
-            core.mechanism, causal: core.isCausal, shape: shape, projectedLength: linformer?.projectedLength,
-            sharing: linformer?.projections.sharing)
+        let settings = MechanismSettings(
+            causal: core.isCausal, projectedLength: linformer?.projectedLength, sharing: linformer?.projections.sharing,
+            features: (core as? PerformerAttention)?.features.count)
+        return .of(core.mechanism, settings: settings, shape: shape)
     }
 
     @Test(arguments: Pass.allCases)
@@ -41,7 +42,8 @@ import _TestSupport
         }
     }
 
-    /// Every layer's sixteen tensors, and Linformer's E = F (key-value sharing: one `[k, n]` per layer).
+    /// Every layer's sixteen tensors, Linformer's E = F (key-value sharing: one `[k, n]` per layer) and
+    /// Performer's features W (one `[m, d]` per layer, m = 32 in the layer cores).
     @Test func parameterBytesCountEveryWeightAndProjection() {
         let c = Self.configuration
         for (name, cores) in Verification.layerCores(
@@ -50,10 +52,12 @@ import _TestSupport
             let stack = EncoderStack(configuration: c, cores: cores, seed: 2)
             let weights = stack.weights.reduce(0) { $0 + $1.named.reduce(0) { $0 + $1.tensor.byteCount } }
             let projections = cores.reduce(0) { $0 + (($1 as? LinformerAttention)?.projections.byteCount ?? 0) }
-            #expect(stack.parameterBytes == weights + projections, "\(name)")
+            let features = cores.reduce(0) { $0 + (($1 as? PerformerAttention)?.features.projection.byteCount ?? 0) }
+            #expect(stack.parameterBytes == weights + projections + features, "\(name)")
             let (dm, m) = (c.modelDim, c.ffnDim)
             #expect(weights == c.layers * (4 * dm * dm + 2 * dm * m + 9 * dm + m) * 4)
             #expect(name.hasPrefix("linformer") == (projections == c.layers * 16 * Self.length * 4))
+            #expect(name.hasPrefix("performer") == (features == c.layers * 32 * c.headDim * 4))
         }
     }
 
