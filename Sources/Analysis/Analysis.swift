@@ -121,5 +121,7 @@ extension SweepPoint {
 
     /// Curves' order in figures and tables (``MechanismDescriptor/rank``): standard, flash,
     /// Linformer by k, linear.
-    public var mechanismRank: (Int, Int) { (mechanism.descriptor.rank, projectedLength ?? 0) }
+    public var mechanismRank: (Int, Int) {
+        (mechanism.descriptor.rank, projectedLength ?? hashRounds ?? features ?? 0)
+    }
 }

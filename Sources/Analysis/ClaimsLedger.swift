@@ -135,7 +135,8 @@ public struct ClaimsLedger: Sendable {
             }
         }
         claims.append(stopClaim(analysis, setting: setting, softmax: curve(.standard), linear: curve(.linear)))
-        claims.append(everyNClaim(setting: setting, baseline: "softmax", softmax: curve(.standard), linear: curve(.linear)))
+        claims.append(
+            everyNClaim(setting: setting, baseline: "softmax", softmax: curve(.standard), linear: curve(.linear)))
         for lsh in curves where lsh.key.mechanism == .reformer && lsh.key.peer == nil {
             claims.append(everyNClaim(setting: setting, baseline: lsh.label, softmax: lsh.rows, linear: curve(.linear)))
         }

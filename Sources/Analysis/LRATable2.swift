@@ -76,7 +76,9 @@ extension Analysis {
                 stepsPerSecond: 1 / median)
             if let b = base?.median, b > 0 { cell.speedup = b / median }
             cell.peakHeapBytes = r.peakHeapBytes
-            if let own = r.peakHeapBytes, let b = base?.peakHeapBytes, own > 0 { cell.memoryRatio = Double(b) / Double(own) }
+            if let own = r.peakHeapBytes, let b = base?.peakHeapBytes, own > 0 {
+                cell.memoryRatio = Double(b) / Double(own)
+            }
             cell.batch32Bytes = batch32(r.point)
             if let own = cell.batch32Bytes, let b = base.flatMap({ batch32($0.point) }), own > 0 {
                 cell.batch32Ratio = b / own

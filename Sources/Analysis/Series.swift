@@ -67,7 +67,8 @@ extension Analysis {
         }.sorted {
             let (a, b) = ($0.key, $1.key)
             let (ra, rb) = (a.mechanism.descriptor.paperRank, b.mechanism.descriptor.paperRank)
-            return (ra, a.projectedLength ?? 0, a.mechanismLabel) < (rb, b.projectedLength ?? 0, b.mechanismLabel)
+            return (ra, a.projectedLength ?? 0, a.hashRounds ?? 0, a.mechanismLabel)
+                < (rb, b.projectedLength ?? 0, b.hashRounds ?? 0, b.mechanismLabel)
         }
     }
 
@@ -118,7 +119,8 @@ extension Analysis {
     /// What identifies a mechanism's curve regardless of shape: mechanism, peer and k.
     static func mechanismKey(_ p: SweepPoint) -> SweepPoint {
         SweepPoint(
-            mechanism: p.mechanism, peer: p.peer, length: 0, projectedLength: p.projectedLength, batch: 0, heads: 0,
+            mechanism: p.mechanism, peer: p.peer, length: 0, projectedLength: p.projectedLength,
+            hashRounds: p.hashRounds, buckets: p.buckets, chunk: p.chunk, features: p.features, batch: 0, heads: 0,
             headDim: 0, threads: 0)
     }
 }

@@ -15,7 +15,8 @@ extension MechanismKernels {
         coreCost: { settings, shape, threads in
             let (rounds, buckets, chunk) = LSHAttention.axes(settings)
             return CoreCost(
-                forward: LSHAttention.cost(for: shape, rounds: rounds, buckets: buckets, chunk: chunk, threads: threads),
+                forward: LSHAttention.cost(
+                    for: shape, rounds: rounds, buckets: buckets, chunk: chunk, threads: threads),
                 backward: LSHAttention.backwardCost(
                     for: shape, rounds: rounds, buckets: buckets, chunk: chunk, threads: threads),
                 savedBytes: LSHAttention.savedBytes(for: shape, rounds: rounds), savedBesideIntermediates: true)

@@ -120,7 +120,9 @@ extension LinearAttention: DifferentiableAttention {
     package static func contractBackward(
         phiQ fq: MatrixView, phiK fk: MatrixView, state S: MatrixView, keySum z: UnsafeMutablePointer<Float>,
         v: MatrixView, output o: MatrixView, outputGradient dO: MatrixView,
-        scratch: (stateGradient: MatrixView, sumGradient: UnsafeMutablePointer<Float>, normaliser: UnsafeMutablePointer<Float>),
+        scratch: (
+            stateGradient: MatrixView, sumGradient: UnsafeMutablePointer<Float>, normaliser: UnsafeMutablePointer<Float>
+        ),
         phiQGradient dPhiQ: MatrixView, phiKGradient dPhiK: MatrixView, valueGradient dv: MatrixView, epsilon eps: Float
     ) {
         let (n, m, d) = (fq.rows, fq.cols, v.cols)

@@ -76,7 +76,8 @@ public struct LinearAttention: AttentionKernel {
     /// `4·n·m·d + 3·n·m` FLOPs; writes `state` (`[m, d]`), `keySum` (m floats) and `out` (`[n, d]`).
     @inline(__always)
     package static func contract(
-        phiQ fq: MatrixView, phiK fk: MatrixView, v: MatrixView, state: MatrixView, keySum z: UnsafeMutablePointer<Float>,
+        phiQ fq: MatrixView, phiK fk: MatrixView, v: MatrixView, state: MatrixView,
+        keySum z: UnsafeMutablePointer<Float>,
         into o: MatrixView, epsilon eps: Float
     ) {
         let (n, m, d) = (fq.rows, fq.cols, o.cols)

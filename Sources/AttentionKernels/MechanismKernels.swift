@@ -41,7 +41,8 @@ public struct MechanismKernels: Sendable {
     public init(
         _ descriptor: MechanismDescriptor,
         make:
-            @escaping @Sendable (MechanismSettings, LinformerProjections?, UInt64, Int) throws(KernelConfigurationError) ->
+            @escaping @Sendable (MechanismSettings, LinformerProjections?, UInt64, Int) throws(KernelConfigurationError)
+            ->
             any AttentionKernel,
         makeTiled: (@Sendable (Bool, FlashAttention.Blocks) -> any AttentionKernel)? = nil,
         cost: @escaping @Sendable (MechanismSettings, AttentionShape, Pass, Int) -> AttentionCost,

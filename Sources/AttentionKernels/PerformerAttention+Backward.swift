@@ -42,7 +42,8 @@ extension PerformerAttention: DifferentiableAttention {
             let (dPhiQ, dPhiK) = (phiQGradient.matrix(s), phiKGradient.matrix(s))
             if let accumulators {
                 Self.causalContractBackward(
-                    phiQ: fq, phiK: fk, v: v.matrix(s), output: output.matrix(s), outputGradient: outputGradient.matrix(s),
+                    phiQ: fq, phiK: fk, v: v.matrix(s), output: output.matrix(s),
+                    outputGradient: outputGradient.matrix(s),
                     scratch: scratch, accumulator: accumulators.matrix(s).row(0), phiQGradient: dPhiQ,
                     phiKGradient: dPhiK, valueGradient: dv.matrix(s), epsilon: eps)
             } else {

@@ -20,7 +20,8 @@ extension MechanismKernels {
             let m = settings.features ?? PerformerAttention.defaultFeatures
             let forward = PerformerAttention.cost(for: shape, features: m)
             return CoreCost(
-                forward: forward, backward: PerformerAttention.backwardCost(for: shape, features: m, causal: settings.causal),
+                forward: forward,
+                backward: PerformerAttention.backwardCost(for: shape, features: m, causal: settings.causal),
                 savedBytes: forward.intermediateBytes)
         },
         verificationKernels: { shape, _, seed in

@@ -50,7 +50,8 @@ public struct PerformerAttention: AttentionKernel {
     func forward(q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, saved: Saved) {
         let shape = checkedShape(q: q, k: k, v: v)
         let (n, d, m) = (shape.length, shape.headDim, features.count)
-        precondition(d == features.headDim, "\(name): head dimension \(d), but the features are for d = \(features.headDim)")
+        precondition(
+            d == features.headDim, "\(name): head dimension \(d), but the features are for d = \(features.headDim)")
         let phiQ = Tensor(uninitialized: [shape.batch, shape.heads, n, m])  // [b, h, n, m]
         let phiK = Tensor(uninitialized: [shape.batch, shape.heads, n, m])  // [b, h, n, m]
         let state = Tensor(uninitialized: [shape.batch, shape.heads, m, d])  // [b, h, m, d]

@@ -76,7 +76,9 @@ public struct RandomFeatures: Sendable {
         BLAS.gemm(x, w, transposeB: true, into: phi)
         let (n, m) = (x.rows, count)
         if query {
-            for i in 0..<n { Self.exponentiate(phi.row(i), count: m, shift: Self.maximum(phi.row(i), count: m), scale: scale) }
+            for i in 0..<n {
+                Self.exponentiate(phi.row(i), count: m, shift: Self.maximum(phi.row(i), count: m), scale: scale)
+            }
             return
         }
         // keys: u − ‖x′‖²/2 per row, then one shift, the largest of them all.

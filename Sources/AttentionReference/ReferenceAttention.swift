@@ -279,7 +279,9 @@ public enum ReferenceAttention {
             var f = Bounded(rows: x.rows, cols: x.cols)
             for i in 0..<x.rows {
                 for l in 0..<x.cols {
-                    (f.values[i * x.cols + l], f.bounds[i * x.cols + l]) = (phi(x[i, l]), slope(x[i, l]) * x.bound(i, l))
+                    (f.values[i * x.cols + l], f.bounds[i * x.cols + l]) = (
+                        phi(x[i, l]), slope(x[i, l]) * x.bound(i, l)
+                    )
                 }
             }
             return f

@@ -93,7 +93,8 @@ public enum Verification {
             batch: generation.batch, heads: generation.heads, length: generation.length,
             headDim: generation.headDim)
         generation(record: record)
-        guard let core = generation.mechanism.kernels.decodeCore?(MechanismSettings(causal: true), 0, generation.headDim)
+        guard
+            let core = generation.mechanism.kernels.decodeCore?(MechanismSettings(causal: true), 0, generation.headDim)
         else {
             preconditionFailure("\(generation.mechanism) decodes but has no causal core to take its reference from")
         }

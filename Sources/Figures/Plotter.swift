@@ -72,8 +72,10 @@ public struct Plotter {
     /// The point type of a curve, the same in every figure: one per mechanism (circle, square,
     /// triangle, diamond, pentagon, by the registry's rank), so curves of similar colour (softmax and
     /// flash) stay apart where they overlap, and in a black-and-white print.
+    /// Reformer's curves by hashing rounds (lsh-1, lsh-4, lsh-8) take filled, open and starred pentagons.
     package static func pointType(_ point: SweepPoint) -> Int {
         let types = [7, 5, 9, 13, 15, 11]
+        if let rounds = point.hashRounds, let i = [4, 8].firstIndex(of: rounds) { return [14, 3][i] }
         return types[max(point.mechanism.descriptor.rank, 0) % types.count]
     }
 

@@ -70,7 +70,8 @@ public struct SweepSpec: Equatable, Sendable {
     public static let keys = [
         "mechanism", "scope", "n", "k", "batch", "tokens", "heads", "head-dim", "layers", "ffn-mult", "threads",
         "causal",
-        "sharing", "hash-rounds", "buckets", "chunk", "features", "mode", "decoder", "pass", "prompt", "warmups", "min-reps", "min-time", "max-time", "cycles", "seed",
+        "sharing", "hash-rounds", "buckets", "chunk", "features", "mode", "decoder", "pass", "prompt", "warmups",
+        "min-reps", "min-time", "max-time", "cycles", "seed",
         "memory-budget",
         "estimate-steps",
     ]

@@ -99,7 +99,8 @@ struct Eval: ParsableCommand {
                 throw ValidationError("\(flag) is for --mechanism \(MechanismDescriptor.names(of: owners)) only")
             }
             guard range.contains(value) else {
-                throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+                throw ValidationError(
+                    "\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
             }
         }
         if let buckets, buckets % 2 != 0 { throw ValidationError("--buckets must be even, got \(buckets)") }
@@ -169,7 +170,9 @@ struct Eval: ParsableCommand {
                 )
             }
             let kernel = try makeKernel(shape: shape, settings: settings)
-            if let randomOutPath, let random = (kernel as? any RandomlyProjected)?.randomProjection(headDim: shape.headDim) {
+            if let randomOutPath,
+                let random = (kernel as? any RandomlyProjected)?.randomProjection(headDim: shape.headDim)
+            {
                 try OutputFile.write(
                     NPY.encode(NPYArray(shape: random.shape, scalars: random.scalars)), to: randomOutPath,
                     overwrite: overwrite, inputs: inputs)

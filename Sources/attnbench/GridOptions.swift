@@ -57,7 +57,8 @@ struct GridOptions: ParsableArguments {
         let given: [String: String?] = [
             "mechanism": mechanism, "scope": scope, "layers": layers, "ffn-mult": ffnMult, "decoder": decoder, "n": n,
             "k": k, "batch": batch, "tokens": tokens, "heads": heads, "head-dim": headDim,
-            "threads": threads, "causal": causal, "sharing": sharing, "hash-rounds": hashRounds, "buckets": buckets, "chunk": chunk,
+            "threads": threads, "causal": causal, "sharing": sharing, "hash-rounds": hashRounds, "buckets": buckets,
+            "chunk": chunk,
             "features": features, "mode": mode, "pass": pass, "prompt": prompt,
             "warmups": warmups,
             "min-reps": minReps, "min-time": minTime, "max-time": maxTime, "cycles": cycles, "seed": seed,

@@ -10,11 +10,11 @@ import _TestSupport
 /// never a fixed epsilon.
 @Suite struct LayerReferenceTests {
     /// What `attnbench verify` runs: L = 2 stacks of every core (standard and flash with and without
-    /// the causal mask, Linformer key-value, linear and causal linear, Performer with m = 32 and its
-    /// causal form), n = 37, forward part by part, end to end and backward part by part.
+    /// the causal mask, Linformer key-value, linear and causal linear, Reformer lsh-2 and Performer
+    /// with m = 32 with and without it), n = 37, forward part by part, end to end and backward part by part.
     @Test func everyCoreAgreesWithTheReference() {
         let results = Verification.checkLayers(seed: 42)
-        #expect(results.count == 9 * 3)
+        #expect(results.count == 11 * 3)
         for r in results {
             #expect(
                 r.passed,

@@ -53,7 +53,9 @@ func fullRow() -> ResultRow {
         let old = CSV.line(keep.map { ResultRow.columns[$0] }) + CSV.line(keep.map { row.fields[$0] })
         #expect(try ResultTable(text: old, source: "old.csv").rows == [row])
         let reordered = ["n", "mechanism"] + ResultRow.columns.filter { $0 != "n" && $0 != "mechanism" }
-        #expect(throws: UsageError.self) { try ResultTable(text: reordered.joined(separator: ",") + "\n", source: "x.csv") }
+        #expect(throws: UsageError.self) {
+            try ResultTable(text: reordered.joined(separator: ",") + "\n", source: "x.csv")
+        }
     }
 
     /// A results file written before the `pass` column is refused with the column named, not misread.
