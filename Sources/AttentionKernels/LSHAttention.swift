@@ -235,8 +235,15 @@ public struct LSHAttention: AttentionKernel {
                             gathered.rescales[a] = rescale
                         }
                         let products = gathered.products(rows)
-                        // [rows, width]·[width, d] → [rows, d]
-                        BLAS.gemm(scores, gathered.values(width), into: products)
+                        if gathered.values(width).allFinite() {
+                            // [rows, width]·[width, d] → [rows, d]
+                            BLAS.gemm(scores, gathered.values(width), into: products)
+                        } else {
+                            // A masked weight is 0 and 0·±inf = NaN: skip the masked pairs, as the formula does.
+                            Self.maskedProduct(
+                                scores, gathered.values(width), positions: gathered.positions,
+                                queries: { order[window.own.lowerBound + $0] }, causal: causal, into: products)
+                        }
                         for a in 0..<rows {
                             let (o, p, rescale) = (
                                 os.row(order[window.own.lowerBound + a]), products.row(a), gathered.rescales[a]
@@ -273,6 +280,30 @@ public struct LSHAttention: AttentionKernel {
             if j == i || (causal && j > i) { row[a] = maskedScore } else { open += 1 }
         }
         if open == 0 { row[selfColumn] = own }
+    }
+
+    /// `products ← P V` over the unmasked pairs only (the same pairs as ``mask(_:count:positions:query:selfColumn:causal:)``
+    /// leaves open): the path of a window whose values hold a NaN or ±inf, which the GEMM would spread
+    /// through the masked pairs' zero weights. `2·rows·width·d` FLOPs, scalar.
+    static func maskedProduct(
+        _ weights: MatrixView, _ values: MatrixView, positions: Indices, queries: (Int) -> Int, causal: Bool,
+        into products: MatrixView
+    ) {
+        let (rows, width, d) = (weights.rows, weights.cols, values.cols)
+        for a in 0..<rows {
+            let i = queries(a)
+            let hidden = { (j: Int) in causal && j > i }
+            var others = false
+            for col in 0..<width where positions[col] != i && !hidden(positions[col]) { others = true }
+            let (w, out) = (weights.row(a), products.row(a))
+            out.update(repeating: 0, count: d)
+            for col in 0..<width {
+                let j = positions[col]
+                if hidden(j) || (j == i && others) { continue }
+                let (p, value) = (w[col], values.row(col))
+                for l in 0..<d { out[l] += p * value[l] }
+            }
+        }
     }
 
     // MARK: - Cost

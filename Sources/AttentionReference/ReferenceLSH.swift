@@ -79,8 +79,8 @@ extension ReferenceAttention {
         for j in 0..<n {
             var squares = 0.0
             for l in 0..<d { squares += q[j, l] * q[j, l] }
-            guard squares > 0 else { continue }
-            let norm = squares.squareRoot()
+            guard squares > 0 || !squares.isFinite else { continue }
+            let norm = squares.squareRoot()  // NaN or +inf for a non-finite row: q_j/‖q_j‖ as IEEE gives it
             var along = 0.0  // Σ_m |k̂_m| δq_m
             for l in 0..<d { along += abs(q[j, l]) / norm * q.bound(j, l) }
             for l in 0..<d {

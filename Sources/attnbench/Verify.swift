@@ -25,9 +25,12 @@ struct Verify: ParsableCommand {
 
     /// The decoders checked on each shape: every mechanism that decodes with its default decoder
     /// (nil), then with each of its other decoders (standard, linear, then standard recompute).
+    /// The core-scope decoders (a mechanism that decodes only through the model, Reformer, is checked
+    /// by the layer-decode lines).
     static var decoders: [(Mechanism, Decoder?)] {
-        let defaults = Mechanism.allCases.filter { Decoder.default(for: $0) != nil }.map { ($0, Decoder?.none) }
-        let others = Mechanism.allCases.flatMap { m in Decoder.supported(by: m).dropFirst().map { (m, Optional($0)) } }
+        let alone = Mechanism.allCases.filter(\.descriptor.supports.decodesAtCoreScope)
+        let defaults = alone.filter { Decoder.default(for: $0) != nil }.map { ($0, Decoder?.none) }
+        let others = alone.flatMap { m in Decoder.supported(by: m).dropFirst().map { (m, Optional($0)) } }
         return defaults + others
     }
 

@@ -35,7 +35,7 @@ import Testing
         #expect(lines.count == 1 + 4 * 2 * 6)
         let sidesAndRounds = Set(
             lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }.map {
-                "\($0[0]),\($0[7]),\($0[16]),\($0[17])"
+                "\($0[0]),\($0[7]),\($0[20]),\($0[21])"
             })
         #expect(sidesAndRounds.count == 4 * 2 * 6)
     }

@@ -18,7 +18,8 @@ import _TestSupport
         let linformer = core as? LinformerAttention
         let settings = MechanismSettings(
             causal: core.isCausal, projectedLength: linformer?.projectedLength, sharing: linformer?.projections.sharing,
-            features: (core as? PerformerAttention)?.features.count)
+            hashRounds: (core as? LSHAttention)?.rounds, buckets: (core as? LSHAttention)?.buckets,
+            chunk: (core as? LSHAttention)?.chunk, features: (core as? PerformerAttention)?.features.count)
         return .of(core.mechanism, settings: settings, shape: shape)
     }
 
