@@ -23,6 +23,8 @@ public struct Analysis: Sendable {
     public var paperGeneration: [PaperGeneration] = []
     /// The paper's appendix Table 5 (seconds per image per decoder, CPU and GPU).
     public var paperDecoderTimes: [PaperDecoderTime] = []
+    /// Table 5's LSH-1 and LSH-4 rows (``PaperLSHTime``).
+    public var paperLSHTimes: [PaperLSHTime] = []
     /// Another implementation's rows on the same grid (`Results/peers.csv`, written by `Tests/peers`),
     /// with attnbench's rows of the same interleaved run.
     public var peers: ResultTable?

@@ -63,13 +63,47 @@ public struct PaperDecoderTime: Equatable, Sendable {
     }
 }
 
+/// A Table 5 row of Reformer's LSH attention ("LSH-1", "LSH-4"): seconds per image at batch 1 and its
+/// multiple of linear's on the same device.
+public struct PaperLSHTime: Equatable, Sendable {
+    public var dataset: String
+    public var tokens: Int
+    public var device: String
+    /// Hashing rounds (LSH-1: 1).
+    public var rounds: Int
+    public var secondsPerImage: Double
+    public var multipleOfLinear: Double
+
+    /// The Table 5 LSH rows of the appendix file (the rows ``PaperDecoderTime/load(_:)`` leaves out).
+    public static func load(_ path: String) throws -> [PaperLSHTime] {
+        let tokens = ["MNIST": 784, "CIFAR-10": 3072]
+        let header = ["table", "dataset", "device", "method", "value", "unit", "multiple_of_linear"]
+        return try PaperData.rows(path, header: header).compactMap { r in
+            guard r[0] == "5", let n = tokens[r[1]], r[3].hasPrefix("LSH-"), let rounds = Int(r[3].dropFirst(4)),
+                let seconds = Double(r[4]), let multiple = Double(r[6])
+            else { return nil }
+            return PaperLSHTime(
+                dataset: r[1], tokens: n, device: r[2], rounds: rounds, secondsPerImage: seconds,
+                multipleOfLinear: multiple)
+        }
+    }
+}
+
 /// The three decoders at one N and setting: each one's row (when measured or skipped), and its time
-/// as a multiple of the recurrent (linear) decoder's.
+/// as a multiple of the recurrent (linear) decoder's; Reformer's recompute rows beside them by rounds.
 public struct DecoderComparison: Sendable {
     public var n: Int
     /// The setting shared by the rows (the linear point's key with n cleared).
     public var key: SweepPoint
     public var rows: [Decoder: ResultRow]
+    /// Reformer's rows (decoding by recomputation through the model) by hashing rounds.
+    public var lsh: [Int: ResultRow] = [:]
+
+    /// time(LSH with `rounds`) ÷ time(recurrent), when both were measured.
+    public func lshMultipleOfLinear(_ rounds: Int) -> Double? {
+        guard let t = lsh[rounds]?.median, let linear = rows[.recurrent]?.median else { return nil }
+        return t / linear
+    }
 
     /// time(decoder) ÷ time(recurrent), when both were measured.
     public func multipleOfLinear(_ decoder: Decoder) -> Double? {
@@ -150,14 +184,22 @@ extension Analysis {
         func common(_ p: SweepPoint) -> SweepPoint {
             var c = p
             (c.mechanism, c.decoder) = (.linear, nil)
+            (c.hashRounds, c.buckets, c.chunk) = (nil, nil, nil)
             return c
         }
         let groups = Dictionary(grouping: decode, by: { common($0.point) })
         return groups.compactMap { key, rows -> DecoderComparison? in
             var byDecoder: [Decoder: ResultRow] = [:]
-            for r in rows { if let d = r.point.decoder ?? Decoder.default(for: r.point.mechanism) { byDecoder[d] = r } }
-            guard byDecoder[.recurrent] != nil, byDecoder.count > 1 else { return nil }
-            return DecoderComparison(n: key.length, key: key, rows: byDecoder)
+            var lsh: [Int: ResultRow] = [:]
+            for r in rows {
+                if r.point.mechanism == .reformer {
+                    if let rounds = r.point.hashRounds { lsh[rounds] = r }
+                } else if let d = r.point.decoder ?? Decoder.default(for: r.point.mechanism) {
+                    byDecoder[d] = r
+                }
+            }
+            guard byDecoder[.recurrent] != nil, byDecoder.count > 1 || !lsh.isEmpty else { return nil }
+            return DecoderComparison(n: key.length, key: key, rows: byDecoder, lsh: lsh)
         }.sorted { a, b in
             (a.key.scope == .core ? 0 : 1, a.key.layers ?? 0, a.key.threads, a.key.batch, a.n) < (
                 b.key.scope == .core ? 0 : 1, b.key.layers ?? 0, b.key.threads, b.key.batch, b.n

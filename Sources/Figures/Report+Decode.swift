@@ -100,6 +100,37 @@ extension Report {
             md +=
                 "\nSkipped: \(skipped.count) row\(skipped.count == 1 ? "" : "s"), e.g. \(first.point.label): \(first.reason).\n"
         }
+        return md + lshDecoders(comparisons)
+    }
+
+    /// Reformer's LSH rows of Table 5 beside ours: the generation's time ÷ linear's at the same setting.
+    func lshDecoders(_ comparisons: [DecoderComparison]) -> String {
+        let withLSH = comparisons.filter { !$0.lsh.isEmpty }
+        guard !withLSH.isEmpty else { return "" }
+        let rounds = Set(withLSH.flatMap(\.lsh.keys)).sorted()
+        let paper = analysis.paperLSHTimes.filter { $0.device == "CPU" }
+        func times(_ x: Double?) -> String { x.map { String(format: "%.1f×", $0) } ?? "–" }
+        var md = """
+
+            ### Reformer's LSH rows (Table 5)
+
+            Reformer's LSH attention decodes as the paper's LSH rows did, by re-running the model over the prefix at every token (`recompute` through the whole stack: its hashes and chunks depend on the whole prefix, so there is no cache to keep); each multiple is its time ÷ linear's at the same setting, beside Table 5's CPU multiple of linear's seconds per image.
+
+            | scope | N | \(rounds.map { "lsh-\($0) tok/s | lsh-\($0) ÷ linear | paper" }.joined(separator: " | ")) |
+            |---|---|\(rounds.map { _ in "---|---|---|" }.joined())
+
+            """
+        for c in withLSH {
+            let label = paper.first { $0.tokens == c.n }.map { " (\($0.dataset))" } ?? ""
+            md += "| \(Self.scopeCell(c.key)) | \(c.n)\(label) | "
+            md +=
+                rounds.map { r in
+                    let row = c.lsh[r]
+                    let rate = row.map { $0.isOK ? Self.rate($0) : "skipped" } ?? "not run"
+                    let published = paper.first { $0.tokens == c.n && $0.rounds == r }?.multipleOfLinear
+                    return "\(rate) | \(times(c.lshMultipleOfLinear(r))) | \(times(published))"
+                }.joined(separator: " | ") + " |\n"
+        }
         return md
     }
 

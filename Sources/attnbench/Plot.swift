@@ -47,6 +47,7 @@ struct PlotInputs: ParsableArguments {
         analysis.paperLRA = try PaperLRACell.load(paperLRA)
         analysis.paperGeneration = try PaperGeneration.load(paperGeneration)
         analysis.paperDecoderTimes = try PaperDecoderTime.load(paperDecoders)
+        analysis.paperLSHTimes = try PaperLSHTime.load(paperDecoders)
         analysis.tokenLatency = try TokenLatencyRow.read(TokenLatencyRow.path(forCSV: input))
         analysis.estimateChecks = try EstimateCheckRow.read(EstimateCheckRow.path(forCSV: input))
         if FileManager.default.fileExists(atPath: maxBatchPath) {
