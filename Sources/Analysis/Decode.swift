@@ -74,6 +74,13 @@ public struct PaperLSHTime: Equatable, Sendable {
     public var secondsPerImage: Double
     public var multipleOfLinear: Double
 
+    public init(
+        dataset: String, tokens: Int, device: String, rounds: Int, secondsPerImage: Double, multipleOfLinear: Double
+    ) {
+        (self.dataset, self.tokens, self.device, self.rounds) = (dataset, tokens, device, rounds)
+        (self.secondsPerImage, self.multipleOfLinear) = (secondsPerImage, multipleOfLinear)
+    }
+
     /// The Table 5 LSH rows of the appendix file (the rows ``PaperDecoderTime/load(_:)`` leaves out).
     public static func load(_ path: String) throws -> [PaperLSHTime] {
         let tokens = ["MNIST": 784, "CIFAR-10": 3072]

@@ -9,6 +9,10 @@ public struct PaperLRACell: Equatable, Sendable {
     public var n: Int
     public var stepsPerSecond, memoryGB: Double
 
+    public init(mechanism: String, n: Int, stepsPerSecond: Double, memoryGB: Double) {
+        (self.mechanism, self.n, self.stepsPerSecond, self.memoryGB) = (mechanism, n, stepsPerSecond, memoryGB)
+    }
+
     /// Reads `model,n,steps_per_second,memory_gb`; a missing file is an empty table.
     /// - Throws: ``UsageError`` when the file exists but a line does not parse.
     public static func load(_ path: String) throws -> [PaperLRACell] {

@@ -48,7 +48,7 @@ public struct Report {
     /// before it)": a session's span, the 1-minute load average at its start and end (the end counts
     /// the run itself) and the cores other work kept busy just before it, when recorded.
     static func sessionText(_ s: RunMetadata.Session) -> String {
-        let span = "\(s.start) → \(s.end ?? "interrupted")"
+        let span = "\(s.start) → \(s.end ?? "interrupted")" + (s.commit.map { " at \($0)" } ?? "")
         guard let a = s.loadAverageStart?.first else { return span }
         let b = s.loadAverageEnd?.first.map { String(format: "%.2f", $0) } ?? "?"
         let busy = s.busyCoresStart.map { String(format: ", %.2f cores busy before it", $0) } ?? ""

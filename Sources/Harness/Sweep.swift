@@ -118,6 +118,9 @@ public struct Sweep {
             ])
         metadata.sessions[metadata.sessions.count - 1].loadAverageStart = loadStart
         metadata.sessions[metadata.sessions.count - 1].busyCoresStart = busy
+        metadata.sessions[metadata.sessions.count - 1].commit = git.commit.map {
+            String($0.prefix(10)) + (git.dirty == true ? "+dirty" : "")
+        }
         metadata.grid = GridIdentity(grid)
         metadata.shard = assignment
         func warn(_ message: String) {

@@ -48,6 +48,10 @@ public struct RunMetadata: Codable, Equatable, Sendable {
         public var loadAverageEnd: [Double]?
         /// Cores other processes kept busy over the quarter second before the session measured anything.
         public var busyCoresStart: Double?
+        /// The commit the session ran (with "+dirty" for uncommitted changes): a resumed file's rows can
+        /// come from several, while ``RunMetadata/gitCommit`` names the last (nil in metadata written
+        /// before it was recorded).
+        public var commit: String?
 
         public init(commandLine: String, start: String, end: String? = nil, completed: Bool, pointsMeasured: Int) {
             (self.commandLine, self.start, self.end, self.completed, self.pointsMeasured) = (

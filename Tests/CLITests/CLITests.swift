@@ -86,6 +86,31 @@ func ramp(_ shape: [Int], _ scale: Float) -> NPYArray {
         }
     }
 
+    /// Performer and Reformer: their axes reach eval, `--random-out` writes the projections they drew
+    /// (Performer's W `[m, d]`, Reformer's rotations `[rounds, d, buckets/2]`), and an axis given to a
+    /// mechanism without it is a usage error naming the flag.
+    @Test func evalTakesTheNewMechanismsAxesAndWritesTheirProjections() throws {
+        let dir = try scratch(["q.npy": ramp([6, 4], 0.3), "k.npy": ramp([6, 4], 0.7), "v.npy": ramp([6, 4], 1.1)])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = ["q", "k", "v"].flatMap { ["--\($0)", dir.appendingPathComponent("\($0).npy").path] }
+        let (out, random) = (dir.appendingPathComponent("out.npy").path, dir.appendingPathComponent("r.npy").path)
+        for (flags, shape) in [
+            (["performer", "--features", "10"], [10, 4]),
+            (["reformer", "--hash-rounds", "3", "--buckets", "6", "--chunk", "2", "--causal"], [3, 4, 3]),
+        ] {
+            let result = try attnbench(
+                ["eval", "--mechanism"] + flags + inputs + ["--out", out, "--random-out", random, "--overwrite"])
+            #expect(result.status == 0, "\(flags): \(result.stderr)")
+            #expect(try NPY.read(contentsOf: URL(fileURLWithPath: random)).shape == shape, "\(flags)")
+        }
+        for flags in [
+            ["linear", "--features", "8"], ["reformer", "--buckets", "5"], ["standard", "--hash-rounds", "2"],
+        ] {
+            let result = try attnbench(["eval", "--mechanism"] + flags + inputs + ["--out", out, "--overwrite"])
+            #expect(result.status == 64 && result.stderr.contains(flags[1]), "\(flags): \(result.stderr)")
+        }
+    }
+
     /// With --grad-out, eval also writes the gradients: dq, dk, dv in the inputs' shape, de and df in
     /// E's and F's, and only de when E = F (--e alone).
     @Test func evalWritesTheGradientsWithGradOut() throws {
