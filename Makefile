@@ -138,10 +138,11 @@ baseline: build
 	$(RELEASE) baseline --preset ci --runs 3 --output Baselines/ci.csv
 
 ## crosscheck: `attnbench eval` (outputs and, with --grad-out, gradients) against NumPy on the same
-## .npy files. NumPy is installed when no python3 has it (python3-numpy through apt-get, else pip);
+## .npy files; then Performer against performer-pytorch on the same features, when it is installed. NumPy is installed when no python3 has it (python3-numpy through apt-get, else pip);
 ## without it the target fails.
 crosscheck: build
-	@python=$$(Scripts/python-with-numpy.sh) && echo "crosscheck: $$python" && $$python Tests/numpy_crosscheck.py $(RELEASE)
+	@python=$$(Scripts/python-with-numpy.sh) && echo "crosscheck: $$python" && $$python Tests/numpy_crosscheck.py $(RELEASE) \
+	  && $$python Tests/peers/performer_agreement.py $(RELEASE)
 
 clean:
 	rm -rf .build

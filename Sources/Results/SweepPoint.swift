@@ -114,10 +114,19 @@ public struct SweepPoint: Hashable, Sendable {
     /// A placeholder that rows are read into, column by column.
     static let empty = SweepPoint(mechanism: .standard, length: 0, batch: 0, heads: 0, headDim: 0, threads: 0)
 
+    /// The key columns added after interleaved comparisons began (Reformer's and Performer's axes):
+    /// ``keysText(_:)`` leaves them out when no point has a value in them, so an older build's
+    /// worker, which reads only its own columns, can still read a plan without them.
+    public static let laterColumns: Set<String> = ["hash_rounds", "buckets", "chunk", "features"]
+
     /// Points as a CSV of their keys (header and one line per point), the form `run --plan` prints
-    /// and the interleaved comparison's workers read.
+    /// and the interleaved comparison's workers read; a column of ``laterColumns`` that no point
+    /// fills is left out (``parseKeys(_:source:)`` reads it as empty).
     public static func keysText(_ points: [SweepPoint]) -> String {
-        RowFile.text(points, columns)
+        let kept = columns.filter { column in
+            !laterColumns.contains(column.name) || points.contains { !column.text(of: $0).isEmpty }
+        }
+        return RowFile.text(points, kept)
     }
 
     /// The points of a CSV of keys written by ``keysText(_:)``.

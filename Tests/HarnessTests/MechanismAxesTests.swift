@@ -26,6 +26,22 @@ import Testing
         )
     }
 
+    /// A plan without Reformer or Performer points is written with the columns an older build reads
+    /// (so `compare --interleave` can run it against the base); one with them carries them; both read back.
+    @Test func plansLeaveOutEmptyLaterColumns() throws {
+        let linear = SweepPoint(mechanism: .linear, length: 64, batch: 1, heads: 2, headDim: 8, threads: 1)
+        let plain = SweepPoint.keysText([linear])
+        #expect(plain.hasPrefix("mechanism,scope,mode,decoder,pass,causal,sharing,n,k,prompt,batch,"))
+        #expect(try SweepPoint.parseKeys(plain, source: "plan") == [linear])
+        let reformer = SweepPoint(
+            mechanism: .reformer, length: 64, hashRounds: 4, buckets: 8, chunk: 16, batch: 1, heads: 2, headDim: 8,
+            threads: 1)
+        let mixed = SweepPoint.keysText([linear, reformer])
+        #expect(
+            mixed.hasPrefix("mechanism,scope,mode,decoder,pass,causal,sharing,n,k,hash_rounds,buckets,chunk,prompt,"))
+        #expect(try SweepPoint.parseKeys(mixed, source: "plan") == [linear, reformer])
+    }
+
     @Test func badValuesAreUsageErrors() {
         var spec = SweepSpec()
         for (key, value) in [("buckets", "7"), ("buckets", "0"), ("hash-rounds", "0"), ("features", "-2")] {

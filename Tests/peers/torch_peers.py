@@ -16,7 +16,12 @@ with the mechanism prefixed `torch-`:
 - `torch-linformer`: softmax(Q (E K)ᵀ/√d)(F V) in batched matmuls, E and F seeded N(0, 1/k) with
   the point's sharing;
 - `torch-linear`: φ(Q)(φ(K)ᵀV) / (φ(Q)·Σφ(K) + 1e-6), φ = elu + 1 (non-causal; PyTorch has no
-  causal linear attention of its own, so causal points are skipped rows).
+  causal linear attention of its own, so causal points are skipped rows);
+- `torch-performer`: performer-pytorch's `FastAttention` (its FAVOR+ with m = the point's
+  features, orthogonal features, its own ε = 1e-4 inside the features), when the package is installed;
+- `torch-reformer`: reformer-pytorch's `LSHAttention` (shared QK as its input, the point's rounds,
+  `bucket_size` = the point's chunk, so its bucket count is n / chunk where ours is the point's
+  fixed count), when the package is installed.
 
 PyTorch runs in inference mode with `torch.set_num_threads` set to the point's thread count, the
 timing policy of the preset (warm-ups, minimum reps and seconds, maximum seconds), inputs made
@@ -41,7 +46,8 @@ import tempfile
 import time
 
 AXES = ["mechanism", "n", "k", "batch", "tokens", "heads", "head-dim", "threads", "causal", "sharing",
-        "warmups", "min-reps", "min-time", "max-time", "seed", "memory-budget"]
+        "hash-rounds", "buckets", "chunk", "features", "warmups", "min-reps", "min-time", "max-time", "seed",
+        "memory-budget"]
 
 
 def main():
@@ -151,11 +157,20 @@ def measure_torch(own, meta):
 
     if mechanism == "linear" and causal:
         return skip("PyTorch has no causal linear attention of its own")
+    package = {"performer": "performer_pytorch", "reformer": "reformer_pytorch"}.get(mechanism)
+    if package is not None:
+        try:
+            __import__(package)
+        except ImportError:
+            return skip(f"{package.replace('_', '-')} is not installed (pip install {package.replace('_', '-')})")
     if k is not None and k >= n:
         return skip(own["reason"] or "k >= n")
     floats = b * h * (n * n * (2 if mechanism == "standard" else 0) + 4 * n * d
                       + ((2 * n * k + 2 * k * d) if mechanism == "linformer" else 0)
-                      + ((2 * n * d + d * d + d) if mechanism == "linear" else 0))
+                      + ((2 * n * d + d * d + d) if mechanism == "linear" else 0)
+                      + ((2 * n * int(own["features"] or 256) + 4 * n * d) if mechanism == "performer" else 0)
+                      + (16 * int(own["hash_rounds"] or 1) * n * (int(own["chunk"] or 32) + d)
+                         if mechanism == "reformer" else 0))
     if causal and mechanism == "standard":
         floats += n * n // 4  # the boolean mask
     budget = int(meta["memoryBudgetBytes"])
@@ -165,7 +180,7 @@ def measure_torch(own, meta):
     torch.set_num_threads(threads)
     generator = torch.Generator().manual_seed(seed)
     q, kk, v = (torch.randn(b, h, n, d, generator=generator) for _ in range(3))
-    call = form(mechanism, causal, q, kk, v, k, own.get("sharing", ""), h, n, generator)
+    call = form(mechanism, causal, q, kk, v, k, own.get("sharing", ""), h, n, generator, own)
     policy = meta["timing"]
     with torch.inference_mode():
         reset_peak_rss()
@@ -178,7 +193,7 @@ def measure_torch(own, meta):
     return row
 
 
-def form(mechanism, causal, q, k, v, kp, sharing, h, n, generator):
+def form(mechanism, causal, q, k, v, kp, sharing, h, n, generator, own):
     """The call that computes `mechanism` the way PyTorch users write it (see the module's doc)."""
     import torch
     import torch.nn.functional as F
@@ -206,6 +221,17 @@ def form(mechanism, causal, q, k, v, kp, sharing, h, n, generator):
             denominator = fq @ fk.sum(dim=-2).unsqueeze(-1) + 1e-6  # [n, d]·[d, 1] → [n, 1]
             return (fq @ state) / denominator
         return linear
+    if mechanism == "performer":
+        from performer_pytorch import FastAttention
+        attention = FastAttention(dim_heads=q.shape[-1], nb_features=int(own["features"] or 256), causal=causal)
+        return lambda: attention(q, k, v)
+    if mechanism == "reformer":
+        from reformer_pytorch import LSHAttention
+        b, heads, length, d = q.shape
+        chunk = int(own["chunk"] or 32)
+        attention = LSHAttention(bucket_size=chunk, n_hashes=int(own["hash_rounds"] or 1), causal=causal)
+        qk, values = q.reshape(b * heads, length, d), v.reshape(b * heads, length, d)  # heads folded into batch
+        return lambda: attention(qk, values)[0]
     raise ValueError(f"no PyTorch form for {mechanism}")
 
 
