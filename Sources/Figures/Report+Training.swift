@@ -7,6 +7,13 @@ extension Report {
     /// "Transformers are RNNs" Figure 1 as the paper drew it: per-sample time and peak heap against N
     /// with the batch scaled inversely with N, each curve's exponent fitted. Only for runs whose
     /// batch varies with N (the rnn-figure1 preset); empty otherwise.
+    /// What the lsh curves are, and where the public implementations differ from the paper and ours.
+    static let lshNote = """
+
+        The lsh-R curves are Reformer's LSH attention with R hashing rounds, 64 buckets and chunks of 32, as the paper's §4.1 set it: shared QK, each round's sorted chunks attending to themselves and the chunk before, self only when nothing else is left, rounds combined by their log-sum-exp weights (one softmax over the (round, key) pairs, without Reformer's duplicate-count correction). Its training step keeps each round's sorted order and each query's log-sum-exp (R·n + n floats per head) and recomputes the chunk scores in the backward, so its heap holds the output, the three gradients and O(n·(d + b)) per thread, never n×n. The paper's curves came from a PyTorch reimplementation; the RNN paper's own library, fast-transformers, has a `ReformerAttention` that averages the rounds with equal weight and builds an n×n additive mask (O(n²) memory, plausibly why the paper's lsh-4 and lsh-8 stop at 16384 on 11 GB), and reformer-pytorch's `LSHAttention` (timed by `make bench-peers`) sets its bucket count to n ÷ bucket size rather than a fixed 64.
+
+        """
+
     func figure1() -> String {
         let curves = analysis.perSampleCurves()
         guard curves.contains(where: { $0.rows.count >= 2 }),
@@ -47,6 +54,7 @@ extension Report {
             md +=
                 "\nSoftmax stops at N = \(limit), whose points were skipped: their predicted heap is over the memory budget (the paper's softmax curve stops at 4096 on an 11 GB GPU).\n"
         }
+        if curves.contains(where: { $0.key.mechanism == .reformer }) { md += Self.lshNote }
         return md
     }
 
