@@ -28,7 +28,10 @@ do for [FORMAT in "png svg"] {
          DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64", \
          DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128", \
          DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256", \
-         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
+         DATA index 6 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
+         DATA index 7 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
+         DATA index 8 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256"
     set ylabel "peak heap per call (MiB)"
     set title "peak heap"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
@@ -36,7 +39,10 @@ do for [FORMAT in "png svg"] {
          DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64", \
          DATA index 3 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128", \
          DATA index 4 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256", \
-         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
+         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
+         DATA index 6 using 1:3 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
+         DATA index 7 using 1:3 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
+         DATA index 8 using 1:3 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256"
     unset multiplot
     unset output
 }

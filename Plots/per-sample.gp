@@ -30,6 +30,9 @@ do for [FORMAT in "png svg"] {
          DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ N^{1.03 ± 0.03}", \
          DATA index 4 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ N^{1.13 ± 0.21}", \
          DATA index 5 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ N^{1.03 ± 0.05}", \
+         DATA index 6 using 1:3 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{1.08 ± 0.16}", \
+         DATA index 7 using 1:3 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{1.11 ± 0.09}", \
+         DATA index 8 using 1:3 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "performer m=256 ∝ N^{1.02 ± 0.12}", \
          [512:8192] 4.5146*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
          0.752242*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
@@ -40,6 +43,9 @@ do for [FORMAT in "png svg"] {
          DATA index 3 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ N^{0.96 ± 0.03}", \
          DATA index 4 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ N^{0.95 ± 0.03}", \
          DATA index 5 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ N^{0.94 ± 0.04}", \
+         DATA index 6 using 1:4 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{0.99 ± 0.02}", \
+         DATA index 7 using 1:4 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{0.98 ± 0.02}", \
+         DATA index 8 using 1:4 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "performer m=256 ∝ N^{0.98 ± 0.01}", \
          [512:8192] 9.01571*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
          3.12709*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     unset multiplot

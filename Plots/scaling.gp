@@ -27,21 +27,30 @@ do for [FORMAT in "png svg"] {
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.08}", \
          DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.01}", \
          DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{1.06 ± 0.04}", \
-         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}"
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}", \
+         DATA index 6 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ n^{1.08 ± 0.06}", \
+         DATA index 7 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ n^{1.11 ± 0.05}", \
+         DATA index 8 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256 ∝ n^{1.08 ± 0.05}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.08}", \
          DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.01}", \
          DATA index 3 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{1.02 ± 0.02}", \
-         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}"
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}", \
+         DATA index 6 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ n^{1.08 ± 0.06}", \
+         DATA index 7 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ n^{1.11 ± 0.05}", \
+         DATA index 8 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256 ∝ n^{1.08 ± 0.05}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.08 ± 0.08}", \
          DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.01}", \
          DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{1.02 ± 0.01}", \
-         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}"
+         DATA index 5 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.03 ± 0.03}", \
+         DATA index 6 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ n^{1.08 ± 0.06}", \
+         DATA index 7 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ n^{1.11 ± 0.05}", \
+         DATA index 8 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256 ∝ n^{1.08 ± 0.05}"
     set yrange [1:4096]
     set title "Linformer k = 64"
     set xlabel "sequence length n"
@@ -49,21 +58,30 @@ do for [FORMAT in "png svg"] {
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
          DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
          DATA index 2 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=64 ∝ n^{0.96 ± 0.03}", \
-         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}", \
+         DATA index 6 using 1:3 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ n^{0.96 ± 0.05}", \
+         DATA index 7 using 1:3 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ n^{0.95 ± 0.05}", \
+         DATA index 8 using 1:3 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256 ∝ n^{0.98 ± 0.01}"
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
          DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
          DATA index 3 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#8e44ad" title "linformer k=128 ∝ n^{0.95 ± 0.03}", \
-         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}", \
+         DATA index 6 using 1:3 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ n^{0.96 ± 0.05}", \
+         DATA index 7 using 1:3 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ n^{0.95 ± 0.05}", \
+         DATA index 8 using 1:3 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256 ∝ n^{0.98 ± 0.01}"
     set title "Linformer k = 256"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
     plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.96 ± 0.03}", \
          DATA index 1 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.90 ± 0.07}", \
          DATA index 4 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#34495e" title "linformer k=256 ∝ n^{0.94 ± 0.04}", \
-         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+         DATA index 5 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}", \
+         DATA index 6 using 1:3 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ n^{0.96 ± 0.05}", \
+         DATA index 7 using 1:3 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ n^{0.95 ± 0.05}", \
+         DATA index 8 using 1:3 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256 ∝ n^{0.98 ± 0.01}"
     unset multiplot
     unset output
 }

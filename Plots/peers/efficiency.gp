@@ -16,7 +16,7 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (159 GF/s), batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
+    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (145 GF/s), batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale x 2
     set yrange [0:*]
     set grid
@@ -30,6 +30,12 @@ do for [FORMAT in "png svg"] {
          DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
          DATA index 5 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
          DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
-         DATA index 7 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "torch-linear"
+         DATA index 7 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "torch-linear", \
+         DATA index 8 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
+         DATA index 9 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "torch-lsh-1", \
+         DATA index 10 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
+         DATA index 11 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "torch-lsh-4", \
+         DATA index 12 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256", \
+         DATA index 13 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "torch-performer m=256"
     unset output
 }

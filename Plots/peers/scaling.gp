@@ -20,26 +20,35 @@ do for [FORMAT in "png svg"] {
     set logscale xy 2
     set grid
     set key below left Left reverse font ",9" maxrows 4 height 1.5
-    set yrange [1:4096]
+    set yrange [2:2048]
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{2.19 ± 0.16}", \
-         DATA index 1 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax ∝ n^{2.37 ± 0.82}", \
-         DATA index 2 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{2.00 ± 0.02}", \
-         DATA index 3 using 1:2 with linespoints pt 4 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash ∝ n^{2.01 ± 0.19}", \
-         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{1.01 ± 0.13}", \
-         DATA index 5 using 1:2 with linespoints pt 8 ps 0.8 lw 2 dt 2 lc rgb "#2e86c1" title "torch-linformer k=128 ∝ n^{1.25 ± 0.68}", \
-         DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{1.07 ± 0.17}", \
-         DATA index 7 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear ∝ n^{1.11 ± 0.38}"
-    set yrange [2:4096]
+    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
+         DATA index 1 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax", \
+         DATA index 2 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
+         DATA index 3 using 1:2 with linespoints pt 4 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash", \
+         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
+         DATA index 5 using 1:2 with linespoints pt 8 ps 0.8 lw 2 dt 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
+         DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
+         DATA index 7 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear", \
+         DATA index 8 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
+         DATA index 9 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 2 lc rgb "#a0522d" title "torch-lsh-1", \
+         DATA index 10 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
+         DATA index 11 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#6e2c00" title "torch-lsh-4", \
+         DATA index 12 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256", \
+         DATA index 13 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 2 lc rgb "#e84393" title "torch-performer m=256"
+    set yrange [2:1024]
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax ∝ n^{1.97 ± 0.02}", \
-         DATA index 2 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash ∝ n^{0.93 ± 0.06}", \
-         DATA index 4 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ n^{0.97 ± 0.03}", \
-         DATA index 6 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear ∝ n^{0.99 ± 0.01}"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
+         DATA index 2 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
+         DATA index 4 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
+         DATA index 6 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
+         DATA index 8 using 1:3 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
+         DATA index 10 using 1:3 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
+         DATA index 12 using 1:3 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256"
     unset multiplot
     unset output
 }

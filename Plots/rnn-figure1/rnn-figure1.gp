@@ -28,6 +28,9 @@ do for [FORMAT in "png svg"] {
          DATA index 1 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.99 ± 0.03}", \
          DATA index 2 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{1.03 ± 0.01}", \
          DATA index 3 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{1.03 ± 0.02}", \
+         DATA index 4 using 1:3 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{1.13 ± 0.09}", \
+         DATA index 5 using 1:3 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{1.19 ± 0.08}", \
+         DATA index 6 using 1:3 with linespoints pt 3 ps 0.9 lw 2 lc rgb "#d2a679" title "lsh-8 ∝ N^{1.16 ± 0.09}", \
          [512:4096] 12.5612*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
          1.98637*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
@@ -36,6 +39,9 @@ do for [FORMAT in "png svg"] {
          DATA index 1 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.00 ± 0.00}", \
          DATA index 2 using 1:4 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.99 ± 0.00}", \
          DATA index 3 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=256 ∝ N^{0.96 ± 0.03}", \
+         DATA index 4 using 1:4 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{1.03 ± 0.02}", \
+         DATA index 5 using 1:4 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{1.02 ± 0.01}", \
+         DATA index 6 using 1:4 with linespoints pt 3 ps 0.9 lw 2 lc rgb "#d2a679" title "lsh-8 ∝ N^{1.02 ± 0.01}", \
          [512:4096] 13.0156*(x/512)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
          6.26954*(x/512) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     unset multiplot

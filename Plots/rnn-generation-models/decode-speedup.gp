@@ -54,8 +54,16 @@ do for [FORMAT in "png svg"] {
          DATA index 14 using 1:3 with lines dt 1 lw 2 lc rgb "#7b241c" title "softmax, no cache, 1 layer, cost model", \
          DATA index 15 using 1:2 with points pt 4 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
          DATA index 15 using 1:3 with lines dt 2 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
-         DATA index 16 using 1:2 with points pt 9 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
-         DATA index 16 using 1:3 with lines dt 4 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model"
+         DATA index 16 using 1:2 with points pt 9 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
+         DATA index 16 using 1:3 with lines dt 4 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
+         DATA index 17 using 1:2 with points pt 8 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
+         DATA index 17 using 1:3 with lines dt 5 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
+         DATA index 18 using 1:2 with points pt 11 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
+         DATA index 18 using 1:3 with lines dt 3 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model", \
+         DATA index 19 using 1:2 with points pt 10 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
+         DATA index 19 using 1:3 with lines dt 1 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model", \
+         DATA index 20 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
+         DATA index 20 using 1:3 with lines dt 2 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model"
     unset multiplot
     unset output
 }

@@ -10,7 +10,7 @@ extension MechanismDescriptor {
         name: "reformer", title: "Reformer (LSH attention)", label: "lsh",
         axes: [.hashRounds, .buckets, .chunk],
         supports: Support(causal: true, decoding: .decoders([.recompute]), decodesAtCoreScope: false),
-        rank: 4, paperRank: 4, style: PlotStyle(colors: ["#9b59b6", "#6c3483", "#d2b4de"], colorBy: .hashRounds))
+        rank: 4, paperRank: 4, style: PlotStyle(colors: ["#a0522d", "#6e2c00", "#d2a679"], colorBy: .hashRounds))
 }
 
 extension Mechanism {

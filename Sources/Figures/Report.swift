@@ -324,7 +324,7 @@ public struct Report {
                 ? "Measured on \(machine). " : "Measured on \(machine), **not this run's machine (\(own ?? ""))**. "
         }
         md +=
-            "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls, inference mode, PyTorch's threads set to the point's.\n\n"
+            "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls; `torch-performer` is performer-pytorch's `FastAttention` (FAVOR+ with the point's m) and `torch-lsh-R` reformer-pytorch's `LSHAttention` (R rounds, bucket size the point's chunk, so n ÷ chunk buckets where ours has the point's fixed count); inference mode, PyTorch's threads set to the point's.\n\n"
         md +=
             "| mechanism | n | batch | threads | attnbench ms | PyTorch ms | ratio | ÷ torch-flash |\n|---|---|---|---|---|---|---|---|\n"
         for c in comparisons {
