@@ -338,46 +338,38 @@ public struct Report {
     }
 
     /// The approximation-error sections of the mechanisms that estimate softmax attention.
-    func approximation() -> String { linformerApproximation() + performerApproximation() }
-
-    func linformerApproximation() -> String {
-        let rows = table.measured.filter { $0.point.mechanism == .linformer && $0.approxRelError != nil }
-        guard !rows.isEmpty else { return "" }
-        let ns = Set(rows.map(\.point.length)).sorted()
-        let ks = Set(rows.compactMap(\.point.projectedLength)).sorted()
-        var md =
-            "## Linformer's approximation error\n\n‖O_linformer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, untrained projections with entries N(0, 1/k) (the paper's Theorem 1 scaling), random inputs. Above 1 means the output is not an approximation of attention at all: each projected value row is ~√(n/k) times a value row, while exact attention on random inputs averages its values toward 0. Trained projections are what make Linformer accurate; this column is the price of speed without them.\n\n"
-        md +=
-            "| n \\ k | " + ks.map(String.init).joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined()
-            + "\n"
-        for n in ns {
-            md +=
-                "| \(n) | "
-                + ks.map { k in
-                    rows.first { $0.point.length == n && $0.point.projectedLength == k }?.approxRelError.map {
-                        String(format: "%.3g", $0)
-                    } ?? "–"
-                }.joined(separator: " | ") + " |\n"
-        }
-        return md
+    func approximation() -> String {
+        let linformer = approximationTable(
+            .linformer, axis: "k", \.projectedLength,
+            heading:
+                "## Linformer's approximation error\n\n‖O_linformer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, untrained projections with entries N(0, 1/k) (the paper's Theorem 1 scaling), random inputs. Above 1 means the output is not an approximation of attention at all: each projected value row is ~√(n/k) times a value row, while exact attention on random inputs averages its values toward 0. Trained projections are what make Linformer accurate; this column is the price of speed without them.\n\n"
+        )
+        let performer = approximationTable(
+            .performer, axis: "m", \.features,
+            heading:
+                "\n## Performer's approximation error\n\n‖O_performer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, m positive orthogonal random features (FAVOR+, seeded), random inputs: the estimator's own error, which more features lower.\n\n"
+        )
+        return linformer + performer
     }
 
-    /// Performer's relative error against exact softmax attention, by n and feature count m.
-    func performerApproximation() -> String {
-        let rows = table.measured.filter { $0.point.mechanism == .performer && $0.approxRelError != nil }
+    /// `heading`, then a mechanism's relative error against exact attention by n (rows) and the
+    /// value of its axis (columns); empty when it has no such rows.
+    func approximationTable(
+        _ mechanism: Mechanism, axis: String, _ value: KeyPath<SweepPoint, Int?>, heading: String
+    ) -> String {
+        let rows = table.measured.filter { $0.point.mechanism == mechanism && $0.approxRelError != nil }
         guard !rows.isEmpty else { return "" }
         let ns = Set(rows.map(\.point.length)).sorted()
-        let ms = Set(rows.compactMap(\.point.features)).sorted()
-        var md =
-            "\n## Performer's approximation error\n\n‖O_performer − O_exact‖_F / ‖O_exact‖_F on sampled query rows, m positive orthogonal random features (FAVOR+, seeded), random inputs: the estimator's own error, which more features lower.\n\n"
+        let columns = Set(rows.compactMap { $0.point[keyPath: value] }).sorted()
+        var md = heading
         md +=
-            "| n \\ m | " + ms.map(String.init).joined(separator: " | ") + " |\n|---|" + ms.map { _ in "---|" }.joined()
-            + "\n"
+            "| n \\ \(axis) | " + columns.map(String.init).joined(separator: " | ") + " |\n|---|"
+            + columns.map { _ in "---|" }.joined() + "\n"
         for n in ns {
             md +=
                 "| \(n) | "
-                + ms.map { m in
-                    rows.first { $0.point.length == n && $0.point.features == m }?.approxRelError.map {
+                + columns.map { c in
+                    rows.first { $0.point.length == n && $0.point[keyPath: value] == c }?.approxRelError.map {
                         String(format: "%.3g", $0)
                     } ?? "–"
                 }.joined(separator: " | ") + " |\n"
