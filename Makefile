@@ -18,6 +18,8 @@ LRA_BUDGET ?= 16G
 SHARDS   ?= 3
 # make bench-peers passes these to Tests/peers/torch_peers.py (e.g. PEERS_FLAGS="--rounds 5 --n 1024...4096").
 PEERS_FLAGS ?=
+# make profile splits these presets' calls into phases (attnbench profile).
+PROFILE_PRESETS ?= profile profile-layer
 # make bench runs these presets (or only PRESET when it is given on the command line).
 BENCH_PRESETS ?= default rnn-generation train
 ifeq ($(origin PRESET),command line)
@@ -35,7 +37,7 @@ TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=u
 # SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
 SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
-.PHONY: deps build test lint format test-slurm verify crosscheck bench bench-kernels bench-peers plots claims check baseline clean
+.PHONY: deps build test lint format test-slurm verify crosscheck bench bench-kernels bench-peers profile plots claims check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -93,6 +95,17 @@ bench: build
 ## with its targets judged in Results/REPORT-kernels.md.
 bench-kernels: build
 	$(RELEASE) kernels --output Results/kernels.csv --report Results/REPORT-kernels.md --overwrite | tee Results/kernels.txt
+
+## profile: where the time goes, for the $(PROFILE_PRESETS) presets: `attnbench profile` (each point plainly,
+## then with its phases marked; the sgemm and STREAM-triad roofs) → Results/<preset>.csv and
+## Results/<preset>-roofline.csv, then `attnbench profile-report` → Plots/<preset>/ (phase bars, roofline)
+## and Results/REPORT-<preset>.md. Replaces its own earlier outputs.
+profile: build
+	@for p in $(PROFILE_PRESETS); do \
+	  $(RELEASE) profile --preset $$p $(SWEEP_FLAGS) --output Results/$$p.csv --roofline Results/$$p-roofline.csv --overwrite \
+	  && $(RELEASE) profile-report --input Results/$$p.csv --roofline Results/$$p-roofline.csv --plots Plots/$$p \
+	       --report Results/REPORT-$$p.md --overwrite \
+	  && for f in Plots/$$p/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done || exit 1; done
 
 ## bench-peers: PyTorch on the $(PRESET) grid, interleaved with attnbench over 3 rounds → Results/peers.csv
 ## (skipped with a message when PyTorch is not installed; `pip install torch`). Then `make plots` overlays it.

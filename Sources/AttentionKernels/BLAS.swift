@@ -46,6 +46,22 @@ public enum BLAS {
             alpha, a.base, Int32(a.rowStride), x, 1, beta, y, 1)
     }
 
+    /// `y ← alpha · x + beta · y` over `count` contiguous floats (2 reads and 1 write per
+    /// element: STREAM's triad traffic). The corresponding C function is `cblas_saxpby`.
+    public static func axpby(
+        _ count: Int, alpha: Float, _ x: UnsafePointer<Float>, beta: Float, _ y: UnsafeMutablePointer<Float>
+    ) {
+        precondition(count >= 0 && count <= Int(Int32.max), "axpby: \(count) elements do not fit a BLAS int")
+        cblas_saxpby(Int32(count), alpha, x, 1, beta, y, 1)
+    }
+
+    /// `y ← x` over `count` contiguous floats (1 read and 1 write per element).
+    /// The corresponding C function is `cblas_scopy`.
+    public static func copy(_ count: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        precondition(count >= 0 && count <= Int(Int32.max), "copy: \(count) elements do not fit a BLAS int")
+        cblas_scopy(Int32(count), x, 1, y, 1)
+    }
+
     /// Sets the number of threads OpenBLAS uses for every following call.
     /// The corresponding C function is `openblas_set_num_threads`.
     public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }

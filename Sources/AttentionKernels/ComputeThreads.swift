@@ -30,10 +30,11 @@ public enum ComputeThreads {
         }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
+            let session = PhaseClock.current()
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let lower = count * c / chunks
                 let upper = count * (c + 1) / chunks
-                box.value(lower..<upper)
+                PhaseClock.adopting(session) { box.value(lower..<upper) }
             }
         }
     }
@@ -78,8 +79,11 @@ extension ComputeThreads {
         defer { BLAS.setThreads(threads) }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
+            let session = PhaseClock.current()
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                box.value(w, stride(from: count * w / workers, to: count * (w + 1) / workers, by: 1))
+                PhaseClock.adopting(session) {
+                    box.value(w, stride(from: count * w / workers, to: count * (w + 1) / workers, by: 1))
+                }
             }
         }
     }
@@ -114,11 +118,14 @@ extension ComputeThreads {
         let next = ItemCounter()
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
+            let session = PhaseClock.current()
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                while true {
-                    let item = next.take()
-                    guard item < count else { return }
-                    box.value(w, item)
+                PhaseClock.adopting(session) {
+                    while true {
+                        let item = next.take()
+                        guard item < count else { return }
+                        box.value(w, item)
+                    }
                 }
             }
         }

@@ -67,12 +67,14 @@ extension FlashAttention: DifferentiableAttention {
         let causal = isCausal
 
         ComputeThreads.forEachItem(shape.slices) { worker, s in
+            var clock = PhaseClock.start()
             let (qs, ks, vs) = (q.matrix(s), k.matrix(s), v.matrix(s))
             let (os, gs) = (output.matrix(s), outputGradient.matrix(s))
             let (dqs, dks, dvs) = (dq.matrix(s), dk.matrix(s), dv.matrix(s))
             let lse = saved.logSumExp.matrix(s).row(0)
             let rowTerm = rowTerms.matrix(s).row(0)
             for i in 0..<n { rowTerm[i] = Lanes.dot(gs.row(i), os.row(i), count: d) }
+            clock.lap(Self.backwardPhases.bookkeeping)
             let pBase = tiles.matrix(worker * 2).row(0)
             let dsBase = tiles.matrix(worker * 2 + 1).row(0)
 
@@ -89,31 +91,43 @@ extension FlashAttention: DifferentiableAttention {
                     let ds = MatrixView(base: dsBase, rows: rows, cols: cols, rowStride: b)
                     let masked = causal && start == first  // the diagonal tile: row r sees keys ≤ r
                     // [rows, d]·[d, cols] → [rows, cols]: S, scaled.
+                    clock.lap(Self.backwardPhases.bookkeeping)
                     BLAS.gemm(qs.rows(range), kBlock, transposeB: true, into: p, alpha: scale)
+                    clock.lap(Self.backwardPhases.products)
                     for r in 0..<rows {
                         let visible = masked ? min(r + 1, cols) : cols
                         Self.exponentiate(p.row(r), minus: lse[start + r], valid: visible, count: cols)
                     }
+                    clock.lap(Self.backwardPhases.weights)
                     let accumulate: Float = start == (causal ? first : 0) ? 0 : 1
                     // [cols, rows]·[rows, d] → [cols, d]: dV_j += Pᵀ dO_i.
                     BLAS.gemm(p, transposeA: true, gs.rows(range), into: dvBlock, beta: accumulate)
                     // [rows, d]·[d, cols] → [rows, cols]: dP.
                     BLAS.gemm(gs.rows(range), vBlock, transposeB: true, into: ds)
+                    clock.lap(Self.backwardPhases.products)
                     for r in 0..<rows {
                         let visible = masked ? min(r + 1, cols) : cols
                         let (w, x, term) = (p.row(r), ds.row(r), rowTerm[start + r])
                         for j in 0..<visible { x[j] = w[j] * (x[j] - term) }
                         if visible < cols { (x + visible).update(repeating: 0, count: cols - visible) }
                     }
+                    clock.lap(Self.backwardPhases.scoreGradient)
                     // [rows, cols]·[cols, d] → [rows, d]: dQ_i += dS K_j / √d.
                     BLAS.gemm(ds, kBlock, into: dqs.rows(range), alpha: scale, beta: 1)
                     // [cols, rows]·[rows, d] → [cols, d]: dK_j += dSᵀ Q_i / √d.
                     BLAS.gemm(ds, transposeA: true, qs.rows(range), into: dkBlock, alpha: scale, beta: accumulate)
+                    clock.lap(Self.backwardPhases.products)
                 }
             }
         }
         return AttentionGradients(q: dq, k: dk, v: dv)
     }
+
+    /// The backward's parts, as `attnbench profile` names them (fused in one loop over tiles).
+    static let backwardPhases = (
+        products: Phase.named("tile products (S, dV, dP, dQ, dK)"), weights: Phase.named("P = exp(S − L)"),
+        scoreGradient: Phase.named("dS = P∘(dP − D)"), bookkeeping: Phase.named("row bookkeeping")
+    )
 
     /// In place `x[j] ← exp(x[j] − shift)` for `j < valid`, `x[j] ← 0` for `valid ≤ j < count`.
     @inline(__always)

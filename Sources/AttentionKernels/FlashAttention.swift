@@ -155,6 +155,7 @@ public struct FlashAttention: AttentionKernel {
 
         ComputeThreads.forEachItem(items) { worker, item in
             // the costliest items first: query blocks from the last, every slice at each.
+            var clock = PhaseClock.start()
             let (s, block) = (item % shape.slices, queryBlocks - 1 - item / shape.slices)
             let start = block * bq
             let rows = min(bq, n - start)
@@ -179,13 +180,16 @@ public struct FlashAttention: AttentionKernel {
                 let vBlock = MatrixView(base: values.row(first), rows: cols, cols: d, rowStride: d)
                 let masked = causal && first + cols - 1 > start  // some row misses some key of the block
                 // [rows, d]·[d, cols] → [rows, cols]
+                clock.lap(Self.phases.bookkeeping)
                 if simd {
                     FlashTiles.packTransposed(kBlock, into: packedKeys)
+                    clock.lap(Self.phases.packing)
                     FlashTiles.scores(
                         queries, packedKeys: packedKeys, cols: cols, alpha: scale, into: p, maxima: blockMaxima)
                 } else {
                     BLAS.gemm(queries, kBlock, transposeB: true, into: p, alpha: scale)
                 }
+                clock.lap(Self.phases.products)
                 for r in 0..<rows {
                     let visible = masked ? max(min(cols, start + r - first + 1), 0) : cols
                     // a masked row's maximum is over fewer keys
@@ -199,6 +203,7 @@ public struct FlashAttention: AttentionKernel {
                 if first > 0 && unfused {  // the micro-kernel rescales as it stores; the others beforehand
                     for r in 0..<rows where rescales[r] != 1 { Self.multiply(o.row(r), count: d, by: rescales[r]) }
                 }
+                clock.lap(Self.phases.softmax)
                 let beta: Float = first == 0 ? 0 : 1
                 if masked && !vBlock.allFinite() {
                     // A masked weight is 0 and 0·NaN = NaN: each row takes only the values it sees.
@@ -214,15 +219,24 @@ public struct FlashAttention: AttentionKernel {
                     // [rows, cols]·[cols, d] → [rows, d]
                     BLAS.gemm(p, vBlock, into: o, beta: beta)
                 }
+                clock.lap(Self.phases.products)
             }
             for r in 0..<rows { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
             if let logSumExp {
                 let l = logSumExp.matrix(s).row(0) + start
                 for r in 0..<rows { l[r] = runningMax[r] + logf(rowSums[r]) }
             }
+            clock.lap(Self.phases.bookkeeping)
         }
         return out
     }
+
+    /// The forward's parts, as `attnbench profile` names them: all are fused in one loop over
+    /// tiles, so each is a sum of per-tile spans.
+    static let phases = (
+        products: Phase.named("tile products"), softmax: Phase.named("online softmax and rescaling"),
+        packing: Phase.named("packing"), bookkeeping: Phase.named("row bookkeeping")
+    )
 
     /// `row[c] ← row[c] · factor` for `c < count`.
     @inline(__always)

@@ -78,12 +78,14 @@ extension LSHAttention: DifferentiableAttention {
             let keyGradients = MatrixView(base: base + layout.keyGradients, rows: n, cols: d)
             let (inverseNorms, rowTerms) = (base + layout.inverseNorms, base + layout.rowTerms)
             let gathered = Gathered(base: base, layout: layout.window, headDim: d)
+            var clock = PhaseClock.start()
             for s in slices {
                 let (qs, vs, os, gs) = (q.matrix(s), v.matrix(s), output.matrix(s), outputGradient.matrix(s))
                 let (dqs, dvs, lse) = (dq.matrix(s), dv.matrix(s), saved.logSumExp.matrix(s).row(0))
                 Self.normalise(qs, into: keys, inverseNorms: inverseNorms)
                 keyGradients.base.update(repeating: 0, count: n * d)
                 for i in 0..<n { rowTerms[i] = Lanes.dot(gs.row(i), os.row(i), count: d) }
+                clock.lap(Self.backwardPhases.bookkeeping)
                 for r in 0..<rounds {
                     let order = Indices(saved.orders.matrix(s).row(r))
                     for c in 0..<chunks.count {
@@ -95,10 +97,12 @@ extension LSHAttention: DifferentiableAttention {
                             gathered.gradients(rows)
                         )
                         for a in 0..<rows { gc.row(a).update(from: gs.row(order[first + a]), count: d) }
+                        clock.lap(Self.backwardPhases.gather)
                         let p = gathered.scores(rows: rows, width: width)
                         let ds = gathered.gradientScores(rows: rows, width: width)
                         // [rows, d]·[d, width] → [rows, width]: S, scaled.
                         BLAS.gemm(qc, kw, transposeB: true, into: p, alpha: scale)
+                        clock.lap(Self.backwardPhases.products)
                         for a in 0..<rows {
                             let i = order[first + a]
                             Self.mask(
@@ -106,6 +110,7 @@ extension LSHAttention: DifferentiableAttention {
                                 selfColumn: window.column(ofOwn: a), causal: causal)
                             FlashAttention.exponentiate(p.row(a), minus: lse[i], valid: width, count: width)
                         }
+                        clock.lap(Self.backwardPhases.weights)
                         let (dqc, dkw, dvw) = (
                             gathered.queryGradients(rows), gathered.keyGradients(width), gathered.valueGradients(width)
                         )
@@ -113,20 +118,24 @@ extension LSHAttention: DifferentiableAttention {
                         BLAS.gemm(p, transposeA: true, gc, into: dvw)
                         // [rows, d]·[d, width] → [rows, width]: dP.
                         BLAS.gemm(gc, vw, transposeB: true, into: ds)
+                        clock.lap(Self.backwardPhases.products)
                         for a in 0..<rows {
                             let (w, x, term) = (p.row(a), ds.row(a), rowTerms[order[first + a]])
                             for j in 0..<width { x[j] = w[j] * (x[j] - term) }
                         }
+                        clock.lap(Self.backwardPhases.weights)
                         // [rows, width]·[width, d] → [rows, d]: dS K̂_w / √d.
                         BLAS.gemm(ds, kw, into: dqc, alpha: scale)
                         // [width, rows]·[rows, d] → [width, d]: dSᵀ Q_c / √d.
                         BLAS.gemm(ds, transposeA: true, qc, into: dkw, alpha: scale)
+                        clock.lap(Self.backwardPhases.products)
                         for a in 0..<rows { Self.add(dqc.row(a), into: dqs.row(order[first + a]), count: d) }
                         for a in 0..<width {
                             let j = gathered.positions[a]
                             Self.add(dkw.row(a), into: keyGradients.row(j), count: d)
                             Self.add(dvw.row(a), into: dvs.row(j), count: d)
                         }
+                        clock.lap(Self.backwardPhases.gather)
                     }
                 }
                 // shared QK: dq_j += (dk̂_j − k̂_j (k̂_j·dk̂_j)) / ‖q_j‖.
@@ -135,6 +144,7 @@ extension LSHAttention: DifferentiableAttention {
                     let (along, inverse) = (Lanes.dot(key, g, count: d), inverseNorms[j])
                     for l in 0..<d { target[l] += (g[l] - key[l] * along) * inverse }
                 }
+                clock.lap(Self.backwardPhases.bookkeeping)
             }
         }
         return AttentionGradients(q: dq, k: dk, v: dv)
@@ -161,6 +171,12 @@ extension LSHAttention: DifferentiableAttention {
             window = WindowLayout(chunk: c, headDim: d, backward: true, offset: .saturatingSum(rowTerms, n))
         }
     }
+
+    /// The backward's parts, as `attnbench profile` names them (fused in one loop over chunks).
+    static let backwardPhases = (
+        gather: Phase.named("gather and scatter chunks"), products: Phase.named("chunk products (S, dV, dP, dQ, dK)"),
+        weights: Phase.named("P = exp(S − L), dS"), bookkeeping: Phase.named("normalise, D, shared-QK gradient")
+    )
 
     public func backwardCost(for shape: AttentionShape) -> AttentionCost {
         Self.backwardCost(for: shape, rounds: rounds, buckets: buckets, chunk: chunk, threads: ComputeThreads.current)

@@ -206,6 +206,7 @@ public struct LSHAttention: AttentionKernel {
             let (inverseNorms, maxima, sums) = (base + layout.inverseNorms, base + layout.maxima, base + layout.sums)
             let (bucketOf, counts) = (Indices(base + layout.bucketOf), Indices(base + layout.counts))
             let gathered = Gathered(base: base, layout: layout.window, headDim: d)
+            var clock = PhaseClock.start()
             for s in slices {
                 let (qs, vs, os) = (q.matrix(s), v.matrix(s), out.matrix(s))
                 Self.normalise(qs, into: keys, inverseNorms: inverseNorms)
@@ -216,14 +217,17 @@ public struct LSHAttention: AttentionKernel {
                     Self.sort(
                         keys: keys, rotation: rotations.matrix(r), projections: projections, buckets: bucketOf,
                         counts: counts, buckets: b, into: order)
+                    clock.lap(Self.phases.hashing)
                     for c in 0..<chunks.count {
                         let window = chunks.window(c)
                         gathered.load(window, order: order, queries: qs, keys: keys, values: vs)
+                        clock.lap(Self.phases.gather)
                         let (rows, width) = (window.rows, window.width)
                         let scores = gathered.scores(rows: rows, width: width)
                         // [rows, d]·[d, width] → [rows, width]
                         BLAS.gemm(
                             gathered.queries(rows), gathered.keys(width), transposeB: true, into: scores, alpha: scale)
+                        clock.lap(Self.phases.products)
                         for a in 0..<rows {
                             let i = order[window.own.lowerBound + a]
                             Self.mask(
@@ -234,6 +238,7 @@ public struct LSHAttention: AttentionKernel {
                             sums[i] = sums[i] * rescale + sum
                             gathered.rescales[a] = rescale
                         }
+                        clock.lap(Self.phases.softmax)
                         let products = gathered.products(rows)
                         if gathered.values(width).allFinite() {
                             // [rows, width]·[width, d] → [rows, d]
@@ -244,6 +249,7 @@ public struct LSHAttention: AttentionKernel {
                                 scores, gathered.values(width), positions: gathered.positions,
                                 queries: { order[window.own.lowerBound + $0] }, causal: causal, into: products)
                         }
+                        clock.lap(Self.phases.products)
                         for a in 0..<rows {
                             let (o, p, rescale) = (
                                 os.row(order[window.own.lowerBound + a]), products.row(a), gathered.rescales[a]
@@ -254,6 +260,7 @@ public struct LSHAttention: AttentionKernel {
                                 for l in 0..<d { o[l] = o[l] * rescale + p[l] }
                             }
                         }
+                        clock.lap(Self.phases.combine)
                     }
                 }
                 for i in 0..<n { Softmax.divide(os.row(i), count: d, by: sums[i]) }
@@ -261,10 +268,19 @@ public struct LSHAttention: AttentionKernel {
                     let lse = saved.logSumExp.matrix(s).row(0)
                     for i in 0..<n { lse[i] = maxima[i] + logf(sums[i]) }
                 }
+                clock.lap(Self.phases.combine)
             }
         }
         return out
     }
+
+    /// The forward's parts, as `attnbench profile` names them: hashing and sorting once per round,
+    /// the rest per chunk.
+    static let phases = (
+        hashing: Phase.named("hash and sort"), gather: Phase.named("gather chunk"),
+        products: Phase.named("chunk products"), softmax: Phase.named("mask and online softmax"),
+        combine: Phase.named("combine rounds")
+    )
 
     /// Masks one score row of a window: key column a (at original position `positions[a]`) is masked
     /// when it is the query itself or, causal, later than the query; a row left with nothing keeps

@@ -92,6 +92,8 @@ extension LinearAttention: DifferentiableAttention {
                 v: v.matrix(s), output: output.matrix(s), outputGradient: outputGradient.matrix(s),
                 scratch: (stateGradient.matrix(s), sumGradient.matrix(s).row(0), normaliser.matrix(s).row(0)),
                 phiQGradient: dq.matrix(s), phiKGradient: dk.matrix(s), valueGradient: dv.matrix(s), epsilon: eps)
+            var clock = PhaseClock.start()
+            defer { clock.lap(Self.backwardPhases.featureMap) }
             // dQ = ∇φ(Q) ∘ φ′(Q), dK = ∇φ(K) ∘ φ′(K).
             for i in 0..<n {
                 let (dqRow, dkRow, phiQRow, phiKRow) = (dq.matrix(s).row(i), dk.matrix(s).row(i), fq.row(i), fk.row(i))
@@ -127,6 +129,7 @@ extension LinearAttention: DifferentiableAttention {
     ) {
         let (n, m, d) = (fq.rows, fq.cols, v.cols)
         let (dS, dz, a, g) = (scratch.stateGradient, scratch.sumGradient, scratch.normaliser, dv)
+        var clock = PhaseClock.start()
         // pass 1: g_i = dO_i / den_i and a_i = −(dO_i·O_i) / den_i per row; ∂L/∂z = Σ_i a_i φ(q_i).
         for c in 0..<m { dz[c] = 0 }
         for i in 0..<n {
@@ -138,6 +141,7 @@ extension LinearAttention: DifferentiableAttention {
             for c in 0..<d { gRow[c] = dORow[c] * inverse }
             for c in 0..<m { dz[c] += a[i] * phiRow[c] }
         }
+        clock.lap(backwardPhases.normaliser)
         // pass 2: the state's gradient, then ∇φ(Q) = g Sᵀ + a zᵀ.
         // [m, n]·[n, d] → [m, d]
         BLAS.gemm(fq, transposeA: true, g, into: dS)
@@ -147,6 +151,7 @@ extension LinearAttention: DifferentiableAttention {
             let row = dPhiQ.row(i)
             for l in 0..<m { row[l] += a[i] * z[l] }
         }
+        clock.lap(backwardPhases.queries)
         // pass 3: ∇V = Φk ∂L/∂S (over g, no longer needed), then ∇φ(K) = V ∂L/∂Sᵀ + ∂L/∂z.
         // [n, m]·[m, d] → [n, d]
         BLAS.gemm(fk, dS, into: dv)
@@ -156,7 +161,16 @@ extension LinearAttention: DifferentiableAttention {
             let row = dPhiK.row(j)
             for l in 0..<m { row[l] += dz[l] }
         }
+        clock.lap(backwardPhases.keysValues)
     }
+
+    /// The backward's passes, as `attnbench profile` names them (Performer's non-causal backward
+    /// shares the contraction's).
+    static let backwardPhases = (
+        normaliser: Phase.named("g, a, ∂L/∂z"), queries: Phase.named("∂L/∂S, ∇φ(Q)"),
+        keysValues: Phase.named("∇V, ∇φ(K)"), featureMap: Phase.named("φ′ (backward)"),
+        recurrence: Phase.named("prefix and suffix sums (backward)")
+    )
 
     private func causalBackward(
         q: Tensor, k: Tensor, v: Tensor, output: Tensor, outputGradient: Tensor, shape: AttentionShape
@@ -172,6 +186,8 @@ extension LinearAttention: DifferentiableAttention {
         let eps = epsilon
 
         ComputeThreads.parallelFor(shape.slices) { slices in
+            var clock = PhaseClock.start()
+            defer { clock.lap(Self.backwardPhases.recurrence) }
             for s in slices {
                 let (qs, ks, vs, os, dO) = (
                     q.matrix(s), k.matrix(s), v.matrix(s), output.matrix(s), outputGradient.matrix(s)

@@ -58,9 +58,11 @@ public struct LinearAttention: AttentionKernel {
         let eps = epsilon
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
             let (fq, fk) = (phiQ.matrix(s), phiK.matrix(s))
+            var clock = PhaseClock.start()
             // pass 1: feature maps, element-wise.
             FeatureMap.apply(q.matrix(s), into: fq)
             FeatureMap.apply(k.matrix(s), into: fk)
+            clock.lap(Self.phases.features)
             Self.contract(
                 phiQ: fq, phiK: fk, v: v.matrix(s), state: state.matrix(s), keySum: keySum.matrix(s).row(0),
                 into: out.matrix(s), epsilon: eps)
@@ -81,12 +83,15 @@ public struct LinearAttention: AttentionKernel {
         into o: MatrixView, epsilon eps: Float
     ) {
         let (n, m, d) = (fq.rows, fq.cols, o.cols)
+        var clock = PhaseClock.start()
         FeatureMap.columnSums(fk, into: z)
         // the shared state, then every query against it.
         // [m, n]·[n, d] → [m, d]
         BLAS.gemm(fk, transposeA: true, v, into: state)
+        clock.lap(phases.state)
         // [n, m]·[m, d] → [n, d]
         BLAS.gemm(fq, state, into: o)
+        clock.lap(phases.queries)
         // normalise each row by φ(q_i)·Σφ(k_j) + ε.
         for i in 0..<n {
             let phiRow = fq.row(i)
@@ -94,7 +99,16 @@ public struct LinearAttention: AttentionKernel {
             for c in 0..<m { denominator += phiRow[c] * z[c] }
             Softmax.divide(o.row(i), count: d, by: denominator + eps)
         }
+        clock.lap(phases.division)
     }
+
+    /// The passes of the non-causal forward and of the chunked causal one, as `attnbench profile`
+    /// names them (Performer's contraction shares them).
+    static let phases = (
+        features: Phase.named("φ"), state: Phase.named("φ(K)ᵀV, Σφ(K)"), queries: Phase.named("φ(Q)·S"),
+        division: Phase.named("division"), withinChunk: Phase.named("A = φ(Q)φ(K)ᵀ, mask, normaliser"),
+        chunkValues: Phase.named("A·V and division"), recurrence: Phase.named("recurrence")
+    )
 
     /// The causal form in chunks of C rows (the GLA paper's chunkwise form, arXiv 2312.06635): for
     /// chunk i, with Φq = φ(Q_i), Φk = φ(K_i) (`[C, d]`) and the state S, Z of every earlier chunk,
@@ -132,6 +146,7 @@ public struct LinearAttention: AttentionKernel {
             let (qs, ks, vs, os) = (q.matrix(s), k.matrix(s), v.matrix(s), out.matrix(s))
             let (S, z) = (state.matrix(s), keySum.matrix(s).row(0))
             let base = scratch.matrix(s).row(0)
+            var clock = PhaseClock.start()
             for start in stride(from: 0, to: n, by: c) {
                 let rows = min(c, n - start)
                 let fq = MatrixView(base: base, rows: rows, cols: d)
@@ -150,12 +165,15 @@ public struct LinearAttention: AttentionKernel {
                             q: qs.row(start + i), k: ks.row(start + i), v: vs.row(start + i), out: os.row(start + i),
                             epsilon: eps)
                     }
+                    clock.lap(Self.phases.recurrence)
                     continue
                 }
                 FeatureMap.apply(MatrixView(base: qs.row(start), rows: rows, cols: d), into: fq)
                 FeatureMap.apply(MatrixView(base: ks.row(start), rows: rows, cols: d), into: fk)
+                clock.lap(Self.phases.features)
                 // [rows, d]·[d, d] → [rows, d]: what the earlier chunks contribute.
                 BLAS.gemm(fq, S, into: o)
+                clock.lap(Self.phases.queries)
                 // [rows, d]·[d, rows] → [rows, rows], then the future (j > i) masked to exactly 0.
                 BLAS.gemm(fq, fk, transposeB: true, into: a)
                 for i in 0..<rows {
@@ -168,15 +186,18 @@ public struct LinearAttention: AttentionKernel {
                     for l in 0..<d { earlier += phiRow[l] * z[l] }
                     denominators[i] = earlier + sum + eps
                 }
+                clock.lap(Self.phases.withinChunk)
                 // [rows, rows]·[rows, d] → [rows, d], onto the earlier chunks' part.
                 BLAS.gemm(a, values, into: o, beta: 1)
                 for i in 0..<rows { Softmax.divide(o.row(i), count: d, by: denominators[i]) }
+                clock.lap(Self.phases.chunkValues)
                 // [d, rows]·[rows, d] → [d, d]: the state after this chunk.
                 BLAS.gemm(fk, transposeA: true, values, into: S, beta: 1)
                 for i in 0..<rows {
                     let phiRow = fk.row(i)
                     for l in 0..<d { z[l] += phiRow[l] }
                 }
+                clock.lap(Self.phases.state)
             }
         }
         return out
@@ -204,11 +225,13 @@ public struct LinearAttention: AttentionKernel {
                 let z = keySum.matrix(s).row(0)
                 let phiQ = phiRows.matrix(s).row(0)
                 let phiK = phiRows.matrix(s).row(1)
+                var clock = PhaseClock.start()
                 for i in 0..<n {
                     Self.recurrentStep(
                         state: S, keySum: z, phiQ: phiQ, phiK: phiK,
                         q: qs.row(i), k: ks.row(i), v: vs.row(i), out: os.row(i), epsilon: eps)
                 }
+                clock.lap(Self.phases.recurrence)
             }
         }
         return out

@@ -81,11 +81,15 @@ extension LinformerAttention: DifferentiableAttention {
                 output: output.matrix(s), outputGradient: outputGradient.matrix(s), causal: false, scale: scale,
                 block: blocks.matrix(s), dq: dq.matrix(s), dKeys: dKeys.matrix(s), dValues: dValues.matrix(s),
                 innerParallel: innerParallel)
+            var clock = PhaseClock.start()
             // [n, k]·[k, d] → [n, d]
             BLAS.gemm(projections.e(head: head), transposeA: true, dKeys.matrix(s), into: dk.matrix(s))
             // [n, k]·[k, d] → [n, d]
             BLAS.gemm(projections.f(head: head), transposeA: true, dValues.matrix(s), into: dv.matrix(s))
+            clock.lap(Self.backwardPhases.inputs)
         }
+        var clock = PhaseClock.start()
+        defer { clock.lap(Self.backwardPhases.projections) }
         // The projections' gradients, summed over the slices that use each matrix, in slice order.
         for s in 0..<shape.slices {
             let head = s % shape.heads
@@ -100,6 +104,12 @@ extension LinformerAttention: DifferentiableAttention {
         }
         return AttentionGradients(q: dq, k: dk, v: dv, e: de, f: df)
     }
+
+    /// The backward's own passes, as `attnbench profile` names them (the softmax's are
+    /// ``SoftmaxBackward``'s).
+    static let backwardPhases = (
+        inputs: Phase.named("dK = Eᵀ·dK′, dV = Fᵀ·dV′"), projections: Phase.named("dE, dF")
+    )
 
     public func backwardCost(for shape: AttentionShape) -> AttentionCost {
         Self.backwardCost(for: shape, projectedLength: projectedLength, sharing: projections.sharing)

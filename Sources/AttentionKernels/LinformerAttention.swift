@@ -58,13 +58,16 @@ public struct LinformerAttention: AttentionKernel {
         ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in
             let head = s % shape.heads
             let (p, rowSums, o) = (scores.matrix(s), sums.matrix(s).row(0), out.matrix(s))
+            var clock = PhaseClock.start()
             // [k, n]·[n, d] → [k, d]
             BLAS.gemm(projections.f(head: head), v.matrix(s), into: vProjected.matrix(s))
             if micro {
                 // K'ᵀ = (E K)ᵀ = Kᵀ Eᵀ, stored in K''s own buffer: [d, n]·[n, k] → [d, k]
                 let kT = MatrixView(base: kProjected.matrix(s).base, rows: d, cols: kp)
                 BLAS.gemm(k.matrix(s), transposeA: true, projections.e(head: head), transposeB: true, into: kT)
+                clock.lap(Self.phases.project)
                 let rows = { (range: Range<Int>) in
+                    var rowClock = PhaseClock.start()
                     let queries = MatrixView(base: q.matrix(s).row(range.lowerBound), rows: range.count, cols: d)
                     let (pr, or) = (
                         MatrixView(base: p.row(range.lowerBound), rows: range.count, cols: kp),
@@ -74,10 +77,13 @@ public struct LinformerAttention: AttentionKernel {
                     FlashTiles.scores(
                         queries, packedKeys: kT.base, cols: kp, alpha: scale, into: pr, maxima: nil,
                         keyStride: 1, depthStride: kp)
+                    rowClock.lap(Self.phases.scores)
                     for r in range { rowSums[r] = Softmax.exponentiate(p.row(r), valid: kp, count: kp) }
+                    rowClock.lap(Self.phases.softmax)
                     // [rows, k]·[k, d] → [rows, d]
                     FlashTiles.accumulate(pr, vProjected.matrix(s), cols: kp, into: or, rescale: rowSums, first: true)
                     for r in range { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
+                    rowClock.lap(Self.phases.weightedSum)
                 }
                 if innerParallel { ComputeThreads.parallelFor(n, rows) } else { rows(0..<n) }
                 return
@@ -85,17 +91,21 @@ public struct LinformerAttention: AttentionKernel {
             // pass 1: project keys and values along the sequence, then score against the queries.
             // [k, n]·[n, d] → [k, d]
             BLAS.gemm(projections.e(head: head), k.matrix(s), into: kProjected.matrix(s))
+            clock.lap(Self.phases.project)
             // [n, d]·[d, k] → [n, k]
             BLAS.gemm(q.matrix(s), kProjected.matrix(s), transposeB: true, into: p, alpha: scale)
+            clock.lap(Self.phases.scores)
             // pass 2: unnormalised softmax weights over the n rows of k scores.
             let exponentiate = { (range: Range<Int>) in
                 for r in range { rowSums[r] = Softmax.exponentiate(p.row(r), valid: kp, count: kp) }
             }
             if innerParallel { ComputeThreads.parallelFor(n, exponentiate) } else { exponentiate(0..<n) }
+            clock.lap(Self.phases.softmax)
             // pass 3: weighted sum of projected values, then each row divided by its weights' sum.
             // [n, k]·[k, d] → [n, d]
             BLAS.gemm(p, vProjected.matrix(s), into: o)
             for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
+            clock.lap(Self.phases.weightedSum)
         }
         return (
             out,
@@ -105,6 +115,12 @@ public struct LinformerAttention: AttentionKernel {
 
     /// Whether the attention half goes through ``FlashTiles`` (d and k multiples of 16), with K′
     /// computed transposed; else everything through OpenBLAS.
+    /// The forward's passes, as `attnbench profile` names them.
+    static let phases = (
+        project: Phase.named("E·K, F·V"), scores: Phase.named("QK′ᵀ"), softmax: Phase.named("softmax"),
+        weightedSum: Phase.named("P·V′ and 1/Σ")
+    )
+
     static func usesMicroKernels(headDim d: Int, projectedLength kp: Int) -> Bool {
         FlashTiles.supports(headDim: d) && kp % FlashTiles.width == 0
     }

@@ -40,21 +40,25 @@ extension PerformerAttention: DifferentiableAttention {
             let (fq, fk) = (saved.phiQ.matrix(s), saved.phiK.matrix(s))
             let scratch = (stateGradient.matrix(s), sumGradient.matrix(s).row(0), normaliser.matrix(s).row(0))
             let (dPhiQ, dPhiK) = (phiQGradient.matrix(s), phiKGradient.matrix(s))
+            var clock = PhaseClock.start()
             if let accumulators {
                 Self.causalContractBackward(
                     phiQ: fq, phiK: fk, v: v.matrix(s), output: output.matrix(s),
                     outputGradient: outputGradient.matrix(s),
                     scratch: scratch, accumulator: accumulators.matrix(s).row(0), phiQGradient: dPhiQ,
                     phiKGradient: dPhiK, valueGradient: dv.matrix(s), epsilon: eps)
+                clock.lap(LinearAttention.backwardPhases.recurrence)
             } else {
                 LinearAttention.contractBackward(
                     phiQ: fq, phiK: fk, state: saved.state.matrix(s), keySum: saved.keySum.matrix(s).row(0),
                     v: v.matrix(s), output: output.matrix(s), outputGradient: outputGradient.matrix(s),
                     scratch: scratch, phiQGradient: dPhiQ, phiKGradient: dPhiK, valueGradient: dv.matrix(s),
                     epsilon: eps)
+                clock.skip()  // the contraction marks its own passes
             }
             map.backward(featureGradient: dPhiQ, features: fq, input: q.matrix(s), query: true, into: dq.matrix(s))
             map.backward(featureGradient: dPhiK, features: fk, input: k.matrix(s), query: false, into: dk.matrix(s))
+            clock.lap(Self.featureBackward)
         }
         return AttentionGradients(q: dq, k: dk, v: dv)
     }
@@ -106,6 +110,9 @@ extension PerformerAttention: DifferentiableAttention {
             g.update(from: accumulator, count: d)  // ∇v_j replaces g_j, which R_j now holds
         }
     }
+
+    /// The random features' chain rule, as `attnbench profile` names it.
+    static let featureBackward = Phase.named("random features (backward)")
 
     public func backwardCost(for shape: AttentionShape) -> AttentionCost {
         Self.backwardCost(for: shape, features: features.count, causal: isCausal)

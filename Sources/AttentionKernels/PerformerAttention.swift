@@ -62,8 +62,10 @@ public struct PerformerAttention: AttentionKernel {
             let (fq, fk, S, z, o) = (
                 phiQ.matrix(s), phiK.matrix(s), state.matrix(s), keySum.matrix(s).row(0), out.matrix(s)
             )
+            var clock = PhaseClock.start()
             map.apply(q.matrix(s), into: fq, query: true)
             map.apply(k.matrix(s), into: fk, query: false)
+            clock.lap(Self.phases.features)
             guard causal else {
                 LinearAttention.contract(phiQ: fq, phiK: fk, v: v.matrix(s), state: S, keySum: z, into: o, epsilon: eps)
                 return
@@ -75,12 +77,17 @@ public struct PerformerAttention: AttentionKernel {
                 LinearAttention.prefixStep(
                     state: S, keySum: z, phiQ: fq.row(i), phiK: fk.row(i), v: vs.row(i), out: o.row(i), epsilon: eps)
             }
+            clock.lap(Self.phases.prefix)
         }
         return (out, Saved(phiQ: phiQ, phiK: phiK, state: state, keySum: keySum))
     }
 
     /// Per slice: the two feature logits, [n, d]·[d, m] → [n, m]; non-causal, the contraction's
     /// Φkᵀ V, [m, n]·[n, d] → [m, d], and Φq S, [n, m]·[m, d] → [n, d] (causal: the recurrence, no product).
+    /// The forward's passes, as `attnbench profile` names them (the non-causal contraction's are
+    /// linear attention's, ``LinearAttention/contract(phiQ:phiK:v:state:keySum:into:epsilon:)``).
+    static let phases = (features: Phase.named("random features φ(Q), φ(K)"), prefix: Phase.named("prefix sums"))
+
     public func products(for shape: AttentionShape) -> [GemmShape] {
         let (n, d, m, slices) = (shape.length, shape.headDim, features.count, shape.slices)
         let logits = GemmShape(m: n, k: d, n: m, transposeB: true, count: 2 * slices)  // [n, d]·[d, m] → [n, m]

@@ -43,14 +43,17 @@ public struct SoftmaxAttention: AttentionKernel {
         let causal = isCausal
         ComputeThreads.forEachSlice(shape.slices, splitSlices: Self.splitsSlices(length: n)) { s, innerParallel in
             let (p, rowSums) = (scores.matrix(s), sums.matrix(s).row(0))
+            var clock = PhaseClock.start()
             // pass 1: scores.
             // [n, d]·[d, n] → [n, n]
             BLAS.gemm(q.matrix(s), k.matrix(s), transposeB: true, into: p, alpha: scale)
+            clock.lap(Self.phases.scores)
             // pass 2: unnormalised softmax weights exp(s − max).
             let exponentiate = { (range: Range<Int>) in
                 for r in range { rowSums[r] = Softmax.exponentiate(p.row(r), valid: causal ? r + 1 : n, count: n) }
             }
             if innerParallel { ComputeThreads.parallelFor(n, exponentiate) } else { exponentiate(0..<n) }
+            clock.lap(Self.phases.softmax)
             // pass 3: weighted sum of values, then each row divided by its weights' sum.
             let (o, values) = (out.matrix(s), v.matrix(s))
             if causal && !values.allFinite() {
@@ -65,9 +68,15 @@ public struct SoftmaxAttention: AttentionKernel {
                 BLAS.gemm(p, values, into: o)
             }
             for r in 0..<n { Softmax.divide(o.row(r), count: d, by: rowSums[r]) }
+            clock.lap(Self.phases.weightedSum)
         }
         return (out, scores, sums)
     }
+
+    /// The forward's passes, as `attnbench profile` names them.
+    static let phases = (
+        scores: Phase.named("QKᵀ"), softmax: Phase.named("softmax"), weightedSum: Phase.named("P·V and 1/Σ")
+    )
 
     /// Whether slices are split across threads: only while one slice's scores fit in a 16 MiB
     /// share of the cache (n ≤ 2048). Larger slices stream their n×n scores from memory, and two at

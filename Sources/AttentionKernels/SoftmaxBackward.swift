@@ -34,6 +34,12 @@ enum SoftmaxBackward {
     /// scratch matrix of this slice; `scale` is 1/√d; with `causal`, query i sees columns j ≤ i.
     /// `innerParallel`: whether the element-wise loops may use ``ComputeThreads/parallelFor(_:_:)``
     /// (slices run in order, see ``ComputeThreads/forEachSlice(_:splitSlices:_:)``).
+    /// The backward's passes, as `attnbench profile` names them.
+    static let phases = (
+        valueGradient: Phase.named("dV = Wᵀ·dO"), weightGradient: Phase.named("dP = dO·Vᵀ"),
+        scoreGradient: Phase.named("dS = W∘(dP − D)"), queryKeyGradients: Phase.named("dQ = dS·K, dK = dSᵀ·Q")
+    )
+
     static func slice(
         q: MatrixView, keys: MatrixView, keysTransposed: Bool = false, values: MatrixView,
         weights: MatrixView, rowSums: UnsafeMutablePointer<Float>,
@@ -41,6 +47,7 @@ enum SoftmaxBackward {
         dq: MatrixView, dKeys: MatrixView, dValues: MatrixView, innerParallel: Bool
     ) {
         let (n, m, d) = (q.rows, keysTransposed ? keys.cols : keys.rows, q.cols)
+        var clock = PhaseClock.start()
         // pass 1: dV = Wᵀ (dO / l). dO / l is staged in dQ's rows, which pass 2 writes only after.
         for i in 0..<n {
             let inverse = 1 / rowSums[i]
@@ -49,6 +56,7 @@ enum SoftmaxBackward {
         }
         // [m, n]·[n, d] → [m, d]
         BLAS.gemm(weights, transposeA: true, dq, into: dValues)
+        clock.lap(phases.valueGradient)
 
         // pass 2: dS for r query rows at a time, and their share of dQ and dK.
         var start = 0
@@ -57,6 +65,7 @@ enum SoftmaxBackward {
             let ds = block.prefix(rows: range.count)
             // [r, d]·[d, m] → [r, m]: dP for these rows.
             BLAS.gemm(dO.rows(range), values, transposeB: true, into: ds)
+            clock.lap(phases.weightGradient)
             let form = { (rows: Range<Int>) in
                 for t in rows {
                     let i = range.lowerBound + t
@@ -71,10 +80,12 @@ enum SoftmaxBackward {
                 }
             }
             if innerParallel { ComputeThreads.parallelFor(range.count, form) } else { form(0..<range.count) }
+            clock.lap(phases.scoreGradient)
             // [r, m]·[m, d] → [r, d]
             BLAS.gemm(ds, keys, transposeB: keysTransposed, into: dq.rows(range), alpha: scale)
             // [m, r]·[r, d] → [m, d], accumulated over the blocks.
             BLAS.gemm(ds, transposeA: true, q.rows(range), into: dKeys, alpha: scale, beta: start == 0 ? 0 : 1)
+            clock.lap(phases.queryKeyGradients)
             start = range.upperBound
         }
         if n == 0 { for j in 0..<m { dKeys.row(j).update(repeating: 0, count: d) } }

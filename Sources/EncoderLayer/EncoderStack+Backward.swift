@@ -62,6 +62,7 @@ extension EncoderStack {
         _ l: Int, input x: Tensor, saved s: LayerActivations, gradient g: Tensor, trace: BackwardTrace?
     ) -> (dX: Tensor, weights: EncoderWeights, projections: (e: Tensor, f: Tensor)?) {
         let w = weights[l]
+        var clock = PhaseClock.start()
         let grads = EncoderWeights.zeros(modelDim: configuration.modelDim, ffnDim: configuration.ffnDim)
         let dz = Tensor(uninitialized: x.shape)  // [b, n, D]
         let (buffer, gradient) = (rows(dz), rows(g))
@@ -73,7 +74,9 @@ extension EncoderStack {
             into: buffer)
         // part 2: the FFN; the buffer becomes dH.
         feedForwardBackward(l, saved: s, gradient: dz, grads: grads)
+        clock.lap(Self.phases.feedForwardBackward)
         let hiddenGradient = trace.map { _ in copy(dz) }
+        clock.skip()
         // part 3: LayerNorm 1; the buffer becomes dZ₁.
         LayerNorm.parameterGradients(
             gradient: buffer, normalized: rows(s.normalized1), dGamma: grads.gamma1, dBeta: grads.beta1)
@@ -82,9 +85,11 @@ extension EncoderStack {
         )
         let residualGradient = trace.map { _ in copy(dz) }
         // part 4: the output projection and the core.
-        let (attentionGradient, core) = attentionBackward(l, saved: s, gradient: dz, grads: grads)
+        let (attentionGradient, core) = attentionBackward(l, saved: s, gradient: dz, grads: grads, clock: &clock)
+        clock.lap(Self.phases.coreBackward)
         // part 5: the Q, K, V projections; the buffer becomes dX.
         projectionBackward(l, input: x, core: core, gradient: dz, grads: grads)
+        clock.lap(Self.phases.projectionsBackward)
         if let trace, let hiddenGradient, let residualGradient {
             trace.layers[l] = BackwardTrace.Layer(
                 incoming: g, hidden: hiddenGradient, residual: residualGradient, attention: attentionGradient,
@@ -116,9 +121,9 @@ extension EncoderStack {
 
     /// dbo, dWo and dA from dZ₁ (`dz`), then the core's backward from dA; dA lives only inside this
     /// call (and in the trace).
-    private func attentionBackward(_ l: Int, saved s: LayerActivations, gradient dz: Tensor, grads: EncoderWeights)
-        -> (attention: Tensor, core: AttentionGradients)
-    {
+    private func attentionBackward(
+        _ l: Int, saved s: LayerActivations, gradient dz: Tensor, grads: EncoderWeights, clock: inout PhaseClock.Lap
+    ) -> (attention: Tensor, core: AttentionGradients) {
         let w = weights[l]
         let shape = AttentionShape(of: s.q)
         let (batch, heads, d) = (shape.batch, shape.heads, shape.headDim)
@@ -138,6 +143,7 @@ extension EncoderStack {
                     into: Self.rowBlock(grads.wo, block: head, height: d), beta: b == 0 ? 0 : 1)
             }
         }
+        clock.lap(Self.phases.outputBackward)
         let core = CoreCall.backward(
             cores[l], q: s.q, k: s.k, v: s.v, output: s.attention, saved: s.core, outputGradient: da)
         return (da, core)

@@ -69,8 +69,11 @@ extension EncoderStack {
     /// x̂₂, r₂.
     private func trainingLayer(_ l: Int, _ x: Tensor) -> LayerActivations {
         let w = weights[l]
+        var clock = PhaseClock.start()
         let (q, k, v) = project(l, x)
+        clock.lap(Self.phases.projections)
         let (a, coreSaved) = CoreCall.trainingForward(cores[l], q: q, k: k, v: v)
+        clock.lap(Self.phases.core)
         let h = Tensor(uninitialized: x.shape)  // [b, n, D]
         outputProjection(l, attention: a, residual: x, into: h)
         let normalized1 = Tensor(uninitialized: x.shape)  // x̂₁: [b, n, D]
@@ -78,6 +81,7 @@ extension EncoderStack {
         LayerNorm.forward(
             rows: rows(h), gamma: w.gamma1, beta: w.beta1, normalized: rows(normalized1),
             inverseStd: inverseStd1.data)
+        clock.lap(Self.phases.output)
         let u = Tensor(uninitialized: [x.shape[0], x.shape[1], configuration.ffnDim])  // U: [b, n, M]
         hiddenPreActivation(l, h, into: u)
         let y = trainingFeedForward(l, h, u)
@@ -86,6 +90,7 @@ extension EncoderStack {
         LayerNorm.forward(
             rows: rows(y), gamma: w.gamma2, beta: w.beta2, normalized: rows(normalized2),
             inverseStd: inverseStd2.data)
+        clock.lap(Self.phases.feedForward)
         return LayerActivations(
             q: q, k: k, v: v, attention: a, core: coreSaved, hidden: h,
             normalized1: normalized1, inverseStd1: inverseStd1, preActivation: u,

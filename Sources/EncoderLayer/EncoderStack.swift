@@ -116,20 +116,42 @@ public final class EncoderStack: @unchecked Sendable {
     /// once H holds its projection.
     private func attentionBlock(_ l: Int, _ x: Tensor) -> Tensor {
         let a = attend(l, x)
+        var clock = PhaseClock.start()
         let h = Tensor(uninitialized: x.shape)  // [b, n, D]
         outputProjection(l, attention: a, residual: x, into: h)
         LayerNorm.forward(rows: rows(h), gamma: weights[l].gamma1, beta: weights[l].beta1)
+        clock.lap(Self.phases.output)
         return h
     }
 
     /// core(Q, K, V) for layer l; Q, K, V live only inside this call.
     private func attend(_ l: Int, _ x: Tensor) -> Tensor {
+        var clock = PhaseClock.start()
         let (q, k, v) = project(l, x)
-        return cores[l](q: q, k: k, v: v)
+        clock.lap(Self.phases.projections)
+        let a = cores[l](q: q, k: k, v: v)
+        clock.lap(Self.phases.core)
+        return a
     }
+
+    /// The parts of a layer, as `attnbench profile` names them (the core's own phases are a level
+    /// below, inside "attention core"). The training step's backward parts are the same names
+    /// with "(backward)".
+    package static let phases = (
+        projections: Phase.named("Q, K, V projections", level: .layer),
+        core: Phase.named("attention core", level: .layer),
+        output: Phase.named("output projection, residual, LayerNorm", level: .layer),
+        feedForward: Phase.named("FFN, residual, LayerNorm", level: .layer),
+        projectionsBackward: Phase.named("Q, K, V projections (backward)", level: .layer),
+        coreBackward: Phase.named("attention core (backward)", level: .layer),
+        outputBackward: Phase.named("output projection, residual, LayerNorm (backward)", level: .layer),
+        feedForwardBackward: Phase.named("FFN, residual, LayerNorm (backward)", level: .layer)
+    )
 
     /// Y = LayerNorm2(H + GELU(H W1 + b1) W2 + b2), GELU in place on the hidden rows.
     private func feedForward(_ l: Int, _ h: Tensor) -> Tensor {
+        var clock = PhaseClock.start()
+        defer { clock.lap(Self.phases.feedForward) }
         let u = Tensor(uninitialized: [h.shape[0], h.shape[1], configuration.ffnDim])  // [b, n, M]
         hiddenPreActivation(l, h, into: u)
         GELU.apply(rows(u), into: rows(u))

@@ -1,0 +1,109 @@
+/// One phase of one point, as `attnbench profile` writes it (`Results/profile-<preset>.csv`): where
+/// a call's time goes. The key columns are ``SweepPoint``'s; then:
+///
+/// - `level`: `core` (a pass of the attention kernel, forward or backward) or `layer` (a part of an
+///   encoder layer around its core; the core's own phases are then the `core` rows of the same point);
+///   `phase`: its name ("QKᵀ", "softmax", …), or `other` for the call's time in no phase of that level;
+/// - `time_*_ms`: the phase's share of one instrumented call, over `reps` calls (median and the
+///   distribution-free 95% interval of the median). A phase's share of a call is its thread-time
+///   (summed over the threads that ran it) scaled by the call's wall time over the threads'
+///   instrumented total when that total exceeds the wall time (several threads at once), so the
+///   phases of a level and `other` add up to the instrumented call;
+/// - `share`: the phase's median ÷ the sum of its level's medians (with `other`), so a level's
+///   shares add up to 1 (the medians of the parts need not add up to the median of the whole);
+/// - `phase_gflop`, `phase_bytes`, `gflops`: the phase's modelled FLOPs and the bytes it must move
+///   to and from memory, and its FLOPs ÷ its median time (empty where the phase has no model);
+/// - `call_median_ms`: the plain (uninstrumented) call, timed first by the same policy;
+///   `instrumented_median_ms`: the instrumented call; `overhead` = instrumented ÷ plain − 1 (what
+///   the clock adds, plus the noise between the two sets of calls);
+/// - `busy_threads`: the median over calls of the threads' instrumented time ÷ the call's wall
+///   time, for the level: 1 means one thread was in a phase throughout, 2 two threads at once.
+public struct PhaseRow: Equatable, Sendable {
+    public var point: SweepPoint
+    public var level = ""
+    public var phase = ""
+    public var reps: Int?
+    public var median, ciLow, ciHigh: Double?
+    public var share: Double?
+    public var phaseGflop, phaseBytes, gflops: Double?
+    public var callMedian, instrumentedMedian, overhead: Double?
+    public var busyThreads: Double?
+
+    public init(point: SweepPoint, level: String, phase: String) {
+        (self.point, self.level, self.phase) = (point, level, phase)
+    }
+
+    /// The name of the unattributed remainder of a level.
+    public static let other = "other"
+
+    public static let table: [Column<PhaseRow>] =
+        SweepPoint.columns.map { $0.lifted(\.point) } + [
+            .string("level", \.level),
+            .string("phase", \.phase),
+            .optionalInt("reps", \.reps),
+            .double("time_median_ms", \.median, format: "%.6f", scale: 1e3),
+            .double("time_ci95_low_ms", \.ciLow, format: "%.6f", scale: 1e3),
+            .double("time_ci95_high_ms", \.ciHigh, format: "%.6f", scale: 1e3),
+            .double("share", \.share, format: "%.4f"),
+            .double("phase_gflop", \.phaseGflop, format: "%.6g"),
+            .double("phase_bytes", \.phaseBytes, format: "%.6g"),
+            .double("gflops", \.gflops, format: "%.3f"),
+            .double("call_median_ms", \.callMedian, format: "%.6f", scale: 1e3),
+            .double("instrumented_median_ms", \.instrumentedMedian, format: "%.6f", scale: 1e3),
+            .double("overhead", \.overhead, format: "%.4f"),
+            .double("busy_threads", \.busyThreads, format: "%.3f"),
+        ]
+
+    public static let empty = PhaseRow(point: .empty, level: "", phase: "")
+}
+
+/// One point of a roofline (`Results/roofline-<preset>.csv`): a call's modelled FLOPs and the bytes
+/// it must move, its arithmetic intensity, what it achieved, and the two roofs measured in the same
+/// run.
+///
+/// - `model_gflop`: the cost model's FLOPs per call; `traffic_bytes`: the least it must move to and
+///   from memory (``SweepPoint/trafficBytes(cost:)``: its inputs and parameters read once, its
+///   output written once, each intermediate tensor it allocates written once and read once);
+///   `intensity` = FLOPs ÷ traffic (FLOP per byte);
+/// - `time_median_ms`, `gflops`: the plain call's median and FLOPs ÷ median;
+/// - `ceiling_gflops`: sgemm (1024³) at the point's threads; `bandwidth_gbs`: the STREAM triad at
+///   the point's threads (``Bandwidth``); `roof_gflops` = min(ceiling, intensity × bandwidth);
+///   `roof_fraction` = gflops ÷ roof_gflops; `bound` is `memory` when intensity × bandwidth is the
+///   lower roof, else `compute`.
+public struct RooflineRow: Equatable, Sendable {
+    public var point: SweepPoint
+    public var modelGflop, trafficBytes, intensity: Double?
+    public var median, gflops: Double?
+    public var ceilingGflops, bandwidthGBs, roofGflops, roofFraction: Double?
+    public var bound = ""
+
+    public init(point: SweepPoint) { self.point = point }
+
+    public static let table: [Column<RooflineRow>] =
+        SweepPoint.columns.map { $0.lifted(\.point) } + [
+            .double("model_gflop", \.modelGflop, format: "%.6g"),
+            .double("traffic_bytes", \.trafficBytes, format: "%.6g"),
+            .double("intensity", \.intensity, format: "%.4f"),
+            .double("time_median_ms", \.median, format: "%.6f", scale: 1e3),
+            .double("gflops", \.gflops, format: "%.3f"),
+            .double("ceiling_gflops", \.ceilingGflops, format: "%.3f"),
+            .double("bandwidth_gbs", \.bandwidthGBs, format: "%.3f"),
+            .double("roof_gflops", \.roofGflops, format: "%.3f"),
+            .double("roof_fraction", \.roofFraction, format: "%.4f"),
+            .string("bound", \.bound),
+        ]
+
+    public static let empty = RooflineRow(point: .empty)
+
+    /// Fills intensity, roof, fraction and bound from the other columns.
+    public mutating func derive() {
+        guard let flops = modelGflop, let traffic = trafficBytes, traffic > 0 else { return }
+        let i = flops * 1e9 / traffic
+        intensity = i
+        guard let ceiling = ceilingGflops, let bandwidth = bandwidthGBs else { return }
+        let memoryRoof = i * bandwidth
+        roofGflops = min(ceiling, memoryRoof)
+        bound = memoryRoof < ceiling ? "memory" : "compute"
+        if let achieved = gflops, let roof = roofGflops, roof > 0 { roofFraction = achieved / roof }
+    }
+}
