@@ -100,7 +100,7 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         }
         let torch = own.map { row in
             var r = row
-            r.point.peer = .torch
+            r.point.peer = .pytorch
             (r.median, r.peakHeapBytes) = (row.median.map { $0 * 4 }, nil)
             return r
         }
@@ -111,9 +111,9 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
             Plotter(analysis: analysis, source: "sample.csv", machine: "Test CPU").render().files["scaling.gp"])
         #expect(!script.contains("torch"))
         let md = Report(analysis: analysis, source: "sample.csv", metadata: nil).markdown()
-        #expect(md.contains("## Against PyTorch, in one session"))
+        #expect(md.contains("## Against its peers, in one session"))
         #expect(md.contains("Measured on Other CPU."))
-        #expect(md.contains("| softmax | 1024 | 1 | 2 | 20.00 | 80.00 | 0.25× |  |\n"))
+        #expect(md.contains("| softmax | 1024 | 1 | 2 | 20.00 | PyTorch | 80.00 | 0.25× |  | PyTorch 80.00 |\n"))
         let peersItself = try #require(
             Plotter(
                 analysis: Analysis(table: ResultTable(rows: own + torch)), source: "peers.csv", machine: "Other CPU"
