@@ -16,8 +16,10 @@ TABLE3_VERIFY ?= --verify-n 512,8192,65536 --verify-k 128
 LRA_BUDGET ?= 16G
 # make test-slurm: shards of its test sweep.
 SHARDS   ?= 3
-# make bench-peers passes these to Tests/peers/torch_peers.py (e.g. PEERS_FLAGS="--rounds 5 --n 1024...4096").
+# make bench-peers passes these to Tests/peers/peers.py (e.g. PEERS_FLAGS="--rounds 5 --n 1024...4096"
+# or --peers pytorch,jax) and writes PEERS_OUTPUT (and its .meta.json sidecar); make readme-peers reads it.
 PEERS_FLAGS ?=
+PEERS_OUTPUT ?= Results/peers.csv
 # make profile splits these presets' calls into phases (attnbench profile).
 PROFILE_PRESETS ?= profile profile-layer
 # make bench runs these presets (or only PRESET when it is given on the command line).
@@ -37,7 +39,7 @@ TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=u
 # SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
 SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
-.PHONY: deps build test lint format test-slurm verify crosscheck bench bench-kernels bench-peers profile plots claims check baseline clean
+.PHONY: deps build test lint format test-slurm verify crosscheck bench bench-kernels bench-peers readme-peers profile plots claims check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -107,20 +109,31 @@ profile: build
 	       --report Results/REPORT-$$p.md --overwrite \
 	  && for f in Plots/$$p/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done || exit 1; done
 
-## bench-peers: PyTorch on the $(PRESET) grid, interleaved with attnbench over 3 rounds → Results/peers.csv
-## (skipped with a message when PyTorch is not installed; `pip install torch`). Then `make plots` overlays it.
+## bench-peers: every installed peer (PyTorch, ONNX Runtime, OpenVINO, JAX, fast-transformers) on the
+## $(PRESET) grid, interleaved with attnbench over 3 rounds → $(PEERS_OUTPUT), after checking each peer's
+## forms against NumPy and `attnbench eval` (a missing peer is skipped with a message; with none, nothing
+## is written). Then the README's peer table is regenerated from it (only for Results/peers.csv), and
+## `make plots` draws it.
 bench-peers: build
-	python3 Tests/peers/torch_peers.py $(RELEASE) --preset $(PRESET) --output Results/peers.csv --overwrite $(PEERS_FLAGS)
+	python3 Tests/peers/peers.py $(RELEASE) --preset $(PRESET) --output $(PEERS_OUTPUT) --overwrite $(PEERS_FLAGS)
+	@if [ "$(PEERS_OUTPUT)" = Results/peers.csv ] && [ -f Results/peers.csv ]; then $(MAKE) readme-peers; fi
+
+## readme-peers: the README's performance table (between its `peers` markers) from $(PEERS_OUTPUT):
+## the report's peer table, naming the CPU from its sidecar.
+readme-peers: build
+	$(RELEASE) readme --peers $(PEERS_OUTPUT) --readme README.md --overwrite
 
 ## plots: gnuplot scripts for Results/$(PRESET).csv into $(PLOTS)/, rendered to PNG and SVG, then $(REPORT)
 ## (figures the run no longer draws are removed). For the default preset with Results/peers.csv, the
-## peers' own session (attnbench and PyTorch interleaved) is drawn apart, in Plots/peers/.
+## peers' own session (attnbench and its peers interleaved) is drawn apart, in Plots/peers/, and the
+## README's peer table is regenerated from it.
 plots: build
 	$(RELEASE) plot --input Results/$(PRESET).csv --output $(PLOTS) --overwrite
 	@for f in $(PLOTS)/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
 	@if [ "$(PRESET)" = default ] && [ -f Results/peers.csv ]; then \
 	  $(RELEASE) plot --input Results/peers.csv --output Plots/peers --overwrite && \
-	  for f in Plots/peers/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done; fi
+	  for f in Plots/peers/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done && \
+	  $(RELEASE) readme --peers Results/peers.csv --readme README.md --overwrite; fi
 	$(RELEASE) report --input Results/$(PRESET).csv --output $(REPORT) --plots $(PLOTS) --overwrite
 	$(RELEASE) claims --overwrite
 

@@ -97,7 +97,7 @@ extension SweepPoint {
     /// The curve's name in figures and tables (``MechanismDescriptor/label``): "softmax", "flash",
     /// "linformer k=128", "linear"; a peer's curves are prefixed with its name ("torch-softmax", "torch-flash").
     public var mechanismLabel: String {
-        var label = (peer.map { $0.rawValue + "-" } ?? "") + mechanism.descriptor.label
+        var label = (peer.map { $0.label + "-" } ?? "") + mechanism.descriptor.label
         if let rounds = hashRounds { label += "-\(rounds)" }  // the RNN paper's "lsh-4"
         if let k = projectedLength { label += " k=\(k)" }
         if let m = features { label += " m=\(m)" }

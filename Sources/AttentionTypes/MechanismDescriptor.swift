@@ -128,7 +128,8 @@ extension MechanismDescriptor {
         case hashRounds
     }
 
-    /// The PyTorch form that times a mechanism in `Tests/peers` (rows with `peer` = `torch`).
+    /// The PyTorch form that times a mechanism in `Tests/peers` (rows whose `framework` is `pytorch`; the
+    /// other peers' forms are in their own `Tests/peers/peer_*.py`), and its fused counterpart.
     public struct PeerForm: Sendable {
         /// What the peer computes ("matmul-softmax-matmul").
         public var form: String

@@ -129,8 +129,8 @@ public struct KernelReport {
         lines += [
             "",
             "A single run's ratio drifts by about ±20% on a shared 2-core machine between minutes; the targets are "
-                + "judged from the best median of the run's cycles. Against PyTorch, see the peers' own session in "
-                + "`Results/REPORT.md` (\"Against PyTorch, in one session\").",
+                + "judged from the best median of the run's cycles. Against its peers (PyTorch, ONNX Runtime, OpenVINO, JAX, fast-transformers), see their own session in "
+                + "`Results/REPORT.md` (\"Against its peers, in one session\").",
             "",
         ]
         return lines.joined(separator: "\n")

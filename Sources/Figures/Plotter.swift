@@ -155,7 +155,8 @@ public struct Plotter {
     // MARK: - Figure 3: time and memory against n, one panel per k
 
     /// A peer's series in the table itself (plotting `Results/peers.csv`, one session) are drawn
-    /// dashed in their mechanism's colour, time only; a peers file beside another run is never drawn.
+    /// in their mechanism's colour with their framework's dash and point (``lineStyle(_:pointType:)``);
+    /// a peers file beside another run is never drawn.
     func scaling() -> (script: String, data: String)? {
         let pass = analysis.primaryPass
         let series = Series.all(in: table).filter {
@@ -205,7 +206,7 @@ public struct Plotter {
                 }
                 let plots = members.map { s in
                     let pt = Self.pointType(s.key)
-                    let style = s.key.peer == nil ? "pt \(pt) ps 0.8 lw 2" : "pt \(pt - 1) ps 0.8 lw 2 dt 2"
+                    let style = Self.lineStyle(s.key.peer, pointType: pt)
                     return
                         "DATA index \(index[s.label] ?? 0) using 1:\(column) with linespoints \(style) lc rgb \"\(color(s, among: atBatch))\" title \"\(fitLabel(s))\""
                 }
@@ -223,6 +224,19 @@ public struct Plotter {
             folder: folder, name: "scaling", title: "time and peak heap against n", source: source,
             width: max(420 * panels.count + 120, 960), height: 1040, body: body)
         return (script, Self.blocks(blocks))
+    }
+
+    /// How each framework's curves are drawn: gnuplot's dash type and point type (nil: the
+    /// mechanism's own point type less one, its open form). attnbench's are solid with the
+    /// mechanism's point; PyTorch's keep the dashes they had before other peers were measured.
+    static let peerStyles: [Peer: (dashType: Int, pointType: Int?)] = [
+        .pytorch: (2, nil), .onnxruntime: (3, 12), .openvino: (4, 10), .jax: (5, 14), .fastTransformers: (6, 8),
+    ]
+
+    /// The gnuplot style of a curve of `peer` (nil: attnbench's own) whose mechanism's point type is `pt`.
+    static func lineStyle(_ peer: Peer?, pointType pt: Int) -> String {
+        guard let peer, let style = peerStyles[peer] else { return "pt \(pt) ps 0.8 lw 2" }
+        return "pt \(style.pointType ?? pt - 1) ps 0.8 lw 2 dt \(style.dashType)"
     }
 
     /// `[lo:hi]` for a base-2 log axis holding every positive finite value (powers of two around

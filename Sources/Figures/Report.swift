@@ -308,15 +308,22 @@ public struct Report {
         return md
     }
 
-    /// attnbench against another implementation, both from one session (``Analysis/peerComparisons()``).
+    /// attnbench against its peers, both from one session (``Analysis/peerComparisons()``): each
+    /// mechanism at each n beside the fastest peer of its form, named, and every peer's time. The
+    /// README's performance table is this text (``ReadmeBlock``).
     func peers() -> String {
+        let body = peersBody()
+        return body.isEmpty ? "" : "## Against its peers, in one session\n\n" + body
+    }
+
+    /// ``peers()`` without its heading: the README's block between its `peers` markers.
+    public func peersBody() -> String {
         let comparisons = analysis.peerComparisons()
         guard !comparisons.isEmpty else { return "" }
-        var md = "## Against PyTorch, in one session\n\n"
+        var md =
+            "attnbench's median time ÷ the fastest peer's of the same form at the same point (below 1: attnbench is faster than every peer measured), from `Tests/peers/peers.py` (`make bench-peers`), "
         md +=
-            "attnbench's median time ÷ PyTorch's at the same point (below 1: attnbench is faster), from `Tests/peers/torch_peers.py` (`make bench-peers`), "
-        md +=
-            "which measures both sides interleaved round by round, each its best median over the rounds; this run's own rows are not used (another session). "
+            "which measures attnbench and every installed peer interleaved round by round, each its best median over the rounds; this run's own rows are not used (another session). "
         if let machine = analysis.peersMachine {
             let own = metadata?.machine.cpuModel
             md +=
@@ -324,15 +331,19 @@ public struct Report {
                 ? "Measured on \(machine). " : "Measured on \(machine), **not this run's machine (\(own ?? ""))**. "
         }
         md +=
-            "PyTorch's forms: `torch-standard` is matmul-softmax-matmul, `torch-flash` is `scaled_dot_product_attention` (fused), `torch-linformer` is softmax(Q (E K)ᵀ/√d)(F V) and `torch-linear` φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)), in batched matmuls; `torch-performer` is performer-pytorch's `FastAttention` (FAVOR+ with the point's m) and `torch-lsh-R` reformer-pytorch's `LSHAttention` (R rounds, bucket size the point's chunk, so n ÷ chunk buckets where ours has the point's fixed count); inference mode, PyTorch's threads set to the point's.\n\n"
+            "The forms: fused exact (`flash`) is PyTorch's `scaled_dot_product_attention`, ONNX Runtime's `com.microsoft` MultiHeadAttention, OpenVINO's opset-13 ScaledDotProductAttention at f32 and JAX's `jax.nn.dot_product_attention`; materialised exact (`softmax`) is matmul-softmax-matmul in PyTorch and JAX, also set beside the fastest fused peer; Linformer is softmax(Q (E K)ᵀ/√d)(F V) and linear φ(Q)(φ(K)ᵀV)/(φ(Q)·Σφ(K)) in batched matmuls (PyTorch, JAX); causal linear is fast-transformers' CPU `causal_dot_product`; Performer is performer-pytorch's `FastAttention` (FAVOR+ with the point's m) and `lsh-R` reformer-pytorch's `LSHAttention` (R rounds, bucket size the point's chunk, so n ÷ chunk buckets where ours has the point's fixed count). Each peer's threads are set to the point's.\n\n"
         md +=
-            "| mechanism | n | batch | threads | attnbench ms | PyTorch ms | ratio | ÷ torch-flash |\n|---|---|---|---|---|---|---|---|\n"
+            "| mechanism | n | batch | threads | attnbench ms | fastest peer | its ms | ratio | ÷ fastest fused | every peer (ms) |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        let ms = { (r: ResultRow) in r.median.map { String(format: "%.2f", $0 * 1e3) } ?? "–" }
+        let name = { (r: ResultRow) in r.point.peer?.displayName ?? "attnbench" }
         for c in comparisons {
             let p = c.own.point
-            let ms = { (r: ResultRow) in r.median.map { String(format: "%.2f", $0 * 1e3) } ?? "–" }
             let ratio = c.ratio.map { String(format: "%.2f×", $0) } ?? "–"
+            let fused =
+                c.fastestFused.flatMap { f in c.fusedRatio.map { String(format: "%.2f× ", $0) + "(\(name(f)))" } } ?? ""
+            let every = c.peers.map { "\(name($0)) \(ms($0))" }.joined(separator: " · ")
             md +=
-                "| \(p.seriesLabel) | \(p.length) | \(p.batch) | \(p.threads) | \(ms(c.own)) | \(ms(c.peer)) | \(ratio) | \(c.fusedRatio.map { String(format: "%.2f×", $0) } ?? "") |\n"
+                "| \(p.seriesLabel) | \(p.length) | \(p.batch) | \(p.threads) | \(ms(c.own)) | \(name(c.fastest)) | \(ms(c.fastest)) | \(ratio) | \(fused) | \(every) |\n"
         }
         return md
     }

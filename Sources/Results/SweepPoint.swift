@@ -10,11 +10,49 @@ public enum RunMode: String, CaseIterable, Sendable, Codable {
 }
 
 /// Another implementation measured on the same grid (`Tests/peers/`), whose rows share the suite's
-/// schema: the raw value prefixes the mechanism (`torch-flash`).
+/// schema: the raw value is the row's `framework` field (attnbench's own rows say `attnbench`).
 public enum Peer: String, CaseIterable, Sendable, Codable {
     /// PyTorch on the CPU: `standard` is matmul-softmax-matmul, `flash` is
-    /// `torch.nn.functional.scaled_dot_product_attention`, `linformer` and `linear` the formulas in batched matmuls.
-    case torch
+    /// `torch.nn.functional.scaled_dot_product_attention`, `linformer` and `linear` the formulas in
+    /// batched matmuls, `performer` and `reformer` performer-pytorch's and reformer-pytorch's modules.
+    case pytorch
+    /// ONNX Runtime's `com.microsoft` MultiHeadAttention contrib op (its fused CPU path): `flash`.
+    case onnxruntime
+    /// OpenVINO's opset-13 ScaledDotProductAttention at f32 inference precision: `flash`.
+    case openvino
+    /// JAX (XLA on the CPU, jit): `standard`, `linformer`, `linear`, and `flash` as
+    /// `jax.nn.dot_product_attention`.
+    case jax
+    /// pytorch-fast-transformers' CPU causal linear attention kernel (`causal_dot_product`): causal `linear`.
+    case fastTransformers = "fast-transformers"
+
+    /// The `framework` field of attnbench's own rows.
+    public static let ownFramework = "attnbench"
+
+    /// The prefix of the peer's curves in figures and tables (`torch-softmax`, `ort-flash`).
+    public var label: String {
+        switch self {
+        case .pytorch: "torch"
+        case .onnxruntime: "ort"
+        case .openvino: "openvino"
+        case .jax: "jax"
+        case .fastTransformers: "fast-transformers"
+        }
+    }
+
+    /// The framework's name in prose ("PyTorch", "ONNX Runtime").
+    public var displayName: String {
+        switch self {
+        case .pytorch: "PyTorch"
+        case .onnxruntime: "ONNX Runtime"
+        case .openvino: "OpenVINO"
+        case .jax: "JAX"
+        case .fastTransformers: "fast-transformers"
+        }
+    }
+
+    /// The mechanism prefix that files written before the `framework` column used (`torch-flash`).
+    static let legacyPrefixes: [String: Peer] = ["torch": .pytorch]
 }
 
 /// One point of a sweep, and the key of every row about it: a mechanism at one shape and thread
@@ -27,8 +65,9 @@ public enum Peer: String, CaseIterable, Sendable, Codable {
 ///
 /// Its CSV form is ``SweepPoint/columns``: adding a key is one stored property here and one entry
 /// there; every file, grouping and match (series, speed-ups, resume, the check) follows. The peer is
-/// the one key without a column of its own: it prefixes the mechanism (`torch-standard`), so
-/// attnbench's rows and every file written before peers existed read and write exactly as before.
+/// the `framework` column right after the mechanism (`attnbench` for the suite's own rows); a file
+/// written before it existed reads as attnbench's, except that a `torch-` prefixed mechanism
+/// (`torch-standard`, how peer rows were written then) reads as PyTorch's.
 public struct SweepPoint: Hashable, Sendable {
     public var mechanism: Mechanism
     public var peer: Peer?
@@ -90,6 +129,7 @@ public struct SweepPoint: Hashable, Sendable {
     /// The key columns, in file order.
     public static let columns: [Column<SweepPoint>] = [
         .mechanism("mechanism", \.mechanism, peer: \.peer),
+        .framework("framework", \.peer),
         .enumeration("scope", \.scope),
         .enumeration("mode", \.mode),
         .optionalEnumeration("decoder", \.decoder),
@@ -119,12 +159,18 @@ public struct SweepPoint: Hashable, Sendable {
     /// worker, which reads only its own columns, can still read a plan without them.
     public static let laterColumns: Set<String> = ["hash_rounds", "buckets", "chunk", "features"]
 
+    /// The `framework` column: ``keysText(_:)`` writes it only when some point is a peer's, so a
+    /// plan of attnbench's own points is the text an older build's worker reads.
+    public static let frameworkColumn = "framework"
+
     /// Points as a CSV of their keys (header and one line per point), the form `run --plan` prints
     /// and the interleaved comparison's workers read; a column of ``laterColumns`` that no point
-    /// fills is left out (``parseKeys(_:source:)`` reads it as empty).
+    /// fills, and the framework column when every point is attnbench's, are left out
+    /// (``parseKeys(_:source:)`` reads them as empty, that is attnbench's own).
     public static func keysText(_ points: [SweepPoint]) -> String {
         let kept = columns.filter { column in
-            !laterColumns.contains(column.name) || points.contains { !column.text(of: $0).isEmpty }
+            if column.name == frameworkColumn { return points.contains { $0.peer != nil } }
+            return !laterColumns.contains(column.name) || points.contains { !column.text(of: $0).isEmpty }
         }
         return RowFile.text(points, kept)
     }
@@ -144,8 +190,12 @@ public struct SweepPoint: Hashable, Sendable {
         return p
     }
 
-    /// The mechanism as its CSV field: `flash`, or with a peer's prefix, `torch-flash`.
-    public var mechanismName: String { (peer.map { $0.rawValue + "-" } ?? "") + mechanism.rawValue }
+    /// The mechanism with its peer's prefix, for progress lines and labels: `flash`, `torch-flash`
+    /// (the CSV holds the bare mechanism and the framework apart).
+    public var mechanismName: String { (peer.map { $0.label + "-" } ?? "") + mechanism.rawValue }
+
+    /// The `framework` field: `attnbench` for the suite's own rows, else the peer's name.
+    public var framework: String { peer?.rawValue ?? Peer.ownFramework }
 
     /// The same point measured by attnbench itself (the peer cleared).
     public var ownCounterpart: SweepPoint {
@@ -178,19 +228,20 @@ public struct SweepPoint: Hashable, Sendable {
 }
 
 extension Column where Row == SweepPoint {
-    /// The mechanism and the peer in one field: `standard` (attnbench's own), `torch-standard` (a
-    /// peer's). A field whose prefix is not a known peer, or whose rest is not a mechanism, does not parse.
+    /// The bare mechanism (`standard`). Files written before the framework column prefixed a peer's
+    /// mechanism (`torch-standard`): that prefix still reads, as the peer; any other prefix, or a
+    /// rest that is not a mechanism, does not parse.
     static func mechanism(
         _ name: String, _ mechanism: WritableKeyPath<SweepPoint, Mechanism> & Sendable,
         peer: WritableKeyPath<SweepPoint, Peer?> & Sendable
     ) -> Column {
         Column(
-            name, write: { $0.mechanismName },
+            name, write: { $0[keyPath: mechanism].rawValue },
             read: { row, field in
-                let parts = field.split(separator: "-", maxSplits: 1).map(String.init)
+                let parts = field.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 let (prefix, rest): (Peer?, String)
                 if parts.count == 2 {
-                    guard let known = Peer(rawValue: parts[0]) else { return false }
+                    guard let known = Peer.legacyPrefixes[parts[0]] else { return false }
                     (prefix, rest) = (known, parts[1])
                 } else {
                     (prefix, rest) = (nil, field)
@@ -198,6 +249,22 @@ extension Column where Row == SweepPoint {
                 guard let value = Mechanism(rawValue: rest) else { return false }
                 row[keyPath: mechanism] = value
                 row[keyPath: peer] = prefix
+                return true
+            })
+    }
+
+    /// Who measured the row: `attnbench` (nil) or a peer's raw value (`pytorch`). Read after the
+    /// mechanism: an empty field (a file from before this column) keeps what the mechanism said, and
+    /// a framework that contradicts a legacy prefix does not parse.
+    static func framework(_ name: String, _ peer: WritableKeyPath<SweepPoint, Peer?> & Sendable) -> Column {
+        Column(
+            name, write: { $0[keyPath: peer]?.rawValue ?? Peer.ownFramework },
+            read: { row, field in
+                if field.isEmpty { return true }
+                if field == Peer.ownFramework { return row[keyPath: peer] == nil }
+                guard let value = Peer(rawValue: field), row[keyPath: peer] == nil || row[keyPath: peer] == value
+                else { return false }
+                row[keyPath: peer] = value
                 return true
             })
     }

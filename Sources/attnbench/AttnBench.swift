@@ -12,7 +12,7 @@ struct AttnBench: ParsableCommand {
             Verify.self, Eval.self, Run.self, MaxBatchCommand.self, Check.self, BaselineCommand.self, Plot.self,
             ReportCommand.self,
             Kernels.self, Compare.self, Export.self, Merge.self, MachineCommand.self, ClaimsCommand.self,
-            MeasureWorker.self, Profile.self, ProfileReportCommand.self,
+            ReadmeCommand.self, MeasureWorker.self, Profile.self, ProfileReportCommand.self,
         ])
 }
 

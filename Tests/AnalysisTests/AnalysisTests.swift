@@ -109,11 +109,11 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         ])
         let peers = ResultTable(rows: [
             measured(point(.standard, n: 1024), seconds: 0.4),
-            measured(point(.standard, .torch, n: 1024), seconds: 0.8),
-            measured(point(.flash, .torch, n: 1024), seconds: 0.2),
-            measured(point(.linear, .torch, n: 1024), seconds: 0.25),
+            measured(point(.standard, .pytorch, n: 1024), seconds: 0.8),
+            measured(point(.flash, .pytorch, n: 1024), seconds: 0.2),
+            measured(point(.linear, .pytorch, n: 1024), seconds: 0.25),
             // attnbench has no Linformer row: no comparison
-            measured(point(.linformer, .torch, n: 1024), seconds: 0.1),
+            measured(point(.linformer, .pytorch, n: 1024), seconds: 0.1),
         ])
         var analysis = Analysis(table: table)
         analysis.peers = peers
@@ -121,13 +121,43 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         // Only standard: the peers file's own attnbench row (0.4 s, not the run's 0.5 s); torch-linear
         // has no attnbench row in its session, and the run's linear row is another session's.
         #expect(c.map(\.own.point) == [point(.standard, n: 1024)])
-        #expect(c.map(\.ratio) == [0.5] && c[0].fusedRatio == 2)
+        #expect(c.map(\.ratio) == [0.5] && c[0].fusedRatio == 2 && c[0].fastest.point.peer == .pytorch)
         // A table holding both sides itself (plotting peers.csv) is compared within itself.
         let itself = Analysis(table: peers).peerComparisons()
         #expect(itself.map(\.own.point) == [point(.standard, n: 1024)])
         #expect(analysis.series.map(\.label) == ["softmax", "linear"])  // peers stay out of attnbench's own series
         #expect(
-            point(.flash, .torch, n: 1).mechanismLabel == "torch-flash"
-                && point(.standard, .torch, n: 1).mechanismLabel == "torch-softmax")
+            point(.flash, .pytorch, n: 1).mechanismLabel == "torch-flash"
+                && point(.standard, .pytorch, n: 1).mechanismLabel == "torch-softmax")
+    }
+
+    /// Two peers of one form: attnbench is compared with the faster, which is named; every peer's
+    /// row is kept, fastest first; standard's fused baseline is the fastest fused peer, whichever
+    /// framework it is; causal linear meets fast-transformers alone.
+    @Test func theFastestPeerOfAFormIsChosenAndNamed() {
+        func point(_ m: Mechanism, _ peer: Peer? = nil, causal: Bool = false) -> SweepPoint {
+            SweepPoint(
+                mechanism: m, peer: peer, causal: causal, length: 1024, batch: 1, heads: 8, headDim: 64, threads: 2)
+        }
+        let peers = ResultTable(rows: [
+            measured(point(.flash), seconds: 0.3),
+            measured(point(.flash, .pytorch), seconds: 0.2),
+            measured(point(.flash, .onnxruntime), seconds: 0.15),
+            measured(point(.flash, .openvino), seconds: 0.25),
+            measured(point(.standard), seconds: 0.4),
+            measured(point(.standard, .jax), seconds: 0.9),
+            measured(point(.standard, .pytorch), seconds: 0.8),
+            measured(point(.linear, causal: true), seconds: 0.01),
+            measured(point(.linear, .fastTransformers, causal: true), seconds: 0.05),
+        ])
+        let c = Analysis(table: peers).peerComparisons()
+        #expect(c.map(\.own.point) == [point(.standard), point(.flash), point(.linear, causal: true)])
+        #expect(c.map { $0.fastest.point.peer } == [.pytorch, .onnxruntime, .fastTransformers])
+        #expect(c[1].peers.map(\.point.peer) == [.onnxruntime, .pytorch, .openvino])
+        #expect(c[0].peers.map(\.point.peer) == [.pytorch, .jax])
+        #expect(c[0].ratio == 0.5 && c[0].fastestFused?.point.peer == .onnxruntime)
+        let near = { (x: Double?, y: Double) in x.map { abs($0 - y) < 1e-12 } == true }
+        #expect(near(c[1].ratio, 2) && c[1].fusedRatio == nil && near(c[2].ratio, 0.2))
+        #expect(point(.flash, .onnxruntime).mechanismLabel == "ort-flash")
     }
 }

@@ -671,7 +671,7 @@ import Testing
             if name.hasSuffix(".csv") {
                 let text = String(decoding: data, as: UTF8.self)
                 #expect(
-                    text.hasPrefix("mechanism,scope,mode,"), "\(name) has no header: \(text.prefix(80))",
+                    text.hasPrefix("mechanism,framework,scope,mode,"), "\(name) has no header: \(text.prefix(80))",
                     sourceLocation: sourceLocation)
                 #expect(text.hasSuffix("\n"), "\(name) ends inside a line", sourceLocation: sourceLocation)
             }

@@ -33,9 +33,13 @@ import Testing
         let lines = try TextFile.read(output).split(separator: "\n")
         #expect(lines.first == Substring(CSV.line(RowFile.header(InterleavedMeasurement.columns)).dropLast()))
         #expect(lines.count == 1 + 4 * 2 * 6)
+        // The fields by name: mechanism, n, side and round.
+        let names = RowFile.header(InterleavedMeasurement.columns)
+        let at = ["mechanism", "n", "side", "round"].compactMap { names.firstIndex(of: $0) }
+        #expect(at.count == 4)
         let sidesAndRounds = Set(
-            lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }.map {
-                "\($0[0]),\($0[7]),\($0[20]),\($0[21])"
+            lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { fields in
+                at.map { String(fields[$0]) }.joined(separator: ",")
             })
         #expect(sidesAndRounds.count == 4 * 2 * 6)
     }

@@ -100,7 +100,7 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         }
         let torch = own.map { row in
             var r = row
-            r.point.peer = .torch
+            r.point.peer = .pytorch
             (r.median, r.peakHeapBytes) = (row.median.map { $0 * 4 }, nil)
             return r
         }
@@ -111,17 +111,27 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
             Plotter(analysis: analysis, source: "sample.csv", machine: "Test CPU").render().files["scaling.gp"])
         #expect(!script.contains("torch"))
         let md = Report(analysis: analysis, source: "sample.csv", metadata: nil).markdown()
-        #expect(md.contains("## Against PyTorch, in one session"))
+        #expect(md.contains("## Against its peers, in one session"))
         #expect(md.contains("Measured on Other CPU."))
-        #expect(md.contains("| softmax | 1024 | 1 | 2 | 20.00 | 80.00 | 0.25× |  |\n"))
+        #expect(md.contains("| softmax | 1024 | 1 | 2 | 20.00 | PyTorch | 80.00 | 0.25× |  | PyTorch 80.00 |\n"))
+        let jax = torch.map { row in
+            var r = row
+            r.point.peer = .jax
+            return r
+        }
         let peersItself = try #require(
             Plotter(
-                analysis: Analysis(table: ResultTable(rows: own + torch)), source: "peers.csv", machine: "Other CPU"
+                analysis: Analysis(table: ResultTable(rows: own + torch + jax)), source: "peers.csv",
+                machine: "Other CPU"
             )
             .render().files["scaling.gp"])
+        // Each framework its own dash and point: PyTorch's dashes, JAX's dots and dashes.
         #expect(
             peersItself.contains(
                 "with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb \"#c0392b\" title \"torch-softmax ∝ n^{2.00"))
+        #expect(
+            peersItself.contains(
+                "with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb \"#c0392b\" title \"jax-softmax ∝ n^{2.00"))
     }
 
     @Test func figuresWithoutTheirPointsAreSkippedWithANote() {

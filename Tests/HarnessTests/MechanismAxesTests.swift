@@ -42,6 +42,23 @@ import Testing
         #expect(try SweepPoint.parseKeys(mixed, source: "plan") == [linear, reformer])
     }
 
+    /// A plan of attnbench's own points has no framework column (an older build's worker reads it);
+    /// one holding a peer's point carries it; both read back.
+    @Test func plansOfOwnPointsLeaveOutTheFramework() throws {
+        let flash = SweepPoint(mechanism: .flash, length: 64, batch: 1, heads: 2, headDim: 8, threads: 1)
+        let own = SweepPoint.keysText([flash])
+        #expect(
+            own
+                == "mechanism,scope,mode,decoder,pass,causal,sharing,n,k,prompt,batch,heads,d,ffn_mult,layers,threads\nflash,core,forward,,forward,false,,64,,,1,2,8,,,1\n"
+        )
+        var jax = flash
+        jax.peer = .jax
+        let mixed = SweepPoint.keysText([flash, jax])
+        #expect(mixed.hasPrefix("mechanism,framework,scope,") && mixed.contains("\nflash,attnbench,core,"))
+        #expect(try SweepPoint.parseKeys(own, source: "plan") == [flash])
+        #expect(try SweepPoint.parseKeys(mixed, source: "plan") == [flash, jax])
+    }
+
     @Test func badValuesAreUsageErrors() {
         var spec = SweepSpec()
         for (key, value) in [("buckets", "7"), ("buckets", "0"), ("hash-rounds", "0"), ("features", "-2")] {

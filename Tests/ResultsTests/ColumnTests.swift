@@ -38,8 +38,8 @@ func fullRow() -> ResultRow {
         #expect(rows[1].fields[ResultRow.columns.firstIndex(of: "time_median_ms") ?? 0] == "")
         #expect(
             rows[0].fields.prefix(ResultRow.keyColumns.count) == [
-                "linformer", "core", "forward", "", "forward", "false", "key-value", "1024", "128", "", "", "", "", "",
-                "2", "8", "64", "", "", "2",
+                "linformer", "attnbench", "core", "forward", "", "forward", "false", "key-value", "1024", "128", "", "",
+                "", "", "", "2", "8", "64", "", "", "2",
             ])
     }
 
@@ -67,32 +67,67 @@ func fullRow() -> ResultRow {
         #expect(error?.description == "old.csv has a different schema (missing: pass); regenerate it with this version")
     }
 
-    /// A peer's rows share the schema: the peer prefixes the mechanism field, attnbench's own rows
-    /// are written exactly as before peers existed, and an unknown prefix or mechanism does not parse.
-    @Test func peerRowsPrefixTheMechanism() throws {
+    /// A peer's rows share the schema: the `framework` column right after the mechanism names who
+    /// measured the row (`attnbench` for the suite's own), the mechanism is bare, and both round-trip;
+    /// an unknown framework or mechanism does not parse.
+    @Test func peerRowsNameTheirFramework() throws {
         var own = fullRow()
         own.point = SweepPoint(
             mechanism: .flash, causal: true, length: 4096, batch: 1, heads: 8, headDim: 64, threads: 2)
-        var peer = own
-        peer.point.peer = .torch
-        peer.peakHeapBytes = nil
-        let text = RowFile.text([own, peer], ResultRow.table)
-        #expect(own.fields[0] == "flash" && peer.fields[0] == "torch-flash")
+        var peers: [ResultRow] = []
+        for peer in Peer.allCases {
+            var row = own
+            row.point.peer = peer
+            row.peakHeapBytes = nil
+            peers.append(row)
+        }
+        let text = RowFile.text([own] + peers, ResultRow.table)
+        #expect(ResultRow.columns.prefix(3) == ["mechanism", "framework", "scope"])
+        #expect(own.fields.prefix(2) == ["flash", "attnbench"])
+        #expect(peers.map { $0.fields[1] } == ["pytorch", "onnxruntime", "openvino", "jax", "fast-transformers"])
         #expect(
-            peer.fields.prefix(ResultRow.keyColumns.count) == [
-                "torch-flash", "core", "forward", "", "forward", "true", "", "4096", "", "", "", "", "", "", "1", "8",
-                "64", "", "", "2",
+            peers[0].fields.prefix(ResultRow.keyColumns.count) == [
+                "flash", "pytorch", "core", "forward", "", "forward", "true", "", "4096", "", "", "", "", "", "", "1",
+                "8", "64", "", "", "2",
             ])
         let read = try ResultTable(text: text, source: "p.csv").rows
         #expect(
-            read == [own, peer] && read[1].point.ownCounterpart == own.point
+            read == [own] + peers && read[1].point.ownCounterpart == own.point
                 && read[1].point.label == "torch-flash causal n=4096 b=1 h=8 d=64 t=2")
-        for bad in ["jax-flash", "torch-", "torch-softmax", "-flash", "torch-torch-flash"] {
+        for (column, bad) in [
+            ("mechanism", "jax-flash"), ("mechanism", "torch-"), ("mechanism", "torch-softmax"),
+            ("mechanism", "-flash"), ("mechanism", "torch-torch-flash"), ("framework", "tensorflow"),
+            ("framework", "torch"),
+        ] {
+            let line = "flash,pytorch,"
+            let replaced = column == "mechanism" ? "\(bad),pytorch," : "flash,\(bad),"
             let error = #expect(throws: UsageError.self) {
-                try ResultTable(text: text.replacingOccurrences(of: "torch-flash,", with: "\(bad),"), source: "p.csv")
+                try ResultTable(text: text.replacingOccurrences(of: line, with: replaced), source: "p.csv")
             }
-            #expect(error?.description == "p.csv: line 3, column mechanism: '\(bad)' does not parse")
+            #expect(error?.description == "p.csv: line 3, column \(column): '\(bad)' does not parse")
         }
+    }
+
+    /// A file written before the framework column (no such column; PyTorch's rows prefixed `torch-`)
+    /// still reads: bare mechanisms as attnbench's, `torch-` ones as PyTorch's; a new file whose
+    /// framework contradicts a `torch-` prefix does not parse.
+    @Test func filesBeforeTheFrameworkColumnStillRead() throws {
+        var own = fullRow()
+        own.point = SweepPoint(mechanism: .standard, length: 1024, batch: 1, heads: 8, headDim: 64, threads: 2)
+        var torch = own
+        torch.point.peer = .pytorch
+        let old = ResultRow.table.filter { $0.name != "framework" }
+        // Without the framework column both rows are written alike; the second (PyTorch's) gets its prefix.
+        var oldText = RowFile.text([own, torch], old)
+        let second = try #require(oldText.range(of: "\nstandard,core,", options: .backwards))
+        oldText.replaceSubrange(second, with: "\ntorch-standard,core,")
+        #expect(!oldText.contains("framework") && oldText.contains("\ntorch-standard,core,"))
+        let read = try ResultTable(text: oldText, source: "old.csv").rows
+        #expect(read.map(\.point.peer) == [nil, .pytorch] && read == [own, torch])
+        let contradiction = RowFile.text([torch], ResultRow.table).replacingOccurrences(
+            of: "\nstandard,pytorch,", with: "\ntorch-standard,jax,")
+        let error = #expect(throws: UsageError.self) { try ResultTable(text: contradiction, source: "p.csv") }
+        #expect(error?.description == "p.csv: line 2, column framework: 'jax' does not parse")
     }
 
     @Test func maxBatchAndTokenRowsRoundTrip() throws {
