@@ -52,10 +52,13 @@ let package = Package(
         // MARK: - Measuring
         // cpuid and xgetbv: the instruction sets this CPU runs (to choose OpenBLAS's core).
         .target(name: "CPUFeatures"),
+        // perf_event_open: hardware counters (cycles, instructions, LLC misses) where a PMU is exposed.
+        .target(name: "CPerfEvents"),
         // jemalloc's options for this process (its malloc_conf): freed buffers come back warm.
         .target(name: "JemallocConfig"),
-        // jemalloc probe, RSS probe and the stopwatch; linking it makes jemalloc the process's malloc.
-        .target(name: "Profiling", dependencies: ["CJemalloc", "JemallocConfig"]),
+        // jemalloc probe, RSS probe, the stopwatch, getrusage and perf counters; linking it makes jemalloc
+        // the process's malloc.
+        .target(name: "Profiling", dependencies: ["CJemalloc", "JemallocConfig", "CPerfEvents"]),
         // NumPy .npy reader/writer.
         .target(name: "TensorIO"),
         // Sweeps: grids, presets, the memory guard, the per-point measurement, results files, metadata.

@@ -213,11 +213,13 @@ public struct Comparison: Sendable {
             + "two-sided Mann–Whitney U over every repetition of every cycle"
     }
 
-    /// Aligned plain text: the title, the point table, the summary table, then the notes.
+    /// Aligned plain text: the title, the point table, the summary table, the counters (when the
+    /// runs have them), then the notes.
     public func text() -> String {
         let (ph, pr) = pointFields()
         let (sh, sr) = summaryFields()
-        return "compare: \(title)\n\n" + Self.aligned([ph] + pr) + "\n" + Self.aligned([sh] + sr)
+        let counters = counterFields().map { "\n\(Self.countersCaption)\n" + Self.aligned([$0.header] + $0.rows) } ?? ""
+        return "compare: \(title)\n\n" + Self.aligned([ph] + pr) + "\n" + Self.aligned([sh] + sr) + counters
             + notes().map { "compare: \($0)\n" }.joined()
     }
 
@@ -232,7 +234,9 @@ public struct Comparison: Sendable {
             return line(header) + line(header.map { _ in "---" }) + rows.map(line).joined()
         }
         let notes = notes()
-        return "## Comparison\n\n\(title)\n\n" + table(ph, pr) + "\n### Summary\n\n" + table(sh, sr)
+        let counters =
+            counterFields().map { "\n### Counters\n\n\(Self.countersCaption)\n\n" + table($0.header, $0.rows) } ?? ""
+        return "## Comparison\n\n\(title)\n\n" + table(ph, pr) + "\n### Summary\n\n" + table(sh, sr) + counters
             + (notes.isEmpty ? "" : "\n" + notes.map { "- \($0)\n" }.joined())
     }
 

@@ -19,7 +19,16 @@ import Results
 ///   the process's CPU time over it (every thread, like `MeasureProcessCPUTime()`). `threads` is 1:
 ///   one caller; the point's compute threads are in its name (`t=`). Counters, per repetition:
 ///   `gflops` (the cost model's FLOPs ÷ that repetition's time), `efficiency` (÷ the run's sgemm
-///   ceiling) and `peak_heap_bytes` (jemalloc's peak over one call, the same for every repetition).
+///   ceiling) and `peak_heap_bytes` (jemalloc's peak over one call, the same for every repetition);
+///   then the operating system's counters per call, named as the CSV's columns:
+///   `minor_faults_per_call`, `major_faults_per_call`, `vol_ctx_switches_per_call`,
+///   `invol_ctx_switches_per_call`, `user_cpu_ms_per_call`, `sys_cpu_ms_per_call`, and, when the run
+///   had hardware counters, `cycles_per_call`, `instructions_per_call`, `llc_misses_per_call`. They
+///   are what Google Benchmark writes for a counter with `kAvgIterations` (per iteration; each
+///   entry here is one iteration, one call) — its JSON carries a counter's value only, not its
+///   flags — and, since the samples file keeps no per-call counts, each is the row's mean over its
+///   timed calls, the same for every repetition (so its `_stddev` and `_cv` are 0, as for
+///   `peak_heap_bytes`). A counter the row lacks (not measured, or a run made before them) is left out.
 ///   A point's `family_index` is its series (every key but n), `per_family_instance_index` its
 ///   place in that series.
 ///
@@ -119,7 +128,22 @@ private struct Entries {
             }
         }
         if let heap = row.peakHeapBytes { counters.append(("peak_heap_bytes", Double(heap))) }
+        counters += Self.perCallCounters(row)
         return Values(real: s.time.seconds, cpu: s.time.cpuSeconds, counters: counters)
+    }
+
+    /// The row's per-call counters that it has, under their CSV names (CPU time in ms, as there).
+    static func perCallCounters(_ row: ResultRow) -> [(String, Double)] {
+        let fields: [(String, Double?)] = [
+            ("minor_faults_per_call", row.minorFaultsPerCall), ("major_faults_per_call", row.majorFaultsPerCall),
+            ("vol_ctx_switches_per_call", row.voluntarySwitchesPerCall),
+            ("invol_ctx_switches_per_call", row.involuntarySwitchesPerCall),
+            ("user_cpu_ms_per_call", row.userCPUPerCall.map { $0 * 1e3 }),
+            ("sys_cpu_ms_per_call", row.systemCPUPerCall.map { $0 * 1e3 }),
+            ("cycles_per_call", row.cyclesPerCall), ("instructions_per_call", row.instructionsPerCall),
+            ("llc_misses_per_call", row.llcMissesPerCall),
+        ]
+        return fields.compactMap { name, value in value.map { (name, $0) } }
     }
 
     func head(runType: String) -> [(key: String, value: JSON)] {

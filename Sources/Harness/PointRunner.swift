@@ -20,6 +20,8 @@ public struct PointRunner: Sendable {
     /// Heap a point may need (``SweepPoint/predictedBytes``): a point over it is refused before
     /// anything is allocated. Nil means 60% of the memory available now.
     public var memoryBudget: Int?
+    /// The system calls behind the hardware counters (the kernel's; tests make them fail or fake them).
+    public var hardwareCounters = HardwareCounters.System.kernel
     /// A point is `noisy` when its median's 95% interval is wider than this fraction of the median.
     public static let noisyWidth = 0.10
 
@@ -57,8 +59,9 @@ public struct PointRunner: Sendable {
             row.approxRelError = ApproximationError.sampled(out, q: q, k: k, v: v)
         }
 
-        // Time.
-        let calls = policy.measureCalls { blackHole(call.run()) }
+        // Time, with the counters opened for the threads alive now (OpenBLAS's included).
+        let hardware = openHardwareCounters(into: &row)
+        let calls = policy.measureCalls({ blackHole(call.run()) }, hardware: hardware)
         record(calls, flops: made.cost.flops, into: &row)
         return row
     }
@@ -80,16 +83,34 @@ public struct PointRunner: Sendable {
 
         let times = StepTimes(length: point.length, workers: generation.workers)
         var latency = TokenLatency(length: point.length)
-        let calls = policy.measureCalls({ blackHole(generation.run(times)) }, afterEach: { latency.add(times) })
+        let hardware = openHardwareCounters(into: &row)
+        let calls = policy.measureCalls(
+            { blackHole(generation.run(times)) }, hardware: hardware, afterEach: { latency.add(times) })
         record(calls, flops: generation.cost.flops, into: &row)
         row.tokenLatency = latency.samples
         return row
     }
 
-    /// Fills the timing columns of `row` from the timed repetitions of a call costing `flops`, and
+    /// The hardware counters for a point's timed calls, or nil with the reason in the row's
+    /// ``ResultRow/hardwareCountersNote`` (the sweep logs it once per run).
+    private func openHardwareCounters(into row: inout ResultRow) -> HardwareCounters? {
+        switch HardwareCounters.open(system: hardwareCounters) {
+        case .success(let counters): return counters
+        case .failure(let why):
+            row.hardwareCountersNote = why.description
+            return nil
+        }
+    }
+
+    /// Fills the timing and counter columns of `row` from the timed repetitions of a call costing `flops`, and
     /// keeps the repetitions themselves for the samples file.
     private func record(_ calls: [CallTime], flops: Double, into row: inout ResultRow) {
         row.calls = calls
+        row.setCounters(calls.map(\.counters))
+        if row.hardwareCounters == .unavailable, row.hardwareCountersNote == nil {
+            row.hardwareCountersNote =
+                "hardware counters unavailable: a read of the counters failed during the timed calls"
+        }
         guard let stats = SampleStatistics(calls.map(\.seconds)) else { return }  // a policy always times at least once
         row.reps = stats.count
         (row.median, row.min, row.mean, row.stddev) = (stats.median, stats.min, stats.mean, stats.stddev)

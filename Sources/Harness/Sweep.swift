@@ -25,6 +25,8 @@ public struct Sweep {
     /// The sgemm ceiling (GFLOP/s) at a thread count; tests pass a fixed value instead of timing
     /// a 1024³ sgemm.
     public var ceiling: @Sendable (Int) -> Double = { Calibration.sgemmGflops(threads: $0) }
+    /// The system calls behind the hardware counters (the kernel's; tests make them fail or fake them).
+    public var hardwareCounters = HardwareCounters.System.kernel
 
     public init(spec: SweepSpec, output: String, buildConfiguration: String) {
         self.spec = spec
@@ -144,11 +146,13 @@ public struct Sweep {
         var runner = PointRunner(policy: spec.policy, seed: spec.seed, ceilings: ceilings)
         runner.injection = injection
         runner.memoryBudget = budget
+        runner.hardwareCounters = hardwareCounters
         let cycles = spec.policy.cycles
         let schedule = (0..<cycles).flatMap { cycle in pending.indices.map { (cycle, $0) } }
         var progress = Progress(points: schedule.map { pending[$0.1] }, quiet: quiet)
         var best: [Int: ResultRow] = [:]
         var calls: [Int: [[CallTime]]] = [:]  // every cycle's timed calls, by pending index
+        var hardwareNotes: Set<String> = []  // why hardware counters are unavailable: said once per run
         for (step, (cycle, i)) in schedule.enumerated() {
             let point = pending[i]
             progress.starting(step + 1, of: schedule.count, point)
@@ -169,6 +173,7 @@ public struct Sweep {
             case .run:
                 let row = try runner.measure(point)
                 for message in row.warnings { warn("\(point.label): \(message)") }
+                if let note = row.hardwareCountersNote, hardwareNotes.insert(note).inserted { warn(note) }
                 if let kept = best[i], let keptMedian = kept.median, let median = row.median, keptMedian <= median {
                 } else {
                     best[i] = row

@@ -7,9 +7,13 @@ public struct CallTime: Equatable, Sendable {
     /// Process CPU time (`CLOCK_PROCESS_CPUTIME_ID`, every thread: OpenBLAS's workers included), read
     /// just outside the wall-clock window; nil when it was not measured.
     public var cpuSeconds: Double?
+    /// Page faults, context switches, user and system time and hardware counts over the call, read
+    /// just outside the CPU-clock window; nil when not measured. Not in the samples file: the results
+    /// row keeps their per-call means.
+    public var counters: CallCounters?
 
-    public init(seconds: Double, cpuSeconds: Double?) {
-        (self.seconds, self.cpuSeconds) = (seconds, cpuSeconds)
+    public init(seconds: Double, cpuSeconds: Double?, counters: CallCounters? = nil) {
+        (self.seconds, self.cpuSeconds, self.counters) = (seconds, cpuSeconds, counters)
     }
 }
 

@@ -22,7 +22,22 @@
 /// - `peak_rss_bytes`: the process's VmHWM during that call, after jemalloc returned its freed pages
 ///   and clear_refs reset the mark: the call's own pages plus what is live (inputs, weights, the
 ///   binary, OpenBLAS's own buffers);
-/// - `approx_rel_error`: Linformer only, ‖O_linformer − O_exact‖_F / ‖O_exact‖_F over sampled rows.
+/// - `approx_rel_error`: Linformer only, ‖O_linformer − O_exact‖_F / ‖O_exact‖_F over sampled rows;
+/// - `*_per_call`: what the operating system counted over the same timed calls as `time_*_ms`
+///   (`getrusage(RUSAGE_SELF)` before and after each call, so the whole process: every thread,
+///   OpenBLAS's workers included), summed over the `reps` calls and divided by `reps` — means, so
+///   fractional: `minor_faults_per_call` and `major_faults_per_call` (pages mapped without I/O, and
+///   read from disk), `vol_ctx_switches_per_call` (a thread waited: a worker going to sleep) and
+///   `invol_ctx_switches_per_call` (the scheduler took the CPU away: other work on the machine),
+///   `user_cpu_ms_per_call` and `sys_cpu_ms_per_call` (their sum is exact; the split is sampled at
+///   the timer tick, a proportion for calls shorter than a few ticks);
+/// - `hw_counters`: `measured` when `perf_event_open` counted the calls, `unavailable` when the
+///   machine offers no hardware counters (VMs without a PMU; why is in the run's log and sidecar);
+///   then `cycles_per_call`, `instructions_per_call` and `llc_misses_per_call` (user space, every
+///   thread, per-call means like the above), empty when unavailable.
+///
+/// A row that was not timed (skipped, or estimated from sampled steps) leaves all of these empty, and
+/// files written before they existed read with them empty.
 public struct ResultRow: Equatable, Sendable {
     public enum Status: String, Sendable { case ok, skipped }
 
@@ -41,6 +56,15 @@ public struct ResultRow: Equatable, Sendable {
     /// before the measured call and not in `peak_heap_bytes`.
     public var paramBytes: Int?
     public var approxRelError: Double?
+    /// Per timed call, means over the `reps` calls, whole process (getrusage(RUSAGE_SELF)): page
+    /// faults, context switches, and CPU seconds (written as ms).
+    public var minorFaultsPerCall, majorFaultsPerCall: Double?
+    public var voluntarySwitchesPerCall, involuntarySwitchesPerCall: Double?
+    public var userCPUPerCall, systemCPUPerCall: Double?
+    /// Whether the hardware counters below were measured; nil for a row not timed.
+    public var hardwareCounters: HardwareCounterStatus?
+    /// Per timed call, means over the `reps` calls, user space, whole process (perf_event_open).
+    public var cyclesPerCall, instructionsPerCall, llcMissesPerCall: Double?
     public var seed: UInt64
     /// Decode points: per-token latency against position (written to the `.tokens.csv` beside the
     /// CSV, not a column).
@@ -51,6 +75,9 @@ public struct ResultRow: Equatable, Sendable {
     /// Why a measurement of this point is missing (a probe that failed), for the run's log and
     /// sidecar; not a column.
     public var warnings: [String] = []
+    /// Why `hw_counters` is `unavailable` (perf_event_open's errno and what it means), for the run's
+    /// log and sidecar, which say it once per run; not a column.
+    public var hardwareCountersNote: String?
 
     public init(point: SweepPoint, status: Status, reason: String = "", seed: UInt64) {
         self.point = point
@@ -60,6 +87,33 @@ public struct ResultRow: Equatable, Sendable {
     }
 
     public var isOK: Bool { status == .ok }
+
+    /// Sets the `*_per_call` columns to the means over `calls`: the operating system's when every
+    /// call has them; the hardware counts when every call has them (`hw_counters` `measured`), else
+    /// `hw_counters` `unavailable` and those columns empty.
+    public mutating func setCounters(_ calls: [CallCounters?]) {
+        guard !calls.isEmpty else { return }
+        let n = Double(calls.count)
+        func mean(_ value: (CallCounters) -> Double?) -> Double? {
+            var sum = 0.0
+            for call in calls {
+                guard let call, let x = value(call) else { return nil }
+                sum += x
+            }
+            return sum / n
+        }
+        minorFaultsPerCall = mean { $0.system.map { Double($0.minorFaults) } }
+        majorFaultsPerCall = mean { $0.system.map { Double($0.majorFaults) } }
+        voluntarySwitchesPerCall = mean { $0.system.map { Double($0.voluntarySwitches) } }
+        involuntarySwitchesPerCall = mean { $0.system.map { Double($0.involuntarySwitches) } }
+        userCPUPerCall = mean { $0.system?.userSeconds }
+        systemCPUPerCall = mean { $0.system?.systemSeconds }
+        cyclesPerCall = mean { $0.hardware?.cycles }
+        instructionsPerCall = mean { $0.hardware?.instructions }
+        llcMissesPerCall = mean { $0.hardware?.llcMisses }
+        hardwareCounters = cyclesPerCall == nil ? .unavailable : .measured
+        if hardwareCounters == .unavailable { (instructionsPerCall, llcMissesPerCall) = (nil, nil) }
+    }
 
     /// Whether the time is an estimate from sampled steps (the harness's `StratifiedSteps`), not a
     /// measured call: its `reason` says so.
@@ -88,6 +142,16 @@ public struct ResultRow: Equatable, Sendable {
             .optionalInt("param_bytes", \.paramBytes),
             .optionalInt("peak_rss_bytes", \.peakRSSBytes),
             .double("approx_rel_error", \.approxRelError, format: "%.6g"),
+            .double("minor_faults_per_call", \.minorFaultsPerCall, format: "%.6g"),
+            .double("major_faults_per_call", \.majorFaultsPerCall, format: "%.6g"),
+            .double("vol_ctx_switches_per_call", \.voluntarySwitchesPerCall, format: "%.6g"),
+            .double("invol_ctx_switches_per_call", \.involuntarySwitchesPerCall, format: "%.6g"),
+            .double("user_cpu_ms_per_call", \.userCPUPerCall, format: "%.6f", scale: 1e3),
+            .double("sys_cpu_ms_per_call", \.systemCPUPerCall, format: "%.6f", scale: 1e3),
+            .optionalEnumeration("hw_counters", \.hardwareCounters),
+            .double("cycles_per_call", \.cyclesPerCall, format: "%.6g"),
+            .double("instructions_per_call", \.instructionsPerCall, format: "%.6g"),
+            .double("llc_misses_per_call", \.llcMissesPerCall, format: "%.6g"),
             .uint64("seed", \.seed),
         ]
 

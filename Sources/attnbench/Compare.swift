@@ -17,8 +17,10 @@ struct Compare: ParsableCommand {
             cycle; exact for small counts without ties, else the normal approximation with tie and \
             continuity corrections, as SciPy and Google Benchmark's compare.py compute it) and a verdict: \
             faster or slower only when p < --alpha and |change| >= --min-effect. Peak heap is compared \
-            exactly, in bytes. Then the geometric mean of the time ratios per mechanism and overall. \
-            Points in one file only are listed. Exit 0, or 1 with --fail-on-slower when a point is slower.
+            exactly, in bytes. Then the geometric mean of the time ratios per mechanism and overall, \
+            and, when the runs have them, the counters per call old → new (page faults, context \
+            switches, user and system CPU time; cycles, instructions and LLC misses where measured), \
+            shown but not tested. Points in one file only are listed. Exit 0, or 1 with --fail-on-slower when a point is slower.
 
             With --interleave, OLD and NEW are two attnbench binaries (base and head, e.g. the base \
             commit's build and this one) and compare measures them itself: in each of --rounds rounds, \

@@ -138,4 +138,38 @@ func comparison(_ cases: [(SweepPoint, [Double], [Double], Int?, Int?)], minEffe
                 "| standard/n=512/b=1/h=2/d=16/t=1 | 2 [1, 3] | 5 [4, 6] | +150.0% | 0.1000 | 3/3 (few) | no difference | 1024 → 2048 (+1024) |\n"
             ))
     }
+
+    /// With counters on a side, a counters table follows the summary: old → new per point, `–` where
+    /// a side has none, hardware columns only when a side measured them, and the caption says they
+    /// are not tested. Without any (textIsExact), nothing is added.
+    @Test func countersAreShownNotTested() {
+        var c = comparison([
+            (point(.standard, n: 512), [0.001, 0.002, 0.003], [0.004, 0.005, 0.006], 1024, 2048),
+            (point(.linear, n: 512), [0.001, 0.002, 0.003], [0.001, 0.002, 0.003], 1024, 1024),
+        ])
+        (c.points[0].old.minorFaultsPerCall, c.points[0].new.minorFaultsPerCall) = (12.5, 20)
+        (c.points[0].old.involuntarySwitchesPerCall, c.points[0].new.involuntarySwitchesPerCall) = (0, 1.25)
+        (c.points[0].old.userCPUPerCall, c.points[0].new.userCPUPerCall) = (0.002, 0.0051)
+        c.points[0].new.hardwareCounters = .unavailable
+        let text = c.text()
+        #expect(text.contains("\n\n" + Comparison.countersCaption + "\n"))
+        #expect(Comparison.countersCaption.contains("not tested"))
+        let lines = text.split(separator: "\n")
+        let header = lines.first { $0.hasPrefix("point") && $0.contains("minor faults") }
+        #expect(
+            header?.split(separator: "  ").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } == [
+                "point", "minor faults", "major faults", "vol. ctx switches", "invol. ctx switches", "user ms",
+                "sys ms",
+            ])
+        let standard = lines.first { $0.hasPrefix("standard/n=512") && $0.contains("→") && $0.contains("12.5") }
+        #expect(standard?.contains("12.5 → 20") == true && standard?.contains("0 → 1.25") == true)
+        #expect(standard?.contains("2 → 5.1") == true)
+        let linear = lines.first { $0.hasPrefix("linear/n=512") && !$0.contains("%") }
+        #expect(linear?.split(separator: " ").filter { $0 == "–" }.count == 6)
+        #expect(!text.contains("instructions"))
+        c.points[1].old.hardwareCounters = .measured
+        (c.points[1].old.cyclesPerCall, c.points[1].new.cyclesPerCall) = (4e6, nil)
+        #expect(c.text().contains("instructions") && c.text().contains("4e+06 → –"))
+        #expect(c.markdown().contains("### Counters\n\n" + Comparison.countersCaption + "\n\n| point | minor faults |"))
+    }
 }

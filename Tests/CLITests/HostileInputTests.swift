@@ -843,7 +843,10 @@ import Testing
             for i in fields.indices { for name in names { fields[i][column(name)] = value } }
         }
         switch kind {
-        case "current-nan": set(&current, measuredColumns.filter { !$0.hasSuffix("_bytes") && $0 != "noisy" }, "nan")
+        case "current-nan":
+            set(
+                &current, measuredColumns.filter { !$0.hasSuffix("_bytes") && !["noisy", "hw_counters"].contains($0) },
+                "nan")
         case "current-empty": set(&current, measuredColumns, "")
         case "baseline-nan": set(&base, ["time_median_ms"], "nan")
         case "heap-nan": set(&current, ["peak_heap_bytes"], "nan")

@@ -135,6 +135,42 @@ func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * ab
         #expect(try JSONSerialization.jsonObject(with: Data(doc.text.utf8)) is [String: Any])
     }
 
+    /// The per-call counters are counters of every entry under their CSV names (the row's means, so
+    /// the same for every repetition and a `_stddev` of 0); hardware counts only where measured.
+    @Test func googleBenchmarkCarriesTheCounters() throws {
+        var input = exportInput()
+        var rows = input.table.rows
+        (rows[0].minorFaultsPerCall, rows[0].majorFaultsPerCall) = (12.5, 0)
+        (rows[0].voluntarySwitchesPerCall, rows[0].involuntarySwitchesPerCall) = (3, 0.5)
+        (rows[0].userCPUPerCall, rows[0].systemCPUPerCall, rows[0].hardwareCounters) = (0.035, 0.001, .unavailable)
+        rows[2].setCounters([
+            CallCounters(
+                system: .init(
+                    minorFaults: 2, majorFaults: 0, voluntarySwitches: 1, involuntarySwitches: 0, userSeconds: 0.002,
+                    systemSeconds: 0),
+                hardware: .init(cycles: 4e6, instructions: 8e6, llcMisses: 1500))
+        ])
+        input.table = ResultTable(rows: rows, path: "Results/x.csv")
+        let entries = try #require(try ExportFormat.googleBenchmark.document(input)["benchmarks"]).items
+        let os = [
+            "minor_faults_per_call", "major_faults_per_call", "vol_ctx_switches_per_call",
+            "invol_ctx_switches_per_call", "user_cpu_ms_per_call", "sys_cpu_ms_per_call",
+        ]
+        let hardware = ["cycles_per_call", "instructions_per_call", "llc_misses_per_call"]
+        for e in entries.prefix(8) {
+            #expect(Array(e.keys.suffix(os.count + 3)) == ["gflops", "efficiency", "peak_heap_bytes"] + os)
+        }
+        #expect(
+            entries[0]["minor_faults_per_call"]?.double == 12.5 && entries[3]["minor_faults_per_call"]?.double == 12.5)
+        #expect(close(entries[0]["user_cpu_ms_per_call"]?.double, 35) && entries[0]["cycles_per_call"] == nil)
+        #expect(entries[6]["aggregate_name"]?.string == "stddev" && entries[6]["minor_faults_per_call"]?.double == 0)
+        #expect(close(entries[4]["invol_ctx_switches_per_call"]?.double, 0.5))
+        #expect(Array(entries[8].keys.suffix(hardware.count)) == hardware)
+        #expect(entries[8]["cycles_per_call"]?.double == 4e6 && entries[8]["llc_misses_per_call"]?.double == 1500)
+        #expect(close(entries[8]["user_cpu_ms_per_call"]?.double, 2))
+        // Rows without counters (runs made before them) export as before: exportInput's test above.
+    }
+
     @Test func googleBenchmarkNeedsTheSamples() {
         var input = exportInput()
         input.samples = [:]

@@ -67,7 +67,7 @@ import Testing
         row.tokensPerSecond = 196000
         #expect(
             CSV.line(row.fields)
-                == "linear,attnbench,layer,decode,recurrent,forward,true,,784,,,,,,1,1,8,32,4,8,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,,42\n"
+                == "linear,attnbench,layer,decode,recurrent,forward,true,,784,,,,,,1,1,8,32,4,8,2,ok,,3,4.000000,3.900000,4.100000,0.100000,3.900000,4.300000,true,196000,,,,,,,,,,,,,,,,,,,,42\n"
         )
     }
 

@@ -140,16 +140,19 @@ func testSweep(_ spec: SweepSpec, output: String) -> Sweep {
             12_000_000, 11_534_336, 900_000_000, 1_048_576
         )
         row.approxRelError = 0.4321
+        (row.minorFaultsPerCall, row.majorFaultsPerCall) = (3.5, 0)
+        (row.voluntarySwitchesPerCall, row.involuntarySwitchesPerCall) = (2, 0.25)
+        (row.userCPUPerCall, row.systemCPUPerCall, row.hardwareCounters) = (0.0125, 0.0001, .unavailable)
         #expect(
             CSV.line(row.fields)
-                == "linformer,attnbench,core,forward,,forward,false,key-value,1024,128,,,,,,4,8,64,,,2,ok,,7,12.500000,12.000000,12.600000,0.400000,12.200000,13.000000,false,327680,0.268435,21.475,150.000,0.1432,12000000,11534336,1048576,900000000,0.4321,42\n"
+                == "linformer,attnbench,core,forward,,forward,false,key-value,1024,128,,,,,,4,8,64,,,2,ok,,7,12.500000,12.000000,12.600000,0.400000,12.200000,13.000000,false,327680,0.268435,21.475,150.000,0.1432,12000000,11534336,1048576,900000000,0.4321,3.5,0,2,0.25,12.500000,0.100000,unavailable,,,,42\n"
         )
         let skipped = ResultRow(
             point: SweepPoint(mechanism: .standard, length: 65536, batch: 1, heads: 8, headDim: 64, threads: 2),
             status: .skipped, reason: "memory: needs 128.5 GiB > budget 12.0 GiB", seed: 42)
         #expect(
             CSV.line(skipped.fields)
-                == "standard,attnbench,core,forward,,forward,false,,65536,,,,,,,1,8,64,,,2,skipped,memory: needs 128.5 GiB > budget 12.0 GiB,,,,,,,,,,,,,,,,,,,42\n"
+                == "standard,attnbench,core,forward,,forward,false,,65536,,,,,,,1,8,64,,,2,skipped,memory: needs 128.5 GiB > budget 12.0 GiB,,,,,,,,,,,,,,,,,,,,,,,,,,,,,42\n"
         )
     }
 

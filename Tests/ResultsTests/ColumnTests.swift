@@ -18,6 +18,11 @@ func fullRow() -> ResultRow {
     (r.gflops, r.ceilingGflops, r.efficiency) = (40, 100, 0.4)
     (r.peakHeapBytes, r.modelBytes, r.peakRSSBytes) = (1 << 20, 1 << 20, 1 << 30)
     r.approxRelError = 1.5
+    (r.minorFaultsPerCall, r.majorFaultsPerCall) = (12.5, 0)
+    (r.voluntarySwitchesPerCall, r.involuntarySwitchesPerCall) = (3, 0.25)
+    (r.userCPUPerCall, r.systemCPUPerCall) = (0.0245, 0.0005)
+    r.hardwareCounters = .measured
+    (r.cyclesPerCall, r.instructionsPerCall, r.llcMissesPerCall) = (4.5e7, 9e7, 12345)
     return r
 }
 
@@ -56,6 +61,56 @@ func fullRow() -> ResultRow {
         #expect(throws: UsageError.self) {
             try ResultTable(text: reordered.joined(separator: ",") + "\n", source: "x.csv")
         }
+    }
+
+    /// A results file written before the counters (the committed results, such as the `ci` fixture)
+    /// reads with every counter column empty; the rest of the row is as written.
+    @Test func aFileWithoutTheCountersStillReads() throws {
+        var row = fullRow()
+        let counters: Set = [
+            "minor_faults_per_call", "major_faults_per_call", "vol_ctx_switches_per_call",
+            "invol_ctx_switches_per_call", "user_cpu_ms_per_call", "sys_cpu_ms_per_call", "hw_counters",
+            "cycles_per_call", "instructions_per_call", "llc_misses_per_call",
+        ]
+        #expect(counters.isSubset(of: ResultRow.columns))
+        let keep = ResultRow.columns.enumerated().filter { !counters.contains($0.element) }.map(\.offset)
+        let old = CSV.line(keep.map { ResultRow.columns[$0] }) + CSV.line(keep.map { row.fields[$0] })
+        (row.minorFaultsPerCall, row.majorFaultsPerCall, row.hardwareCounters) = (nil, nil, nil)
+        (row.voluntarySwitchesPerCall, row.involuntarySwitchesPerCall) = (nil, nil)
+        (row.userCPUPerCall, row.systemCPUPerCall) = (nil, nil)
+        (row.cyclesPerCall, row.instructionsPerCall, row.llcMissesPerCall) = (nil, nil, nil)
+        #expect(try ResultTable(text: old, source: "old.csv").rows == [row])
+        let fixture = try ResultTable(
+            path: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/ci.csv").path)
+        #expect(!fixture.measured.isEmpty)
+        #expect(fixture.rows.allSatisfy { $0.minorFaultsPerCall == nil && $0.hardwareCounters == nil })
+    }
+
+    /// The per-call columns are the means over the timed calls; `hw_counters` is `measured` only when
+    /// every call has hardware counts, else `unavailable` with those columns empty.
+    @Test func countersAreMeansOverTheCalls() {
+        func call(_ faults: Int, _ user: Double, cycles: Double?) -> CallCounters {
+            CallCounters(
+                system: .init(
+                    minorFaults: faults, majorFaults: 0, voluntarySwitches: 2 * faults, involuntarySwitches: 1,
+                    userSeconds: user, systemSeconds: user / 10),
+                hardware: cycles.map { .init(cycles: $0, instructions: 2 * $0, llcMisses: 1) })
+        }
+        var row = fullRow()
+        row.setCounters([call(1, 0.01, cycles: 100), call(4, 0.03, cycles: 300)])
+        #expect(row.minorFaultsPerCall == 2.5 && row.voluntarySwitchesPerCall == 5 && row.majorFaultsPerCall == 0)
+        #expect(abs((row.userCPUPerCall ?? 0) - 0.02) < 1e-15 && abs((row.systemCPUPerCall ?? 0) - 0.002) < 1e-15)
+        #expect(row.hardwareCounters == .measured && row.cyclesPerCall == 200 && row.instructionsPerCall == 400)
+        row.setCounters([call(1, 0.01, cycles: 100), call(4, 0.03, cycles: nil)])
+        #expect(row.hardwareCounters == .unavailable && row.cyclesPerCall == nil && row.llcMissesPerCall == nil)
+        #expect(row.minorFaultsPerCall == 2.5)
+        let fields = row.fields
+        #expect(fields[ResultRow.columns.firstIndex(of: "hw_counters") ?? 0] == "unavailable")
+        #expect(fields[ResultRow.columns.firstIndex(of: "cycles_per_call") ?? 0] == "")
+        #expect(fields[ResultRow.columns.firstIndex(of: "user_cpu_ms_per_call") ?? 0] == "20.000000")
+        row.setCounters([nil, call(1, 0, cycles: 1)])
+        #expect(row.minorFaultsPerCall == nil && row.hardwareCounters == .unavailable)
     }
 
     /// A results file written before the `pass` column is refused with the column named, not misread.
