@@ -20,7 +20,7 @@ SHARDS   ?= 3
 PEERS_FLAGS ?=
 # make profile-memory: the grid it traces (on top of PRESET), and where its files go (Results/memory/,
 # Plots/memory/ and Results/REPORT-memory.md for the default preset; <preset>/ and REPORT-memory-<preset>.md otherwise).
-MEMORY_FLAGS ?= --n 512 --batch 1 --scope core,layer --pass forward,train --threads 1
+MEMORY_FLAGS ?= --n 512 --k 128 --hash-rounds 1 --batch 1 --scope core,layer --pass forward,train --threads 1
 MEMORY_OUT    ?= $(if $(filter default,$(PRESET)),memory,memory/$(PRESET))
 MEMORY_REPORT ?= $(if $(filter default,$(PRESET)),Results/REPORT-memory.md,Results/REPORT-memory-$(PRESET).md)
 # make bench runs these presets (or only PRESET when it is given on the command line).

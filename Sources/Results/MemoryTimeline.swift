@@ -147,6 +147,40 @@ public struct MemoryTimeline: Equatable, Sendable {
             })
     }
 
+    /// Reads a timeline back from its ``csv()`` (a report generator's input: `Results/memory/*.csv`),
+    /// named `name` in `mechanism`'s section. The measured `thread.peak` is not in the CSV.
+    ///
+    /// - Throws: ``CSVError`` for a text that is not such a CSV (other columns, a row that does not
+    ///   parse, a release of a tensor not allocated, live bytes that do not follow from the rows).
+    public init(csv text: String, name: String, mechanism: String) throws(CSVError) {
+        let parsed = try CSV.parse(text)
+        guard parsed.unterminated == nil, let header = parsed.rows.first, header == Self.columns else {
+            throw CSVError("not a memory timeline: the header is not \(Self.columns.joined(separator: ","))")
+        }
+        var allocations: [Allocation] = []
+        var events: [Event] = []
+        for (line, row) in parsed.rows.dropFirst().enumerated() {
+            guard row.count == Self.columns.count else {
+                throw CSVError("memory timeline: row \(line + 2) has \(row.count) fields, not \(Self.columns.count)")
+            }
+            let values = ([row[0], row[2]] + row[4...]).compactMap { Int($0) }
+            guard values.count == 6, values[0] == line + 1 else {
+                throw CSVError("memory timeline: row \(line + 2) does not parse")
+            }
+            let (tensor, requested, size) = (values[1], values[2], values[3])
+            switch row[1] {
+            case "alloc" where tensor == allocations.count:
+                allocations.append(Allocation(label: row[3], requestedBytes: requested, classBytes: size))
+                events.append(.allocate(tensor))
+            case "release" where tensor < allocations.count:
+                events.append(.release(tensor))
+            default: throw CSVError("memory timeline: row \(line + 2) is not an allocation or release in order")
+            }
+        }
+        self.init(name: name, mechanism: mechanism, allocations: allocations, events: events)
+        guard csv() == text else { throw CSVError("memory timeline: its live bytes do not follow from its rows") }
+    }
+
     /// Columns of ``summaryCSV()``.
     public static let summaryColumns = ["label", "tensors", "class_bytes", "share_of_peak"]
 

@@ -33,6 +33,18 @@ import Testing
         #expect(Self.timeline.summaryCSV() == SUMMARY_CSV)
     }
 
+    /// A report generator reads the timeline back from its CSV; a CSV whose live bytes do not add up is refused.
+    @Test func csvRoundTrip() throws {
+        let t = Self.timeline
+        let read = try MemoryTimeline(csv: t.csv(), name: t.name, mechanism: t.mechanism)
+        #expect(read.allocations == t.allocations && read.events == t.events)
+        #expect(throws: CSVError.self) {
+            try MemoryTimeline(
+                csv: t.csv().replacingOccurrences(of: ",1280,", with: ",1281,"), name: "x", mechanism: "x")
+        }
+        #expect(throws: CSVError.self) { try MemoryTimeline(csv: "a,b\n", name: "x", mechanism: "x") }
+    }
+
     @Test func gnuplotText() {
         let figure = MemoryTimelineFigure.render(Self.timeline, name: "tiny", folder: "Plots/memory", source: "test")
         #expect(figure.data == FIGURE_DATA)
