@@ -22,6 +22,11 @@ PEERS_FLAGS ?=
 PEERS_OUTPUT ?= Results/peers.csv
 # make profile splits these presets' calls into phases (attnbench profile).
 PROFILE_PRESETS ?= profile profile-layer
+# make profile-memory: the grid it traces (on top of PRESET), and where its files go (Results/memory/,
+# Plots/memory/ and Results/REPORT-memory.md for the default preset; <preset>/ and REPORT-memory-<preset>.md otherwise).
+MEMORY_FLAGS ?= --n 512 --k 128 --hash-rounds 1 --batch 1 --scope core,layer --pass forward,train --threads 1
+MEMORY_OUT    ?= $(if $(filter default,$(PRESET)),memory,memory/$(PRESET))
+MEMORY_REPORT ?= $(if $(filter default,$(PRESET)),Results/REPORT-memory.md,Results/REPORT-memory-$(PRESET).md)
 # make bench runs these presets (or only PRESET when it is given on the command line).
 BENCH_PRESETS ?= default rnn-generation train
 ifeq ($(origin PRESET),command line)
@@ -39,7 +44,7 @@ TUNING   := -Xswiftc -target-cpu -Xswiftc native -Xswiftc -enforce-exclusivity=u
 # SEED and THREADS reach the sweeps only when given on the command line (presets set their own).
 SWEEP_FLAGS := $(if $(filter command line,$(origin SEED)),--seed $(SEED)) $(if $(filter command line,$(origin THREADS)),--threads $(THREADS))
 
-.PHONY: deps build test lint format test-slurm verify crosscheck bench bench-kernels bench-peers readme-peers profile plots claims check baseline clean
+.PHONY: deps build test lint format test-slurm verify crosscheck bench bench-kernels bench-peers readme-peers profile profile-memory plots claims check baseline clean
 
 ## deps: install the system packages (apt-get) that are missing; a no-op when all are present.
 deps:
@@ -136,6 +141,14 @@ plots: build
 	  $(RELEASE) readme --peers Results/peers.csv --readme README.md --overwrite; fi
 	$(RELEASE) report --input Results/$(PRESET).csv --output $(REPORT) --plots $(PLOTS) --overwrite
 	$(RELEASE) claims --overwrite
+
+## profile-memory: one traced call per point of PRESET narrowed by MEMORY_FLAGS: the live tensor heap over the
+## call (Results/$(MEMORY_OUT)/*.csv), what fills its peak (*.peak.csv, $(MEMORY_REPORT)) and a figure per point
+## (Plots/$(MEMORY_OUT)/), rendered here. Memory is deterministic: a busy machine gives the same files.
+profile-memory: build
+	$(RELEASE) profile-memory --preset $(PRESET) $(MEMORY_FLAGS) --output Results/$(MEMORY_OUT) \
+	  --plots Plots/$(MEMORY_OUT) --report $(MEMORY_REPORT) --overwrite
+	@for f in Plots/$(MEMORY_OUT)/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done
 
 ## claims: the claims ledger, Results/CLAIMS.md, from the committed runs and Data/ (make plots runs it too).
 claims: build

@@ -43,7 +43,8 @@ extension FlashAttention: DifferentiableAttention {
 
     public func trainingForward(q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, saved: Saved) {
         let shape = AttentionShape(of: q)
-        let logSumExp = Tensor(uninitialized: [shape.batch, shape.heads, 1, shape.length])  // [b, h, 1, n]
+        // [b, h, 1, n]
+        let logSumExp = Tensor(uninitialized: [shape.batch, shape.heads, 1, shape.length], label: "log-sum-exp L")
         let output = forward(q: q, k: k, v: v, logSumExp: logSumExp)
         return (output, Saved(logSumExp: logSumExp))
     }
@@ -58,11 +59,12 @@ extension FlashAttention: DifferentiableAttention {
             "\(name) backward: saved log-sum-exp \(saved.logSumExp.shape) does not match \(shape)")
         let b = backwardBlock
         let workers = ComputeThreads.workerCount(shape.slices)
-        let tiles = Tensor(uninitialized: [workers, 2, b, b])  // P and dP/dS per worker
-        let rowTerms = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // D: [b, h, 1, n]
-        let dq = Tensor(zeros: shape.dims)  // [b, h, n, d], accumulated over key blocks
-        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        // P and dP/dS per worker
+        let tiles = Tensor(uninitialized: [workers, 2, b, b], label: "P, dS tiles (per worker)")
+        let rowTerms = Tensor(uninitialized: [shape.batch, shape.heads, 1, n], label: "row terms D")  // D: [b, h, 1, n]
+        let dq = Tensor(zeros: shape.dims, label: "dQ")  // [b, h, n, d], accumulated over key blocks
+        let dk = Tensor(uninitialized: shape.dims, label: "dK")  // [b, h, n, d]
+        let dv = Tensor(uninitialized: shape.dims, label: "dV")  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
         let causal = isCausal
 

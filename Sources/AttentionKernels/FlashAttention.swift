@@ -148,8 +148,9 @@ public struct FlashAttention: AttentionKernel {
         let workers = ComputeThreads.workerCount(items)
         let simd = usesMicroKernels(headDim: d)
         let layout = Scratch(blocks, headDim: d, simd: simd)
-        let scratch = Tensor(uninitialized: [workers, layout.floats])  // one Scratch per worker
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        // one Scratch per worker
+        let scratch = Tensor(uninitialized: [workers, layout.floats], label: "flash tiles (per worker)")
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
         let causal = isCausal
 

@@ -48,8 +48,10 @@ extension LSHAttention: DifferentiableAttention {
     public func trainingForward(q: Tensor, k: Tensor, v: Tensor) -> (output: Tensor, saved: Saved) {
         let shape = AttentionShape(of: q)
         let saved = Saved(
-            orders: Tensor(uninitialized: [shape.batch, shape.heads, rounds, shape.length]),  // [b, h, R, n]
-            logSumExp: Tensor(uninitialized: [shape.batch, shape.heads, 1, shape.length]))  // [b, h, 1, n]
+            // [b, h, R, n]
+            orders: Tensor(uninitialized: [shape.batch, shape.heads, rounds, shape.length], label: "LSH orders"),
+            // [b, h, 1, n]
+            logSumExp: Tensor(uninitialized: [shape.batch, shape.heads, 1, shape.length], label: "log-sum-exp L"))
         return (forward(q: q, k: k, v: v, saved: saved), saved)
     }
 
@@ -62,14 +64,15 @@ extension LSHAttention: DifferentiableAttention {
             saved.orders.shape == [shape.batch, shape.heads, rounds, n]
                 && saved.logSumExp.shape == [shape.batch, shape.heads, 1, n],
             "\(name) backward: saved \(saved.orders.shape), \(saved.logSumExp.shape) do not match \(shape)")
-        let dq = Tensor(zeros: shape.dims)  // [b, h, n, d], accumulated over chunks, then the chain rule
-        let dk = Tensor(zeros: shape.dims)  // [b, h, n, d]: K is not read
-        let dv = Tensor(zeros: shape.dims)  // [b, h, n, d], accumulated over chunks
+        let dq = Tensor(zeros: shape.dims, label: "dQ")  // [b, h, n, d], accumulated over chunks, then the chain rule
+        let dk = Tensor(zeros: shape.dims, label: "dK")  // [b, h, n, d]: K is not read
+        let dv = Tensor(zeros: shape.dims, label: "dV")  // [b, h, n, d], accumulated over chunks
         guard n > 0, shape.slices > 0 else { return AttentionGradients(q: dq, k: dk, v: dv) }
         let chunks = Chunks(length: n, size: min(chunk, n))
         let workers = ComputeThreads.workerCount(shape.slices)
         let layout = BackwardScratch(length: n, headDim: d, chunk: chunks.size)
-        let scratch = Tensor(uninitialized: [workers, layout.floats])  // one BackwardScratch per worker
+        // one BackwardScratch per worker
+        let scratch = Tensor(uninitialized: [workers, layout.floats], label: "LSH scratch (per worker)")
         let (scale, causal) = (1 / Float(d).squareRoot(), isCausal)
 
         ComputeThreads.forEachWorker(shape.slices) { worker, slices in

@@ -89,7 +89,7 @@ public struct LSHAttention: AttentionKernel {
     /// The rotations R_0 … R_{R−1}, `[R, d, b/2]`, standard normal.
     func rotations(headDim d: Int) -> Tensor {
         let half = buckets / 2
-        let result = Tensor(uninitialized: [rounds, d, half])  // [R, d, b/2]
+        let result = Tensor(uninitialized: [rounds, d, half], label: "LSH rotations R")  // [R, d, b/2]
         for r in 0..<rounds {
             var rng = SplitMix64(seed: rotationSeed(round: r))
             let m = result.matrix(r)
@@ -160,10 +160,10 @@ public struct LSHAttention: AttentionKernel {
         var (bucketRows, orderRows) = ([[Int32]](), [[Int32]]())
         guard n > 0 else { return Hashes(rounds: rounds, length: n, buckets: [], orders: []) }
         let rotations = rotations(headDim: d)
-        let keys = Tensor(uninitialized: [n, d])
-        let projections = Tensor(uninitialized: [n, buckets / 2])
-        let inverseNorms = Tensor(uninitialized: [n])
-        let indices = Tensor(uninitialized: [2 * n + buckets])  // buckets, order, counts
+        let keys = Tensor(uninitialized: [n, d], label: "hash: keys")
+        let projections = Tensor(uninitialized: [n, buckets / 2], label: "hash: projections")
+        let inverseNorms = Tensor(uninitialized: [n], label: "hash: inverse norms")
+        let indices = Tensor(uninitialized: [2 * n + buckets], label: "hash: indices")  // buckets, order, counts
         let (bucketOf, order, counts) = (
             Indices(indices.data), Indices(indices.data + n), Indices(indices.data + 2 * n)
         )
@@ -190,13 +190,14 @@ public struct LSHAttention: AttentionKernel {
         let (n, d) = (shape.length, shape.headDim)
         precondition(d >= 1, "\(name): head dimension must be at least 1")
         precondition(n <= Int(Int32.max), "\(name): positions must fit in 32 bits, got n = \(n)")
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
         guard n > 0, shape.slices > 0 else { return out }
         let chunks = Chunks(length: n, size: min(chunk, n))
         let rotations = rotations(headDim: d)  // [R, d, b/2]
         let workers = ComputeThreads.workerCount(shape.slices)
         let layout = ForwardScratch(length: n, headDim: d, buckets: buckets, chunk: chunks.size)
-        let scratch = Tensor(uninitialized: [workers, layout.floats])  // one ForwardScratch per worker
+        // one ForwardScratch per worker
+        let scratch = Tensor(uninitialized: [workers, layout.floats], label: "LSH scratch (per worker)")
         let (scale, causal, b) = (1 / Float(d).squareRoot(), isCausal, buckets)
 
         ComputeThreads.forEachWorker(shape.slices) { worker, slices in

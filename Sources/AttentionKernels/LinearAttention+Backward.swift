@@ -77,12 +77,16 @@ extension LinearAttention: DifferentiableAttention {
         q: Tensor, v: Tensor, output: Tensor, features: Saved.Features, outputGradient: Tensor, shape: AttentionShape
     ) -> AttentionGradients {
         let (n, d) = (shape.length, shape.headDim)
-        let stateGradient = Tensor(uninitialized: [shape.batch, shape.heads, d, d])  // ∂L/∂S: [b, h, d, d]
-        let sumGradient = Tensor(uninitialized: [shape.batch, shape.heads, 1, d])  // ∂L/∂z: [b, h, 1, d]
-        let normaliser = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // a_i: [b, h, 1, n]
-        let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]; holds g until ∂L/∂S and ∇φ(Q) are formed
+        // ∂L/∂S: [b, h, d, d]
+        let stateGradient = Tensor(uninitialized: [shape.batch, shape.heads, d, d], label: "∂L/∂S")
+        // ∂L/∂z: [b, h, 1, d]
+        let sumGradient = Tensor(uninitialized: [shape.batch, shape.heads, 1, d], label: "∂L/∂z")
+        // a_i: [b, h, 1, n]
+        let normaliser = Tensor(uninitialized: [shape.batch, shape.heads, 1, n], label: "normaliser a")
+        let dq = Tensor(uninitialized: shape.dims, label: "dQ")  // [b, h, n, d]
+        let dk = Tensor(uninitialized: shape.dims, label: "dK")  // [b, h, n, d]
+        // [b, h, n, d]; holds g until ∂L/∂S and ∇φ(Q) are formed
+        let dv = Tensor(uninitialized: shape.dims, label: "dV (holds g)")
         let eps = epsilon
 
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
@@ -176,13 +180,19 @@ extension LinearAttention: DifferentiableAttention {
         q: Tensor, k: Tensor, v: Tensor, output: Tensor, outputGradient: Tensor, shape: AttentionShape
     ) -> AttentionGradients {
         let (n, d) = (shape.length, shape.headDim)
-        let sums = Tensor(uninitialized: [shape.batch, shape.heads, d, d])  // S_iᵀ, then R_j: [b, h, d, d]
-        let vectors = Tensor(uninitialized: [shape.batch, shape.heads, 1, d])  // z_i, then y_j: [b, h, 1, d]
-        let rows = Tensor(uninitialized: [shape.batch, shape.heads, 3, d])  // φ(q), φ(k), an accumulator row
-        let normaliser = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // a_i: [b, h, 1, n]
-        let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]; holds φ(k_i) until step i of pass 2
-        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]; holds g_i until step i of pass 2
+        // S_iᵀ, then R_j: [b, h, d, d]
+        let sums = Tensor(uninitialized: [shape.batch, shape.heads, d, d], label: "S_iᵀ, then R_j")
+        // z_i, then y_j: [b, h, 1, d]
+        let vectors = Tensor(uninitialized: [shape.batch, shape.heads, 1, d], label: "z_i, then y_j")
+        // φ(q), φ(k), an accumulator row
+        let rows = Tensor(uninitialized: [shape.batch, shape.heads, 3, d], label: "φ(q), φ(k) rows")
+        // a_i: [b, h, 1, n]
+        let normaliser = Tensor(uninitialized: [shape.batch, shape.heads, 1, n], label: "normaliser a")
+        let dq = Tensor(uninitialized: shape.dims, label: "dQ")  // [b, h, n, d]
+        // [b, h, n, d]; holds φ(k_i) until step i of pass 2
+        let dk = Tensor(uninitialized: shape.dims, label: "dK (holds φ(k))")
+        // [b, h, n, d]; holds g_i until step i of pass 2
+        let dv = Tensor(uninitialized: shape.dims, label: "dV (holds g)")
         let eps = epsilon
 
         ComputeThreads.parallelFor(shape.slices) { slices in

@@ -49,11 +49,11 @@ public struct LinearAttention: AttentionKernel {
     func nonCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> (output: Tensor, features: Saved.Features)
     {
         let d = shape.headDim
-        let phiQ = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let phiK = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let state = Tensor(uninitialized: [shape.batch, shape.heads, d, d])  // [b, h, d, d]
-        let keySum = Tensor(uninitialized: [shape.batch, shape.heads, 1, d])  // [b, h, 1, d]
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let phiQ = Tensor(uninitialized: shape.dims, label: "φ(Q)")  // [b, h, n, d]
+        let phiK = Tensor(uninitialized: shape.dims, label: "φ(K)")  // [b, h, n, d]
+        let state = Tensor(uninitialized: [shape.batch, shape.heads, d, d], label: "state φ(K)ᵀV")  // [b, h, d, d]
+        let keySum = Tensor(uninitialized: [shape.batch, shape.heads, 1, d], label: "key sum Σφ(K)")  // [b, h, 1, d]
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
 
         let eps = epsilon
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
@@ -133,13 +133,14 @@ public struct LinearAttention: AttentionKernel {
     private func chunkedCausal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape, chunk: Int) -> Tensor {
         let (n, d) = (shape.length, shape.headDim)
         let c = min(chunk, max(n, 1))
-        let state = Tensor(zeros: [shape.batch, shape.heads, d, d])  // S: [b, h, d, d]
-        let keySum = Tensor(zeros: [shape.batch, shape.heads, 1, d])  // Z: [b, h, 1, d]
+        let state = Tensor(zeros: [shape.batch, shape.heads, d, d], label: "state S")  // S: [b, h, d, d]
+        let keySum = Tensor(zeros: [shape.batch, shape.heads, 1, d], label: "key sum Z")  // Z: [b, h, 1, d]
         // per slice: φ(Q_i) [C, d], φ(K_i) [C, d], A [C, C], then C denominators.
-        let scratch = Tensor(uninitialized: [
-            shape.batch, shape.heads, 1, Self.chunkScratchFloats(chunk: c, headDim: d),
-        ])
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let scratch = Tensor(
+            uninitialized: [
+                shape.batch, shape.heads, 1, Self.chunkScratchFloats(chunk: c, headDim: d),
+            ], label: "chunk scratch")
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
         let eps = epsilon
 
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
@@ -210,10 +211,11 @@ public struct LinearAttention: AttentionKernel {
 
     func causal(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape) -> Tensor {
         let (n, d) = (shape.length, shape.headDim)
-        let state = Tensor(zeros: [shape.batch, shape.heads, d, d])  // S_i: [b, h, d, d]
-        let keySum = Tensor(zeros: [shape.batch, shape.heads, 1, d])  // Z_i: [b, h, 1, d]
-        let phiRows = Tensor(uninitialized: [shape.batch, shape.heads, 2, d])  // φ(q_i), φ(k_i)
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let state = Tensor(zeros: [shape.batch, shape.heads, d, d], label: "state S_i")  // S_i: [b, h, d, d]
+        let keySum = Tensor(zeros: [shape.batch, shape.heads, 1, d], label: "key sum Z_i")  // Z_i: [b, h, 1, d]
+        // φ(q_i), φ(k_i)
+        let phiRows = Tensor(uninitialized: [shape.batch, shape.heads, 2, d], label: "φ(q_i), φ(k_i) rows")
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
         let eps = epsilon
 
         // One recurrence per (batch, head), split across threads; each step is

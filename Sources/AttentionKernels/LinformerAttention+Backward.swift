@@ -36,7 +36,7 @@ extension LinformerAttention: DifferentiableAttention {
             let (b, h, k, d) = (
                 projectedKeys.shape[0], projectedKeys.shape[1], projectedKeys.shape[2], projectedKeys.shape[3]
             )
-            let rows = Tensor(uninitialized: [b, h, k, d])
+            let rows = Tensor(uninitialized: [b, h, k, d], label: "K′ (check copy)")
             for s in 0..<(b * h) {
                 let (from, to) = (projectedKeys.matrix(s).base, rows.matrix(s))
                 for r in 0..<k { for c in 0..<d { to.row(r)[c] = from[c * k + r] } }
@@ -58,15 +58,16 @@ extension LinformerAttention: DifferentiableAttention {
             saved.weights.shape == [shape.batch, shape.heads, n, kp],
             "\(name) backward: saved weights \(saved.weights.shape) do not match \(shape)")
         // [b, h, r, k]
-        let blocks = Tensor(uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), kp])
-        let dKeys = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // dK′: [b, h, k, d]
-        let dValues = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // dV′: [b, h, k, d]
-        let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let blocks = Tensor(
+            uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), kp], label: "dS block")
+        let dKeys = Tensor(uninitialized: [shape.batch, shape.heads, kp, d], label: "dK′")  // dK′: [b, h, k, d]
+        let dValues = Tensor(uninitialized: [shape.batch, shape.heads, kp, d], label: "dV′")  // dV′: [b, h, k, d]
+        let dq = Tensor(uninitialized: shape.dims, label: "dQ")  // [b, h, n, d]
+        let dk = Tensor(uninitialized: shape.dims, label: "dK")  // [b, h, n, d]
+        let dv = Tensor(uninitialized: shape.dims, label: "dV")  // [b, h, n, d]
         let (e, f) = (projections.e, projections.f)
-        let de = Tensor(zeros: e.shape)  // like E: [h, k, n], [1, k, n] or [k, n]
-        let df = e === f ? de : Tensor(zeros: f.shape)  // like F; E's own gradient under key-value sharing
+        let de = Tensor(zeros: e.shape, label: "dE")  // like E: [h, k, n], [1, k, n] or [k, n]
+        let df = e === f ? de : Tensor(zeros: f.shape, label: "dF")  // like F; E's own gradient under key-value sharing
         let scale = 1 / Float(d).squareRoot()
 
         ComputeThreads.forEachSlice(shape.slices) { s, innerParallel in

@@ -47,11 +47,12 @@ public struct LinformerAttention: AttentionKernel {
         precondition(
             projections.heads == shape.heads || projections.sharing != .none,
             "linformer: per-head projections for \(projections.heads) heads, input has \(shape.heads)")
-        let kProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
-        let vProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d])  // [b, h, k, d]
-        let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, kp])  // [b, h, n, k]
-        let sums = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // Σ_r exp(s_ir − max_i) per row
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let kProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d], label: "K′ = E·K")  // [b, h, k, d]
+        let vProjected = Tensor(uninitialized: [shape.batch, shape.heads, kp, d], label: "V′ = F·V")  // [b, h, k, d]
+        let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, kp], label: "scores QK′ᵀ")  // [b, h, n, k]
+        // Σ_r exp(s_ir − max_i) per row
+        let sums = Tensor(uninitialized: [shape.batch, shape.heads, 1, n], label: "softmax row sums")
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
 
         let micro = Self.usesMicroKernels(headDim: d, projectedLength: kp)

@@ -59,8 +59,10 @@ public struct LinformerProjections: Sendable {
         precondition(k >= 1 && n >= 1 && heads >= 1, "Linformer needs k, n, heads ≥ 1 (k=\(k), n=\(n), h=\(heads))")
         let count = sharing == .none ? heads : 1
         let std = 1 / Float(k).squareRoot()
-        let e = Tensor.normal([count, k, n], seed: seed, std: std)
-        let f = sharing == .keyValue ? e : Tensor.normal([count, k, n], seed: seed &+ 0x5EED, std: std)
+        let e = Tensor.normal([count, k, n], seed: seed, std: std, label: "projection E")
+        let f =
+            sharing == .keyValue
+            ? e : Tensor.normal([count, k, n], seed: seed &+ 0x5EED, std: std, label: "projection F")
         return LinformerProjections(sharing: sharing, e: e, f: f, heads: heads)
     }
 

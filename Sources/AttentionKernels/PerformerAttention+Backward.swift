@@ -25,15 +25,21 @@ extension PerformerAttention: DifferentiableAttention {
     ) -> AttentionGradients {
         let shape = checkedBackwardShape(q: q, k: k, v: v, output: output, outputGradient: outputGradient)
         let (n, d, m) = (shape.length, shape.headDim, features.count)
-        let stateGradient = Tensor(uninitialized: [shape.batch, shape.heads, m, d])  // ∂L/∂S or R: [b, h, m, d]
-        let sumGradient = Tensor(uninitialized: [shape.batch, shape.heads, 1, m])  // ∂L/∂z or y: [b, h, 1, m]
-        let normaliser = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // a_i: [b, h, 1, n]
-        let phiQGradient = Tensor(uninitialized: [shape.batch, shape.heads, n, m])  // [b, h, n, m]
-        let phiKGradient = Tensor(uninitialized: [shape.batch, shape.heads, n, m])  // [b, h, n, m]
-        let accumulators = isCausal ? Tensor(uninitialized: [shape.batch, shape.heads, 1, d]) : nil  // [b, h, 1, d]
-        let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]; holds g until the contraction's backward ends
+        // ∂L/∂S or R: [b, h, m, d]
+        let stateGradient = Tensor(uninitialized: [shape.batch, shape.heads, m, d], label: "∂L/∂S")
+        // ∂L/∂z or y: [b, h, 1, m]
+        let sumGradient = Tensor(uninitialized: [shape.batch, shape.heads, 1, m], label: "∂L/∂z")
+        // a_i: [b, h, 1, n]
+        let normaliser = Tensor(uninitialized: [shape.batch, shape.heads, 1, n], label: "normaliser a")
+        let phiQGradient = Tensor(uninitialized: [shape.batch, shape.heads, n, m], label: "∇φ(Q)")  // [b, h, n, m]
+        let phiKGradient = Tensor(uninitialized: [shape.batch, shape.heads, n, m], label: "∇φ(K)")  // [b, h, n, m]
+        // [b, h, 1, d]
+        let accumulators =
+            isCausal ? Tensor(uninitialized: [shape.batch, shape.heads, 1, d], label: "causal accumulators") : nil
+        let dq = Tensor(uninitialized: shape.dims, label: "dQ")  // [b, h, n, d]
+        let dk = Tensor(uninitialized: shape.dims, label: "dK")  // [b, h, n, d]
+        // [b, h, n, d]; holds g until the contraction's backward ends
+        let dv = Tensor(uninitialized: shape.dims, label: "dV (holds g)")
         let (eps, map) = (epsilon, features)
 
         ComputeThreads.forEachSlice(shape.slices) { s, _ in

@@ -52,11 +52,11 @@ public struct PerformerAttention: AttentionKernel {
         let (n, d, m) = (shape.length, shape.headDim, features.count)
         precondition(
             d == features.headDim, "\(name): head dimension \(d), but the features are for d = \(features.headDim)")
-        let phiQ = Tensor(uninitialized: [shape.batch, shape.heads, n, m])  // [b, h, n, m]
-        let phiK = Tensor(uninitialized: [shape.batch, shape.heads, n, m])  // [b, h, n, m]
-        let state = Tensor(uninitialized: [shape.batch, shape.heads, m, d])  // [b, h, m, d]
-        let keySum = Tensor(uninitialized: [shape.batch, shape.heads, 1, m])  // [b, h, 1, m]
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let phiQ = Tensor(uninitialized: [shape.batch, shape.heads, n, m], label: "φ(Q)")  // [b, h, n, m]
+        let phiK = Tensor(uninitialized: [shape.batch, shape.heads, n, m], label: "φ(K)")  // [b, h, n, m]
+        let state = Tensor(uninitialized: [shape.batch, shape.heads, m, d], label: "state φ(K)ᵀV")  // [b, h, m, d]
+        let keySum = Tensor(uninitialized: [shape.batch, shape.heads, 1, m], label: "key sum Σφ(K)")  // [b, h, 1, m]
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
         let (eps, causal, map) = (epsilon, isCausal, features)
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
             let (fq, fk, S, z, o) = (
@@ -122,6 +122,8 @@ public struct PerformerAttention: AttentionKernel {
 extension PerformerAttention: RandomlyProjected {
     /// W = d^(−1/4)·ω, `[m, d]`.
     public func randomProjection(headDim _: Int) -> Tensor {
-        Tensor(shape: [features.count, features.headDim], scalars: features.projection.scalars)
+        Tensor(
+            shape: [features.count, features.headDim], scalars: features.projection.scalars,
+            label: "projection W (copy)")
     }
 }

@@ -34,7 +34,7 @@ public struct RandomFeatures: Sendable {
         (self.count, self.headDim, self.seed) = (count, headDim, seed)
         let rows = Self.orthogonalRows(count: count, headDim: headDim, seed: seed)
         let scale = 1 / Double(headDim).squareRoot().squareRoot()
-        projection = Tensor(uninitialized: [1, 1, count, headDim])
+        projection = Tensor(uninitialized: [1, 1, count, headDim], label: "projection ω")
         for l in 0..<count { for c in 0..<headDim { projection.data[l * headDim + c] = Float(rows[l][c] * scale) } }
     }
 

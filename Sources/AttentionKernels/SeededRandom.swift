@@ -26,10 +26,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 #endif
 
 extension Tensor {
-    /// A tensor of `shape` with independent N(0, std²) entries drawn from `seed`.
-    public static func normal(_ shape: [Int], seed: UInt64, std: Float = 1) -> Tensor {
+    /// A tensor of `shape` with independent N(0, std²) entries drawn from `seed`, allocated as `label`.
+    public static func normal(_ shape: [Int], seed: UInt64, std: Float = 1, label: StaticString) -> Tensor {
         var rng = SplitMix64(seed: seed)
-        let t = Tensor(uninitialized: shape)
+        let t = Tensor(uninitialized: shape, label: label)
         for i in 0..<t.count { t.data[i] = Float(rng.nextNormal()) * std }
         return t
     }

@@ -34,10 +34,11 @@ extension SoftmaxAttention: DifferentiableAttention {
             saved.weights.shape == [shape.batch, shape.heads, n, n],
             "\(name) backward: saved weights \(saved.weights.shape) do not match \(shape)")
         // [b, h, r, n]
-        let blocks = Tensor(uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), n])
-        let dq = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dk = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let dv = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let blocks = Tensor(
+            uninitialized: [shape.batch, shape.heads, SoftmaxBackward.rows(length: n), n], label: "dS block")
+        let dq = Tensor(uninitialized: shape.dims, label: "dQ")  // [b, h, n, d]
+        let dk = Tensor(uninitialized: shape.dims, label: "dK")  // [b, h, n, d]
+        let dv = Tensor(uninitialized: shape.dims, label: "dV")  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
         let causal = isCausal
         ComputeThreads.forEachSlice(shape.slices, splitSlices: Self.splitsSlices(length: n)) { s, innerParallel in

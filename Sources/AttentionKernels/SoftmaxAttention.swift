@@ -35,9 +35,10 @@ public struct SoftmaxAttention: AttentionKernel {
         let shape = checkedShape(q: q, k: k, v: v)
         let (n, d) = (shape.length, shape.headDim)
         precondition(d >= 1, "\(name): head dimension must be at least 1")
-        let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, n])  // [b, h, n, n]
-        let sums = Tensor(uninitialized: [shape.batch, shape.heads, 1, n])  // Σ_j exp(s_ij − max_i) per row
-        let out = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let scores = Tensor(uninitialized: [shape.batch, shape.heads, n, n], label: "scores QKᵀ")  // [b, h, n, n]
+        // Σ_j exp(s_ij − max_i) per row
+        let sums = Tensor(uninitialized: [shape.batch, shape.heads, 1, n], label: "softmax row sums")
+        let out = Tensor(uninitialized: shape.dims, label: "output")  // [b, h, n, d]
         let scale = 1 / Float(d).squareRoot()
 
         let causal = isCausal

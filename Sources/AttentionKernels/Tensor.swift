@@ -18,8 +18,11 @@ public final class Tensor: @unchecked Sendable {
     public let count: Int
     public let data: UnsafeMutablePointer<Float>
 
-    /// Allocates `shape` without initialising it (the pages are not touched).
-    public init(uninitialized shape: [Int]) {
+    /// Allocates `shape` without initialising it (the pages are not touched). `label` says what the
+    /// tensor is ("scores", "K′ = E·K", "layer: FFN hidden"): it is only handed to
+    /// ``allocationObserver`` (the memory timeline's legend), never stored, so it costs nothing
+    /// without one. Required, so that every allocation site names its tensor.
+    public init(uninitialized shape: [Int], label: StaticString) {
         precondition(!shape.isEmpty, "a tensor needs at least one dimension")
         precondition(shape.allSatisfy { $0 >= 0 }, "tensor dimensions must be non-negative, got \(shape)")
         self.shape = shape
@@ -30,14 +33,16 @@ public final class Tensor: @unchecked Sendable {
         let status = posix_memalign(&raw, Tensor.alignment, bytes)
         precondition(status == 0 && raw != nil, "posix_memalign of \(bytes) bytes failed (\(status))")
         data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
-        Tensor.notify(data, bytes)
+        Tensor.notify(data, (bytes, label))
     }
 
-    /// Told of every tensor allocation (its address and requested bytes) and release (bytes nil)
+    /// Told of every tensor allocation (its address, requested bytes and label) and release (nil)
     /// made **on the thread that set it**, in order, while set: how the harness traces a call's heap
     /// (`HeapTrace`). Other threads' tensors (another test running beside the trace) are not
     /// reported; the kernels' workers allocate none. nil (the default) costs one load per allocation.
-    nonisolated(unsafe) public static var allocationObserver: ((_ address: UInt, _ bytes: Int?) -> Void)? {
+    nonisolated(unsafe) public static var allocationObserver:
+        ((_ address: UInt, _ allocation: (bytes: Int, label: StaticString)?) -> Void)?
+    {
         // The owner is recorded before the observer is stored and cleared with it, so a thread
         // that is not the owner never reads the observer while it is being written.
         willSet { observingThread = newValue == nil ? nil : pthread_self() }
@@ -47,20 +52,21 @@ public final class Tensor: @unchecked Sendable {
     nonisolated(unsafe) private static var observingThread: pthread_t?
 
     @inline(__always)
-    private static func notify(_ address: UnsafeMutablePointer<Float>, _ bytes: Int?) {
+    private static func notify(_ address: UnsafeMutablePointer<Float>, _ allocation: (bytes: Int, label: StaticString)?)
+    {
         guard let owner = observingThread, pthread_equal(owner, pthread_self()) != 0 else { return }
-        allocationObserver?(UInt(bitPattern: address), bytes)
+        allocationObserver?(UInt(bitPattern: address), allocation)
     }
 
     /// Allocates `shape` filled with zeros.
-    public convenience init(zeros shape: [Int]) {
-        self.init(uninitialized: shape)
+    public convenience init(zeros shape: [Int], label: StaticString) {
+        self.init(uninitialized: shape, label: label)
         data.initialize(repeating: 0, count: count)
     }
 
     /// Copies `scalars` (row-major) into a new tensor of `shape`.
-    public convenience init(shape: [Int], scalars: [Float]) {
-        self.init(uninitialized: shape)
+    public convenience init(shape: [Int], scalars: [Float], label: StaticString) {
+        self.init(uninitialized: shape, label: label)
         precondition(scalars.count == count, "\(scalars.count) scalars do not fill shape \(shape)")
         scalars.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }

@@ -105,7 +105,7 @@ extension ReferenceAttention {
     /// the kernel's input for exact inputs; a layer's Float64 Q may hash differently where the kernel's
     /// own Q sits near a bucket boundary).
     static func lshOrders(of kernel: LSHAttention, q: Bounded) -> [[Int32]] {
-        let tensor = Tensor(shape: [1, 1, q.rows, q.cols], scalars: q.values.map { Float($0) })
+        let tensor = Tensor(shape: [1, 1, q.rows, q.cols], scalars: q.values.map { Float($0) }, label: "reference: q")
         let hashes = kernel.hashes(q: tensor)
         return (0..<kernel.rounds).map { hashes.order(slice: 0, round: $0) }
     }

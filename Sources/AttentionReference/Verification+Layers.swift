@@ -288,8 +288,8 @@ extension Verification {
         let configuration = layerCheckConfiguration
         let (batch, length) = layerCheckShape
         let shape = configuration.coreShape(batch: batch, length: length)
-        let x = Tensor.normal([batch, length, configuration.modelDim], seed: seed)
-        let dy = Tensor.normal(x.shape, seed: seed &+ 4)
+        let x = Tensor.normal([batch, length, configuration.modelDim], seed: seed, label: "input X")
+        let dy = Tensor.normal(x.shape, seed: seed &+ 4, label: "input dY")
         var results = [Result]()
         for (name, cores) in layerCores(
             configuration: configuration, length: length, projectedLength: 8, seed: seed &+ 3,

@@ -83,7 +83,7 @@ public enum Verification {
     /// The seeded upstream gradient dO for a shape: N(0, 1) entries from `seed + 4` (Q, K, V take
     /// `seed`…`seed + 2`, Linformer's projections `seed + 3` in the harness).
     public static func outputGradient(_ shape: AttentionShape, seed: UInt64) -> Tensor {
-        Tensor.normal(shape.dims, seed: seed &+ 4)
+        Tensor.normal(shape.dims, seed: seed &+ 4, label: "input dO")
     }
 
     /// Generates a sequence (recording every q, k, v and output) and compares the outputs with the
@@ -122,8 +122,9 @@ public enum Verification {
     /// The seeded inputs for a shape: Q, K, V with N(0, 1) entries from `seed`, `seed+1`, `seed+2`.
     public static func inputs(_ shape: AttentionShape, seed: UInt64) -> (q: Tensor, k: Tensor, v: Tensor) {
         (
-            Tensor.normal(shape.dims, seed: seed), Tensor.normal(shape.dims, seed: seed &+ 1),
-            Tensor.normal(shape.dims, seed: seed &+ 2)
+            Tensor.normal(shape.dims, seed: seed, label: "input Q"),
+            Tensor.normal(shape.dims, seed: seed &+ 1, label: "input K"),
+            Tensor.normal(shape.dims, seed: seed &+ 2, label: "input V")
         )
     }
 }

@@ -32,7 +32,8 @@ public struct DecodeProjections: Sendable {
     /// N(0, 1/d) weights drawn from `seed`.
     public static func seeded(heads: Int, headDim: Int, seed: UInt64) -> DecodeProjections {
         let std = 1 / Float(headDim).squareRoot()
-        return DecodeProjections(weights: Tensor.normal([heads, headDim, 3 * headDim], seed: seed, std: std))
+        return DecodeProjections(
+            weights: Tensor.normal([heads, headDim, 3 * headDim], seed: seed, std: std, label: "decode: Wq|Wk|Wv"))
     }
 
     /// Bytes of the weights.

@@ -50,7 +50,7 @@ public struct Generation: Sendable {
         self.mechanism = mechanism
         (self.batch, self.heads, self.headDim, self.length, self.prompt) = (batch, heads, headDim, length, prompt)
         projections = DecodeProjections.seeded(heads: heads, headDim: headDim, seed: seed &+ 5)
-        promptSources = Tensor.normal([batch, heads, prompt, headDim], seed: seed &+ 6)
+        promptSources = Tensor.normal([batch, heads, prompt, headDim], seed: seed &+ 6, label: "decode: prompt")
     }
 
     /// Why `mechanism` cannot decode with `decoder` (nil: its default), or nil when it can: the
@@ -105,8 +105,9 @@ public struct Generation: Sendable {
         let (n, d, p) = (length, headDim, prompt)
         observer?.willGenerate(workers: ComputeThreads.workerCount(slices), steps: n)
         let decoder = D(slices: slices, capacity: n, headDim: d)
-        let scratch = Tensor(uninitialized: [slices, 1, 5 * d])  // per slice: x (d), y (d), q|k|v (3d)
-        let sources = Tensor(uninitialized: [batch, heads, 1, d])  // x_N, returned
+        // per slice: x (d), y (d), q|k|v (3d)
+        let scratch = Tensor(uninitialized: [slices, 1, 5 * d], label: "decode: step scratch")
+        let sources = Tensor(uninitialized: [batch, heads, 1, d], label: "decode: sources x_N")  // x_N, returned
 
         ComputeThreads.forEachWorker(slices) { worker, mySlices in
             for s in mySlices { scratch.matrix(s).row(0).update(from: promptSources.matrix(s).row(0), count: d) }
@@ -184,7 +185,10 @@ public final class DecodeRecord: @unchecked Sendable {
 
     public init(batch: Int, heads: Int, length: Int, headDim: Int) {
         let dims = [batch, heads, length, headDim]
-        (q, k, v, out) = (Tensor(zeros: dims), Tensor(zeros: dims), Tensor(zeros: dims), Tensor(zeros: dims))
+        (q, k, v, out) = (
+            Tensor(zeros: dims, label: "boundaries: q"), Tensor(zeros: dims, label: "boundaries: k"),
+            Tensor(zeros: dims, label: "boundaries: v"), Tensor(zeros: dims, label: "boundaries: output")
+        )
     }
 
     @inline(__always)

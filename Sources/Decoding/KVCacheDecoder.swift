@@ -22,9 +22,9 @@ public final class KVCacheDecoder: TokenDecoder {
     let scale: Float
 
     public init(slices: Int, capacity: Int, headDim: Int) {
-        keys = Tensor(uninitialized: [slices, capacity, headDim])
-        values = Tensor(uninitialized: [slices, capacity, headDim])
-        scores = Tensor(uninitialized: [slices, 1, capacity])
+        keys = Tensor(uninitialized: [slices, capacity, headDim], label: "KV cache: keys")
+        values = Tensor(uninitialized: [slices, capacity, headDim], label: "KV cache: values")
+        scores = Tensor(uninitialized: [slices, 1, capacity], label: "KV cache: scores row")
         scale = 1 / Float(headDim).squareRoot()
     }
 

@@ -69,7 +69,8 @@ public struct LayerGeneration: Sendable {
         )
         stack = EncoderStack(
             configuration: configuration, cores: Array(repeating: core, count: configuration.layers), seed: seed &+ 5)
-        promptSources = Tensor.normal([batch, prompt, configuration.modelDim], seed: seed &+ 6)
+        promptSources = Tensor.normal(
+            [batch, prompt, configuration.modelDim], seed: seed &+ 6, label: "decode: prompt")
     }
 
     /// Generates all N tokens of every sequence and returns the final sources x_N (`[b, 1, D]`).
@@ -96,12 +97,17 @@ public struct LayerGeneration: Sendable {
         init(_ b: Int, _ c: LayerConfiguration) {
             let (h, d, dm) = (c.heads, c.headDim, c.modelDim)
             (q, k, v, a) = (
-                Tensor(uninitialized: [b, h, 1, d]), Tensor(uninitialized: [b, h, 1, d]),
-                Tensor(uninitialized: [b, h, 1, d]), Tensor(uninitialized: [b, h, 1, d])
+                Tensor(uninitialized: [b, h, 1, d], label: "decode layer: q row"),
+                Tensor(uninitialized: [b, h, 1, d], label: "decode layer: k row"),
+                Tensor(uninitialized: [b, h, 1, d], label: "decode layer: v row"),
+                Tensor(uninitialized: [b, h, 1, d], label: "decode layer: attention row")
             )
-            hidden = Tensor(uninitialized: [b, 1, dm])
-            wide = Tensor(uninitialized: [b, 1, c.ffnDim])
-            (even, odd) = (Tensor(uninitialized: [b, 1, dm]), Tensor(uninitialized: [b, 1, dm]))
+            hidden = Tensor(uninitialized: [b, 1, dm], label: "decode layer: hidden row")
+            wide = Tensor(uninitialized: [b, 1, c.ffnDim], label: "decode layer: FFN hidden row")
+            (even, odd) = (
+                Tensor(uninitialized: [b, 1, dm], label: "decode layer: LayerNorm row"),
+                Tensor(uninitialized: [b, 1, dm], label: "decode layer: LayerNorm row")
+            )
         }
 
         /// Floats of the buffers: 4·b·D (Q, K, V, A) + 3·b·D (H and the two layer outputs) + b·M.
@@ -117,7 +123,7 @@ public struct LayerGeneration: Sendable {
         let (n, dm, slices) = (length, c.modelDim, batch * c.heads)
         observer?.willGenerate(workers: 1, steps: n)
         let decoders = (0..<c.layers).map { _ in D(slices: slices, capacity: n, headDim: c.headDim) }
-        let x = Tensor(uninitialized: [batch, 1, dm])  // x_i, then x_N (returned)
+        let x = Tensor(uninitialized: [batch, 1, dm], label: "decode layer: x_i")  // x_i, then x_N (returned)
         let rows = Rows(batch, c)
         for b in 0..<batch { x.matrix(b).row(0).update(from: promptSources.matrix(b).row(0), count: dm) }
         for i in 0..<n {
@@ -189,14 +195,15 @@ public struct LayerGeneration: Sendable {
     private func recompute(observer: (any StepObserver)?, record: LayerDecodeRecord?) -> Tensor {
         let (n, dm) = (length, configuration.modelDim)
         observer?.willGenerate(workers: 1, steps: n)
-        let x = Tensor(uninitialized: [batch, 1, dm])  // x_i, then x_N (returned)
-        let prefix = Tensor(uninitialized: [batch, n, dm])  // x_0 … x_{N−1}: what a decoder without a cache keeps
+        let x = Tensor(uninitialized: [batch, 1, dm], label: "decode layer: x_i")  // x_i, then x_N (returned)
+        // x_0 … x_{N−1}: what a decoder without a cache keeps
+        let prefix = Tensor(uninitialized: [batch, n, dm], label: "decode layer: prefix x_0…x_N−1")
         for b in 0..<batch { x.matrix(b).row(0).update(from: promptSources.matrix(b).row(0), count: dm) }
         for i in 0..<n {
             observer?.stepStarted(worker: 0, step: i)
             for b in 0..<batch { prefix.matrix(b).row(i).update(from: x.matrix(b).row(0), count: dm) }
             let y = rerun(through: i, prefix: prefix, record: record)
-            let last = Tensor(uninitialized: [batch, 1, dm])
+            let last = Tensor(uninitialized: [batch, 1, dm], label: "decode layer: last row")
             for b in 0..<batch { last.matrix(b).row(0).update(from: y.matrix(b).row(i), count: dm) }
             record?.store(position: i, input: x, output: last)
             next(x, after: i, output: last)
@@ -216,7 +223,7 @@ public struct LayerGeneration: Sendable {
             "recomputeStep: position \(i) of \(length), prefix \(prefix.shape)")
         let dm = configuration.modelDim
         let y = rerun(through: i, prefix: prefix, record: nil)
-        let last = Tensor(uninitialized: [batch, 1, dm])
+        let last = Tensor(uninitialized: [batch, 1, dm], label: "decode layer: last row")
         for b in 0..<batch { last.matrix(b).row(0).update(from: y.matrix(b).row(i), count: dm) }
         return last
     }
@@ -225,7 +232,7 @@ public struct LayerGeneration: Sendable {
     /// forward, whose row i of every boundary it stores.
     private func rerun(through i: Int, prefix: Tensor, record: LayerDecodeRecord?) -> Tensor {
         let dm = configuration.modelDim
-        let input = Tensor(uninitialized: [batch, i + 1, dm])
+        let input = Tensor(uninitialized: [batch, i + 1, dm], label: "decode layer: recomputed input")
         for b in 0..<batch { input.matrix(b).base.update(from: prefix.matrix(b).base, count: (i + 1) * dm) }
         guard let record else { return stack(x: input) }
         let (output, saved) = stack.trainingForward(x: input)
@@ -325,14 +332,16 @@ public final class LayerDecodeRecord: @unchecked Sendable {
     public let layers: [LayerBoundaries]
 
     public init(configuration c: LayerConfiguration, batch: Int, length n: Int) {
-        inputs = Tensor(zeros: [batch, n, c.modelDim])
-        outputs = Tensor(zeros: [batch, n, c.modelDim])
+        inputs = Tensor(zeros: [batch, n, c.modelDim], label: "boundaries: inputs")
+        outputs = Tensor(zeros: [batch, n, c.modelDim], label: "boundaries: outputs")
         layers = (0..<c.layers).map { _ in
             let heads = [batch, c.heads, n, c.headDim]
             return LayerBoundaries(
-                q: Tensor(zeros: heads), k: Tensor(zeros: heads), v: Tensor(zeros: heads),
-                attention: Tensor(zeros: heads), hidden: Tensor(zeros: [batch, n, c.modelDim]),
-                output: Tensor(zeros: [batch, n, c.modelDim]))
+                q: Tensor(zeros: heads, label: "boundaries: q"), k: Tensor(zeros: heads, label: "boundaries: k"),
+                v: Tensor(zeros: heads, label: "boundaries: v"),
+                attention: Tensor(zeros: heads, label: "boundaries: attention"),
+                hidden: Tensor(zeros: [batch, n, c.modelDim], label: "boundaries: hidden"),
+                output: Tensor(zeros: [batch, n, c.modelDim], label: "boundaries: output"))
         }
     }
 

@@ -27,12 +27,12 @@ public final class RecomputeDecoder: TokenDecoder {
     let scale: Float
 
     public init(slices: Int, capacity: Int, headDim: Int) {
-        queries = Tensor(uninitialized: [slices, capacity, headDim])
-        keys = Tensor(uninitialized: [slices, capacity, headDim])
-        values = Tensor(uninitialized: [slices, capacity, headDim])
-        scores = Tensor(uninitialized: [slices, capacity, capacity])
-        sums = Tensor(uninitialized: [slices, 1, capacity])
-        outputs = Tensor(uninitialized: [slices, capacity, headDim])
+        queries = Tensor(uninitialized: [slices, capacity, headDim], label: "recompute: queries")
+        keys = Tensor(uninitialized: [slices, capacity, headDim], label: "recompute: keys")
+        values = Tensor(uninitialized: [slices, capacity, headDim], label: "recompute: values")
+        scores = Tensor(uninitialized: [slices, capacity, capacity], label: "recompute: scores")
+        sums = Tensor(uninitialized: [slices, 1, capacity], label: "recompute: row sums")
+        outputs = Tensor(uninitialized: [slices, capacity, headDim], label: "recompute: outputs")
         scale = 1 / Float(headDim).squareRoot()
     }
 

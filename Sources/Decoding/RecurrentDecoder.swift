@@ -15,9 +15,9 @@ public final class RecurrentDecoder: TokenDecoder {
     let epsilon: Float
 
     public init(slices: Int, capacity: Int, headDim: Int) {
-        state = Tensor(zeros: [slices, headDim, headDim])
-        keySum = Tensor(zeros: [slices, 1, headDim])
-        phi = Tensor(uninitialized: [slices, 2, headDim])
+        state = Tensor(zeros: [slices, headDim, headDim], label: "recurrent: state S")
+        keySum = Tensor(zeros: [slices, 1, headDim], label: "recurrent: key sum z")
+        phi = Tensor(uninitialized: [slices, 2, headDim], label: "recurrent: φ(q), φ(k) rows")
         epsilon = LinearAttention(causal: true).epsilon
     }
 

@@ -64,7 +64,7 @@ extension EncoderStack {
         let w = weights[l]
         var clock = PhaseClock.start()
         let grads = EncoderWeights.zeros(modelDim: configuration.modelDim, ffnDim: configuration.ffnDim)
-        let dz = Tensor(uninitialized: x.shape)  // [b, n, D]
+        let dz = Tensor(uninitialized: x.shape, label: "layer: dZ buffer")  // [b, n, D]
         let (buffer, gradient) = (rows(dz), rows(g))
         // part 1: LayerNorm 2.
         LayerNorm.parameterGradients(
@@ -103,7 +103,7 @@ extension EncoderStack {
     /// buffer that holds G = GELU(U), then dG, then dU.
     private func feedForwardBackward(_ l: Int, saved s: LayerActivations, gradient dz: Tensor, grads: EncoderWeights) {
         let w = weights[l]
-        let buffer = Tensor(uninitialized: s.preActivation.shape)  // [b, n, M]
+        let buffer = Tensor(uninitialized: s.preActivation.shape, label: "layer: FFN buffer")  // [b, n, M]
         let (b, u, dZ, h) = (rows(buffer), rows(s.preActivation), rows(dz), rows(s.hidden))
         GELU.apply(u, into: b)
         // dW2 = Gᵀ dZ₂: [M, T]·[T, D] → [M, D]
@@ -128,7 +128,7 @@ extension EncoderStack {
         let shape = AttentionShape(of: s.q)
         let (batch, heads, d) = (shape.batch, shape.heads, shape.headDim)
         FeatureMap.columnSums(rows(dz), into: grads.bo.data)
-        let da = Tensor(uninitialized: shape.dims)  // dA: [b, h, n, d]
+        let da = Tensor(uninitialized: shape.dims, label: "layer: dA")  // dA: [b, h, n, d]
         ComputeThreads.forEachSlice(shape.slices) { slice, _ in
             // dA = dZ₁_β Wo_ηᵀ: [n, D]·[D, d] → [n, d]
             BLAS.gemm(
@@ -191,7 +191,7 @@ extension EncoderStack {
 
     /// A copy of `t` (for the trace).
     private func copy(_ t: Tensor) -> Tensor {
-        let c = Tensor(uninitialized: t.shape)
+        let c = Tensor(uninitialized: t.shape, label: "layer: trace copy")
         c.data.update(from: t.data, count: t.count)
         return c
     }

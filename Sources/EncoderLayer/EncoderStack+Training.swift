@@ -74,19 +74,21 @@ extension EncoderStack {
         clock.lap(Self.phases.projections)
         let (a, coreSaved) = CoreCall.trainingForward(cores[l], q: q, k: k, v: v)
         clock.lap(Self.phases.core)
-        let h = Tensor(uninitialized: x.shape)  // [b, n, D]
+        let h = Tensor(uninitialized: x.shape, label: "layer: H (attention block)")  // [b, n, D]
         outputProjection(l, attention: a, residual: x, into: h)
-        let normalized1 = Tensor(uninitialized: x.shape)  // x̂₁: [b, n, D]
-        let inverseStd1 = Tensor(uninitialized: [x.shape[0], x.shape[1]])  // r₁: [b, n]
+        let normalized1 = Tensor(uninitialized: x.shape, label: "layer: x̂₁")  // x̂₁: [b, n, D]
+        let inverseStd1 = Tensor(uninitialized: [x.shape[0], x.shape[1]], label: "layer: r₁")  // r₁: [b, n]
         LayerNorm.forward(
             rows: rows(h), gamma: w.gamma1, beta: w.beta1, normalized: rows(normalized1),
             inverseStd: inverseStd1.data)
         clock.lap(Self.phases.output)
-        let u = Tensor(uninitialized: [x.shape[0], x.shape[1], configuration.ffnDim])  // U: [b, n, M]
+        // U: [b, n, M]
+        let u = Tensor(
+            uninitialized: [x.shape[0], x.shape[1], configuration.ffnDim], label: "layer: FFN pre-activation U")
         hiddenPreActivation(l, h, into: u)
         let y = trainingFeedForward(l, h, u)
-        let normalized2 = Tensor(uninitialized: x.shape)  // x̂₂: [b, n, D]
-        let inverseStd2 = Tensor(uninitialized: [x.shape[0], x.shape[1]])  // r₂: [b, n]
+        let normalized2 = Tensor(uninitialized: x.shape, label: "layer: x̂₂")  // x̂₂: [b, n, D]
+        let inverseStd2 = Tensor(uninitialized: [x.shape[0], x.shape[1]], label: "layer: r₂")  // r₂: [b, n]
         LayerNorm.forward(
             rows: rows(y), gamma: w.gamma2, beta: w.beta2, normalized: rows(normalized2),
             inverseStd: inverseStd2.data)
@@ -99,9 +101,9 @@ extension EncoderStack {
 
     /// H + GELU(U) W2 + b2, before LayerNorm 2; G = GELU(U) lives only inside this call.
     private func trainingFeedForward(_ l: Int, _ h: Tensor, _ u: Tensor) -> Tensor {
-        let g = Tensor(uninitialized: u.shape)  // G: [b, n, M]
+        let g = Tensor(uninitialized: u.shape, label: "layer: FFN hidden G")  // G: [b, n, M]
         GELU.apply(rows(u), into: rows(g))
-        let y = Tensor(uninitialized: h.shape)  // [b, n, D]
+        let y = Tensor(uninitialized: h.shape, label: "layer: output Y")  // [b, n, D]
         ffnOutput(l, activation: g, residual: h, into: y)
         return y
     }

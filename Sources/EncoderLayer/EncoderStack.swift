@@ -117,7 +117,7 @@ public final class EncoderStack: @unchecked Sendable {
     private func attentionBlock(_ l: Int, _ x: Tensor) -> Tensor {
         let a = attend(l, x)
         var clock = PhaseClock.start()
-        let h = Tensor(uninitialized: x.shape)  // [b, n, D]
+        let h = Tensor(uninitialized: x.shape, label: "layer: H (attention block)")  // [b, n, D]
         outputProjection(l, attention: a, residual: x, into: h)
         LayerNorm.forward(rows: rows(h), gamma: weights[l].gamma1, beta: weights[l].beta1)
         clock.lap(Self.phases.output)
@@ -152,10 +152,11 @@ public final class EncoderStack: @unchecked Sendable {
     private func feedForward(_ l: Int, _ h: Tensor) -> Tensor {
         var clock = PhaseClock.start()
         defer { clock.lap(Self.phases.feedForward) }
-        let u = Tensor(uninitialized: [h.shape[0], h.shape[1], configuration.ffnDim])  // [b, n, M]
+        // [b, n, M]
+        let u = Tensor(uninitialized: [h.shape[0], h.shape[1], configuration.ffnDim], label: "layer: FFN hidden")
         hiddenPreActivation(l, h, into: u)
         GELU.apply(rows(u), into: rows(u))
-        let y = Tensor(uninitialized: h.shape)  // [b, n, D]
+        let y = Tensor(uninitialized: h.shape, label: "layer: output Y")  // [b, n, D]
         ffnOutput(l, activation: u, residual: h, into: y)
         LayerNorm.forward(rows: rows(y), gamma: weights[l].gamma2, beta: weights[l].beta2)
         return y
@@ -191,9 +192,9 @@ public final class EncoderStack: @unchecked Sendable {
         let shape = checkedShape(x)
         let (heads, d) = (shape.heads, shape.headDim)
         let w = weights[l]
-        let q = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let k = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
-        let v = Tensor(uninitialized: shape.dims)  // [b, h, n, d]
+        let q = Tensor(uninitialized: shape.dims, label: "layer: Q")  // [b, h, n, d]
+        let k = Tensor(uninitialized: shape.dims, label: "layer: K")  // [b, h, n, d]
+        let v = Tensor(uninitialized: shape.dims, label: "layer: V")  // [b, h, n, d]
         ComputeThreads.forEachSlice(shape.slices) { s, _ in
             let (batch, head) = (s / heads, s % heads)
             func one(_ out: Tensor, _ weight: Tensor, _ bias: Tensor) {

@@ -57,7 +57,7 @@ public struct EncoderWeights: Sendable {
         precondition(dm >= 1 && hidden >= 1, "encoder weights need D, M ≥ 1 (D = \(dm), M = \(hidden))")
         var rng = SplitMix64(seed: seed)
         func normal(_ shape: [Int], std: Float, mean: Float = 0) -> Tensor {
-            let t = Tensor(uninitialized: shape)
+            let t = Tensor(uninitialized: shape, label: "layer: weight")
             for i in 0..<t.count { t.data[i] = mean + std * Float(rng.nextNormal()) }
             return t
         }
@@ -82,7 +82,7 @@ public struct EncoderWeights: Sendable {
 
     /// Zero-filled tensors of these shapes (gradients accumulate into them).
     static func zeros(modelDim dm: Int, ffnDim hidden: Int) -> EncoderWeights {
-        func z(_ shape: [Int]) -> Tensor { Tensor(zeros: shape) }
+        func z(_ shape: [Int]) -> Tensor { Tensor(zeros: shape, label: "layer: weight gradient") }
         return EncoderWeights(
             wq: z([dm, dm]), wk: z([dm, dm]), wv: z([dm, dm]), wo: z([dm, dm]),
             bq: z([dm]), bk: z([dm]), bv: z([dm]), bo: z([dm]),

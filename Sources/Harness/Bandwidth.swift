@@ -40,8 +40,8 @@ public enum Bandwidth {
         pass: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     ) -> Double {
         ComputeThreads.set(threads)
-        let x = Tensor(uninitialized: [elements])
-        let y = Tensor(uninitialized: [elements])
+        let x = Tensor(uninitialized: [elements], label: "bandwidth probe: x")
+        let y = Tensor(uninitialized: [elements], label: "bandwidth probe: y")
         let blocks = max(min(threads, elements), 1)
         func run(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
             ComputeThreads.forEachItem(blocks) { _, block in

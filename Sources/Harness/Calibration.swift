@@ -18,9 +18,9 @@ public enum Calibration {
 
     static func sgemmMedianGflops(threads: Int) -> Double {
         ComputeThreads.set(threads)
-        let a = Tensor.normal([size, size], seed: 1)
-        let b = Tensor.normal([size, size], seed: 2)
-        let c = Tensor(zeros: [size, size])
+        let a = Tensor.normal([size, size], seed: 1, label: "calibration: A")
+        let b = Tensor.normal([size, size], seed: 2, label: "calibration: B")
+        let c = Tensor(zeros: [size, size], label: "calibration: C")
         // [size, size]·[size, size] → [size, size]
         let samples = policy.measure { BLAS.gemm(a.matrix(0), b.matrix(0), into: c.matrix(0)) }
         blackHole(c)

@@ -16,6 +16,8 @@ struct HeapTrace {
     var events: [Event] = []
     /// Requested bytes of each allocation, by index.
     var sizes: [Int] = []
+    /// What each allocation is, by index: the label given at its allocation site (``Tensor/init(uninitialized:label:)``).
+    var labels: [String] = []
 
     /// Runs `body` with the observer set and returns its trace. Releases of tensors allocated before
     /// `body` started are not events (they only lower the heap below where the trace began).
@@ -23,10 +25,11 @@ struct HeapTrace {
         // Only this thread's tensors are reported (``Tensor/allocationObserver``), so no lock.
         var trace = HeapTrace()
         var live: [UInt: Int] = [:]  // address → allocation index
-        Tensor.allocationObserver = { address, bytes in
-            if let bytes {
+        Tensor.allocationObserver = { address, allocation in
+            if let (bytes, label) = allocation {
                 let index = trace.sizes.count
                 trace.sizes.append(bytes)
+                trace.labels.append(label.description)
                 trace.events.append(.allocate(index: index, bytes: bytes))
                 live[address] = index
             } else if let index = live.removeValue(forKey: address) {

@@ -110,7 +110,9 @@ public struct KernelBench {
     /// duration of `body`.
     static func withBuffers<T>(for products: [GemmShape], _ body: (Tensor) -> T) -> T {
         let items = products.reduce(0) { Int.saturatingSum($0, $1.count) }
-        return body(Tensor(zeros: [ComputeThreads.workerCount(items), operandFloats(products)]))
+        return body(
+            Tensor(
+                zeros: [ComputeThreads.workerCount(items), operandFloats(products)], label: "kernel bench: operands"))
     }
 
     /// Runs every product of `products` `count` times through OpenBLAS, into `buffers` (one row of

@@ -38,7 +38,7 @@ public struct RegressionInjection: Equatable, Sendable {
         case .memory:
             return PassCall(
                 run: {
-                    let extra = Tensor(zeros: [max(bytes / 4, 1)])
+                    let extra = Tensor(zeros: [max(bytes / 4, 1)], label: "injected regression")
                     let out = base()
                     blackHole(extra)
                     return out

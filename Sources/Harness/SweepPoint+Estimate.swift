@@ -27,7 +27,8 @@ extension PointRunner {
             batch: point.batch,
             length: point.length, prompt: point.prompt ?? 1, settings: point.mechanismSettings, seed: seed)
         let n = point.length
-        let prefix = Tensor.normal([point.batch, n, point.layerConfiguration.modelDim], seed: seed &+ 9)
+        let prefix = Tensor.normal(
+            [point.batch, n, point.layerConfiguration.modelDim], seed: seed &+ 9, label: "estimate: prefix")
         let strata = StratifiedSteps.positions(length: n, strata: max(steps / 2, 1), perStratum: 2, seed: seed &+ 10)
         var order = strata.enumerated().flatMap { h, positions in positions.map { (h, $0) } }
         var generator = SplitMix64(seed: seed &+ 11)

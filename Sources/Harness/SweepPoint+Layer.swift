@@ -41,7 +41,7 @@ extension SweepPoint {
 
     /// The seeded input of a layer-scope point: X `[b, n, d_model]`, N(0, 1) from `seed`.
     public func layerInput(seed: UInt64) -> Tensor {
-        Tensor.normal([batch, length, modelDim], seed: seed)
+        Tensor.normal([batch, length, modelDim], seed: seed, label: "input X")
     }
 
     /// The call a forward-mode point times, and its cost: the core on seeded Q, K, V, or (layer
@@ -71,7 +71,7 @@ extension PassCall {
         case .forward:
             self.init(run: { stack(x: x) }, cost: cost)
         case .train:
-            let dO = Tensor.normal(x.shape, seed: seed &+ 4)
+            let dO = Tensor.normal(x.shape, seed: seed &+ 4, label: "input dO")
             self.init(
                 run: {
                     let (output, gradients) = stack.trainingStep(x: x, outputGradient: dO)
@@ -79,7 +79,7 @@ extension PassCall {
                     return output
                 }, cost: cost)
         case .backward:
-            let dO = Tensor.normal(x.shape, seed: seed &+ 4)
+            let dO = Tensor.normal(x.shape, seed: seed &+ 4, label: "input dO")
             let (output, saved) = stack.trainingForward(x: x)
             self.init(
                 run: {

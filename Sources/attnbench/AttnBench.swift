@@ -9,7 +9,8 @@ struct AttnBench: ParsableCommand {
         abstract:
             "Measures how self-attention scales: standard softmax, flash (exact, tiled), Linformer and linear attention on the CPU.",
         subcommands: [
-            Verify.self, Eval.self, Run.self, MaxBatchCommand.self, Check.self, BaselineCommand.self, Plot.self,
+            Verify.self, Eval.self, Run.self, MaxBatchCommand.self, ProfileMemoryCommand.self, Check.self,
+            BaselineCommand.self, Plot.self,
             ReportCommand.self,
             Kernels.self, Compare.self, Export.self, Merge.self, MachineCommand.self, ClaimsCommand.self,
             ReadmeCommand.self, MeasureWorker.self, Profile.self, ProfileReportCommand.self,

@@ -244,8 +244,8 @@ struct Eval: ParsableCommand {
                         )
                     }
                 }
-                let eTensor = Tensor(shape: e.shape, scalars: e.scalars)
-                let fTensor = f.map { Tensor(shape: $0.shape, scalars: $0.scalars) } ?? eTensor
+                let eTensor = Tensor(shape: e.shape, scalars: e.scalars, label: "loaded E")
+                let fTensor = f.map { Tensor(shape: $0.shape, scalars: $0.scalars, label: "loaded F") } ?? eTensor
                 projections = try LinformerProjections(e: eTensor, f: fTensor, heads: shape.heads)
             } else if let projectedLength {
                 projections = LinformerProjections.seeded(
@@ -271,7 +271,7 @@ struct Eval: ParsableCommand {
         case 2: dims = [1, 1] + array.shape
         default: throw UsageError("\(label) (\(path)) has shape \(array.shape); expected [B, H, n, d] or [n, d]")
         }
-        return (Tensor(shape: dims, scalars: array.scalars), array.shape)
+        return (Tensor(shape: dims, scalars: array.scalars, label: "loaded input"), array.shape)
     }
 }
 

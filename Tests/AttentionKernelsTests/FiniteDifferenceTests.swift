@@ -18,7 +18,7 @@ import Testing
 
     /// N(0, std²) entries rounded to odd multiples of 1/64.
     static func quantised(_ shape: [Int], seed: UInt64, std: Float = 1) -> Tensor {
-        let t = Tensor.normal(shape, seed: seed, std: std)
+        let t = Tensor.normal(shape, seed: seed, std: std, label: "test")
         for i in 0..<t.count { t.data[i] = (2 * (t.data[i] * 32).rounded(.down) + 1) / 64 }
         return t
     }

@@ -61,8 +61,8 @@ import _TestSupport
         let (q, k, v) = Verification.inputs(Self.shape, seed: 23)
         let (n, d) = (Self.shape.length, Self.shape.headDim)
         let out = SoftmaxAttention(causal: true)(q: q, k: k, v: v)
-        let masked = Tensor(uninitialized: [Self.shape.slices, n, n])
-        let expected = Tensor(zeros: Self.shape.dims)
+        let masked = Tensor(uninitialized: [Self.shape.slices, n, n], label: "test")
+        let expected = Tensor(zeros: Self.shape.dims, label: "test")
         for s in 0..<Self.shape.slices {
             let (qs, ks, vs, scores, e) = (q.matrix(s), k.matrix(s), v.matrix(s), masked.matrix(s), expected.matrix(s))
             for i in 0..<n {
@@ -103,7 +103,7 @@ import _TestSupport
     @Test func zeroQueriesAverageTheValues() {
         let shape = AttentionShape(batch: 2, heads: 2, length: 10, headDim: 4)
         let (_, k, v) = Verification.inputs(shape, seed: 25)
-        let q = Tensor(zeros: shape.dims)
+        let q = Tensor(zeros: shape.dims, label: "test")
         let out = SoftmaxAttention()(q: q, k: k, v: v)
         let causal = SoftmaxAttention(causal: true)(q: q, k: k, v: v)
         for s in 0..<shape.slices {

@@ -96,7 +96,7 @@ struct NonFiniteCase: Sendable, CustomTestStringConvertible {
     static func decode<D: TokenDecoder>(_: D.Type, _ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
         let shape = AttentionShape(of: q)
         let decoder = D(slices: shape.slices, capacity: shape.length, headDim: shape.headDim)
-        let out = Tensor(zeros: shape.dims)
+        let out = Tensor(zeros: shape.dims, label: "test")
         for s in 0..<shape.slices {
             for i in 0..<shape.length {
                 decoder.step(

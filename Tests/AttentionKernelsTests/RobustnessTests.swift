@@ -40,17 +40,19 @@ import _TestSupport
 
     @Test func mismatchedProjectionsAreRejected() {
         #expect(throws: KernelConfigurationError.self) {
-            try LinformerProjections(e: Tensor(zeros: [4, 10]), f: Tensor(zeros: [5, 10]), heads: 2)
+            try LinformerProjections(
+                e: Tensor(zeros: [4, 10], label: "test"), f: Tensor(zeros: [5, 10], label: "test"), heads: 2)
         }
         #expect(throws: KernelConfigurationError.self) {
-            try LinformerProjections(e: Tensor(zeros: [3, 4, 10]), f: Tensor(zeros: [3, 4, 10]), heads: 2)
+            try LinformerProjections(
+                e: Tensor(zeros: [3, 4, 10], label: "test"), f: Tensor(zeros: [3, 4, 10], label: "test"), heads: 2)
         }
     }
 
     @Test func seededInputsAreReproducible() {
-        let a = Tensor.normal([3, 5], seed: 77)
-        let b = Tensor.normal([3, 5], seed: 77)
-        let c = Tensor.normal([3, 5], seed: 78)
+        let a = Tensor.normal([3, 5], seed: 77, label: "test")
+        let b = Tensor.normal([3, 5], seed: 77, label: "test")
+        let c = Tensor.normal([3, 5], seed: 78, label: "test")
         #expect(a.scalars == b.scalars && a.scalars != c.scalars)
     }
 }

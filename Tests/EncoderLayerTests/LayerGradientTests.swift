@@ -21,7 +21,7 @@ import Testing
     static let step: Float = 0x1p-12
 
     static func quantised(_ shape: [Int], seed: UInt64, std: Float = 1, mean: Float = 0) -> Tensor {
-        let t = Tensor.normal(shape, seed: seed, std: std)
+        let t = Tensor.normal(shape, seed: seed, std: std, label: "test")
         for i in 0..<t.count { t.data[i] = mean + (2 * (t.data[i] * 32).rounded(.down) + 1) / 64 }
         return t
     }
@@ -124,7 +124,7 @@ import Testing
         let worst = Self.worstMismatch(pairs, loss: loss)
         #expect(worst <= 1e-5, "central differences differ by \(worst) of the gradient's scale")
         // Gradients taken for the transposed upstream rows (the last two rows swapped) must not pass.
-        let swapped = Tensor(shape: dh.shape, scalars: dh.scalars)
+        let swapped = Tensor(shape: dh.shape, scalars: dh.scalars, label: "test")
         for c in 0..<Self.modelDim { (swapped[0, 1, c], swapped[0, 2, c]) = (dh[0, 2, c], dh[0, 1, c]) }
         let misjudged = Self.lookup(
             ReferenceLayer.attentionOutputGradients(input: x, attention: a, weights: w, outputGradient: swapped),
@@ -152,7 +152,7 @@ import Testing
         #expect(worst <= 1e-5, "central differences differ by \(worst) of the gradient's scale")
         // Without the residual's share of dX the differences must not match.
         let noResidual = ReferenceLayer.projectionGradients(
-            input: x, weights: w, residual: Tensor(zeros: Self.tokens), dq: dq, dk: dk, dv: dv)
+            input: x, weights: w, residual: Tensor(zeros: Self.tokens, label: "test"), dq: dq, dk: dk, dv: dv)
         #expect(Self.worstMismatch(Self.lookup(noResidual, [("dx", x)]), loss: loss) > 1e-2)
     }
 }

@@ -20,7 +20,7 @@ import _TestSupport
     /// Inference and the training forward run the same products and passes: the same output, bit for
     /// bit, for every core.
     @Test func inferenceIsTheTrainingForward() {
-        let x = Tensor.normal([2, 21, Self.configuration.modelDim], seed: 1)
+        let x = Tensor.normal([2, 21, Self.configuration.modelDim], seed: 1, label: "test")
         for (name, cores) in Self.cores(length: 21) {
             let stack = EncoderStack(configuration: Self.configuration, cores: cores, seed: 2)
             let same = stack(x: x).scalars == stack.trainingForward(x: x).output.scalars
@@ -31,8 +31,8 @@ import _TestSupport
     /// The backward only reads the saved forward: differentiating it twice gives the same gradients,
     /// bit for bit, and leaves every saved tensor as it was (the harness times backward passes so).
     @Test func theSavedForwardCanBeDifferentiatedAgain() {
-        let x = Tensor.normal([2, 13, Self.configuration.modelDim], seed: 4)
-        let dy = Tensor.normal(x.shape, seed: 5)
+        let x = Tensor.normal([2, 13, Self.configuration.modelDim], seed: 4, label: "test")
+        let dy = Tensor.normal(x.shape, seed: 5, label: "test")
         for (name, cores) in Self.cores(length: 13) {
             let stack = EncoderStack(configuration: Self.configuration, cores: cores, seed: 6)
             let (output, saved) = stack.trainingForward(x: x)
@@ -59,16 +59,18 @@ import _TestSupport
     /// the core.
     @Test func withoutOutputProjectionAndFFNTheLayerIsTwoLayerNorms() {
         let c = Self.configuration
-        let x = Tensor.normal([2, 11, c.modelDim], seed: 7)
+        let x = Tensor.normal([2, 11, c.modelDim], seed: 7, label: "test")
         let weights = (0..<c.layers).map { l -> EncoderWeights in
             let w = EncoderWeights.seeded(modelDim: c.modelDim, ffnDim: c.ffnDim, seed: 8 &+ UInt64(l))
             return EncoderWeights(
-                wq: w.wq, wk: w.wk, wv: w.wv, wo: Tensor(zeros: w.wo.shape), bq: w.bq, bk: w.bk, bv: w.bv, bo: w.bo,
-                w1: w.w1, b1: w.b1, w2: Tensor(zeros: w.w2.shape), b2: w.b2, gamma1: w.gamma1, beta1: w.beta1,
+                wq: w.wq, wk: w.wk, wv: w.wv, wo: Tensor(zeros: w.wo.shape, label: "test"), bq: w.bq, bk: w.bk,
+                bv: w.bv, bo: w.bo,
+                w1: w.w1, b1: w.b1, w2: Tensor(zeros: w.w2.shape, label: "test"), b2: w.b2, gamma1: w.gamma1,
+                beta1: w.beta1,
                 gamma2: w.gamma2, beta2: w.beta2)
         }
         // Y by hand: two LayerNorms per layer.
-        let expected = Tensor(shape: x.shape, scalars: x.scalars)
+        let expected = Tensor(shape: x.shape, scalars: x.scalars, label: "test")
         let rows = MatrixView(base: expected.data, rows: x.shape[0] * x.shape[1], cols: c.modelDim)
         for w in weights {
             for i in 0..<rows.rows { for j in 0..<rows.cols { rows[i, j] += w.bo.data[j] } }
@@ -89,13 +91,17 @@ import _TestSupport
     /// γ ∘ x̂ + β, bit for bit.
     @Test func layerNormRowsHaveMeanZeroAndUnitScale() {
         let (rows, d) = (5, 48)
-        let z = Tensor.normal([rows, d], seed: 9)
+        let z = Tensor.normal([rows, d], seed: 9, label: "test")
         for i in 0..<z.count { z.data[i] += 1000 }
-        let (gamma, beta) = (Tensor.normal([d], seed: 10, std: 0.1), Tensor.normal([d], seed: 11, std: 0.1))
+        let (gamma, beta) = (
+            Tensor.normal([d], seed: 10, std: 0.1, label: "test"), Tensor.normal([d], seed: 11, std: 0.1, label: "test")
+        )
         for i in 0..<d { gamma.data[i] += 1 }
         let reference = ReferenceLayer.layerNorm(ReferenceLayer.field(z.matrix(0)), gamma: gamma, beta: beta)
-        let y = Tensor(shape: z.shape, scalars: z.scalars)
-        let (normalized, inverseStd) = (Tensor(uninitialized: z.shape), Tensor(uninitialized: [rows]))
+        let y = Tensor(shape: z.shape, scalars: z.scalars, label: "test")
+        let (normalized, inverseStd) = (
+            Tensor(uninitialized: z.shape, label: "test"), Tensor(uninitialized: [rows], label: "test")
+        )
         LayerNorm.forward(
             rows: y.matrix(0), gamma: gamma, beta: beta, normalized: normalized.matrix(0), inverseStd: inverseStd.data)
         for i in 0..<rows {
@@ -146,7 +152,7 @@ import _TestSupport
     /// form from the erf form ½x(1 + erf(x/√2)), which differs by up to ~1e-3 near |x| = 2.
     @Test func geluMatchesItsReferenceOverItsWholeRange() {
         let xs = (0...108).map { Float($0) * 0.37 - 20 } + [0, 1e-30, -1e-30, 9.4, -9.4, 2, -2]
-        let input = Tensor(shape: [1, xs.count], scalars: xs)
+        let input = Tensor(shape: [1, xs.count], scalars: xs, label: "test")
         let field = ReferenceLayer.field(input.matrix(0))
         let (values, slopes) = (ReferenceLayer.gelu(field), ReferenceLayer.geluDerivative(field))
         var erfDistinguished = false
@@ -155,7 +161,8 @@ import _TestSupport
             #expect(abs(g - values.values[i]) <= values.bounds[i], "GELU(\(x)) = \(g), reference \(values.values[i])")
             #expect(
                 abs(gp - slopes.values[i]) <= slopes.bounds[i], "GELU′(\(x)) = \(gp), reference \(slopes.values[i])")
-            let mirrored = ReferenceLayer.gelu(ReferenceLayer.field(Tensor(shape: [1, 1], scalars: [-x]).matrix(0)))
+            let mirrored = ReferenceLayer.gelu(
+                ReferenceLayer.field(Tensor(shape: [1, 1], scalars: [-x], label: "test").matrix(0)))
             let odd = g - Double(GELU.value(-x)) - Double(x)
             #expect(abs(odd) <= values.bounds[i] + mirrored.bounds[0] + ReferenceAttention.u * abs(Double(x)))
             let erfForm = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))

@@ -23,8 +23,8 @@ import _TestSupport
 
     @Test func everyPassPeakMatchesTheCostModel() throws {
         let c = Self.configuration
-        let x = Tensor.normal([Self.batch, Self.length, c.modelDim], seed: 3)
-        let dY = Tensor.normal(x.shape, seed: 4)
+        let x = Tensor.normal([Self.batch, Self.length, c.modelDim], seed: 3, label: "test")
+        let dY = Tensor.normal(x.shape, seed: 4, label: "test")
         let weights = (0..<c.layers).map {
             EncoderWeights.seeded(modelDim: c.modelDim, ffnDim: c.ffnDim, seed: 6 &+ UInt64($0))
         }

@@ -31,7 +31,7 @@ import _TestSupport
     {
         weights.enumerated().map { l, w in
             let copies = w.named.map { entry -> Tensor in
-                let copy = Tensor(shape: entry.tensor.shape, scalars: entry.tensor.scalars)
+                let copy = Tensor(shape: entry.tensor.shape, scalars: entry.tensor.scalars, label: "test")
                 if l == layer && entry.name == name { copy.data[index] *= factor }
                 return copy
             }
@@ -83,8 +83,8 @@ import _TestSupport
 
     /// A small L = 2 stack of standard attention, n = 23, and its X and dY.
     static func setUp(core: any DifferentiableAttention = SoftmaxAttention()) -> (Tensor, Tensor, EncoderStack) {
-        let x = Tensor.normal([2, 23, small.modelDim], seed: 8)
-        let dy = Tensor.normal(x.shape, seed: 9)
+        let x = Tensor.normal([2, 23, small.modelDim], seed: 8, label: "test")
+        let dy = Tensor.normal(x.shape, seed: 9, label: "test")
         return (x, dy, EncoderStack(configuration: small, cores: [core, core], seed: 10))
     }
 
@@ -93,8 +93,8 @@ import _TestSupport
     /// its bound, forward, end to end and backward, which makes them the same output up to rounding.
     @Test(arguments: [1, 2])
     func theThreadCountChangesOnlyTheRounding(_ threads: Int) {
-        let x = Tensor.normal([3, 19, Self.small.modelDim], seed: 11)
-        let dy = Tensor.normal(x.shape, seed: 12)
+        let x = Tensor.normal([3, 19, Self.small.modelDim], seed: 11, label: "test")
+        let dy = Tensor.normal(x.shape, seed: 12, label: "test")
         withComputeThreads(threads) {
             for (name, cores) in Verification.layerCores(
                 configuration: Self.small, length: 19, projectedLength: 5, seed: 13,

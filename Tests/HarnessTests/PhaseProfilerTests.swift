@@ -128,8 +128,8 @@ import Testing
     }
 
     @Test func triadComputesTheTriad() {
-        let x = Tensor(shape: [5], scalars: [1, 2, 3, 4, 5])
-        let y = Tensor(shape: [5], scalars: [10, 20, 30, 40, 50])
+        let x = Tensor(shape: [5], scalars: [1, 2, 3, 4, 5], label: "test")
+        let y = Tensor(shape: [5], scalars: [10, 20, 30, 40, 50], label: "test")
         BLAS.axpby(5, alpha: 0.5, x.data, beta: 1, y.data)
         #expect(y.scalars == [10.5, 21, 31.5, 42, 52.5])
         BLAS.copy(5, x.data, into: y.data)

@@ -57,7 +57,7 @@ public func withinBounds(_ out: Tensor, values: [Double], bounds: [Double], slac
 
 /// `t` with rows of every `[n, d]` slice reordered: row i of the result is row `order[i]` of `t`.
 public func permutingRows(_ t: Tensor, _ order: [Int]) -> Tensor {
-    let result = Tensor(uninitialized: t.shape)
+    let result = Tensor(uninitialized: t.shape, label: "test")
     let slices = t.shape[0] * t.shape[1]
     for s in 0..<slices {
         let (src, dst) = (t.matrix(s), result.matrix(s))
@@ -68,14 +68,14 @@ public func permutingRows(_ t: Tensor, _ order: [Int]) -> Tensor {
 
 /// The `[n, n]` identity as a float32 tensor.
 public func identity(_ n: Int) -> Tensor {
-    let t = Tensor(zeros: [n, n])
+    let t = Tensor(zeros: [n, n], label: "test")
     for i in 0..<n { t[i, i] = 1 }
     return t
 }
 
 /// `t` multiplied by `factor` elementwise.
 public func scaled(_ t: Tensor, by factor: Float) -> Tensor {
-    let result = Tensor(uninitialized: t.shape)
+    let result = Tensor(uninitialized: t.shape, label: "test")
     for i in 0..<t.count { result.data[i] = t.data[i] * factor }
     return result
 }
