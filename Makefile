@@ -22,6 +22,8 @@ PEERS_FLAGS ?=
 PEERS_OUTPUT ?= Results/peers.csv
 # make profile splits these presets' calls into phases (attnbench profile).
 PROFILE_PRESETS ?= profile profile-layer
+# ...and traces what fills each call's peak at this n (attnbench profile-memory).
+PROFILE_MEMORY_FLAGS ?= --n 4096
 # make profile-memory: the grid it traces (on top of PRESET), and where its files go (Results/memory/,
 # Plots/memory/ and Results/REPORT-memory.md for the default preset; <preset>/ and REPORT-memory-<preset>.md otherwise).
 MEMORY_FLAGS ?= --n 512 --k 128 --hash-rounds 1 --batch 1 --scope core,layer --pass forward,train --threads 1
@@ -106,12 +108,15 @@ bench-kernels: build
 ## profile: where the time goes, for the $(PROFILE_PRESETS) presets: `attnbench profile` (each point plainly,
 ## then with its phases marked; the sgemm and STREAM-triad roofs) → Results/<preset>.csv and
 ## Results/<preset>-roofline.csv, then `attnbench profile-report` → Plots/<preset>/ (phase bars, roofline)
-## and Results/REPORT-<preset>.md. Replaces its own earlier outputs.
+## and Results/REPORT-<preset>.md, with what fills each call's peak at the largest n (`attnbench profile-memory`:
+## Results/<preset>-memory/, Plots/<preset>/memory/, Results/REPORT-<preset>-memory.md). Replaces its own earlier outputs.
 profile: build
 	@for p in $(PROFILE_PRESETS); do \
 	  $(RELEASE) profile --preset $$p $(SWEEP_FLAGS) --output Results/$$p.csv --roofline Results/$$p-roofline.csv --overwrite \
+	  && $(RELEASE) profile-memory --preset $$p $(SWEEP_FLAGS) $(PROFILE_MEMORY_FLAGS) --output Results/$$p-memory \
+	       --plots Plots/$$p/memory --report Results/REPORT-$$p-memory.md --overwrite \
 	  && $(RELEASE) profile-report --input Results/$$p.csv --roofline Results/$$p-roofline.csv --plots Plots/$$p \
-	       --report Results/REPORT-$$p.md --overwrite \
+	       --append Results/REPORT-$$p-memory.md --report Results/REPORT-$$p.md --overwrite \
 	  && for f in Plots/$$p/*.gp; do echo "gnuplot $$f"; gnuplot $$f || exit 1; done || exit 1; done
 
 ## bench-peers: every installed peer (PyTorch, ONNX Runtime, OpenVINO, JAX, fast-transformers) on the

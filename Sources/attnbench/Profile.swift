@@ -111,7 +111,11 @@ struct ProfileReportCommand: ParsableCommand {
             try OutputFile.checkWritable(report, overwrite: overwrite, inputs: inputs)
             for (path, text) in files { try OutputFile.write(text, to: path, overwrite: overwrite, inputs: inputs) }
             var markdown = ProfileReport(phases: phases, roofline: roofs, source: input, machine: machine)
-            markdown.extraSections = try append.map { try TextFile.read($0) }
+            // an appended report's own title would be a second one
+            markdown.extraSections = try append.map { path in
+                let text = try TextFile.read(path)
+                return text.hasPrefix("# ") ? String(text.drop { $0 != "\n" }.dropFirst()) : text
+            }
             try OutputFile.write(markdown.markdown(), to: report, overwrite: overwrite, inputs: inputs)
             print("profile-report: wrote \(files.count) files in \(plots) and \(report)")
         }
