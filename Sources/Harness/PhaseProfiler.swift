@@ -7,9 +7,10 @@ import Results
 /// `attnbench profile`: where one point's time goes (``PhaseRow``) and where the point sits on the
 /// roofline (``RooflineRow``).
 ///
-/// Method, per point: build the call as `run` does (``SweepPoint/makeCall(seed:)``); time plain
-/// calls by the policy (warm-ups, repetitions); then time instrumented calls by the same policy, each
-/// inside ``PhaseClock/measure(_:)``, which returns every phase's thread-time for that call. Per
+/// Method, per point: build the call as `run` does (``SweepPoint/makeCall(seed:)``); then, by the
+/// policy (warm-ups, then repetitions until its minimum count and time, or its maximum time), time
+/// plain calls and instrumented calls in alternation, each instrumented one inside
+/// ``PhaseClock/measure(_:)``, which returns every phase's thread-time for that call. Per
 /// call and level, a phase's share of the wall time W is its thread-time A_i, scaled by
 /// W / max(Σ A, W): at one thread Σ A ≤ W and the remainder W − Σ A is `other` (time in no phase:
 /// allocation, dispatch); when several threads are in phases at once Σ A > W and the shares are of
@@ -41,17 +42,31 @@ public struct PhaseProfiler: Sendable {
         ComputeThreads.set(point.threads)
         let (call, _) = try point.makeCall(seed: seed)
 
-        let plain = policy.measure { blackHole(call.run()) }
+        // Plain and instrumented calls alternate, so drift (another process, the clock speed) falls
+        // on both alike and their ratio is the clock's cost: warm-ups of each, then pairs until the
+        // policy's minimums are met or its maximum is spent.
+        var (plain, instrumented) = ([Double](), [Double]())
         var spans: [[Phase: UInt64]] = []
         var order: [Phase] = []
-        let instrumented = policy.measure {
+        func instrumentedCall() -> [Phase: UInt64] {
             let (value, nanoseconds, reached) = PhaseClock.measure { call.run() }
             blackHole(value)
-            spans.append(nanoseconds)
             for phase in reached where !order.contains(phase) { order.append(phase) }
+            return nanoseconds
         }
-        // measure's warm-ups also ran the body: keep the timed calls' spans (the last ones).
-        spans = Array(spans.suffix(instrumented.count))
+        for _ in 0..<policy.warmups {
+            blackHole(call.run())
+            _ = instrumentedCall()
+        }
+        let start = Stopwatch.now()
+        while true {
+            plain.append(Stopwatch.seconds { blackHole(call.run()) })
+            var span: [Phase: UInt64] = [:]
+            instrumented.append(Stopwatch.seconds { span = instrumentedCall() })
+            spans.append(span)
+            let elapsed = Double(Stopwatch.now() - start) * 1e-9
+            if (plain.count >= policy.minReps && elapsed >= policy.minSeconds) || elapsed >= policy.maxSeconds { break }
+        }
 
         var rows: [PhaseRow] = []
         let plainStats = SampleStatistics(plain)

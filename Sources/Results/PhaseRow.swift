@@ -15,7 +15,7 @@
 ///   to and from memory, and its FLOPs ÷ its median time (empty where the phase has no model);
 /// - `call_median_ms`: the plain (uninstrumented) call, timed first by the same policy;
 ///   `instrumented_median_ms`: the instrumented call; `overhead` = instrumented ÷ plain − 1 (what
-///   the clock adds, plus the noise between the two sets of calls);
+///   the clock adds: the two are timed in alternation, so drift falls on both alike);
 /// - `busy_threads`: the median over calls of the threads' instrumented time ÷ the call's wall
 ///   time, for the level: 1 means one thread was in a phase throughout, 2 two threads at once.
 public struct PhaseRow: Equatable, Sendable {

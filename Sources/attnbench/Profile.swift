@@ -11,8 +11,8 @@ struct Profile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Split each point's call into its phases and place it on the roofline.",
         discussion: """
-            Each point is timed plainly, then with every phase of its kernel (and, at layer scope, every \
-            part of the layer) marked on a per-thread clock, by the preset's timing policy. The phase \
+            Plain calls of each point alternate with calls that mark every phase of its kernel (and, at \
+            layer scope, every part of the layer) on a per-thread clock, by the preset's timing policy. The phase \
             CSV has one row per phase (level core or layer, and `other` for time in no phase) with its \
             median, interval, share of the call, modelled FLOPs and bytes, and the clock's overhead. \
             The roofline CSV has one row per point: modelled FLOPs and memory traffic, intensity, \
