@@ -24,40 +24,50 @@ do for [FORMAT in "png svg"] {
     unset label 1
     set title "time"
     set ylabel "time per sample (ms)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.04}", \
-         DATA index 1 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "torch-softmax ∝ N^{1.85}", \
-         DATA index 2 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{1.88}", \
-         DATA index 3 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "torch-flash ∝ N^{2.01}", \
-         DATA index 4 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.90}", \
-         DATA index 5 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "torch-linear ∝ N^{1.19}", \
-         DATA index 6 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ N^{0.80}", \
-         DATA index 7 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128 ∝ N^{1.41}", \
-         DATA index 8 using 1:3 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{0.83}", \
-         DATA index 9 using 1:3 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "torch-lsh-1 ∝ N^{1.26}", \
-         DATA index 10 using 1:3 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{1.14}", \
-         DATA index 11 using 1:3 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "torch-lsh-4 ∝ N^{1.76}", \
-         DATA index 12 using 1:3 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "performer m=256 ∝ N^{1.06}", \
-         DATA index 13 using 1:3 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "torch-performer m=256 ∝ N^{1.60}", \
-         [1024:4096] 24.2981*(x/1024)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         2.16814*(x/1024) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "jax-softmax ∝ N^{1.82}", \
+         DATA index 1 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{2.23}", \
+         DATA index 2 using 1:3 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "torch-softmax ∝ N^{1.98}", \
+         DATA index 3 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{2.16}", \
+         DATA index 4 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "jax-flash ∝ N^{1.95}", \
+         DATA index 5 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "openvino-flash ∝ N^{1.95}", \
+         DATA index 6 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "ort-flash ∝ N^{2.09}", \
+         DATA index 7 using 1:3 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "torch-flash ∝ N^{2.01}", \
+         DATA index 8 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "jax-linear ∝ N^{0.93}", \
+         DATA index 9 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.83}", \
+         DATA index 10 using 1:3 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "torch-linear ∝ N^{1.13}", \
+         DATA index 11 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "jax-linformer k=128 ∝ N^{0.92}", \
+         DATA index 12 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ N^{0.82}", \
+         DATA index 13 using 1:3 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128 ∝ N^{1.01}", \
+         DATA index 14 using 1:3 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{1.20}", \
+         DATA index 15 using 1:3 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "torch-lsh-1 ∝ N^{1.21}", \
+         DATA index 16 using 1:3 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{1.03}", \
+         DATA index 17 using 1:3 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "torch-lsh-4 ∝ N^{1.64}", \
+         DATA index 18 using 1:3 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "performer m=256 ∝ N^{0.93}", \
+         DATA index 19 using 1:3 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "torch-performer m=256 ∝ N^{1.59}", \
+         [1024:4096] 80.1158*(x/1024)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
+         7.08474*(x/1024) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
     set title "memory"
     set ylabel "peak heap per sample (MiB)"
-    plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.97}", \
-         DATA index 1 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "torch-softmax", \
-         DATA index 2 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{0.91}", \
-         DATA index 3 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "torch-flash", \
-         DATA index 4 using 1:4 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.99}", \
-         DATA index 5 using 1:4 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "torch-linear", \
-         DATA index 6 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ N^{0.96}", \
-         DATA index 7 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
-         DATA index 8 using 1:4 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{0.97}", \
-         DATA index 9 using 1:4 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "torch-lsh-1", \
-         DATA index 10 using 1:4 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{0.96}", \
-         DATA index 11 using 1:4 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "torch-lsh-4", \
-         DATA index 12 using 1:4 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "performer m=256 ∝ N^{0.98}", \
-         DATA index 13 using 1:4 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "torch-performer m=256", \
-         [1024:4096] 34.0316*(x/1024)**2 with lines dt 3 lc rgb "#7f8c8d" title "∝ n^2", \
-         6.12749*(x/1024) with lines dt 2 lc rgb "#7f8c8d" title "∝ n"
+    plot DATA index 0 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "jax-softmax", \
+         DATA index 1 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "softmax ∝ N^{1.97}", \
+         DATA index 2 using 1:4 with linespoints pt 7 ps 0.9 lw 2 lc rgb "#c0392b" title "torch-softmax", \
+         DATA index 3 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "flash ∝ N^{0.91}", \
+         DATA index 4 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "jax-flash", \
+         DATA index 5 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "openvino-flash", \
+         DATA index 6 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "ort-flash", \
+         DATA index 7 using 1:4 with linespoints pt 5 ps 0.9 lw 2 lc rgb "#7b241c" title "torch-flash", \
+         DATA index 8 using 1:4 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "jax-linear", \
+         DATA index 9 using 1:4 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "linear ∝ N^{0.99}", \
+         DATA index 10 using 1:4 with linespoints pt 13 ps 0.9 lw 2 lc rgb "#27ae60" title "torch-linear", \
+         DATA index 11 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "jax-linformer k=128", \
+         DATA index 12 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "linformer k=128 ∝ N^{0.96}", \
+         DATA index 13 using 1:4 with linespoints pt 9 ps 0.9 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
+         DATA index 14 using 1:4 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "lsh-1 ∝ N^{0.97}", \
+         DATA index 15 using 1:4 with linespoints pt 15 ps 0.9 lw 2 lc rgb "#a0522d" title "torch-lsh-1", \
+         DATA index 16 using 1:4 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "lsh-4 ∝ N^{0.96}", \
+         DATA index 17 using 1:4 with linespoints pt 14 ps 0.9 lw 2 lc rgb "#6e2c00" title "torch-lsh-4", \
+         DATA index 18 using 1:4 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "performer m=256 ∝ N^{0.98}", \
+         DATA index 19 using 1:4 with linespoints pt 11 ps 0.9 lw 2 lc rgb "#e84393" title "torch-performer m=256"
     unset multiplot
     unset output
 }

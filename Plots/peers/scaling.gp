@@ -24,31 +24,37 @@ do for [FORMAT in "png svg"] {
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "time per call (ms)"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
-         DATA index 1 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax", \
-         DATA index 2 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
-         DATA index 3 using 1:2 with linespoints pt 4 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash", \
-         DATA index 4 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
-         DATA index 5 using 1:2 with linespoints pt 8 ps 0.8 lw 2 dt 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
-         DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
-         DATA index 7 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear", \
-         DATA index 8 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
-         DATA index 9 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 2 lc rgb "#a0522d" title "torch-lsh-1", \
-         DATA index 10 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
-         DATA index 11 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#6e2c00" title "torch-lsh-4", \
-         DATA index 12 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256", \
-         DATA index 13 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 2 lc rgb "#e84393" title "torch-performer m=256"
+    plot DATA index 0 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#c0392b" title "jax-softmax", \
+         DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
+         DATA index 2 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax", \
+         DATA index 3 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
+         DATA index 4 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#7b241c" title "jax-flash", \
+         DATA index 5 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 4 lc rgb "#7b241c" title "openvino-flash", \
+         DATA index 6 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 3 lc rgb "#7b241c" title "ort-flash", \
+         DATA index 7 using 1:2 with linespoints pt 4 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash", \
+         DATA index 8 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#2e86c1" title "jax-linformer k=128", \
+         DATA index 9 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
+         DATA index 10 using 1:2 with linespoints pt 8 ps 0.8 lw 2 dt 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
+         DATA index 11 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#27ae60" title "jax-linear", \
+         DATA index 12 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
+         DATA index 13 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear", \
+         DATA index 14 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
+         DATA index 15 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 2 lc rgb "#a0522d" title "torch-lsh-1", \
+         DATA index 16 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
+         DATA index 17 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#6e2c00" title "torch-lsh-4", \
+         DATA index 18 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256", \
+         DATA index 19 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 2 lc rgb "#e84393" title "torch-performer m=256"
     set yrange [2:1024]
     set title "Linformer k = 128"
     set xlabel "sequence length n"
     set ylabel "peak heap per call (MiB)"
-    plot DATA index 0 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
-         DATA index 2 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
-         DATA index 4 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
-         DATA index 6 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
-         DATA index 8 using 1:3 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
-         DATA index 10 using 1:3 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
-         DATA index 12 using 1:3 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256"
+    plot DATA index 1 using 1:3 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
+         DATA index 3 using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
+         DATA index 9 using 1:3 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
+         DATA index 12 using 1:3 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
+         DATA index 14 using 1:3 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
+         DATA index 16 using 1:3 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
+         DATA index 18 using 1:3 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256"
     unset multiplot
     unset output
 }

@@ -64,7 +64,7 @@ public struct ProfileFigures {
             let columns = min(panels.count, 3)
             let rows = (panels.count + columns - 1) / columns
             var body = [
-                "set multiplot layout \(rows),\(columns) title \"\(Gnuplot.escape("Where the time goes: \(pass), each phase's share of one call"))\\n\(Gnuplot.escape(machine))\"",
+                "set multiplot layout \(rows),\(columns) title \"\(Gnuplot.escape("Where the time goes: \(pass), each phase's share of one call (\(shape(panels[0].series)))"))\\n\(Gnuplot.escape(machine))\"",
                 "set style data histograms",
                 "set style histogram rowstacked",
                 "set style fill solid 0.85 border -1",
@@ -81,21 +81,24 @@ public struct ProfileFigures {
                 var data =
                     "n\t"
                     + panel.names.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(
-                        separator: "\t") + "\tcall_ms\n"
-                for n in lengths {
+                        separator: "\t") + "\n"
+                var calls = ""  // bar index, call median in ms: the labels above the bars
+                for (i, n) in lengths.enumerated() {
                     let shares = panel.names.map { String(format: "%.3f", 100 * (panel.shares[n]?[$0] ?? 0)) }
-                    data +=
-                        "\(n)\t" + shares.joined(separator: "\t")
-                        + "\t" + (panel.calls[n].map { String(format: "%.4g", $0 * 1e3) } ?? "NaN") + "\n"
+                    data += "\(n)\t" + shares.joined(separator: "\t") + "\n"
+                    calls += "\(i)\t" + (panel.calls[n].map { String(format: "%.4g", $0 * 1e3) } ?? "NaN") + "\n"
                 }
                 files["\(name)-\(p + 1).dat"] = data
-                let title = panel.series.label(withLength: false) + " (\(panel.level) level)"
+                files["\(name)-\(p + 1)-calls.dat"] = calls
+                let title =
+                    ProfileFigures.shortLabel(panel.series) + (panel.series.scope == .layer ? " (the layer's parts)" : "")
                 let last = panel.names.count + 1
                 body += [
                     "set title \"\(Gnuplot.escape(title))\" font \",10\"",
                     "PANEL = FOLDER.\"/\".NAME.\"-\(p + 1).dat\"",
+                    "CALLS = FOLDER.\"/\".NAME.\"-\(p + 1)-calls.dat\"",
                     "plot for [i=2:\(last)] PANEL using i:xtic(1) title columnheader(i), \\",
-                    "     PANEL using ($0):(106):(sprintf(\"%.3g ms\", column(\(last + 1)))) with labels font \",7\" notitle",
+                    "     CALLS using 1:(106):(sprintf(\"%.3g ms\", $2)) with labels font \",7\" notitle",
                 ]
             }
             body.append("unset multiplot")
@@ -108,6 +111,11 @@ public struct ProfileFigures {
             files["roofline.dat"] = data
         }
         return files
+    }
+
+    /// "b=1 h=8 d=64 t=1": the shape and threads a figure's panels share.
+    func shape(_ series: SweepPoint) -> String {
+        "b=\(series.batch) h=\(series.heads) d=\(series.headDim) t=\(series.threads)"
     }
 
     /// A series' label without the shape and threads every point of a roofline shares.

@@ -11,6 +11,8 @@ public struct ProfileReport {
     public var machine: String
     /// Sections appended after the generated ones (the memory timelines' "what fills the peak").
     public var extraSections: [String] = []
+    /// The figures to show, by name ("phases-forward", "roofline"), as paths relative to the report.
+    public var figures: [String: String] = [:]
 
     public init(phases: [PhaseRow], roofline: [RooflineRow], source: String, machine: String) {
         (self.phases, self.roofline, self.source, self.machine) = (phases, roofline, source, machine)
@@ -44,7 +46,11 @@ public struct ProfileReport {
                 low, high)
         }
         md += "\n"
+        for pass in ["forward", "backward", "train"] {
+            if let path = figures["phases-\(pass)"] { md += "\n![where the time goes, \(pass)](\(path))\n" }
+        }
         md += roofSection()
+        if let path = figures["roofline"] { md += "\n![roofline](\(path))\n" }
         var seen: [SweepPoint] = []
         for row in phases where !seen.contains(row.point.series) { seen.append(row.point.series) }
         for series in seen { md += section(series) }

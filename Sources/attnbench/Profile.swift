@@ -111,6 +111,12 @@ struct ProfileReportCommand: ParsableCommand {
             try OutputFile.checkWritable(report, overwrite: overwrite, inputs: inputs)
             for (path, text) in files { try OutputFile.write(text, to: path, overwrite: overwrite, inputs: inputs) }
             var markdown = ProfileReport(phases: phases, roofline: roofs, source: input, machine: machine)
+            let reportFolder = (report as NSString).deletingLastPathComponent
+            for (name, _) in files where name.hasSuffix(".gp") {
+                let figure = String((name as NSString).lastPathComponent.dropLast(3))
+                markdown.figures[figure] = ProfileMemoryCommand.relativePath(
+                    String(name.dropLast(3)) + ".png", from: reportFolder.isEmpty ? "." : reportFolder)
+            }
             // an appended report's own title would be a second one
             markdown.extraSections = try append.map { path in
                 let text = try TextFile.read(path)

@@ -37,11 +37,13 @@ import Testing
         let files = figures.render()
         #expect(
             files["phases-forward-1.dat"]
-                == "n\t\"QKᵀ\"\t\"softmax\"\t\"other\"\tcall_ms\n512\t50.000\t25.000\t25.000\t10\n1024\t50.000\t37.500\t12.500\t20\n"
+                == "n\t\"QKᵀ\"\t\"softmax\"\t\"other\"\n512\t50.000\t25.000\t25.000\n1024\t50.000\t37.500\t12.500\n"
         )
+        #expect(files["phases-forward-1-calls.dat"] == "0\t10\n1\t20\n")
         let script = files["phases-forward.gp"] ?? ""
         #expect(script.contains("plot for [i=2:4] PANEL using i:xtic(1) title columnheader(i), \\"))
-        #expect(script.contains("set title \"standard b=1 h=8 d=64 t=1 (core level)\" font \",10\""))
+        #expect(script.contains("set title \"standard\" font \",10\""))
+        #expect(script.contains("     CALLS using 1:(106):(sprintf(\"%.3g ms\", $2)) with labels font \",7\" notitle"))
         #expect(files["roofline.gp"] == nil)  // no roofline rows, no figure
     }
 
