@@ -91,7 +91,8 @@ public struct ProfileFigures {
                 files["\(name)-\(p + 1).dat"] = data
                 files["\(name)-\(p + 1)-calls.dat"] = calls
                 let title =
-                    ProfileFigures.shortLabel(panel.series) + (panel.series.scope == .layer ? " (the layer's parts)" : "")
+                    ProfileFigures.shortLabel(panel.series)
+                    + (panel.series.scope == .layer ? " (the layer's parts)" : "")
                 let last = panel.names.count + 1
                 body += [
                     "set title \"\(Gnuplot.escape(title))\" font \",10\"",
