@@ -34,9 +34,7 @@ public struct PhaseProfiler: Sendable {
         guard point.mode == .forward else {
             throw UsageError("\(point.label) is a decode point: profile times forward, backward and train passes")
         }
-        var budget = SweepSpec()
-        budget.memoryBudget = nil
-        if case .skip(let reason) = PointPlan(point, memoryBudget: budget.effectiveMemoryBudget()) {
+        if case .skip(let reason) = PointPlan(point, memoryBudget: SweepSpec().effectiveMemoryBudget()) {
             throw UsageError("\(point.label) cannot be profiled: \(reason)")
         }
         ComputeThreads.set(point.threads)
