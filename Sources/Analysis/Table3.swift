@@ -63,7 +63,10 @@ extension Analysis {
     /// Linformer time at the same n and batch, the smallest batch measured) and memory saved
     /// (max-batch ratio when max-batch results are given, else the peak-heap ratio at that batch).
     public func table3Cells() -> (time: [Table3Cell], memory: [Table3Cell], memoryIsBatchRatio: Bool) {
-        let ok = measured.filter { !$0.point.causal && $0.point.mode == .forward && $0.point.pass == .forward }
+        // attnbench's own rows: a peer's Linformer over its own softmax is not the table's ratio
+        let ok = measured.filter {
+            $0.point.peer == nil && !$0.point.causal && $0.point.mode == .forward && $0.point.pass == .forward
+        }
         guard let batch = ok.map(\.point.batch).min() else { return ([], [], false) }
         var time: [Table3Cell] = []
         var memory: [Table3Cell] = []
