@@ -8,15 +8,20 @@ import Results
 ///   the cost model in the same run (a drift either way means the model no longer describes the kernel);
 /// - time is compared only through quantities that cancel the machine's speed, measured in one run:
 ///   efficiency (GF/s ÷ in-run sgemm ceiling), speed-up over standard attention at the same point, and
-///   fitted log-log exponents; absolute time only on request.
+///   fitted log-log exponents; absolute time only on request. All three hold only on the baseline's
+///   own machine (``timeRatios``): make check judges time, exponents included, by the interleaved
+///   comparison of two builds in one session (``InterleavedComparison``) instead.
 /// A time rule uses the current point's most favourable plausible value (its median's 95% interval),
 /// so one wide interval does not fail the build; a point that still fails is measured again
 /// (``Thresholds/remeasure`` times, keeping its best median) before it counts.
 public struct RegressionCheck {
     public var thresholds: Thresholds
     public var absoluteTime = false
-    /// Efficiency and speed-up against the baseline: they cancel most of a machine's speed but not
-    /// all of it, so they hold only against a baseline from the same machine.
+    /// Efficiency, speed-up and exponents against the baseline: they cancel most of a machine's speed
+    /// but not all of it, so they hold only against a baseline from the same machine. An exponent over
+    /// n = 512…2048 bends with the caches: a fresh CI machine read linear's 1.28 and Linformer's 1.35
+    /// against the baseline's 1.00 and 1.03 after three re-measurements, while the interleaved
+    /// comparison of the same two builds on it found no point or series different.
     public var timeRatios = true
 
     public init(thresholds: Thresholds, absoluteTime: Bool = false) {
@@ -132,7 +137,7 @@ public struct RegressionCheck {
             findings.filter { $0.metric == "efficiency" }, metric: "efficiency (series)",
             tolerance: thresholds.efficiencySeries)
         findings += series(perPointSpeedups, metric: "speed-up (series)", tolerance: thresholds.speedupSeries)
-        findings += slopes(baseline.rows.filter(\.isOK), current.rows.filter(\.isOK))
+        if timeRatios { findings += slopes(baseline.rows.filter(\.isOK), current.rows.filter(\.isOK)) }
         guard !findings.isEmpty else {
             throw UsageError(
                 "nothing to compare: \(baseline.path) has no measured point (\(baseline.rows.count) rows, none ok with a time and a heap); regenerate it with `make baseline`"

@@ -30,6 +30,8 @@ public struct Thresholds: Equatable, Sendable {
     /// the smallest slowdown of one point, and of a series' geometric mean, that fails (with p < 0.05).
     public var interleavedPoint = 0.20
     public var interleavedSeries = 0.10
+    /// The smallest change of a series' exponent of time in n (head − base, per round) that fails.
+    public var interleavedExponent = 0.15
     /// Its rounds (each a paired observation per point); a slower verdict is confirmed by as many again.
     public var interleavedRounds = 8
 
@@ -38,7 +40,7 @@ public struct Thresholds: Equatable, Sendable {
     public static let keys = [
         "memory-relative", "memory-absolute", "model-relative", "model-absolute",
         "efficiency", "efficiency-series", "speedup", "speedup-series", "slope", "time", "remeasure",
-        "interleaved-point", "interleaved-series", "interleaved-rounds",
+        "interleaved-point", "interleaved-series", "interleaved-exponent", "interleaved-rounds",
     ]
 
     public static func load(_ path: String) throws -> Thresholds {
@@ -90,6 +92,7 @@ public struct Thresholds: Equatable, Sendable {
                 t.remeasure = n
             case "interleaved-point": t.interleavedPoint = try fraction()
             case "interleaved-series": t.interleavedSeries = try fraction()
+            case "interleaved-exponent": t.interleavedExponent = try fraction()
             case "interleaved-rounds":
                 // The signed-rank test needs 6 rounds to reach p < 0.05; every round measures the whole grid twice.
                 guard let n = Int(parts[1]), (6...50).contains(n) else {

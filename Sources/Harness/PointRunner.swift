@@ -41,7 +41,7 @@ public struct PointRunner: Sendable {
         ComputeThreads.set(point.threads)
         if point.mode == .decode { return try measureDecode(point) }
         let (made, inputs) = try point.makeCall(seed: seed)
-        let call = injection.map { $0.wrap(made, mechanism: point.mechanism) } ?? made
+        let call = injection.map { $0.wrap(made, mechanism: point.mechanism, length: point.length) } ?? made
         var row = ResultRow(point: point, status: .ok, seed: seed)
 
         // Memory, on a call of its own so that probing never lands in a timed region. It comes first,

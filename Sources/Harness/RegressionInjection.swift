@@ -6,32 +6,44 @@ import Results
 
 /// A deliberate regression for testing the checker end to end (hidden flag `--inject-regression`):
 /// `standard:memory` makes every standard-attention call also hold an extra buffer as large as its
-/// intermediates; `linear:time=0.25` makes every linear-attention call 25% slower by spinning.
-/// It wraps the point's call in the harness (``PassCall``, any pass); the kernels are never changed.
+/// intermediates; `linear:time=0.25` makes every linear-attention call 25% slower by spinning;
+/// `linear:scaling=0.5` makes its time grow by (n/512)^0.5 more (no change at n = 512, 2× at 2048),
+/// so its exponent of time in n rises by 0.5. It wraps the point's call in the harness
+/// (``PassCall``, any pass); the kernels are never changed.
 public struct RegressionInjection: Equatable, Sendable {
-    public enum Kind: Equatable, Sendable { case memory, time(Double) }
+    public enum Kind: Equatable, Sendable { case memory, time(Double), scaling(Double) }
+    /// The length at which `scaling` adds nothing.
+    static let scalingLength = 512.0
     public var mechanism: Mechanism
     public var kind: Kind
+
+    init(mechanism: Mechanism, kind: Kind) { (self.mechanism, self.kind) = (mechanism, kind) }
 
     public init(_ text: String) throws(UsageError) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let mechanism = Mechanism(rawValue: parts[0]) else {
-            throw UsageError("--inject-regression: expected MECHANISM:memory or MECHANISM:time=FRACTION, got '\(text)'")
+            throw UsageError(
+                "--inject-regression: expected MECHANISM:memory, MECHANISM:time=FRACTION or MECHANISM:scaling=POWER, got '\(text)'"
+            )
         }
         self.mechanism = mechanism
         if parts[1] == "memory" {
             kind = .memory
         } else if parts[1].hasPrefix("time="), let f = Double(parts[1].dropFirst(5)), f > 0 {
             kind = .time(f)
+        } else if parts[1].hasPrefix("scaling="), let p = Double(parts[1].dropFirst(8)), p > 0, p <= 2 {
+            kind = .scaling(p)
         } else {
             throw UsageError(
-                "--inject-regression: expected memory or time=FRACTION after '\(parts[0]):', got '\(parts[1])'")
+                "--inject-regression: expected memory, time=FRACTION or scaling=POWER (0 to 2) after '\(parts[0]):', got '\(parts[1])'"
+            )
         }
     }
 
     /// The call with the injected waste, for points of this mechanism (any pass): `memory` also holds
-    /// a buffer as large as the call's intermediates, `time` spins for that fraction of the call.
-    func wrap(_ call: PassCall, mechanism: Mechanism) -> PassCall {
+    /// a buffer as large as the call's intermediates, `time` spins for that fraction of the call,
+    /// `scaling` for (n/512)^power − 1 of it (nothing below n = 512).
+    func wrap(_ call: PassCall, mechanism: Mechanism, length: Int) -> PassCall {
         guard mechanism == self.mechanism else { return call }
         let (base, bytes) = (call.run, call.cost.intermediateBytes)
         switch kind {
@@ -43,6 +55,10 @@ public struct RegressionInjection: Equatable, Sendable {
                     blackHole(extra)
                     return out
                 }, cost: call.cost)
+        case .scaling(let power):
+            let fraction = max(pow(Double(length) / Self.scalingLength, power) - 1, 0)
+            return RegressionInjection(mechanism: mechanism, kind: .time(fraction))
+                .wrap(call, mechanism: mechanism, length: length)
         case .time(let fraction):
             return PassCall(
                 run: {

@@ -26,7 +26,7 @@ struct Check: ParsableCommand {
     @Flag(help: "Report failures without measuring failing points again.") var noRemeasure = false
     @Flag(
         help:
-            "Skip efficiency and speed-up against the baseline: they hold only on the baseline's machine (make check judges time by `compare --interleave` instead)."
+            "Skip efficiency, speed-up and exponents against the baseline: they hold only on the baseline's machine (make check judges time and scaling by `compare --interleave` instead)."
     )
     var skipTimeRatios = false
     /// For testing the checker: re-measure with the same deliberate regression the run had.

@@ -16,6 +16,7 @@ extension Compare {
             let rounds = self.rounds ?? file?.interleavedRounds ?? 8
             let pointEffect = minEffect ?? file?.interleavedPoint ?? 0.05
             let seriesEffect = seriesMinEffect ?? file?.interleavedSeries ?? pointEffect
+            let exponentEffect = exponentMinEffect ?? file?.interleavedExponent ?? 0.15
             if buildConfiguration == "debug" && !allowDebug {
                 throw UsageError(
                     "this is a debug build, whose timings mean nothing; build with `make build`, or pass --allow-debug")
@@ -50,17 +51,21 @@ extension Compare {
             let log = { (message: String) in FileHandle.standardError.write(Data("compare: \(message)\n".utf8)) }
             log("\(points.count) points, \(rounds) rounds, order seed \(seed) (--order-seed repeats the order)")
             var measurements = try session.measure(points, rounds: 1...rounds, log: log)
-            var comparison = InterleavedComparison(
-                measurements, order: points, alpha: alpha, pointEffect: pointEffect, seriesEffect: seriesEffect)
-            if failOnSlower && !comparison.slower.isEmpty {
-                let suspects = Set(comparison.slower.flatMap(\.points))
+            func judge() -> InterleavedComparison {
+                InterleavedComparison(
+                    measurements, order: points, alpha: alpha, pointEffect: pointEffect, seriesEffect: seriesEffect,
+                    exponentEffect: exponentEffect)
+            }
+            var comparison = judge()
+            let failing = comparison.slower.count + comparison.steeper.count
+            if failOnSlower && failing > 0 {
+                let suspects = Set(comparison.slower.flatMap(\.points) + comparison.steeper.flatMap(\.points))
                 let again = points.filter(suspects.contains)
                 log(
-                    "\(comparison.slower.count) finding(s) slower after \(rounds) rounds; measuring their \(again.count) point(s) for \(rounds) rounds more"
+                    "\(failing) finding(s) slower or steeper after \(rounds) rounds; measuring their \(again.count) point(s) for \(rounds) rounds more"
                 )
                 measurements += try session.measure(again, rounds: (rounds + 1)...(2 * rounds), log: log)
-                comparison = InterleavedComparison(
-                    measurements, order: points, alpha: alpha, pointEffect: pointEffect, seriesEffect: seriesEffect)
+                comparison = judge()
             }
             if let output {
                 try OutputFile.write(
@@ -75,7 +80,14 @@ extension Compare {
                         finding.label, finding.ratio, finding.rounds, finding.test?.pValue ?? 1, finding.minEffect * 100
                     ))
             }
-            failed = failOnSlower && !comparison.slower.isEmpty
+            for finding in comparison.steeper {
+                print(
+                    String(
+                        format:
+                            "compare: STEEPER: %@: exponent of time in n, head − base %+.3f over %d rounds (p = %.4f, limit +%.2f)",
+                        finding.label, finding.change, finding.rounds, finding.test?.pValue ?? 1, finding.minEffect))
+            }
+            failed = failOnSlower && !(comparison.slower.isEmpty && comparison.steeper.isEmpty)
         }
         if failed { throw ExitCode.failure }
     }

@@ -29,10 +29,12 @@ struct Compare: ParsableCommand {
             back in random order. Per point, head ÷ base is the median over rounds of the rounds' \
             ratios, tested with the Wilcoxon signed-rank test of the per-round log ratios; per series (a \
             mechanism at every n) the same on the per-round geometric mean. Slower or faster when p < \
-            --alpha and the ratio is beyond --min-effect (a point) or --series-min-effect (a series); \
-            --thresholds takes those and the rounds from a thresholds file. With --fail-on-slower, \
-            the points of a slower finding are measured for as many rounds again, and the verdict on \
-            all rounds decides (exit 1). This is make check's time side: one session, no committed \
+            --alpha and the ratio is beyond --min-effect (a point) or --series-min-effect (a series). \
+            Per series of three or more lengths, the exponent of time in n: each round's slope of \
+            log(head/base) on log n is head's exponent minus base's, judged the same way (steeper or \
+            flatter beyond --exponent-min-effect). --thresholds takes those and the rounds from a \
+            thresholds file. With --fail-on-slower, the points of a slower or steeper finding are \
+            measured for as many rounds again, and the verdict on all rounds decides (exit 1). This is make check's time side: one session, no committed \
             times, so it judges the same on any CPU.
             """)
 
@@ -41,7 +43,9 @@ struct Compare: ParsableCommand {
     @Option(help: "Significance level of the test.") var alpha = 0.05
     @Option(help: "Smallest |change| of the median that counts (0.05 = 5%; default 0.05).") var minEffect: Double?
     @Option(help: "text or markdown.") var format: Format = .text
-    @Flag(help: "Exit 1 when any point (or, interleaved, series) is slower.") var failOnSlower = false
+    @Flag(
+        help: "Exit 1 when any point (or, interleaved, series) is slower, or, interleaved, a series' exponent steeper.")
+    var failOnSlower = false
 
     @Flag(help: "Measure OLD and NEW (two binaries) interleaved in this session instead of reading two CSVs.")
     var interleave = false
@@ -49,7 +53,15 @@ struct Compare: ParsableCommand {
     @Option(help: "Interleaved: rounds (default 8, or the thresholds file's interleaved-rounds).") var rounds: Int?
     @Option(help: "Interleaved: smallest change of a series' geometric mean that counts (default: --min-effect).")
     var seriesMinEffect: Double?
-    @Option(help: "Interleaved: take interleaved-point, interleaved-series and interleaved-rounds from this file.")
+    @Option(
+        help:
+            "Interleaved: smallest change of a series' exponent of time in n, head − base, that counts (default 0.15)."
+    )
+    var exponentMinEffect: Double?
+    @Option(
+        help:
+            "Interleaved: take interleaved-point, interleaved-series, interleaved-exponent and interleaved-rounds from this file."
+    )
     var thresholds: String?
     @Option(help: "Interleaved: CSV of every point, side and round measured.") var output: String?
     @Flag(help: "Interleaved: replace an existing --output.") var overwrite = false
@@ -60,7 +72,10 @@ struct Compare: ParsableCommand {
 
     func validate() throws {
         guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1, got \(alpha)") }
-        for (name, value) in [("--min-effect", minEffect), ("--series-min-effect", seriesMinEffect)] {
+        for (name, value) in [
+            ("--min-effect", minEffect), ("--series-min-effect", seriesMinEffect),
+            ("--exponent-min-effect", exponentMinEffect),
+        ] {
             if let value, !(value >= 0 && value.isFinite) {
                 throw ValidationError("\(name) must be 0 or more, got \(value)")
             }
@@ -74,6 +89,7 @@ struct Compare: ParsableCommand {
                 grid.settings.map { "--" + $0.key } + (grid.preset == nil ? [] : ["--preset"])
                 + [
                     ("--rounds", rounds != nil), ("--series-min-effect", seriesMinEffect != nil),
+                    ("--exponent-min-effect", exponentMinEffect != nil),
                     ("--thresholds", thresholds != nil), ("--output", output != nil), ("--overwrite", overwrite),
                     ("--order-seed", orderSeed != nil), ("--allow-debug", allowDebug),
                     ("--inject-regression", injectRegression != nil),

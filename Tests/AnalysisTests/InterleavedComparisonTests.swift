@@ -51,6 +51,35 @@ import Testing
         #expect(abs(try #require(linear.test).pValue - 2.0 / 256) < 1e-12)
         #expect(c.slower.count == 4)
         #expect(c.text(base: "a", head: "b").contains("6 points: 3 slower, 0 faster, 3 no difference"))
+        // A uniform slowdown keeps the scaling: the exponent's change is the noise's, no verdict.
+        #expect(c.steeper.isEmpty)
+        #expect(c.exponents.allSatisfy { abs($0.change) < 0.02 && $0.verdict == .same })
+    }
+
+    /// Linear attention turning towards quadratic: head/base grows as (n/512)^0.5, so head's exponent
+    /// is base's + 0.5 in every round (base's is 1: its times are ∝ n). Its exponent is steeper by
+    /// 0.5 with p = 2/2⁸; standard's is unchanged; shrinking instead is flatter.
+    @Test func aSteeperCurveIsCaughtByItsExponent() throws {
+        let m = Self.measurements(Self.grid, rounds: 8) { p, r in
+            let noise = 1 + 0.02 * sin(Double(r * 5 + p.length))
+            return p.mechanism == .linear ? (Double(p.length) / 512).squareRoot() * noise : noise
+        }
+        let c = InterleavedComparison(
+            m, order: Self.grid, alpha: 0.05, pointEffect: 0.20, seriesEffect: 0.10, exponentEffect: 0.15)
+        #expect(c.exponents.map(\.key) == [Mechanism.standard, .linear].map { Self.point($0, 512).series })
+        let linear = try #require(c.steeper.first)
+        #expect(c.steeper.count == 1 && linear.key.mechanism == .linear)
+        #expect(abs(linear.change - 0.5) < 0.03 && linear.rounds == 8)
+        #expect(abs(try #require(linear.test).pValue - 2.0 / 256) < 1e-12)
+        #expect(abs(try #require(linear.baseExponent) - 1) < 0.05)
+        #expect(abs(try #require(linear.headExponent) - 1.5) < 0.05)
+        #expect(c.exponents.first { $0.key.mechanism == .standard }?.verdict == .same)
+        let text = c.text(base: "a", head: "b")
+        #expect(text.contains("2 exponents: 1 steeper, 0 flatter, 1 no difference"))
+        #expect(text.contains("base exponent  head exponent  head − base"))
+        let inverse = Self.measurements(Self.grid, rounds: 8) { p, _ in (512 / Double(p.length)).squareRoot() }
+        let flatter = InterleavedComparison(inverse, alpha: 0.05, pointEffect: 0.2, seriesEffect: 0.1)
+        #expect(flatter.exponents.allSatisfy { $0.verdict == .flatter } && flatter.steeper.isEmpty)
     }
 
     /// Noise alone: head/base scattered ±8% round to round with no direction gives no verdict, and
@@ -61,8 +90,9 @@ import Testing
             return 1 + 0.08 * sin(Double(r * 7 + p.length))
         }
         let c = InterleavedComparison(m, order: Self.grid, alpha: 0.05, pointEffect: 0.20, seriesEffect: 0.10)
-        #expect(c.slower.isEmpty)
+        #expect(c.slower.isEmpty && c.steeper.isEmpty)
         #expect((c.points + c.series).allSatisfy { $0.verdict == .same })
+        #expect(c.exponents.count == 2 && c.exponents.allSatisfy { $0.verdict == .same })
         for f in c.points where f.key.length == 2048 { #expect(f.ratio < 1.1 && abs(f.highest - 1.6) < 1e-9) }
     }
 
@@ -84,7 +114,7 @@ import Testing
         let f = try #require(c.points.first)
         #expect(f.verdict == .faster)
         #expect(f.heapChange == 512)
-        #expect(c.series.isEmpty)  // one point is no series
+        #expect(c.series.isEmpty && c.exponents.isEmpty)  // one point is no series
     }
 
     /// Rounds where a side is missing are not paired; a series uses only the rounds all its points share.
@@ -94,5 +124,6 @@ import Testing
         let c = InterleavedComparison(m, alpha: 0.05, pointEffect: 0.2, seriesEffect: 0.1)
         #expect(c.points.map(\.rounds) == [6, 7, 7])
         #expect(c.series.first?.rounds == 6)
+        #expect(c.exponents.first?.rounds == 6)
     }
 }

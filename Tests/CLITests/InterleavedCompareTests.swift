@@ -59,6 +59,29 @@ import Testing
         #expect(result.stderr.contains("measuring their 2 point(s) for 6 rounds more"))
     }
 
+    /// A head whose linear attention grows by (n/512)¹ more (the hidden `scaling` injection) fails
+    /// on its exponent: head − base ≈ +1 in every round, and the failure names it last; without the
+    /// injection the same three lengths give an exponent and no verdict.
+    @Test func aSteeperHeadFailsOnItsExponent() throws {
+        let bin = binaryURL().path
+        let grid =
+            ["--allow-debug", "--mechanism", "linear", "--n", "512,1024,2048", "--batch", "1", "--heads", "1"]
+            + ["--head-dim", "8", "--threads", "1", "--warmups", "1", "--min-reps", "3", "--min-time", "0.002"]
+            + ["--rounds", "6", "--order-seed", "7"]
+        let result = try attnbench(
+            ["compare", "--interleave", bin, bin, "--fail-on-slower", "--inject-regression", "linear:scaling=1"] + grid)
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        let steeper = result.stdout.split(separator: "\n").filter { $0.hasPrefix("compare: STEEPER: linear") }
+        #expect(steeper.count == 1, "\(result.stdout)")
+        let change = steeper.first.flatMap { line in
+            line.components(separatedBy: "head − base ").last?.split(separator: " ").first.flatMap { Double($0) }
+        }
+        #expect(change.map { abs($0 - 1) < 0.3 } == true, "\(result.stdout)")
+        #expect(result.stdout.contains("1 exponents: 1 steeper, 0 flatter, 0 no difference"))
+        let same = try attnbench(["compare", "--interleave", bin, bin] + grid)
+        #expect(same.stdout.contains("1 exponents: 0 steeper"), "\(same.stdout)\n\(same.stderr)")
+    }
+
     /// A base that is not attnbench (no measure-worker) is refused in one line naming the side.
     @Test func aBaseWithoutTheWorkerIsRefused() throws {
         let dir = try folder()

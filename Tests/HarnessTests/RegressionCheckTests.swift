@@ -89,6 +89,16 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         #expect(failed.contains { $0.metric == "exponent of time in n" && $0.point.hasPrefix("linear") })
     }
 
+    /// Without the time ratios (make check: another machine than the baseline's) exponents are not
+    /// judged against the baseline either; the interleaved comparison judges them.
+    @Test func exponentsAgainstTheBaselineAreTimeRatios() throws {
+        var other = check
+        other.timeRatios = false
+        let findings = try other.compare(baseline: table(), current: table(linearExponent: 2))
+        #expect(!findings.contains { $0.metric.hasPrefix("exponent") })
+        #expect(findings.allSatisfy { $0.metric.hasPrefix("peak_heap") || $0.metric.hasPrefix("model") })
+    }
+
     /// Noise is cleared by re-measuring; a real regression is not.
     @Test func remeasuringClearsNoiseButNotRegressions() throws {
         let noisy = table(scaling: [.linear: 1.6])
@@ -148,8 +158,9 @@ func table(scaling: [Mechanism: Double] = [:], linearExponent: Double = 1, heapS
         let error = #expect(throws: UsageError.self) { try Thresholds.parse("speedup = lots\n", source: "t.txt") }
         #expect(error?.description.hasPrefix("t.txt:1:") == true)
         #expect(throws: UsageError.self) { try Thresholds.parse("unknown = 1\n") }
-        let rounds = try Thresholds.parse("interleaved-rounds = 12\ninterleaved-series = 0.08\n")
-        #expect(rounds.interleavedRounds == 12 && rounds.interleavedSeries == 0.08)
+        let rounds = try Thresholds.parse(
+            "interleaved-rounds = 12\ninterleaved-series = 0.08\ninterleaved-exponent = 0.3\n")
+        #expect(rounds.interleavedRounds == 12 && rounds.interleavedSeries == 0.08 && rounds.interleavedExponent == 0.3)
         for few in ["interleaved-rounds = 5", "interleaved-rounds = 51", "interleaved-rounds = 6.5"] {
             let error = #expect(throws: UsageError.self) { try Thresholds.parse(few + "\n") }
             #expect(error?.description.contains("from 6 to 50") == true, "\(few)")
