@@ -7,7 +7,7 @@ FOLDER = "Plots/lra-table2"
 NAME = "efficiency"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1100
-HEIGHT = 600
+HEIGHT = 640
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -16,13 +16,13 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (142 GF/s), batch 1 — AMD EPYC, 2 threads, 6 encoder layers, fp32 forward + backward"
     set logscale x 2
     set yrange [0:*]
     set grid
-    set key outside right
+    set key below left Left reverse font ",9" maxrows 4 height 1.5
     set xlabel "sequence length n"
     set ylabel "fraction of the sgemm ceiling"
+    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (142 GF/s), batch 1 — AMD EPYC, 2 threads, 6 encoder layers, fp32 forward + backward"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax train (6 layers)", \
          DATA index 1 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=32 train (6 layers)", \
          DATA index 2 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear train (6 layers)", \

@@ -6,8 +6,8 @@ reset
 FOLDER = "Plots/peers"
 NAME = "efficiency"
 DATA = FOLDER."/".NAME.".dat"
-WIDTH = 1100
-HEIGHT = 600
+WIDTH = 1300
+HEIGHT = 900
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -16,48 +16,51 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (148 GF/s), batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
+    set multiplot layout 1,2 title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (148 GF/s), batch 1 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale x 2
-    set yrange [0:*]
+    set yrange [0:1]
     set grid
-    set key outside right
+    set key below left Left reverse font ",9" maxrows 10 height 1.5
     set xlabel "sequence length n"
     set ylabel "fraction of the sgemm ceiling"
-    plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "jax-softmax", \
+    set title "full (not causal)"
+    plot DATA index 0 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#c0392b" title "jax-softmax", \
          DATA index 1 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
-         DATA index 2 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "torch-softmax", \
+         DATA index 2 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#c0392b" title "torch-softmax", \
          DATA index 3 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
-         DATA index 4 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "jax-flash", \
-         DATA index 5 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "openvino-flash", \
-         DATA index 6 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "ort-flash", \
-         DATA index 7 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "torch-flash", \
-         DATA index 8 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "jax-linformer k=128", \
+         DATA index 4 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#7b241c" title "jax-flash", \
+         DATA index 5 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 4 lc rgb "#7b241c" title "openvino-flash", \
+         DATA index 6 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 3 lc rgb "#7b241c" title "ort-flash", \
+         DATA index 7 using 1:2 with linespoints pt 4 ps 0.8 lw 2 dt 2 lc rgb "#7b241c" title "torch-flash", \
+         DATA index 8 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#2e86c1" title "jax-linformer k=128", \
          DATA index 9 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
-         DATA index 10 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
-         DATA index 11 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "jax-linear", \
+         DATA index 10 using 1:2 with linespoints pt 8 ps 0.8 lw 2 dt 2 lc rgb "#2e86c1" title "torch-linformer k=128", \
+         DATA index 11 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#27ae60" title "jax-linear", \
          DATA index 12 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
-         DATA index 13 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "torch-linear", \
+         DATA index 13 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 2 lc rgb "#27ae60" title "torch-linear", \
          DATA index 14 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1", \
-         DATA index 15 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "torch-lsh-1", \
+         DATA index 15 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 2 lc rgb "#a0522d" title "torch-lsh-1", \
          DATA index 16 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4", \
-         DATA index 17 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "torch-lsh-4", \
+         DATA index 17 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#6e2c00" title "torch-lsh-4", \
          DATA index 18 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "performer m=256", \
-         DATA index 19 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#e84393" title "torch-performer m=256", \
-         DATA index 20 using 1:2 with linespoints pt 7 ps 0.8 lw 2 dt 2 lc rgb "#e67e22" title "jax-softmax causal", \
-         DATA index 21 using 1:2 with linespoints pt 7 ps 0.8 lw 2 dt 2 lc rgb "#e67e22" title "softmax causal", \
-         DATA index 22 using 1:2 with linespoints pt 7 ps 0.8 lw 2 dt 2 lc rgb "#e67e22" title "torch-softmax causal", \
-         DATA index 23 using 1:2 with linespoints pt 5 ps 0.8 lw 2 dt 2 lc rgb "#d98880" title "flash causal", \
-         DATA index 24 using 1:2 with linespoints pt 5 ps 0.8 lw 2 dt 2 lc rgb "#d98880" title "jax-flash causal", \
-         DATA index 25 using 1:2 with linespoints pt 5 ps 0.8 lw 2 dt 2 lc rgb "#d98880" title "openvino-flash causal", \
-         DATA index 26 using 1:2 with linespoints pt 5 ps 0.8 lw 2 dt 2 lc rgb "#d98880" title "ort-flash causal", \
-         DATA index 27 using 1:2 with linespoints pt 5 ps 0.8 lw 2 dt 2 lc rgb "#d98880" title "torch-flash causal", \
-         DATA index 28 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#16a085" title "fast-transformers-linear causal", \
-         DATA index 29 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#16a085" title "linear causal", \
-         DATA index 30 using 1:2 with linespoints pt 15 ps 0.8 lw 2 dt 2 lc rgb "#a0522d" title "lsh-1 causal", \
-         DATA index 31 using 1:2 with linespoints pt 15 ps 0.8 lw 2 dt 2 lc rgb "#a0522d" title "torch-lsh-1 causal", \
-         DATA index 32 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 2 lc rgb "#6e2c00" title "lsh-4 causal", \
-         DATA index 33 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 2 lc rgb "#6e2c00" title "torch-lsh-4 causal", \
-         DATA index 34 using 1:2 with linespoints pt 11 ps 0.8 lw 2 dt 2 lc rgb "#b71c6b" title "performer m=256 causal", \
-         DATA index 35 using 1:2 with linespoints pt 11 ps 0.8 lw 2 dt 2 lc rgb "#b71c6b" title "torch-performer m=256 causal"
+         DATA index 19 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 2 lc rgb "#e84393" title "torch-performer m=256"
+    set title "causal"
+    plot DATA index 20 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#e67e22" title "jax-softmax causal", \
+         DATA index 21 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#e67e22" title "softmax causal", \
+         DATA index 22 using 1:2 with linespoints pt 6 ps 0.8 lw 2 dt 2 lc rgb "#e67e22" title "torch-softmax causal", \
+         DATA index 23 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal", \
+         DATA index 24 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 5 lc rgb "#d98880" title "jax-flash causal", \
+         DATA index 25 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 4 lc rgb "#d98880" title "openvino-flash causal", \
+         DATA index 26 using 1:2 with linespoints pt 12 ps 0.8 lw 2 dt 3 lc rgb "#d98880" title "ort-flash causal", \
+         DATA index 27 using 1:2 with linespoints pt 4 ps 0.8 lw 2 dt 2 lc rgb "#d98880" title "torch-flash causal", \
+         DATA index 28 using 1:2 with linespoints pt 8 ps 0.8 lw 2 dt 6 lc rgb "#16a085" title "fast-transformers-linear causal", \
+         DATA index 29 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal", \
+         DATA index 30 using 1:2 with linespoints pt 15 ps 0.8 lw 2 lc rgb "#a0522d" title "lsh-1 causal", \
+         DATA index 31 using 1:2 with linespoints pt 14 ps 0.8 lw 2 dt 2 lc rgb "#a0522d" title "torch-lsh-1 causal", \
+         DATA index 32 using 1:2 with linespoints pt 14 ps 0.8 lw 2 lc rgb "#6e2c00" title "lsh-4 causal", \
+         DATA index 33 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#6e2c00" title "torch-lsh-4 causal", \
+         DATA index 34 using 1:2 with linespoints pt 11 ps 0.8 lw 2 lc rgb "#b71c6b" title "performer m=256 causal", \
+         DATA index 35 using 1:2 with linespoints pt 10 ps 0.8 lw 2 dt 2 lc rgb "#b71c6b" title "torch-performer m=256 causal"
+    unset multiplot
     unset output
 }

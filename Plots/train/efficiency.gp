@@ -6,8 +6,8 @@ reset
 FOLDER = "Plots/train"
 NAME = "efficiency"
 DATA = FOLDER."/".NAME.".dat"
-WIDTH = 1100
-HEIGHT = 600
+WIDTH = 1300
+HEIGHT = 900
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -16,19 +16,22 @@ do for [FORMAT in "png svg"] {
         set terminal svg size WIDTH,HEIGHT enhanced font FONT background rgb "white"
     }
     set output sprintf("%s/%s.%s", FOLDER, NAME, FORMAT)
-    set title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (93 GF/s), batch 1 — AMD EPYC, 1 thread, attention core, fp32 forward"
+    set multiplot layout 1,2 title "Efficiency: GFLOP/s ÷ in-run sgemm ceiling (93 GF/s), batch 1 — AMD EPYC, 1 thread, attention core, fp32 forward"
     set logscale x 2
-    set yrange [0:*]
+    set yrange [0:0.8]
     set grid
-    set key outside right
+    set key below left Left reverse font ",9" maxrows 10 height 1.5
     set xlabel "sequence length n"
     set ylabel "fraction of the sgemm ceiling"
+    set title "full (not causal)"
     plot DATA index 0 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#c0392b" title "softmax", \
          DATA index 1 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#7b241c" title "flash", \
          DATA index 2 using 1:2 with linespoints pt 9 ps 0.8 lw 2 lc rgb "#2e86c1" title "linformer k=128", \
-         DATA index 3 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear", \
-         DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 dt 2 lc rgb "#e67e22" title "softmax causal", \
-         DATA index 5 using 1:2 with linespoints pt 5 ps 0.8 lw 2 dt 2 lc rgb "#d98880" title "flash causal", \
-         DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 dt 2 lc rgb "#16a085" title "linear causal"
+         DATA index 3 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#27ae60" title "linear"
+    set title "causal"
+    plot DATA index 4 using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb "#e67e22" title "softmax causal", \
+         DATA index 5 using 1:2 with linespoints pt 5 ps 0.8 lw 2 lc rgb "#d98880" title "flash causal", \
+         DATA index 6 using 1:2 with linespoints pt 13 ps 0.8 lw 2 lc rgb "#16a085" title "linear causal"
+    unset multiplot
     unset output
 }

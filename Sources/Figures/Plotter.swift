@@ -250,6 +250,9 @@ public struct Plotter {
 
     // MARK: - Figure 4: efficiency against n
 
+    /// One panel, or two when there are causal curves (full attention, then causal): a peers file's
+    /// 36 curves in one panel hid one another and pushed the legend over the title. A peer's curves
+    /// take their framework's dash and point (``lineStyle(_:pointType:)``), as in the scaling figure.
     func efficiency() -> (script: String, data: String)? {
         let pass = analysis.primaryPass
         let series = Series.all(in: table).filter {
@@ -261,22 +264,33 @@ public struct Plotter {
             (s.label + " (n, efficiency)", s.rows.map { "\($0.point.length) \(Self.number($0.efficiency ?? .nan))" })
         }
         let ceiling = table.rows.compactMap(\.ceilingGflops).first.map { String(format: "%.0f", $0) } ?? "?"
-        let plots = atBatch.enumerated().map { i, s in
-            "DATA index \(i) using 1:2 with linespoints pt \(Self.pointType(s.key)) ps 0.8 lw 2 \(s.causal ? "dt 2 " : "")lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
-        }
-        let body = """
-            set title "\(title("Efficiency: GFLOP/s ÷ in-run sgemm ceiling (\(ceiling) GF/s), batch \(batch)"))"
+        let panels = [false, true].filter { causal in atBatch.contains { $0.causal == causal } }
+        let heading = title("Efficiency: GFLOP/s ÷ in-run sgemm ceiling (\(ceiling) GF/s), batch \(batch)")
+        // Both panels on one scale, up to the next tenth above the highest point.
+        let top = atBatch.flatMap { $0.rows.compactMap(\.efficiency) }.filter(\.isFinite).max()
+        let yrange = panels.count > 1 ? top.map { "[0:\(Self.number(($0 * 10).rounded(.down) / 10 + 0.1))]" } : nil
+        var body = panels.count > 1 ? "set multiplot layout 1,\(panels.count) title \"\(heading)\"\n" : ""
+        body += """
             set logscale x 2
-            set yrange [0:*]
+            set yrange \(yrange ?? "[0:*]")
             set grid
-            set key outside right
+            set key below left Left reverse font ",9" maxrows \(panels.count > 1 ? 10 : 4) height 1.5
             set xlabel "sequence length n"
             set ylabel "fraction of the sgemm ceiling"
-            plot \(plots.joined(separator: ", \\\n     "))
             """
+        for causal in panels {
+            let plots = atBatch.enumerated().filter { $0.element.causal == causal }.map { i, s in
+                let style = Self.lineStyle(s.key.peer, pointType: Self.pointType(s.key))
+                return
+                    "DATA index \(i) using 1:2 with linespoints \(style) lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
+            }
+            let panelTitle = panels.count > 1 ? (causal ? "causal" : "full (not causal)") : heading
+            body += "\nset title \"\(panelTitle)\"\nplot \(plots.joined(separator: ", \\\n     "))"
+        }
+        if panels.count > 1 { body += "\nunset multiplot" }
         let script = Gnuplot.script(
-            folder: folder, name: "efficiency", title: "efficiency against n", source: source, width: 1100, height: 600,
-            body: body)
+            folder: folder, name: "efficiency", title: "efficiency against n", source: source,
+            width: panels.count > 1 ? 1300 : 1100, height: panels.count > 1 ? 900 : 640, body: body)
         return (script, Self.blocks(blocks))
     }
 

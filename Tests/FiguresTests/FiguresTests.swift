@@ -82,6 +82,31 @@ func FiguresTests_plotter(_ table: ResultTable, source: String = "sample.csv") -
         #expect(data.components(separatedBy: "\n\n\n").count == 3)
     }
 
+    /// Causal curves get a panel of their own, both panels on one y-scale (up to the tenth above the
+    /// highest point), and a peer's curve its framework's dash and open point.
+    @Test func efficiencySplitsCausalCurvesIntoTheirOwnPanel() throws {
+        var rows = sampleTable().rows
+        for row in sampleTable().rows where row.point.mechanism == .standard {
+            var causal = row
+            causal.point.causal = true
+            causal.efficiency = (row.efficiency ?? 0) * 1.5
+            var peer = row
+            peer.point.peer = .pytorch
+            rows += [causal, peer]
+        }
+        let script = try #require(
+            FiguresTests_plotter(ResultTable(rows: rows, path: "sample.csv")).render().files["efficiency.gp"])
+        let top = try #require(rows.compactMap(\.efficiency).max())
+        #expect(script.contains("set multiplot layout 1,2 title \"Efficiency: GFLOP/s"))
+        #expect(script.contains("set yrange [0:\(String(format: "%.6g", (top * 10).rounded(.down) / 10 + 0.1))]"))
+        let panels = script.components(separatedBy: "set title ").dropFirst().map { $0.prefix(while: { $0 != "\n" }) }
+        #expect(panels == ["\"full (not causal)\"", "\"causal\""])
+        let causalPanel = try #require(script.components(separatedBy: "set title \"causal\"").last)
+        #expect(causalPanel.contains("title \"softmax causal\"") && !causalPanel.contains("title \"linear\""))
+        #expect(script.contains("pt 6 ps 0.8 lw 2 dt 2 lc rgb \"#c0392b\" title \"torch-softmax\""))
+        #expect(script.contains("unset multiplot"))
+    }
+
     /// The fitted exponents go in the legend: standard n², the others n.
     @Test func scalingLegendCarriesExponents() throws {
         let script = try #require(plotter.render().files["scaling.gp"])
