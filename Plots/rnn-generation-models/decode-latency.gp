@@ -25,13 +25,13 @@ do for [FORMAT in "png svg"] {
     plot DATA index 0 using 1:2 with linespoints pt 13 ps 0.6 lw 2 dt 1 lc rgb "#27ae60" title "linear, RNN state, 1 layer, N = 3072 ∝ position^{-0.01 ± 0.00}", \
          DATA index 1 using 1:2 with linespoints pt 12 ps 0.6 lw 2 dt 2 lc rgb "#27ae60" title "linear, RNN state, 16 layers, N = 3072 ∝ position^{0.01 ± 0.01}", \
          DATA index 2 using 1:2 with linespoints pt 13 ps 0.6 lw 2 dt 4 lc rgb "#27ae60" title "linear, RNN state, 8 layers, N = 3072 ∝ position^{-0.06 ± 0.02}", \
-         DATA index 3 using 1:2 with linespoints pt 7 ps 0.6 lw 2 dt 1 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 3072 ∝ position^{0.11 ± 0.02}", \
-         DATA index 4 using 1:2 with linespoints pt 6 ps 0.6 lw 2 dt 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, N = 3072 ∝ position^{0.19 ± 0.04}", \
-         DATA index 5 using 1:2 with linespoints pt 7 ps 0.6 lw 2 dt 4 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, N = 3072 ∝ position^{0.18 ± 0.03}", \
-         DATA index 6 using 1:2 with linespoints pt 5 ps 0.6 lw 2 dt 1 lc rgb "#7b241c" title "softmax, no cache, 1 layer, N = 3072 ∝ position^{1.29 ± 0.05}", \
-         DATA index 7 using 1:2 with linespoints pt 4 ps 0.6 lw 2 dt 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, N = 784 ∝ position^{0.96 ± 0.05}", \
-         DATA index 8 using 1:2 with linespoints pt 5 ps 0.6 lw 2 dt 4 lc rgb "#7b241c" title "softmax, no cache, 8 layers, N = 784 ∝ position^{0.88 ± 0.03}", \
-         DATA index 9 using 1:2 with linespoints pt 4 ps 0.6 lw 2 dt 5 lc rgb "#7b241c" title "softmax, no cache, 8 layers, N = 784 ∝ position^{0.73 ± 0.06}", \
+         DATA index 3 using 1:2 with linespoints pt 15 ps 0.6 lw 2 dt 1 lc rgb "#a0522d" title "lsh-1, no cache, 8 layers, N = 784 ∝ position^{0.73 ± 0.06}", \
+         DATA index 4 using 1:2 with linespoints pt 13 ps 0.6 lw 2 dt 2 lc rgb "#6e2c00" title "lsh-4, no cache, 8 layers, N = 784 ∝ position^{0.88 ± 0.03}", \
+         DATA index 5 using 1:2 with linespoints pt 7 ps 0.6 lw 2 dt 1 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, N = 3072 ∝ position^{0.11 ± 0.02}", \
+         DATA index 6 using 1:2 with linespoints pt 6 ps 0.6 lw 2 dt 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, N = 3072 ∝ position^{0.19 ± 0.04}", \
+         DATA index 7 using 1:2 with linespoints pt 7 ps 0.6 lw 2 dt 4 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, N = 3072 ∝ position^{0.18 ± 0.03}", \
+         DATA index 8 using 1:2 with linespoints pt 5 ps 0.6 lw 2 dt 4 lc rgb "#7b241c" title "softmax, no cache, 1 layer, N = 3072 ∝ position^{1.29 ± 0.05}", \
+         DATA index 9 using 1:2 with linespoints pt 4 ps 0.6 lw 2 dt 5 lc rgb "#7b241c" title "softmax, no cache, 16 layers, N = 784 ∝ position^{0.96 ± 0.05}", \
          DATA index 10 using 1:2 with linespoints pt 5 ps 0.6 lw 2 dt 3 lc rgb "#7b241c" title "softmax, no cache, 8 layers, N = 784 ∝ position^{0.96 ± 0.05}"
     unset output
 }

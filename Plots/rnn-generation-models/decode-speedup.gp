@@ -44,24 +44,24 @@ do for [FORMAT in "png svg"] {
          DATA index 9 using 1:3 with lines dt 2 lw 2 lc rgb "#27ae60" title "linear, RNN state, 16 layers, cost model", \
          DATA index 10 using 1:2 with points pt 9 ps 1.0 lc rgb "#27ae60" title "linear, RNN state, 8 layers, measured", \
          DATA index 10 using 1:3 with lines dt 4 lw 2 lc rgb "#27ae60" title "linear, RNN state, 8 layers, cost model", \
-         DATA index 11 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, measured", \
-         DATA index 11 using 1:3 with lines dt 1 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, cost model", \
-         DATA index 12 using 1:2 with points pt 6 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, measured", \
-         DATA index 12 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, cost model", \
-         DATA index 13 using 1:2 with points pt 9 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, measured", \
-         DATA index 13 using 1:3 with lines dt 4 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, cost model", \
-         DATA index 14 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 1 layer, measured", \
-         DATA index 14 using 1:3 with lines dt 1 lw 2 lc rgb "#7b241c" title "softmax, no cache, 1 layer, cost model", \
-         DATA index 15 using 1:2 with points pt 4 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
-         DATA index 15 using 1:3 with lines dt 2 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
-         DATA index 16 using 1:2 with points pt 9 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
-         DATA index 16 using 1:3 with lines dt 4 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
-         DATA index 17 using 1:2 with points pt 8 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
-         DATA index 17 using 1:3 with lines dt 5 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
-         DATA index 18 using 1:2 with points pt 11 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
-         DATA index 18 using 1:3 with lines dt 3 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model", \
-         DATA index 19 using 1:2 with points pt 10 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
-         DATA index 19 using 1:3 with lines dt 1 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model", \
+         DATA index 11 using 1:2 with points pt 15 ps 1.0 lc rgb "#a0522d" title "lsh-1, no cache, 16 layers, measured", \
+         DATA index 11 using 1:3 with lines dt 1 lw 2 lc rgb "#a0522d" title "lsh-1, no cache, 16 layers, cost model", \
+         DATA index 12 using 1:2 with points pt 14 ps 1.0 lc rgb "#a0522d" title "lsh-1, no cache, 8 layers, measured", \
+         DATA index 12 using 1:3 with lines dt 2 lw 2 lc rgb "#a0522d" title "lsh-1, no cache, 8 layers, cost model", \
+         DATA index 13 using 1:2 with points pt 9 ps 1.0 lc rgb "#6e2c00" title "lsh-4, no cache, 16 layers, measured", \
+         DATA index 13 using 1:3 with lines dt 4 lw 2 lc rgb "#6e2c00" title "lsh-4, no cache, 16 layers, cost model", \
+         DATA index 14 using 1:2 with points pt 8 ps 1.0 lc rgb "#6e2c00" title "lsh-4, no cache, 8 layers, measured", \
+         DATA index 14 using 1:3 with lines dt 5 lw 2 lc rgb "#6e2c00" title "lsh-4, no cache, 8 layers, cost model", \
+         DATA index 15 using 1:2 with points pt 7 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, measured", \
+         DATA index 15 using 1:3 with lines dt 1 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 1 layer, cost model", \
+         DATA index 16 using 1:2 with points pt 6 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, measured", \
+         DATA index 16 using 1:3 with lines dt 2 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 16 layers, cost model", \
+         DATA index 17 using 1:2 with points pt 9 ps 1.0 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, measured", \
+         DATA index 17 using 1:3 with lines dt 4 lw 2 lc rgb "#c0392b" title "softmax, KV cache, 8 layers, cost model", \
+         DATA index 18 using 1:2 with points pt 11 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 1 layer, measured", \
+         DATA index 18 using 1:3 with lines dt 3 lw 2 lc rgb "#7b241c" title "softmax, no cache, 1 layer, cost model", \
+         DATA index 19 using 1:2 with points pt 10 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 16 layers, measured", \
+         DATA index 19 using 1:3 with lines dt 1 lw 2 lc rgb "#7b241c" title "softmax, no cache, 16 layers, cost model", \
          DATA index 20 using 1:2 with points pt 5 ps 1.0 lc rgb "#7b241c" title "softmax, no cache, 8 layers, measured", \
          DATA index 20 using 1:3 with lines dt 2 lw 2 lc rgb "#7b241c" title "softmax, no cache, 8 layers, cost model"
     unset multiplot

@@ -160,15 +160,23 @@ extension Analysis {
         }.sorted { $0.label < $1.label }
     }
 
-    /// "softmax, KV cache", "softmax, no cache", "linear, RNN state" (a layer-scope curve adds its
-    /// layers), with the thread count when a run has several.
+    /// "softmax, KV cache", "softmax, no cache", "linear, RNN state", "lsh-4, no cache" (a layer-scope
+    /// curve adds its layers), with the thread count when a run has several.
     public static func decodeLabel(_ p: SweepPoint, withThreads: Bool) -> String {
-        let name =
+        let decoder =
             switch p.decoder ?? Decoder.default(for: p.mechanism) {
-            case .kvCache: "softmax, KV cache"
-            case .recompute: "softmax, no cache"
-            case .recurrent, nil: "linear, RNN state"
+            case .kvCache: "KV cache"
+            case .recompute: "no cache"
+            case .recurrent, nil: "RNN state"
             }
+        // Softmax and linear by their papers' names; another mechanism (Reformer's "lsh-4") by its curve's.
+        let mechanism =
+            switch p.mechanism {
+            case .standard: "softmax"
+            case .linear: "linear"
+            default: p.mechanismLabel
+            }
+        let name = mechanism + ", " + decoder
         let scope = p.scope == .layer ? ", \(p.layers ?? 1) layer\(p.layers == 1 ? "" : "s")" : ""
         return name + scope + (withThreads ? threadsSuffix(p) : "")
     }

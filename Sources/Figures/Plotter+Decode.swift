@@ -162,11 +162,13 @@ extension Plotter {
 
     /// A decoder's colour and (filled) point type in the decode figures: no cache dark red, the KV
     /// cache softmax's red, the RNN state linear's green.
+    /// Another mechanism (Reformer's, which recomputes) takes its own colour and point.
     static func decoderStyle(_ point: SweepPoint) -> (color: String, pointType: Int) {
-        switch point.decoder {
-        case .recompute?: ("#7b241c", 5)
-        case .recurrent?: ("#27ae60", 13)
-        default: (color(point), 7)
+        switch (point.mechanism, point.decoder) {
+        case (.standard, .recompute?): ("#7b241c", 5)
+        case (.linear, _): ("#27ae60", 13)
+        case (.standard, _): (color(point), 7)
+        default: (color(point), pointType(point))
         }
     }
 

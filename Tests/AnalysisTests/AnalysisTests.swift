@@ -95,6 +95,25 @@ func measured(_ p: SweepPoint, seconds: Double) -> ResultRow {
         #expect(speedups[0].points.map(\.speedup) == [16, 32])
     }
 
+    /// Decode curves are named by mechanism and decoder: Reformer's (which recomputes, like softmax
+    /// without a cache) by its rounds, never as a second "softmax, no cache" curve.
+    @Test func decodeLabelsNameTheMechanism() {
+        func point(_ m: Mechanism, _ decoder: Decoder, rounds: Int? = nil) -> SweepPoint {
+            SweepPoint(
+                mechanism: m, scope: .layer, mode: .decode, decoder: decoder, causal: true, length: 784,
+                hashRounds: rounds, prompt: 1, batch: 1, heads: 8, headDim: 32, layers: 8, threads: 1)
+        }
+        let labels = [
+            point(.standard, .kvCache), point(.standard, .recompute), point(.linear, .recurrent),
+            point(.reformer, .recompute, rounds: 4),
+        ].map { Analysis.decodeLabel($0, withThreads: false) }
+        #expect(
+            labels == [
+                "softmax, KV cache, 8 layers", "softmax, no cache, 8 layers", "linear, RNN state, 8 layers",
+                "lsh-4, no cache, 8 layers",
+            ])
+    }
+
     /// attnbench against PyTorch: each peer row meets attnbench's row at its point from the same
     /// file only (one interleaved session), never this run's row from another session; the exact
     /// mechanisms are also compared with the peer's fused attention.
