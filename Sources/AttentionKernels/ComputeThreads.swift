@@ -13,11 +13,24 @@ public enum ComputeThreads {
     /// The current setting (at least 1).
     public static var current: Int { storage.load(ordering: .relaxed) }
 
-    /// Sets the thread count for OpenBLAS and for ``parallelFor(_:_:)``.
+    /// Held while the count changes, and by ``holding(_:)``.
+    private static let settingLock = RecursiveLock()
+
+    /// Sets the thread count for OpenBLAS and for ``parallelFor(_:_:)``; waits while another
+    /// thread is ``holding(_:)`` the count.
     public static func set(_ count: Int) {
         precondition(count >= 1, "thread count must be at least 1, got \(count)")
-        storage.store(count, ordering: .relaxed)
-        BLAS.setThreads(count)
+        settingLock.withLock {
+            storage.store(count, ordering: .relaxed)
+            BLAS.setThreads(count)
+        }
+    }
+
+    /// Runs `body` while no other thread can change the count (this one still can): for code that
+    /// reads ``current`` more than once and needs one answer, such as a kernel call and the cost
+    /// model of its heap, measured in a test process where other tests set the count meanwhile.
+    public static func holding<T>(_ body: () throws -> T) rethrows -> T {
+        try settingLock.withLock(body)
     }
 
     /// Runs `body(range)` over `0..<count` split into at most ``current`` contiguous chunks,

@@ -23,7 +23,14 @@ import _TestSupport
         return (backward, train, forward)
     }
 
+    /// At 2 threads, held for the whole test: Reformer's and flash's scratch is one block per worker,
+    /// and a CI run read Reformer's backward one block (128 KiB) under its model when another suite's
+    /// harness code changed the count between the call and the model.
     @Test func everyBackwardAndTrainingStepPeakMatchesTheCostModel() throws {
+        try withComputeThreads(2) { try Self.checkEveryKernelAgainstItsModel() }
+    }
+
+    static func checkEveryKernelAgainstItsModel() throws {
         let shape = AttentionShape(batch: 2, heads: 2, length: 512, headDim: 32)
         for kernel in Verification.kernels(for: shape, projectedLength: 128, seed: 3) {
             guard let differentiable = kernel as? any DifferentiableAttention else {

@@ -1,6 +1,7 @@
 import AttentionKernels
 import Foundation
 import Testing
+import _TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -45,14 +46,13 @@ import Testing
 
     /// Workers that ComputeThreads starts take part; their times add up (thread-time).
     @Test func workersStartedInsideTheMeasurementAddTheirThreadTime() {
-        let threads = ComputeThreads.current
-        ComputeThreads.set(2)
-        defer { ComputeThreads.set(threads) }
-        let (_, nanoseconds, _) = PhaseClock.measure {
-            ComputeThreads.forEachItem(2) { _, _ in
-                var clock = PhaseClock.start()
-                Self.spin(0.020)
-                clock.lap(Self.parallel)
+        let (_, nanoseconds, _) = withComputeThreads(2) {
+            PhaseClock.measure {
+                ComputeThreads.forEachItem(2) { _, _ in
+                    var clock = PhaseClock.start()
+                    Self.spin(0.020)
+                    clock.lap(Self.parallel)
+                }
             }
         }
         // two items of 20 ms each, on however many threads: 40 ms of thread-time

@@ -2,21 +2,20 @@ import AttentionKernels
 import Foundation
 import Testing
 
-/// Held by every test that sets ``ComputeThreads`` (see ``withComputeThreads(_:_:)``).
-private let threadSettingLock = NSLock()
-
 /// Runs `body` with ``ComputeThreads`` set to `count`, then restores the setting it found. Suites run
-/// in parallel in one process and the setting is global, so tests that set it take one lock while
-/// they run: two of them never interleave their settings, and each restores what was there before.
-/// Tests that do not set it may run at either count, which must not change their results.
+/// in parallel in one process and the setting is global, so the test holds it
+/// (``ComputeThreads/holding(_:)``) while it runs: no other test, nor the harness code another test
+/// runs (which sets each point's count), changes it meanwhile, and each restores what was there
+/// before. Tests that do not set it may run at either count, which must not change their results;
+/// a test whose expectation depends on the count (a heap against its cost model) sets it here.
 @discardableResult
 public func withComputeThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
-    threadSettingLock.lock()
-    defer { threadSettingLock.unlock() }
-    let saved = ComputeThreads.current
-    ComputeThreads.set(count)
-    defer { ComputeThreads.set(saved) }
-    return try body()
+    try ComputeThreads.holding {
+        let saved = ComputeThreads.current
+        ComputeThreads.set(count)
+        defer { ComputeThreads.set(saved) }
+        return try body()
+    }
 }
 
 /// One row of the kernel test table: an attention shape and the Linformer k to use with it.
