@@ -7,7 +7,7 @@ FOLDER = "Plots"
 NAME = "batch-scaling"
 DATA = FOLDER."/".NAME.".dat"
 WIDTH = 1200
-HEIGHT = 680
+HEIGHT = 720
 FONT = "sans,11"
 do for [FORMAT in "png svg"] {
     if (FORMAT eq "png") {
@@ -19,7 +19,7 @@ do for [FORMAT in "png svg"] {
     set multiplot layout 1,2 title "Batch scaling at n = 8192 — AMD EPYC, 2 threads, attention core, fp32 forward"
     set logscale xy 2
     set grid
-    set key below left Left reverse font ",9" maxrows 4 height 1.5
+    set key below left Left reverse font ",9" maxcols 2 maxrows 5 height 1.5
     set xlabel "batch"
     set ylabel "time per call (ms)"
     set title "time"

@@ -316,7 +316,7 @@ public struct Plotter {
             set multiplot layout 1,2 title "\(title("Batch scaling at n = \(n)"))"
             set logscale xy 2
             set grid
-            set key below left Left reverse font ",9" maxrows 4 height 1.5
+            set key below left Left reverse font ",9" maxcols 2 maxrows \((curves.count + 1) / 2) height 1.5
             set xlabel "batch"
             set ylabel "time per call (ms)"
             set title "time"
@@ -328,7 +328,7 @@ public struct Plotter {
             """
         let script = Gnuplot.script(
             folder: folder, name: "batch-scaling", title: "time and memory against batch", source: source, width: 1200,
-            height: 680, body: body)
+            height: 640 + 16 * ((curves.count + 1) / 2), body: body)
         return (script, Self.blocks(blocks))
     }
 }
