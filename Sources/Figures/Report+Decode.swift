@@ -140,8 +140,14 @@ extension Report {
     }
 
     static func rate(_ row: ResultRow) -> String {
-        (row.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–") + callsNote(row)
-            + (row.isEstimate ? " (estimated)" : "")
+        (row.tokensPerSecond.map(tokensPerSecond) ?? "–") + callsNote(row) + (row.isEstimate ? " (estimated)" : "")
+    }
+
+    /// A generation rate to two significant figures below 10 tok/s ("0.54", "1.3", "9.2"), whole
+    /// above: a no-cache softmax at N = 3072 through 16 layers runs at about 1 tok/s, which "%.0f"
+    /// printed as 1 whether it was 0.6 or 1.4.
+    package static func tokensPerSecond(_ x: Double) -> String {
+        String(format: x >= 9.95 || !x.isFinite ? "%.0f" : (x >= 1 ? "%.1f" : "%.2g"), x)
     }
 
     /// The estimated generations of the run and the estimator's checks against full runs; empty when

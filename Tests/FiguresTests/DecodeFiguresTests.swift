@@ -71,6 +71,14 @@ func decodePlotter() -> Plotter {
         #expect(plotter.analysis.series.isEmpty)
     }
 
+    /// Rates below 10 tok/s keep two significant figures, so 0.6 and 1.4 tok/s no longer both print as 1.
+    @Test func slowGenerationRatesKeepTwoFigures() {
+        #expect(
+            [0.0123, 0.6, 1.44, 9.96, 10.4, 3860.2].map(Report.tokensPerSecond) == [
+                "0.012", "0.6", "1.4", "10", "10", "3860",
+            ])
+    }
+
     @Test func reportHasTheDecodeTableAndSlopes() {
         let md = Report(analysis: plotter.analysis, source: "Results/rnn-generation.csv", metadata: nil).markdown()
         // tokens/s = 128e6/N for softmax, 1e6 for linear; peak heap (the KV cache grows): 2 KiB·N + 40 KiB.
