@@ -160,10 +160,10 @@ claims: build
 	$(RELEASE) claims --overwrite
 
 ## check: the regression check (exit 1 on a regression), in two parts.
-## Memory, the cost model and exponents of time in n: the ci preset against Baselines/ci.csv (memory
-## is deterministic and exponents cancel the machine's speed). Time: this build against the base
-## commit's (BASE=<rev>, default the commit that measured Baselines/ci.csv), both measured interleaved
-## in one session (compare --interleave), so the verdict never compares two machines or two moments.
+## Memory and the cost model: the ci preset against Baselines/ci.csv (memory is deterministic).
+## Time and exponents of time in n: this build against the base commit's (BASE=<rev>, default the
+## commit that measured Baselines/ci.csv), both measured interleaved in one session (compare
+## --interleave), so the verdict never compares two machines or two moments.
 ## INJECT=linear:time=0.25 makes the head side (and the run) deliberately slower: the check must fail.
 BASE   ?=
 INJECT ?=
