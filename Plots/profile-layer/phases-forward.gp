@@ -30,32 +30,38 @@ do for [FORMAT in "png svg"] {
     set title "standard layer ffn=4 (the layer's parts)" font ",10"
     PANEL = FOLDER."/".NAME."-1.dat"
     CALLS = FOLDER."/".NAME."-1-calls.dat"
-    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i), \
+    COLORS = "#4e79a7 #f28e2b #59a14f #e15759 #bab0ac"
+    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \
          CALLS using 1:(106):(sprintf("%.3g ms", $2)) with labels font ",7" notitle
     set title "linformer layer ffn=4 k=128 (the layer's parts)" font ",10"
     PANEL = FOLDER."/".NAME."-2.dat"
     CALLS = FOLDER."/".NAME."-2-calls.dat"
-    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i), \
+    COLORS = "#4e79a7 #f28e2b #59a14f #e15759 #bab0ac"
+    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \
          CALLS using 1:(106):(sprintf("%.3g ms", $2)) with labels font ",7" notitle
     set title "linear layer ffn=4 (the layer's parts)" font ",10"
     PANEL = FOLDER."/".NAME."-3.dat"
     CALLS = FOLDER."/".NAME."-3-calls.dat"
-    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i), \
+    COLORS = "#4e79a7 #f28e2b #59a14f #e15759 #bab0ac"
+    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \
          CALLS using 1:(106):(sprintf("%.3g ms", $2)) with labels font ",7" notitle
     set title "flash layer ffn=4 (the layer's parts)" font ",10"
     PANEL = FOLDER."/".NAME."-4.dat"
     CALLS = FOLDER."/".NAME."-4-calls.dat"
-    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i), \
+    COLORS = "#4e79a7 #f28e2b #59a14f #e15759 #bab0ac"
+    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \
          CALLS using 1:(106):(sprintf("%.3g ms", $2)) with labels font ",7" notitle
     set title "reformer layer ffn=4 rounds=1 buckets=64 chunk=32 (the layer's parts)" font ",10"
     PANEL = FOLDER."/".NAME."-5.dat"
     CALLS = FOLDER."/".NAME."-5-calls.dat"
-    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i), \
+    COLORS = "#4e79a7 #f28e2b #59a14f #e15759 #bab0ac"
+    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \
          CALLS using 1:(106):(sprintf("%.3g ms", $2)) with labels font ",7" notitle
     set title "performer layer ffn=4 m=256 (the layer's parts)" font ",10"
     PANEL = FOLDER."/".NAME."-6.dat"
     CALLS = FOLDER."/".NAME."-6-calls.dat"
-    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i), \
+    COLORS = "#4e79a7 #f28e2b #59a14f #e15759 #bab0ac"
+    plot for [i=2:6] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \
          CALLS using 1:(106):(sprintf("%.3g ms", $2)) with labels font ",7" notitle
     unset multiplot
     unset output

@@ -98,7 +98,8 @@ public struct ProfileFigures {
                     "set title \"\(Gnuplot.escape(title))\" font \",10\"",
                     "PANEL = FOLDER.\"/\".NAME.\"-\(p + 1).dat\"",
                     "CALLS = FOLDER.\"/\".NAME.\"-\(p + 1)-calls.dat\"",
-                    "plot for [i=2:\(last)] PANEL using i:xtic(1) title columnheader(i), \\",
+                    "COLORS = \"\(Self.phaseColors(panel.names).joined(separator: " "))\"",
+                    "plot for [i=2:\(last)] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \\",
                     "     CALLS using 1:(106):(sprintf(\"%.3g ms\", $2)) with labels font \",7\" notitle",
                 ]
             }
@@ -112,6 +113,22 @@ public struct ProfileFigures {
             files["roofline.dat"] = data
         }
         return files
+    }
+
+    /// Twelve colours a reader tells apart, in a panel's phase order (gnuplot's default eight
+    /// repeated from the ninth phase on: Linformer's training step has ten), and `other` grey.
+    static let phasePalette = [
+        "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948",
+        "#76b7b2", "#ff9da7", "#9c755f", "#17becf", "#bcbd22", "#1f2f6b",
+    ]
+
+    static func phaseColors(_ names: [String]) -> [String] {
+        var phase = 0
+        return names.map { name in
+            guard name != PhaseRow.other else { return "#bab0ac" }
+            defer { phase += 1 }
+            return phasePalette[phase % phasePalette.count]
+        }
     }
 
     /// "b=1 h=8 d=64 t=1": the shape and threads a figure's panels share.

@@ -41,7 +41,10 @@ import Testing
         )
         #expect(files["phases-forward-1-calls.dat"] == "0\t10\n1\t20\n")
         let script = files["phases-forward.gp"] ?? ""
-        #expect(script.contains("plot for [i=2:4] PANEL using i:xtic(1) title columnheader(i), \\"))
+        #expect(script.contains("COLORS = \"#4e79a7 #f28e2b #bab0ac\""))  // phases in order, `other` grey
+        #expect(
+            script.contains(
+                "plot for [i=2:4] PANEL using i:xtic(1) title columnheader(i) lc rgb word(COLORS, i - 1), \\"))
         #expect(script.contains("set title \"standard\" font \",10\""))
         #expect(script.contains("     CALLS using 1:(106):(sprintf(\"%.3g ms\", $2)) with labels font \",7\" notitle"))
         #expect(files["roofline.gp"] == nil)  // no roofline rows, no figure
