@@ -129,6 +129,7 @@ public struct InterleavedComparison: Sendable {
             if members[point.series] == nil { seriesOrder.append(point.series) }
             members[point.series, default: []].append(point)
         }
+        let found = Dictionary(uniqueKeysWithValues: points.map { ($0.key, $0) })
         for key in seriesOrder {
             let group = (members[key] ?? []).sorted { $0.length < $1.length }
             guard group.count >= 2 else { continue }
@@ -148,7 +149,6 @@ public struct InterleavedComparison: Sendable {
                 LineFit(x: logN, y: group.map { log(roundRatios[$0]?[round] ?? 1) })?.slope
             }
             guard !changes.isEmpty else { continue }
-            let found = Dictionary(uniqueKeysWithValues: points.map { ($0.key, $0) })
             func exponent(_ seconds: (Finding) -> Double?) -> Double? {
                 let times = group.map { found[$0].flatMap(seconds) ?? 0 }
                 return ScalingFit(x: group.map { Double($0.length) }, y: times).map(\.exponent)

@@ -265,16 +265,17 @@ public struct Plotter {
         }
         let ceiling = table.rows.compactMap(\.ceilingGflops).first.map { String(format: "%.0f", $0) } ?? "?"
         let panels = [false, true].filter { causal in atBatch.contains { $0.causal == causal } }
+        let split = panels.count > 1
         let heading = title("Efficiency: GFLOP/s ÷ in-run sgemm ceiling (\(ceiling) GF/s), batch \(batch)")
         // Both panels on one scale, up to the next tenth above the highest point.
         let top = atBatch.flatMap { $0.rows.compactMap(\.efficiency) }.filter(\.isFinite).max()
-        let yrange = panels.count > 1 ? top.map { "[0:\(Self.number(($0 * 10).rounded(.down) / 10 + 0.1))]" } : nil
-        var body = panels.count > 1 ? "set multiplot layout 1,\(panels.count) title \"\(heading)\"\n" : ""
+        let yrange = split ? top.map { "[0:\(Self.number(($0 * 10).rounded(.down) / 10 + 0.1))]" } : nil
+        var body = split ? "set multiplot layout 1,\(panels.count) title \"\(heading)\"\n" : ""
         body += """
             set logscale x 2
             set yrange \(yrange ?? "[0:*]")
             set grid
-            set key below left Left reverse font ",9" maxrows \(panels.count > 1 ? 10 : 4) height 1.5
+            set key below left Left reverse font ",9" maxrows \(split ? 10 : 4) height 1.5
             set xlabel "sequence length n"
             set ylabel "fraction of the sgemm ceiling"
             """
@@ -284,13 +285,13 @@ public struct Plotter {
                 return
                     "DATA index \(i) using 1:2 with linespoints \(style) lc rgb \"\(color(s, among: atBatch))\" title \"\(Gnuplot.escape(s.label))\""
             }
-            let panelTitle = panels.count > 1 ? (causal ? "causal" : "full (not causal)") : heading
+            let panelTitle = split ? (causal ? "causal" : "full (not causal)") : heading
             body += "\nset title \"\(panelTitle)\"\nplot \(plots.joined(separator: ", \\\n     "))"
         }
-        if panels.count > 1 { body += "\nunset multiplot" }
+        if split { body += "\nunset multiplot" }
         let script = Gnuplot.script(
             folder: folder, name: "efficiency", title: "efficiency against n", source: source,
-            width: panels.count > 1 ? 1300 : 1100, height: panels.count > 1 ? 900 : 640, body: body)
+            width: split ? 1300 : 1100, height: split ? 900 : 640, body: body)
         return (script, Self.blocks(blocks))
     }
 

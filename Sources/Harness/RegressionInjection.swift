@@ -17,8 +17,6 @@ public struct RegressionInjection: Equatable, Sendable {
     public var mechanism: Mechanism
     public var kind: Kind
 
-    init(mechanism: Mechanism, kind: Kind) { (self.mechanism, self.kind) = (mechanism, kind) }
-
     public init(_ text: String) throws(UsageError) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let mechanism = Mechanism(rawValue: parts[0]) else {
@@ -55,20 +53,24 @@ public struct RegressionInjection: Equatable, Sendable {
                     blackHole(extra)
                     return out
                 }, cost: call.cost)
-        case .scaling(let power):
-            let fraction = max(pow(Double(length) / Self.scalingLength, power) - 1, 0)
-            return RegressionInjection(mechanism: mechanism, kind: .time(fraction))
-                .wrap(call, mechanism: mechanism, length: length)
         case .time(let fraction):
-            return PassCall(
-                run: {
-                    let start = Stopwatch.now()
-                    let out = base()
-                    let spin = UInt64(Double(Stopwatch.now() - start) * fraction)
-                    let spinStart = Stopwatch.now()
-                    while Stopwatch.now() - spinStart < spin {}
-                    return out
-                }, cost: call.cost)
+            return Self.spinning(call, fraction: fraction)
+        case .scaling(let power):
+            return Self.spinning(call, fraction: max(pow(Double(length) / Self.scalingLength, power) - 1, 0))
         }
+    }
+
+    /// The call, then a spin for `fraction` of the time it took.
+    static func spinning(_ call: PassCall, fraction: Double) -> PassCall {
+        let base = call.run
+        return PassCall(
+            run: {
+                let start = Stopwatch.now()
+                let out = base()
+                let spin = UInt64(Double(Stopwatch.now() - start) * fraction)
+                let spinStart = Stopwatch.now()
+                while Stopwatch.now() - spinStart < spin {}
+                return out
+            }, cost: call.cost)
     }
 }
